@@ -1,0 +1,251 @@
+"""The ``complaints`` command line: the composition root, nothing imports it.
+
+Global options go before the command: ``complaints --db sqlite:///x.db --actor ana list``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from complaints.bootstrap import init_database
+from complaints.cli import render
+from complaints.cli.context import CliContext, ctx_of
+from complaints.cli.workflow_cmd import app as workflow_app
+from complaints.errors import ComplaintflowError, InvalidInput
+from complaints.importers import read_file
+from complaints.queries import case_view, list_cases
+from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
+
+app = typer.Typer(
+    name="complaints",
+    help="complaintflow: take in complaints and walk them through their lifecycle.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(workflow_app, name="workflow")
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO time such as 2026-11-23T09:30:00Z", param_hint="--now") from exc
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="database URL (env COMPLAINTS_DATABASE_URL; default sqlite:///complaintflow.db)")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="who is acting (default: your user name)")] = None,
+    role: Annotated[str, typer.Option("--role", help="the actor's role: handler, supervisor, specialist, executive, quality")] = "handler",
+    now: Annotated[str | None, typer.Option("--now", help="ISO time replacing the clock (replay, tests)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable JSON output")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
+) -> None:
+    ctx.obj = CliContext(db=db, actor_name=actor or _user(), role=role, now=_parse_now(now), json=json_out, debug=debug)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli"
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create (or upgrade) the database schema."""
+    cli = ctx_of(ctx)
+    init_database(cli.app().db)
+    if cli.json:
+        cli.emit_json({"database": str(cli.app().db), "initialised": True})
+    else:
+        cli.console.print(f"[green]✓[/] database ready: {cli.app().db}")
+
+
+@app.command()
+def intake(
+    ctx: typer.Context,
+    product: Annotated[str, typer.Option(help="product or service complained about")],
+    description: Annotated[str, typer.Option(help="the complaint in the customer's words")],
+    channel: Annotated[str, typer.Option(help=f"one of {', '.join(CHANNELS)}")] = "web",
+    customer_name: Annotated[str | None, typer.Option()] = None,
+    customer_email: Annotated[str | None, typer.Option()] = None,
+    customer_phone: Annotated[str | None, typer.Option()] = None,
+    severity: Annotated[str, typer.Option(help=f"one of {', '.join(SEVERITIES)}")] = "medium",
+    language: Annotated[str, typer.Option(help="ISO 639-1 code of the customer's language")] = "en",
+    external_id: Annotated[str | None, typer.Option(help="id in the source system; makes intake idempotent")] = None,
+    company: Annotated[str | None, typer.Option()] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Take in one complaint, acknowledge it, and print its reference."""
+    cli = ctx_of(ctx)
+    raw: dict[str, Any] = {"product": product, "description": description, "channel": channel,
+                           "severity": severity, "language": language, "external_id": external_id,
+                           "company": company, "category": category}
+    customer = {k: v for k, v in (("name", customer_name), ("email", customer_email), ("phone", customer_phone)) if v}
+    if customer:
+        raw["customer"] = customer
+    record = parse_complaint({k: v for k, v in raw.items() if v is not None})
+    reference, created = cli.app().intake.take_in_one(record, cli.actor)
+    view = case_view(cli.app().engine, reference, cli.actor)
+    if cli.json:
+        cli.emit_json(view | {"created": created})
+        return
+    if created:
+        cli.console.print(f"[green]✓[/] {reference} taken in and acknowledged ({view['state']}, {view['tier']})")
+    else:
+        cli.console.print(f"[yellow]=[/] external id {external_id} is already {reference}; nothing new stored")
+    typer.echo(reference)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CFPB export, CSV or JSON file")],
+    format: Annotated[str | None, typer.Option("--format", help="cfpb, csv or json (default: detected)")] = None,
+) -> None:
+    """Import complaints from a file; bad rows are reported with their row numbers, good rows kept."""
+    cli = ctx_of(ctx)
+    if format not in (None, "cfpb", "csv", "json"):
+        raise typer.BadParameter(f"unknown format {format!r}; use cfpb, csv or json", param_hint="--format")
+    rows = read_file(file, format)  # type: ignore[arg-type]
+    total = _count_records(file)
+    with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("import", total=total)
+        report = cli.app().intake.take_in(rows, cli.actor, on_batch=lambda n: progress.advance(task, n))
+    summary = {"file": str(file), "created": len(report.created), "duplicates": len(report.duplicates),
+               "errors": [{"row": r, "reason": why} for r, why in report.errors]}
+    if cli.json:
+        cli.emit_json(summary | {"references": [ref for _, ref in report.created]})
+    else:
+        cli.console.print(f"[green]{summary['created']} created[/], {summary['duplicates']} already known, "
+                          f"[red]{len(report.errors)} rejected[/]")
+        for row, why in report.errors[:50]:
+            cli.console.print(f"  [red]✗[/] {why}" if why.startswith("row") else f"  [red]✗[/] row {row}: {why}")
+        if len(report.errors) > 50:
+            cli.console.print(f"  … and {len(report.errors) - 50} more")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _count_records(file: Path) -> int | None:
+    try:
+        return sum(1 for _ in read_file(file))
+    except ComplaintflowError:
+        return None
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="only this state")] = None,
+    tier: Annotated[str | None, typer.Option(help="only this tier")] = None,
+    queue: Annotated[str | None, typer.Option(help="only this queue")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Complaints sorted by their nearest deadline."""
+    cli = ctx_of(ctx)
+    rows = list_cases(cli.app().engine, state=state, tier=tier, queue=queue, limit=limit)
+    if cli.json:
+        cli.emit_json(rows)
+    else:
+        cli.console.print(render.cases_table(rows))
+
+
+@app.command()
+def show(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g. C-2026-000123")]) -> None:
+    """One complaint: details, allowed actions, timeline, timers and notifications."""
+    cli = ctx_of(ctx)
+    view = case_view(cli.app().engine, reference, cli.actor)
+    if cli.json:
+        cli.emit_json(view)
+    else:
+        cli.console.print(render.case_panel(view))
+
+
+def _fields(pairs: list[str]) -> dict[str, str]:
+    payload: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput("Invalid --field", [f"{pair!r} must look like key=value"])
+        payload[key.strip()] = value
+    return payload
+
+
+@app.command()
+def advance(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(help="complaint reference")],
+    action: Annotated[str, typer.Argument(help="action name (see `complaints show REF`)")],
+    field: Annotated[list[str] | None, typer.Option("--field", "-f", help="key=value, repeatable")] = None,
+    expected_version: Annotated[int | None, typer.Option("--expected-version", help="fail if the case moved on")] = None,
+) -> None:
+    """Perform an action on a complaint."""
+    cli = ctx_of(ctx)
+    step = cli.app().engine.advance(reference, action, cli.actor, _fields(field or []), expected_version)
+    if cli.json:
+        cli.emit_json(case_view(cli.app().engine, reference, cli.actor))
+        return
+    move = f"{step.from_state} → {step.to_state}" if step.state_changed else f"stays {step.to_state}"
+    cli.console.print(f"[green]✓[/] {reference} {action}: {move} (tier {step.tier}, version {step.seq})")
+    for note in step.notifications:
+        cli.console.print(f"  ✉ queued '{note.template}' ({note.language})")
+    for timer in step.timers:
+        cli.console.print(f"  ⏱ {timer.action} due {render.when(timer.due_at)}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    database: Annotated[Path, typer.Option("--database", help="SQLite file to (re)create")] = Path("complaintflow-demo.db"),
+    sample: Annotated[Path | None, typer.Option(help="CFPB CSV to import (default: the bundled sample)")] = None,
+) -> None:
+    """Fresh SQLite database, sample data imported, every branch of the lifecycle walked, summary printed."""
+    from complaints.demo import run_demo
+
+    cli = ctx_of(ctx)
+    result = run_demo(database, sample, console=None if cli.json else cli.console)
+    if cli.json:
+        cli.emit_json(result)
+
+
+def main() -> None:
+    """Entry point: one clear line and exit 1 for any error, tracebacks only with --debug."""
+    debug = "--debug" in sys.argv
+    err = Console(stderr=True)
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("[red]Aborted.[/]")
+        sys.exit(130)
+    except ComplaintflowError as exc:
+        if debug:
+            raise
+        err.print(f"[red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if debug:
+            raise
+        err.print(f"[red]Error:[/] {type(exc).__name__}: {exc} (run with --debug for details)", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,61 @@
+"""What every command shares: global options, the lazily built app, and output helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from complaints.bootstrap import App, build
+from complaints.clock import Clock, FixedClock
+from complaints.settings import load_settings
+from workflows.machine import Actor
+
+
+@dataclass
+class CliContext:
+    db: str | None = None
+    actor_name: str = "cli"
+    role: str = "handler"
+    now: datetime | None = None
+    json: bool = False
+    debug: bool = False
+    console: Console = field(default_factory=Console)
+    _app: App | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_name, self.role)
+
+    @property
+    def clock(self) -> Clock | None:
+        return FixedClock(self.now) if self.now else None
+
+    def app(self) -> App:
+        """Built on first use, so --help and workflow commands never touch a database."""
+        if self._app is None:
+            self._app = build(load_settings(database_url=self.db), clock=self.clock)
+        return self._app
+
+    def emit_json(self, value: Any) -> None:
+        typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def ctx_of(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliContext):  # a sub-app invoked on its own (tests)
+        obj = CliContext()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,90 @@
+"""Rich renderings of results; commands choose between these and ``--json``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+STATE_STYLE = {
+    "received": "cyan", "acknowledged": "cyan", "assessing": "yellow", "awaiting_customer": "magenta",
+    "investigating": "yellow", "on_hold": "magenta", "resolution_proposed": "blue", "resolved": "green",
+    "follow_up": "blue", "recurrence_review": "yellow", "closed": "green", "archived": "dim",
+}
+
+
+def when(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else str(value)
+
+
+def state_text(state: str) -> Text:
+    return Text(state, style=STATE_STYLE.get(state, "white"))
+
+
+def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
+    table = Table(title=title, header_style="bold")
+    for col in ("Reference", "State", "Tier", "Queue", "Severity", "Product", "Next deadline"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["reference"], state_text(r["state"]), r["tier"], r["queue"], r["severity"],
+                      (r["product"] or "")[:40], when(r.get("next_due")) or "-")
+    return table
+
+
+def case_panel(view: dict[str, Any]) -> Group:
+    c = view["complaint"]
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("State", state_text(view["state"]))
+    head.add_row("Tier / queue", f"{view['tier']} / {view['queue']}")
+    head.add_row("Version", str(view["version"]))
+    for key in ("channel", "product", "company", "category", "severity", "language", "external_id"):
+        if c.get(key):
+            head.add_row(key.replace("_", " ").capitalize(), str(c[key]))
+    if view.get("customer"):
+        head.add_row("Customer", view["customer"].get("name") or view["customer"]["pseudonym"][:12])
+    head.add_row("Received", when(c["received_at"]))
+    description = (c.get("description") or "")[:600]
+
+    actions = Table(title="Actions you can take", header_style="bold", title_justify="left")
+    for col in ("Action", "Goes to", "Needs", "Blocked by"):
+        actions.add_column(col, overflow="fold")
+    for a in view["actions"]:
+        needs = ", ".join(f"{k}: {v}" for k, v in a["fields"].items()) or "-"
+        actions.add_row(Text(a["action"], style="green" if a["allowed"] else "red"), a["to_state"], needs,
+                        "; ".join(a["blocked_by"]) or "-")
+
+    events = Table(title="Timeline", header_style="bold", title_justify="left")
+    for col in ("#", "When", "Who", "Action", "From → to", "Tier", "Details"):
+        events.add_column(col, overflow="fold")
+    for e in view["events"]:
+        details = "; ".join(f"{k}={v}" for k, v in e["payload"].items() if k != "description")[:120]
+        events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
+                       f"{e['from_state'] or '∅'} → {e['to_state']}", e["tier"], details)
+
+    timers = Table(title="Timers", header_style="bold", title_justify="left")
+    for col in ("Kind", "Name", "Due", "Status", "Result"):
+        timers.add_column(col, overflow="fold")
+    for t in view["timers"]:
+        timers.add_row(t["kind"], t["name"], when(t["due_at"]), t["status"], t["result"] or "")
+
+    notes = Table(title="Notifications", header_style="bold", title_justify="left")
+    for col in ("#", "Template", "Lang", "Status", "Text"):
+        notes.add_column(col, overflow="fold")
+    for n in view["notifications"]:
+        notes.add_row(str(n["event_seq"]), n["template"], n["language"], n["status"], n["body"][:200])
+
+    parts: list[Any] = [Panel(Group(head, Text(""), Text(description, style="italic")), title=view["reference"])]
+    parts += [actions, events, timers]
+    if view["notifications"]:
+        parts.append(notes)
+    for extra in view.get("extra_panels", []):
+        parts.append(extra)
+    return Group(*parts)

@@ -1,0 +1,96 @@
+"""``complaints workflow validate | show | diagram``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from complaints.cli.context import ctx_of
+from workflows.compiled import CompiledWorkflow
+from workflows.diagram import to_dot, to_mermaid
+from workflows.loader import load_workflow
+from workflows.registry import WorkflowRegistry
+
+app = typer.Typer(help="Validate, inspect and draw workflow definitions.", no_args_is_help=True)
+
+FileArg = Annotated[Path | None, typer.Argument(help="a workflow YAML file (default: the shipped workflow)")]
+
+
+def _pick(file: Path | None, name: str) -> CompiledWorkflow:
+    if file is not None:
+        return load_workflow(file)
+    return WorkflowRegistry.load().get(name)
+
+
+@app.command()
+def validate(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="workflow YAML file")]) -> None:
+    """Check a definition: shape, names, reachability, timers, templates. Exit 1 on any problem."""
+    wf = load_workflow(file)
+    cli = ctx_of(ctx)
+    summary = {"file": str(file), "name": wf.name, "version": wf.version, "valid": True,
+               "states": len(wf.spec.states), "transitions": len(wf.spec.transitions)}
+    if cli.json:
+        cli.emit_json(summary)
+    else:
+        cli.console.print(f"[green]✓[/] {file}: workflow '{wf.name}' v{wf.version} is valid "
+                          f"({summary['states']} states, {summary['transitions']} actions)")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    file: FileArg = None,
+    name: Annotated[str, typer.Option(help="shipped workflow name")] = "complaint",
+) -> None:
+    """States, actions, tiers and timers of a workflow."""
+    wf = _pick(file, name)
+    cli = ctx_of(ctx)
+    if cli.json:
+        cli.emit_json(wf.spec.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return
+    tree = Tree(f"[bold]{wf.name}[/] v{wf.version} — {wf.spec.title}")
+    for state, st in wf.spec.states.items():
+        tags = [t for t, on in (("initial", st.initial), ("waiting", st.waiting), ("final", st.final)) if on]
+        node = tree.add(f"[bold]{state}[/] {' '.join(f'[dim]({t})[/]' for t in tags)} {st.description}")
+        for action in wf.actions_from(state):
+            tr = wf.transition(action)
+            fields = ", ".join(tr.fields)
+            node.add(f"[green]{action}[/] → {tr.to or state}"
+                     + (f"  [dim]needs {fields}[/]" if fields else "")
+                     + f"  [dim]roles {', '.join(tr.roles)}[/]")
+        for timer in st.timers:
+            when = timer.after if timer.after is not None else timer.at
+            node.add(f"⏱ after {when} → [yellow]{timer.action}[/]")
+        if st.entry_guards:
+            node.add(f"[magenta]gate[/]: {len(st.entry_guards)} condition(s)")
+    cli.console.print(tree)
+    tiers = Table(title="Tiers", header_style="bold")
+    for col in ("Tier", "Queue", "Label"):
+        tiers.add_column(col)
+    for t in wf.tiers:
+        tiers.add_row(t.name, t.queue, t.label)
+    cli.console.print(tiers)
+
+
+@app.command()
+def diagram(
+    ctx: typer.Context,
+    file: FileArg = None,
+    name: Annotated[str, typer.Option(help="shipped workflow name")] = "complaint",
+    format: Annotated[str, typer.Option("--format", "-f", help="mermaid or dot")] = "mermaid",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write to a file")] = None,
+) -> None:
+    """Draw the workflow as a Mermaid state diagram or a Graphviz dot graph."""
+    renderers = {"mermaid": to_mermaid, "dot": to_dot}
+    if format not in renderers:
+        raise typer.BadParameter(f"unknown format {format!r}; use mermaid or dot", param_hint="--format")
+    text = renderers[format](_pick(file, name))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        ctx_of(ctx).console.print(f"wrote {output}")
+    else:
+        typer.echo(text, nl=False)

@@ -1,0 +1,90 @@
+"""One exception hierarchy for complaintflow, with messages that say what to do.
+
+    ComplaintflowError
+    ├── ConfigurationError (ValueError)        bad settings, unknown database URL
+    ├── InvalidWorkflow (ValueError)           a definition file failed its checks
+    ├── NotFound (LookupError)                 no complaint / workflow / template by that name
+    ├── InvalidInput (ValueError)              a payload, option or intake row failed validation
+    │   └── ImportRowError                     one row of an import file, with its row number
+    ├── ActionNotAllowed                       the action does not exist from this state / role
+    ├── GuardFailed                            a declared guard condition is not met
+    └── ConflictError                          optimistic-lock version mismatch; retry with fresh data
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class ComplaintflowError(Exception):
+    """Root of every error complaintflow raises on purpose."""
+
+
+class ConfigurationError(ComplaintflowError, ValueError):
+    """Settings or environment that cannot work."""
+
+
+class InvalidWorkflow(ComplaintflowError, ValueError):
+    """A workflow definition failed validation; lists every problem found, not just the first."""
+
+    def __init__(self, source: str, problems: Sequence[str]):
+        self.source = source
+        self.problems = list(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} {noun}:\n{lines}")
+
+
+class NotFound(ComplaintflowError, LookupError):
+    """Something asked for by name or reference does not exist."""
+
+
+class InvalidInput(ComplaintflowError, ValueError):
+    """Input that failed validation; ``problems`` holds one line per field."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()):
+        self.problems = list(problems)
+        detail = "; ".join(self.problems)
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class ImportRowError(InvalidInput):
+    """One bad row in an import file; the row number counts the header as row 1."""
+
+    def __init__(self, row: int, problems: Iterable[str]):
+        self.row = row
+        super().__init__(f"row {row}", problems)
+
+
+class ActionNotAllowed(ComplaintflowError):
+    """The action is unknown, not possible from the current state, or not allowed for the role."""
+
+    def __init__(self, reference: str, action: str, state: str, allowed: Sequence[str], why: str = ""):
+        self.reference, self.action, self.state, self.allowed = reference, action, state, list(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none"
+        reason = f" ({why})" if why else ""
+        super().__init__(
+            f"Can't '{action}' complaint {reference} in state '{state}'{reason}. Allowed: {allowed_text}."
+        )
+
+
+class GuardFailed(ComplaintflowError):
+    """A guard declared in the workflow is not met; ``reasons`` lists each failed condition."""
+
+    def __init__(self, reference: str, action: str, state: str, reasons: Sequence[str]):
+        self.reference, self.action, self.state, self.reasons = reference, action, state, list(reasons)
+        super().__init__(
+            f"Can't '{action}' complaint {reference} in state '{state}': " + "; ".join(self.reasons)
+        )
+
+
+class ConflictError(ComplaintflowError):
+    """Someone else changed the complaint first; nothing was written."""
+
+    def __init__(self, reference: str, expected: int, actual: int | None):
+        self.reference, self.expected, self.actual = reference, expected, actual
+        now = f"it is now at version {actual}" if actual is not None else "it changed meanwhile"
+        super().__init__(
+            f"Complaint {reference} was changed by someone else: expected version {expected}, {now}. "
+            "Reload it and try again."
+        )

@@ -1,0 +1,228 @@
+"""Taking complaints in: validated records -> stored, acknowledged cases, in batches.
+
+Idempotent on the external id: a record seen before (in the database or earlier in the same
+batch) is reported as a duplicate and not stored again. Each batch is one transaction, so an
+import killed half-way leaves whole batches or nothing, and a rerun completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from complaints.errors import ComplaintflowError
+from complaints.repository import complaint_t, customer_t
+from complaints.schemas import ComplaintIn, CustomerIn
+from complaints.uow import UnitOfWork
+from workflows import machine
+from workflows.compiled import CompiledWorkflow
+from workflows.engine import WorkflowEngine
+from workflows.machine import Actor, Case, Step
+
+#: Decides the tier a new complaint starts at (escalation: critical complaints start higher).
+InitialTier = Callable[[CompiledWorkflow, ComplaintIn], str]
+INTAKE_FIELDS = ("channel", "product", "sub_product", "company", "category", "sub_category",
+                 "severity", "language", "region", "external_id")
+
+
+def first_tier(workflow: CompiledWorkflow, record: ComplaintIn) -> str:
+    return workflow.first_tier
+
+
+@dataclass
+class IntakeReport:
+    created: list[tuple[int, str]] = field(default_factory=list)  # (row, reference)
+    duplicates: list[tuple[int, str, str]] = field(default_factory=list)  # (row, external id, reference)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def merge(self, other: IntakeReport) -> None:
+        self.created += other.created
+        self.duplicates += other.duplicates
+        self.errors += other.errors
+
+
+class IntakeService:
+    def __init__(
+        self,
+        engine: WorkflowEngine,
+        workflow_name: str = "complaint",
+        pseudonym_key: str = "complaintflow",
+        initial_tier: InitialTier = first_tier,
+        batch_size: int = 500,
+    ):
+        self.engine = engine
+        self.workflow_name = workflow_name
+        self.pseudonym_key = pseudonym_key.encode()
+        self.initial_tier = initial_tier
+        self.batch_size = batch_size
+
+    def pseudonym(self, identity: str) -> str:
+        """A keyed hash: stable per person, meaningless without the key (GDPR pseudonymisation)."""
+        return hmac.new(self.pseudonym_key, identity.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def take_in_one(self, record: ComplaintIn, actor: Actor) -> tuple[str, bool]:
+        """(reference, created). A known external id returns the existing reference."""
+        report = self.take_in([(1, record)], actor)
+        if report.created:
+            return report.created[0][1], True
+        return report.duplicates[0][2], False
+
+    def take_in(
+        self,
+        records: Iterable[tuple[int, ComplaintIn | ComplaintflowError]],
+        actor: Actor,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> IntakeReport:
+        """Store valid records in batches; rows that failed parsing are reported, not stored."""
+        report = IntakeReport()
+        iterator = iter(records)
+        while batch := list(islice(iterator, self.batch_size)):
+            good = []
+            for row, item in batch:
+                if isinstance(item, ComplaintflowError):
+                    report.errors.append((row, str(item)))
+                else:
+                    good.append((row, item))
+            report.merge(self._store_batch(good, actor))
+            if on_batch:
+                on_batch(len(batch))
+        return report
+
+    def _store_batch(self, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> IntakeReport:
+        for attempt in range(3):
+            try:
+                with UnitOfWork(self.engine.db) as uow:
+                    report = self._write(uow, batch, actor)
+                    uow.commit()
+                    return report
+            except IntegrityError:
+                if attempt == 2:  # a concurrent importer keeps winning the same ids: give up loudly
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, uow: UnitOfWork, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> IntakeReport:
+        report = IntakeReport()
+        workflow = self.engine.registry.get(self.workflow_name)
+        now = self.engine.clock.now()
+        known = self._existing(uow, [r.external_id for _, r in batch if r.external_id])
+        fresh: list[tuple[int, ComplaintIn]] = []
+        for row, record in batch:
+            if record.external_id and record.external_id in known:
+                report.duplicates.append((row, record.external_id, known[record.external_id]))
+                continue
+            if record.external_id:
+                known[record.external_id] = "(earlier in this import)"
+            fresh.append((row, record))
+        if not fresh:
+            return report
+        customers = self._customers(uow, [r.customer for _, r in fresh], now)
+        by_year: dict[int, list[int]] = {}
+        for i, (_, record) in enumerate(fresh):
+            by_year.setdefault((record.received_at or now).year, []).append(i)
+        references: list[str] = [""] * len(fresh)
+        for year, idxs in sorted(by_year.items()):
+            for i, ref in zip(idxs, uow.cases.allocate_references(year, len(idxs)), strict=True):
+                references[i] = ref
+        planned: list[tuple[ComplaintIn, Case, list[Step], int | None]] = []
+        for (_, record), reference, customer_id in zip(fresh, references, customers, strict=True):
+            case, steps = self._plan(workflow, record, reference, actor, now)
+            planned.append((record, case, steps, customer_id))
+        ids = self._insert_complaints(uow, workflow, planned, now)
+        pairs = [(cid, s) for cid, (_, _, steps, _) in zip(ids, planned, strict=True) for s in steps]
+        uow.cases.append_events(pairs)
+        uow.cases.add_timers(pairs)
+        uow.cases.add_notifications(pairs)
+        for cid, (_, case, steps, _) in zip(ids, planned, strict=True):
+            stored = Case(**{**case.__dict__, "id": cid})
+            before = stored
+            for step in steps:
+                for observer in self.engine.observers:
+                    observer.after_step(uow, workflow, before, step)
+                before = step.apply(before)
+        for (row, record), ref in zip(fresh, references, strict=True):
+            report.created.append((row, ref))
+            if record.external_id:
+                known[record.external_id] = ref
+        return report
+
+    def _plan(self, workflow: CompiledWorkflow, record: ComplaintIn, reference: str, actor: Actor, now: datetime) -> tuple[Case, list[Step]]:
+        fields = {k: getattr(record, k) for k in INTAKE_FIELDS}
+        fields.update(workflow_name=workflow.name, workflow_version=workflow.version,
+                      received_at=record.received_at or now)
+        intake = {k: v for k, v in fields.items() if v is not None and k not in ("workflow_name", "workflow_version")}
+        intake["received_at"] = (record.received_at or now).isoformat()
+        intake["description"] = record.description
+        case, received = machine.start(
+            workflow, reference, fields, actor, now, tier=self.initial_tier(workflow, record), intake=intake
+        )
+        if record.customer and record.customer.name:
+            case = Case(**{**case.__dict__, "customer_name": record.customer.name})
+        ack = machine.plan(workflow, case, "acknowledge", Actor.system("intake"), {}, now, self.engine.deadline)
+        return ack.apply(case), [received, ack]
+
+    def _existing(self, uow: UnitOfWork, external_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(external_ids, 500):
+            rows = uow.conn.execute(
+                select(complaint_t.c.external_id, complaint_t.c.reference).where(complaint_t.c.external_id.in_(chunk))
+            )
+            found.update({r.external_id: r.reference for r in rows})
+        return found
+
+    def _customers(self, uow: UnitOfWork, customers: list[CustomerIn | None], now: datetime) -> list[int | None]:
+        """Customer ids, creating customers not seen before (matched by pseudonymised identity)."""
+        # A name alone identifies no one: such a customer gets a row (and random pseudonym) of its own.
+        keys = [
+            self.pseudonym(c.identity) if c and c.identity else secrets.token_hex(16) if c and c.name else None
+            for c in customers
+        ]
+        wanted = sorted({k for k in keys if k})
+        ids: dict[str, int] = {}
+        for chunk in _chunks(wanted, 500):
+            rows = uow.conn.execute(select(customer_t.c.pseudonym, customer_t.c.id).where(customer_t.c.pseudonym.in_(chunk)))
+            ids.update({r.pseudonym: r.id for r in rows})
+        new_rows: dict[str, dict[str, Any]] = {}
+        for key, c in zip(keys, customers, strict=True):
+            if key and key not in ids and key not in new_rows and c is not None:
+                new_rows[key] = {"pseudonym": key, "name": c.name, "email": c.email, "phone": c.phone, "created_at": now}
+        if new_rows:
+            result = uow.conn.execute(
+                customer_t.insert().returning(customer_t.c.pseudonym, customer_t.c.id, sort_by_parameter_order=True),
+                list(new_rows.values()),
+            )
+            ids.update({r.pseudonym: r.id for r in result})
+        return [ids[k] if k else None for k in keys]
+
+    def _insert_complaints(self, uow: UnitOfWork, workflow: CompiledWorkflow, planned: list[tuple[ComplaintIn, Case, list[Step], int | None]], now: datetime) -> list[int]:
+        rows = []
+        for record, case, _, customer_id in planned:
+            rows.append({
+                **{k: getattr(record, k) for k in INTAKE_FIELDS},
+                "reference": case.reference, "customer_id": customer_id, "description": record.description,
+                "state": case.state, "tier": case.tier, "queue": case.queue, "assignee": None,
+                "workflow_name": workflow.name, "workflow_version": workflow.version,
+                "version": case.version, "data": dict(case.data),
+                "received_at": record.received_at or now, "created_at": now, "updated_at": now,
+            })
+        result = uow.conn.execute(
+            complaint_t.insert().returning(complaint_t.c.id, sort_by_parameter_order=True), rows
+        )
+        return [r.id for r in result]
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

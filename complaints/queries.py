@@ -1,0 +1,103 @@
+"""Read-side use cases: a case with its history, and the work queue by nearest deadline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from complaints.repository import complaint_t, customer_t, timer_t
+from complaints.types import UTCDateTime
+from complaints.uow import UnitOfWork
+from workflows.engine import WorkflowEngine
+from workflows.machine import Actor
+
+LIST_COLUMNS = ("reference", "state", "tier", "queue", "severity", "product", "channel", "version", "received_at")
+
+
+def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str, Any]:
+    """Everything a handler needs to act on one case, as plain data (JSON-ready after dumping)."""
+    with UnitOfWork(engine.db) as uow:
+        row = uow.cases.row(reference)
+        case = uow.cases.get(reference)
+        events = uow.cases.events(case.id)  # type: ignore[arg-type]
+        timers = uow.cases.timers(case.id)  # type: ignore[arg-type]
+        notes = uow.cases.notifications(case.id)  # type: ignore[arg-type]
+        customer = None
+        if row.customer_id is not None:
+            c = uow.conn.execute(select(customer_t).where(customer_t.c.id == row.customer_id)).first()
+            if c is not None:
+                customer = {"pseudonym": c.pseudonym, "name": c.name, "email": c.email, "phone": c.phone}
+    m = row._mapping
+    options = engine.available_actions(case, actor)
+    return {
+        "reference": case.reference,
+        "state": case.state,
+        "tier": case.tier,
+        "queue": case.queue,
+        "version": case.version,
+        "complaint": {k: m[k] for k in (
+            "external_id", "channel", "product", "sub_product", "company", "category", "sub_category",
+            "severity", "language", "region", "assignee", "workflow_name", "workflow_version",
+            "received_at", "created_at", "updated_at", "description")},
+        "customer": customer,
+        "data": case.data,
+        "actions": [asdict(o) | {"allowed": o.allowed} for o in options],
+        "events": [
+            {k: e[k] for k in ("seq", "at", "actor", "role", "action", "from_state", "to_state", "tier", "payload")}
+            for e in events
+        ],
+        "timers": [
+            {k: t[k] for k in ("kind", "name", "action", "state", "due_at", "status", "fired_at", "cancelled_at", "result")}
+            for t in timers
+        ],
+        "notifications": [
+            {k: n[k] for k in ("event_seq", "template", "language", "channel", "status", "body", "created_at")}
+            for n in notes
+        ],
+    }
+
+
+def list_cases(
+    engine: WorkflowEngine,
+    state: str | None = None,
+    tier: str | None = None,
+    queue: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Open work sorted by the nearest pending deadline (cases without one come last)."""
+    nearest = (
+        select(timer_t.c.complaint_id, func.min(timer_t.c.due_at).label("next_due"))
+        .where(timer_t.c.status == "pending")
+        .group_by(timer_t.c.complaint_id)
+        .subquery()
+    )
+    query = select(*[complaint_t.c[c] for c in LIST_COLUMNS], nearest.c.next_due).select_from(
+        complaint_t.outerjoin(nearest, nearest.c.complaint_id == complaint_t.c.id)
+    )
+    conditions = []
+    if state:
+        conditions.append(complaint_t.c.state == state)
+    if tier:
+        conditions.append(complaint_t.c.tier == tier)
+    if queue:
+        conditions.append(complaint_t.c.queue == queue)
+    if conditions:
+        query = query.where(and_(*conditions))
+    query = query.order_by(nearest.c.next_due.is_(None), nearest.c.next_due, complaint_t.c.id).limit(limit)
+    with engine.db.read() as conn:
+        rows = conn.execute(query).all()
+
+
+    fix = UTCDateTime().process_result_value
+    return [dict(r._mapping) | {"next_due": fix(r.next_due, None)} for r in rows]
+
+
+def count_by_state(engine: WorkflowEngine) -> dict[str, int]:
+    with engine.db.read() as conn:
+        rows = conn.execute(select(complaint_t.c.state, func.count()).group_by(complaint_t.c.state))
+        return {r[0]: r[1] for r in rows}
+
+

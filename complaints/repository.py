@@ -1,0 +1,201 @@
+"""Persistence of cases behind one small class, in SQLAlchemy Core for the hot paths.
+
+Only this module (and the unit of work that hands it a connection) writes case tables.
+Writes are conditional on the optimistic version, so a stale writer changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, select, update
+
+from complaints.errors import ConflictError, NotFound
+from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
+from workflows.checks import COMPLAINT_FIELDS
+from workflows.machine import Case, Step
+
+complaint_t = Complaint.__table__  # type: ignore[attr-defined]
+event_t = ComplaintEvent.__table__  # type: ignore[attr-defined]
+timer_t = Timer.__table__  # type: ignore[attr-defined]
+note_t = Notification.__table__  # type: ignore[attr-defined]
+customer_t = Customer.__table__  # type: ignore[attr-defined]
+counter_t = ReferenceCounter.__table__  # type: ignore[attr-defined]
+
+WORKFLOW_TIMER = "workflow"
+
+_case_query = (
+    select(complaint_t, customer_t.c.name.label("customer_name"))
+    .select_from(complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id))
+)
+
+
+def case_from_row(row: Row[Any]) -> Case:
+    m = row._mapping
+    return Case(
+        id=m["id"],
+        reference=m["reference"],
+        state=m["state"],
+        tier=m["tier"],
+        queue=m["queue"],
+        version=m["version"],
+        data=dict(m["data"] or {}),
+        fields={k: m[k] for k in COMPLAINT_FIELDS if k in m},
+        customer_name=m["customer_name"],
+    )
+
+
+class CaseRepository:
+    """Reads and writes one unit of work's cases through its connection."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    # -- reads ----------------------------------------------------------------------------------
+    def row(self, reference: str, for_update: bool = False) -> Row[Any]:
+        query = _case_query.where(complaint_t.c.reference == reference)
+        if for_update and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=complaint_t)
+        row = self.conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"No complaint with reference {reference!r}")
+        return row
+
+    def get(self, reference: str, for_update: bool = False) -> Case:
+        return case_from_row(self.row(reference, for_update))
+
+    def get_by_id(self, complaint_id: int) -> Case:
+        row = self.conn.execute(_case_query.where(complaint_t.c.id == complaint_id)).first()
+        if row is None:
+            raise NotFound(f"No complaint with id {complaint_id}")
+        return case_from_row(row)
+
+    def events(self, complaint_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(event_t).where(event_t.c.complaint_id == complaint_id).order_by(event_t.c.seq)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def timers(self, complaint_id: int, pending_only: bool = False) -> list[dict[str, Any]]:
+        query = select(timer_t).where(timer_t.c.complaint_id == complaint_id)
+        if pending_only:
+            query = query.where(timer_t.c.status == "pending")
+        return [dict(r._mapping) for r in self.conn.execute(query.order_by(timer_t.c.due_at))]
+
+    def notifications(self, complaint_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(note_t).where(note_t.c.complaint_id == complaint_id).order_by(note_t.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    # -- writes ---------------------------------------------------------------------------------
+    def allocate_references(self, year: int, count: int) -> list[str]:
+        """``count`` new references for ``year``, safe under concurrent writers on both databases."""
+        updated = self.conn.execute(
+            update(counter_t)
+            .where(counter_t.c.year == year)
+            .values(next_number=counter_t.c.next_number + count)
+            .returning(counter_t.c.next_number)
+        ).scalar()
+        if updated is None:
+            self.conn.execute(counter_t.insert().values(year=year, next_number=1 + count))
+            updated = 1 + count
+        first = updated - count
+        return [f"C-{year}-{n:06d}" for n in range(first, updated)]
+
+    def write_step(self, case: Case, step: Step, expected_version: int) -> None:
+        """Persist a planned step: state, version, data, event, timers, outbox. All or nothing."""
+        complaint_id, reference = case.id, case.reference
+        assert complaint_id is not None, "write_step needs a stored case"
+        values: dict[str, Any] = dict(
+            state=step.to_state, tier=step.tier, queue=step.queue, version=step.seq, updated_at=step.at
+        )
+        if step.changes:
+            values["data"] = {**case.data, **step.changes}
+        result = self.conn.execute(
+            update(complaint_t)
+            .where(and_(complaint_t.c.id == complaint_id, complaint_t.c.version == expected_version))
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            actual = self.conn.execute(
+                select(complaint_t.c.version).where(complaint_t.c.id == complaint_id)
+            ).scalar()
+            raise ConflictError(reference, expected_version, actual)
+        self.append_events([(complaint_id, step)])
+        if step.state_changed:
+            self.cancel_timers(complaint_id, step.at, kind=WORKFLOW_TIMER)
+        self.add_timers([(complaint_id, step)])
+        self.add_notifications([(complaint_id, step)])
+
+    def append_events(self, steps: Iterable[tuple[int, Step]]) -> None:
+        rows = [
+            {
+                "complaint_id": cid, "seq": s.seq, "actor": s.actor.name, "role": s.actor.role,
+                "action": s.action, "from_state": s.from_state, "to_state": s.to_state, "tier": s.tier,
+                "queue": s.queue, "payload": s.payload, "changes": s.changes, "at": s.at,
+            }
+            for cid, s in steps
+        ]
+        if rows:
+            self.conn.execute(event_t.insert(), rows)
+
+    def add_timers(self, steps: Iterable[tuple[int, Step]]) -> None:
+        rows = [
+            {
+                "complaint_id": cid, "kind": WORKFLOW_TIMER, "name": t.name, "action": t.action,
+                "state": t.state, "due_at": t.due_at, "status": "pending", "payload": {},
+                "created_at": s.at,
+            }
+            for cid, s in steps
+            for t in s.timers
+        ]
+        if rows:
+            self.conn.execute(timer_t.insert(), rows)
+
+    def add_notifications(self, steps: Iterable[tuple[int, Step]]) -> None:
+        rows = [
+            {
+                "complaint_id": cid, "event_seq": s.seq, "template": n.template, "language": n.language,
+                "channel": n.channel, "body": n.body, "status": "queued", "created_at": s.at,
+            }
+            for cid, s in steps
+            for n in s.notifications
+        ]
+        if rows:
+            self.conn.execute(note_t.insert(), rows)
+
+    def cancel_timers(self, complaint_id: int, at: datetime, kind: str | None = None) -> int:
+        query = update(timer_t).where(
+            and_(timer_t.c.complaint_id == complaint_id, timer_t.c.status == "pending")
+        )
+        if kind is not None:
+            query = query.where(timer_t.c.kind == kind)
+        return self.conn.execute(query.values(status="cancelled", cancelled_at=at)).rowcount
+
+    def claim_timer(self, timer_id: int, at: datetime) -> bool:
+        """Mark a pending timer fired; False if another sweeper (or a cancel) got there first."""
+        result = self.conn.execute(
+            update(timer_t)
+            .where(and_(timer_t.c.id == timer_id, timer_t.c.status == "pending"))
+            .values(status="fired", fired_at=at)
+        )
+        return result.rowcount == 1
+
+    def record_timer_result(self, timer_id: int, result: str) -> None:
+        self.conn.execute(update(timer_t).where(timer_t.c.id == timer_id).values(result=result[:300]))
+
+    def due_timers(self, now: datetime, limit: int, kinds: Sequence[str] = (WORKFLOW_TIMER,)) -> list[Row[Any]]:
+        """The earliest pending timers due by ``now``: an index range scan, not a table scan."""
+        query = (
+            select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name,
+                   timer_t.c.action, timer_t.c.state, timer_t.c.due_at, timer_t.c.payload)
+            .where(and_(timer_t.c.status == "pending", timer_t.c.due_at <= now, timer_t.c.kind.in_(kinds)))
+            .order_by(timer_t.c.due_at)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.conn.execute(query))

@@ -1,0 +1,86 @@
+"""Validated input and output shapes (pydantic), independent of storage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from complaints.errors import InvalidInput
+
+Channel = Literal["email", "phone", "web", "letter", "in_person", "social", "chat", "regulator", "api"]
+Severity = Literal["low", "medium", "high", "critical"]
+CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
+SEVERITIES: tuple[str, ...] = Severity.__args__  # type: ignore[attr-defined]
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_PHONE = r"^\+?[0-9 ()./-]{5,30}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerIn(_In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, pattern=_EMAIL, max_length=320)
+    phone: str | None = Field(None, pattern=_PHONE)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+    @property
+    def identity(self) -> str | None:
+        """What identifies the person across complaints: email, else phone digits."""
+        if self.email:
+            return f"email:{self.email}"
+        if self.phone:
+            return "phone:" + "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+        return None
+
+
+class ComplaintIn(_In):
+    """One complaint as taken in from any channel."""
+
+    external_id: str | None = Field(None, min_length=1, max_length=100)
+    channel: Channel = "web"
+    customer: CustomerIn | None = None
+    product: str = Field(min_length=1, max_length=200)
+    sub_product: str | None = Field(None, max_length=200)
+    company: str | None = Field(None, max_length=200)
+    category: str | None = Field(None, max_length=300)
+    sub_category: str | None = Field(None, max_length=300)
+    description: str = Field(min_length=1, max_length=100_000)
+    severity: Severity = "medium"
+    language: str = Field("en", pattern=r"^[a-z]{2,3}$")
+    region: str | None = Field(None, max_length=20)
+    received_at: datetime | None = None
+
+    @field_validator("language", "channel", "severity", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+def field_problems(exc: ValidationError) -> list[str]:
+    """One line per field: ``customer.email: String should match pattern ...``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "input"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown field")
+        elif err["type"] == "literal_error":
+            lines.append(f"{loc}: {err['msg'].replace('Input should be', 'must be')}, got {err['input']!r}")
+        else:
+            lines.append(f"{loc}: {err['msg']}")
+    return lines
+
+
+def parse_complaint(raw: dict[str, object]) -> ComplaintIn:
+    try:
+        return ComplaintIn.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput("Invalid complaint", field_problems(exc)) from exc

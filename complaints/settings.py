@@ -1,0 +1,35 @@
+"""Settings read from the environment (``COMPLAINTS_*``) and overridden by CLI options.
+
+Nothing reads settings at import time: call :func:`load_settings` where they are needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///complaintflow.db"
+
+
+class Settings(BaseSettings):
+    """Everything complaintflow can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPLAINTS_", extra="ignore")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the case database")
+    workflow_files: list[Path] = Field(
+        default_factory=list, description="extra workflow definitions to load beside the shipped ones"
+    )
+    default_workflow: str = Field("complaint", description="workflow new complaints start in")
+    pseudonym_key: str = Field(
+        "complaintflow-default-pseudonym-key",
+        description="secret for the keyed hash that pseudonymises customers in exports",
+    )
+    intake_batch_size: int = Field(500, ge=1, le=100_000)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (non-None) overrides on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,96 @@
+"""Shared fixtures: a real database per test (SQLite file, and PostgreSQL when configured).
+
+``app`` runs a test on both databases; ``sqlite_app`` on SQLite only. PostgreSQL tests read
+their URL from ``COMPLAINTS_TEST_POSTGRES_URL`` (set by ``.ci/run``) and are skipped, with
+that reason, where it is unset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from complaints.bootstrap import App, build, init_database, metadata
+from complaints.clock import FixedClock
+from complaints.settings import Settings
+from workflows.machine import Actor
+
+POSTGRES_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_URL")
+NO_POSTGRES = "COMPLAINTS_TEST_POSTGRES_URL is not set (.ci/run sets it); PostgreSQL tests skipped"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CFPB_SAMPLE = SHARED_DATA / "cfpb_payday_loans_2023.csv"
+
+#: A Monday morning, so business-time tests start from a plain working day.
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def handler() -> Actor:
+    return Actor("hana", "handler")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'complaints.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The CI database, schema created once per session; tables emptied before each test."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    app = build(Settings(database_url=POSTGRES_URL))
+    with app.db.transaction() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    init_database(app.db)
+    app.db.dispose()
+    yield POSTGRES_URL
+
+
+def _empty_postgres(url: str) -> None:
+    app = build(Settings(database_url=url))
+    names = ", ".join(f'"{t.name}"' for t in metadata().sorted_tables)
+    with app.db.transaction() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    app.db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'complaints.db'}"
+    url = request.getfixturevalue("postgres_url")
+    _empty_postgres(url)
+    return url
+
+
+def make_app(url: str, clock: FixedClock, init: bool = True) -> App:
+    app = build(Settings(database_url=url), clock=clock)
+    if init and url.startswith("sqlite"):
+        init_database(app.db)
+    return app
+
+
+@pytest.fixture
+def app(database_url: str, clock: FixedClock) -> Iterator[App]:
+    """The application on a fresh database: runs once on SQLite and once on PostgreSQL."""
+    application = make_app(database_url, clock)
+    yield application
+    application.db.dispose()
+
+
+@pytest.fixture
+def sqlite_app(sqlite_url: str, clock: FixedClock) -> Iterator[App]:
+    application = make_app(sqlite_url, clock)
+    yield application
+    application.db.dispose()

@@ -1,0 +1,218 @@
+"""Static checks of a workflow definition, one small function per rule.
+
+Each check yields ``(path, message)``; the loader turns paths into file lines. The state
+graph is a networkx DiGraph, so reachability questions are one library call each.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterator
+
+import networkx as nx
+
+from workflows.definition import ANY_OPEN_STATE, NEXT_TIER, Condition, WorkflowSpec
+
+Problem = tuple[tuple[str | int, ...], str]
+
+#: Complaint columns a guard or template may read.
+COMPLAINT_FIELDS = frozenset(
+    {
+        "reference", "external_id", "channel", "product", "sub_product", "company", "category",
+        "sub_category", "severity", "language", "region", "state", "tier", "queue", "assignee",
+        "workflow_name", "workflow_version", "version", "received_at",
+    }
+)
+#: Values the engine offers every template beside complaint columns and payload fields.
+TEMPLATE_EXTRAS = frozenset({"customer_name", "received_date", "today", "actor", "action"})
+
+
+def state_graph(spec: WorkflowSpec) -> nx.MultiDiGraph:
+    """States as nodes, one edge per (action, from, to); ``*`` expands to every open state."""
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(spec.states)
+    for action, tr in spec.transitions.items():
+        for source in sources(spec, tr.from_):
+            graph.add_edge(source, tr.to or source, action=action)
+    return graph
+
+
+def sources(spec: WorkflowSpec, names: list[str]) -> list[str]:
+    if ANY_OPEN_STATE in names:
+        return [s for s, st in spec.states.items() if not st.final]
+    return [n for n in names if n in spec.states]
+
+
+def _one_initial(spec: WorkflowSpec) -> Iterator[Problem]:
+    initial = [s for s, st in spec.states.items() if st.initial]
+    if len(initial) != 1:
+        found = ", ".join(initial) if initial else "none"
+        yield ("states",), f"needs exactly one state with 'initial: true'; found {found}"
+    if not any(st.final for st in spec.states.values()):
+        yield ("states",), "needs at least one state with 'final: true'"
+
+
+def _names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
+    states, roles, tiers = set(spec.states), set(spec.roles), set(spec.tier_names())
+    for action, tr in spec.transitions.items():
+        base = ("transitions", action)
+        for i, src in enumerate(tr.from_):
+            if src != ANY_OPEN_STATE and src not in states:
+                yield (*base, "from"), f"unknown state '{src}'; states are {_list(states)}"
+        if tr.to is not None and tr.to not in states:
+            yield (*base, "to"), f"unknown state '{tr.to}'; states are {_list(states)}"
+        for role in tr.roles:
+            if role not in roles:
+                yield (*base, "roles"), f"unknown role '{role}'; declare it under 'roles' ({_list(roles)})"
+        for template in tr.notify:
+            if template not in spec.templates:
+                yield (*base, "notify"), f"unknown template '{template}'; templates are {_list(spec.templates)}"
+        if tr.tier is not None and tr.tier != NEXT_TIER and tr.tier not in tiers:
+            yield (*base, "tier"), f"unknown tier '{tr.tier}'; use 'next' or one of {_list(tiers)}"
+
+
+def _timers_name_valid_actions(spec: WorkflowSpec) -> Iterator[Problem]:
+    for state, st in spec.states.items():
+        for i, timer in enumerate(st.timers):
+            path = ("states", state, "timers", i, "action")
+            tr = spec.transitions.get(timer.action)
+            if tr is None:
+                yield path, f"timer fires unknown action '{timer.action}' in state '{state}'"
+            elif state not in sources(spec, tr.from_):
+                yield path, (
+                    f"timer in state '{state}' fires '{timer.action}', which is not allowed from "
+                    f"'{state}' (it starts from {_list(tr.from_)})"
+                )
+            elif "system" not in tr.roles:
+                yield path, f"timer action '{timer.action}' must allow role 'system' (timers act as system)"
+            if timer.at is not None:
+                key = timer.at.split(".", 1)[1]
+                feeders = [
+                    a for a, t in spec.transitions.items()
+                    if t.to == state and (key in t.fields or key in t.set_)
+                ]
+                if not feeders:
+                    yield ("states", state, "timers", i, "at"), (
+                        f"no transition into '{state}' sets '{key}'; add it to that action's fields"
+                    )
+
+
+def _final_states_are_final(spec: WorkflowSpec) -> Iterator[Problem]:
+    for action, tr in spec.transitions.items():
+        for src in tr.from_:
+            if src in spec.states and spec.states[src].final:
+                yield ("transitions", action, "from"), (
+                    f"'{action}' leaves final state '{src}'; nothing may leave a final state "
+                    "(make the state non-final, or add a later final state)"
+                )
+    for state, st in spec.states.items():
+        if st.final and st.timers:
+            yield ("states", state, "timers"), f"final state '{state}' can't have timers"
+
+
+def _graph_shape(spec: WorkflowSpec) -> Iterator[Problem]:
+    graph = state_graph(spec)
+    initial = [s for s, st in spec.states.items() if st.initial]
+    finals = {s for s, st in spec.states.items() if st.final}
+    if len(initial) == 1:
+        reachable = nx.descendants(graph, initial[0]) | {initial[0]}
+        for state in spec.states:
+            if state not in reachable:
+                yield ("states", state), f"state '{state}' can't be reached from '{initial[0]}'"
+    for state, st in spec.states.items():
+        if st.final:
+            continue
+        if not any(target != state for _, target in graph.out_edges(state)):
+            yield ("states", state), f"state '{state}' has no way out (a dead end); add a transition from it"
+        elif finals and not (nx.descendants(graph, state) & finals):
+            yield ("states", state), (
+                f"no final state ({_list(finals)}) can be reached from '{state}'; cases there could never finish"
+            )
+
+
+def _waiting_states_have_timers(spec: WorkflowSpec) -> Iterator[Problem]:
+    for state, st in spec.states.items():
+        if st.waiting and not st.timers:
+            yield ("states", state), (
+                f"waiting state '{state}' has no timer, so a case could wait there forever; "
+                "add 'timers: [{after: P14D, action: ...}]'"
+            )
+
+
+def _guards_read_known_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    for action, tr in spec.transitions.items():
+        for i, guard in enumerate(tr.guards):
+            yield from _check_condition(guard, ("transitions", action, "guards", i), set(tr.fields))
+    for state, st in spec.states.items():
+        payload_fields = {f for t in spec.transitions.values() if t.to == state for f in t.fields}
+        for i, guard in enumerate(st.entry_guards):
+            yield from _check_condition(guard, ("states", state, "entry_guards", i), payload_fields)
+
+
+def _check_condition(cond: Condition, path: tuple[str | int, ...], payload: set[str]) -> Iterator[Problem]:
+    if cond.field is not None:
+        root, _, name = cond.field.partition(".")
+        head = name.split(".")[0]
+        if root == "complaint" and head not in COMPLAINT_FIELDS:
+            yield (*path, "field"), f"unknown complaint field '{head}'; known: {_list(COMPLAINT_FIELDS)}"
+        if root == "payload" and head not in payload:
+            yield (*path, "field"), f"'{cond.field}' is not a declared field of this action ({_list(payload)})"
+    for key, children in (("all", cond.all), ("any", cond.any)):
+        for i, child in enumerate(children or []):
+            yield from _check_condition(child, (*path, key, i), payload)
+    if cond.not_ is not None:
+        yield from _check_condition(cond.not_, (*path, "not"), payload)
+
+
+def _templates_are_complete(spec: WorkflowSpec) -> Iterator[Problem]:
+    known = set(COMPLAINT_FIELDS) | TEMPLATE_EXTRAS | {f"timeline_{k}" for k in spec.timeline}
+    for tr in spec.transitions.values():
+        known |= set(tr.fields) | set(tr.set_) | ({tr.record} if tr.record else set())
+    known |= {"tier_label", "queue"}
+    for name, languages in spec.templates.items():
+        if spec.default_language not in languages:
+            yield ("templates", name), (
+                f"template '{name}' has no text in the default language '{spec.default_language}'"
+            )
+        for lang, text in languages.items():
+            matches = list(string.Template.pattern.finditer(text))
+            placeholders = {m.group("named") or m.group("braced") for m in matches} - {None}
+            if any(m.group("invalid") is not None for m in matches):
+                yield ("templates", name, lang), "a '$' that starts no placeholder; write '$$' for a dollar sign"
+            for placeholder in sorted(placeholders - known):
+                yield ("templates", name, lang), (
+                    f"unknown placeholder '${placeholder}'; known: complaint fields, action fields, "
+                    "customer_name, received_date, today, timeline_<name>"
+                )
+
+
+def _unused_templates(spec: WorkflowSpec) -> Iterator[Problem]:
+    used = {t for tr in spec.transitions.values() for t in tr.notify}
+    for name in spec.templates:
+        if name not in used:
+            yield ("templates", name), f"template '{name}' is never sent; add it to an action's 'notify'"
+
+
+CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = [
+    _one_initial,
+    _names_exist,
+    _timers_name_valid_actions,
+    _final_states_are_final,
+    _graph_shape,
+    _waiting_states_have_timers,
+    _guards_read_known_fields,
+    _templates_are_complete,
+    _unused_templates,
+]
+
+#: Further checks registered by other packages (e.g. escalation checks its ``sla`` section).
+EXTRA_CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = []
+
+
+def check_workflow(spec: WorkflowSpec) -> list[Problem]:
+    """Every problem every check finds, in check order."""
+    return [problem for check in [*CHECKS, *EXTRA_CHECKS] for problem in check(spec)]
+
+
+def _list(names: object) -> str:
+    return ", ".join(sorted(str(n) for n in names))  # type: ignore[union-attr]

@@ -1,0 +1,130 @@
+"""A checked workflow with the lookups the engine needs, built once per definition."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from workflows.definition import ANY_OPEN_STATE, NEXT_TIER, FieldSpec, TierSpec, TransitionSpec, WorkflowSpec
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _python_type(spec: FieldSpec) -> Any:
+    length = {"min_length": spec.min_length or 1}
+    match spec.type:
+        case "str" | "text":
+            return Annotated[str, Field(**length, description=spec.description)]
+        case "int":
+            return int
+        case "float":
+            return float
+        case "bool":
+            return bool
+        case "date":
+            return date
+        case "datetime":
+            return datetime
+        case "list":
+            return Annotated[list[str], BeforeValidator(_split_list), Field(**length)]
+        case "choice":
+            return Literal[tuple(spec.choices or ())]  # type: ignore[valid-type]
+    raise AssertionError(spec.type)  # pragma: no cover - FieldType is closed
+
+
+class CompiledWorkflow:
+    """A validated :class:`WorkflowSpec` plus derived indexes; immutable once built."""
+
+    def __init__(self, spec: WorkflowSpec, source: str = "<string>"):
+        self.spec = spec
+        self.source = source
+        self.name = spec.name
+        self.version = spec.version
+        self.initial_state = next(s for s, st in spec.states.items() if st.initial)
+        self.final_states = frozenset(s for s, st in spec.states.items() if st.final)
+        self._tiers = {t.name: t for t in spec.tiers}
+        self._order = spec.tier_names()
+        self._by_state: dict[str, list[str]] = {s: [] for s in spec.states}
+        for action, tr in spec.transitions.items():
+            froms = (
+                [s for s in spec.states if s not in self.final_states]
+                if ANY_OPEN_STATE in tr.from_
+                else tr.from_
+            )
+            for state in froms:
+                self._by_state[state].append(action)
+        self._payload_models: dict[str, type[BaseModel]] = {}
+
+    def __repr__(self) -> str:
+        return f"<CompiledWorkflow {self.name} v{self.version} from {self.source}>"
+
+    # -- lookups -----------------------------------------------------------------------------
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.name, self.version
+
+    def actions_from(self, state: str) -> list[str]:
+        return list(self._by_state.get(state, ()))
+
+    def transition(self, action: str) -> TransitionSpec:
+        return self.spec.transitions[action]
+
+    def target(self, action: str, state: str) -> str:
+        return self.spec.transitions[action].to or state
+
+    @property
+    def first_tier(self) -> str:
+        return self._order[0]
+
+    @property
+    def tiers(self) -> list[TierSpec]:
+        return list(self.spec.tiers)
+
+    def tier(self, name: str) -> TierSpec:
+        return self._tiers[name]
+
+    def queue_of(self, tier: str) -> str:
+        return self._tiers[tier].queue
+
+    def next_tier(self, tier: str) -> str | None:
+        i = self._order.index(tier)
+        return self._order[i + 1] if i + 1 < len(self._order) else None
+
+    def tier_after(self, action: str, tier: str) -> str:
+        """The tier a case is at after ``action``; ``next`` at the top tier stays there."""
+        wanted = self.spec.transitions[action].tier
+        if wanted is None:
+            return tier
+        if wanted == NEXT_TIER:
+            return self.next_tier(tier) or tier
+        return wanted
+
+    def tier_rank(self, tier: str) -> int:
+        return self._order.index(tier)
+
+    @cached_property
+    def waiting_states(self) -> frozenset[str]:
+        return frozenset(s for s, st in self.spec.states.items() if st.waiting)
+
+    def payload_model(self, action: str) -> type[BaseModel]:
+        """A pydantic model for the action's payload, built once; unknown fields are rejected."""
+        model = self._payload_models.get(action)
+        if model is None:
+            fields: dict[str, Any] = {}
+            for name, spec in self.spec.transitions[action].fields.items():
+                typ = _python_type(spec)
+                fields[name] = (typ, ...) if spec.required else (typ | None, None)
+            model = create_model(  # type: ignore[call-overload]
+                f"{action.title().replace('_', '')}Payload",
+                __config__=ConfigDict(extra="forbid", str_strip_whitespace=True),
+                **fields,
+            )
+            self._payload_models[action] = model
+        return model

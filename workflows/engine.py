@@ -1,0 +1,131 @@
+"""The workflow engine: plan with the pure machine, persist in one unit of work.
+
+``advance`` = read the case, plan the step (guards, payload, timers, notifications), write
+state + version + event + timers + outbox in one transaction, and let observers (SLA clocks,
+escalation) add their writes to the same transaction. A stale version writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from complaints.clock import Clock, SystemClock
+from complaints.db import Database
+from complaints.errors import ComplaintflowError, ConflictError
+from complaints.uow import UnitOfWork
+from workflows import machine
+from workflows.compiled import CompiledWorkflow
+from workflows.machine import ActionOption, Actor, Case, DeadlineFn, Step, plain_deadline
+from workflows.registry import WorkflowRegistry
+
+
+class StepObserver(Protocol):
+    """Called inside the transaction after a step is written; may add writes of its own."""
+
+    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None: ...
+
+
+@dataclass
+class TimerReport:
+    fired: list[str] = field(default_factory=list)  # "C-2026-000001 auto_close"
+    skipped: list[str] = field(default_factory=list)  # timer no longer applies
+    failed: list[str] = field(default_factory=list)  # the action was refused; reason kept on the timer
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        db: Database,
+        registry: WorkflowRegistry,
+        clock: Clock | None = None,
+        observers: Sequence[StepObserver] = (),
+        deadline: DeadlineFn = plain_deadline,
+    ):
+        self.db = db
+        self.registry = registry
+        self.clock = clock or SystemClock()
+        self.observers = list(observers)
+        self.deadline = deadline
+
+    def workflow_of(self, case: Case) -> CompiledWorkflow:
+        return self.registry.get(str(case.fields["workflow_name"]), int(case.fields["workflow_version"]))
+
+    def available_actions(self, complaint: Case | str, actor: Actor) -> list[ActionOption]:
+        case = complaint if isinstance(complaint, Case) else self.get(complaint)
+        return machine.available_actions(self.workflow_of(case), case, actor)
+
+    def get(self, reference: str) -> Case:
+        with UnitOfWork(self.db) as uow:
+            return uow.cases.get(reference)
+
+    def advance(
+        self,
+        reference: str,
+        action: str,
+        actor: Actor,
+        payload: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> Step:
+        """Perform ``action``; pass ``uow`` to join a larger transaction (the caller commits)."""
+        if uow is not None:
+            return self._advance(uow, reference, action, actor, payload or {}, expected_version)
+        with UnitOfWork(self.db) as own:
+            step = self._advance(own, reference, action, actor, payload or {}, expected_version)
+            own.commit()
+            return step
+
+    def _advance(
+        self, uow: UnitOfWork, reference: str, action: str, actor: Actor,
+        payload: Mapping[str, Any], expected_version: int | None,
+    ) -> Step:
+        case = uow.cases.get(reference, for_update=True)
+        if expected_version is not None and expected_version != case.version:
+            raise ConflictError(reference, expected_version, case.version)
+        return self.apply(uow, case, action, actor, payload)
+
+    def apply(self, uow: UnitOfWork, case: Case, action: str, actor: Actor, payload: Mapping[str, Any]) -> Step:
+        """Plan and write ``action`` on an already loaded ``case`` within ``uow``."""
+        workflow = self.workflow_of(case)
+        step = machine.plan(workflow, case, action, actor, payload, self.clock.now(), self.deadline)
+        uow.cases.write_step(case, step, expected_version=case.version)
+        for observer in self.observers:
+            observer.after_step(uow, workflow, case, step)
+        return step
+
+    def fire_due_timers(self, limit: int = 500) -> TimerReport:
+        """Fire workflow timers due now, each in its own transaction, each exactly once.
+
+        The claim (``pending`` -> ``fired``) and the action it fires commit together, so a
+        crash leaves the timer pending, and a second sweeper finds nothing left to claim.
+        """
+        now = self.clock.now()
+        report = TimerReport()
+        with UnitOfWork(self.db) as uow:
+            due = uow.cases.due_timers(now, limit)
+        for timer in due:
+            with UnitOfWork(self.db) as uow:
+                if not uow.cases.claim_timer(timer.id, now):
+                    continue
+                case = uow.cases.get_by_id(timer.complaint_id)
+                label = f"{case.reference} {timer.action}"
+                if case.state != timer.state:
+                    uow.cases.record_timer_result(timer.id, f"skipped: case is now in '{case.state}'")
+                    report.skipped.append(label)
+                    uow.commit()
+                    continue
+                try:
+                    with uow.conn.begin_nested():
+                        self.apply(uow, case, timer.action, Actor.system("timer"), {})
+                except ConflictError:
+                    continue  # someone changed the case meanwhile: roll back, the timer stays pending
+                except ComplaintflowError as exc:
+                    uow.cases.record_timer_result(timer.id, f"failed: {exc}")
+                    report.failed.append(f"{label}: {exc}")
+                else:
+                    uow.cases.record_timer_result(timer.id, "fired")
+                    report.fired.append(label)
+                uow.commit()
+        return report

@@ -1,0 +1,79 @@
+"""Evaluate structured guard conditions against a case; no ``eval`` anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workflows.definition import Condition
+
+_MISSING = object()
+
+
+def resolve(path: str, context: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Value at ``data.assessment.outcome``-style paths, or a sentinel when absent."""
+    root, *parts = path.split(".")
+    value: Any = context.get(root, {})
+    for part in parts:
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _compare(op: str, value: Any, operand: Any) -> bool:
+    if op == "exists":
+        present = value is not _MISSING and value is not None and value != ""
+        return present == bool(operand)
+    if value is _MISSING:
+        return op in ("not_equals", "not_in")
+    match op:
+        case "equals":
+            return bool(value == operand)
+        case "not_equals":
+            return bool(value != operand)
+        case "in":
+            return value in operand
+        case "not_in":
+            return value not in operand
+    try:
+        match op:
+            case "gt":
+                return bool(value > operand)
+            case "gte":
+                return bool(value >= operand)
+            case "lt":
+                return bool(value < operand)
+            case "lte":
+                return bool(value <= operand)
+    except TypeError:
+        return False
+    raise AssertionError(op)  # pragma: no cover
+
+
+def holds(cond: Condition, context: Mapping[str, Mapping[str, Any]]) -> bool:
+    if cond.all is not None:
+        return all(holds(c, context) for c in cond.all)
+    if cond.any is not None:
+        return any(holds(c, context) for c in cond.any)
+    if cond.not_ is not None:
+        return not holds(cond.not_, context)
+    assert cond.field is not None and cond.operator is not None
+    return _compare(cond.operator, resolve(cond.field, context), cond.operand)
+
+
+def describe(cond: Condition) -> str:
+    """The default explanation of a failed condition, when the workflow gives no message."""
+    if cond.message:
+        return cond.message
+    if cond.all is not None:
+        return "all of: " + "; ".join(describe(c) for c in cond.all)
+    if cond.any is not None:
+        return "one of: " + " or ".join(describe(c) for c in cond.any)
+    if cond.not_ is not None:
+        return f"not ({describe(cond.not_)})"
+    return f"{cond.field} must be {cond.operator.replace('_', ' ')} {cond.operand!r}"  # type: ignore[union-attr]
+
+
+def failures(conditions: list[Condition], context: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return [describe(c) for c in conditions if not holds(c, context)]

@@ -1,0 +1,355 @@
+"""The pure core of the engine: given a case and an action, plan the step. No I/O.
+
+A :class:`Step` is everything one transition writes: the new state, tier and queue, the
+data it changes, the audit event's payload, the timers to schedule and the notifications to
+queue. The engine persists a step in one transaction; :func:`replay` folds the recorded
+steps back into the case, which is how the log rebuilds any complaint.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from complaints.errors import ActionNotAllowed, GuardFailed, InvalidInput
+from workflows.compiled import CompiledWorkflow
+from workflows.definition import NEXT_TIER
+from workflows.guards import failures
+
+SYSTEM_ROLE = "system"
+
+#: Adds a duration to a time; escalation swaps in business calendars.
+DeadlineFn = Callable[[datetime, timedelta], datetime]
+
+
+def plain_deadline(start: datetime, duration: timedelta) -> datetime:
+    return start + duration
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, in which role. Timers and sweeps act as ``system``."""
+
+    name: str
+    role: str = "handler"
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(name, SYSTEM_ROLE)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+@dataclass(frozen=True)
+class Case:
+    """What the machine needs to know about a complaint."""
+
+    reference: str
+    state: str
+    tier: str
+    queue: str
+    version: int
+    data: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict)  # complaint columns for guards/templates
+    id: int | None = None
+    customer_name: str | None = None
+
+    @property
+    def language(self) -> str:
+        return str(self.fields.get("language") or "en")
+
+
+@dataclass(frozen=True)
+class TimerPlan:
+    name: str
+    action: str
+    state: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class NotificationPlan:
+    template: str
+    language: str
+    channel: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned transition; ``seq`` is the version the case has after it."""
+
+    action: str
+    actor: Actor
+    from_state: str | None
+    to_state: str
+    tier: str
+    queue: str
+    seq: int
+    at: datetime
+    payload: dict[str, Any]
+    changes: dict[str, Any]
+    timers: list[TimerPlan]
+    notifications: list[NotificationPlan]
+
+    @property
+    def state_changed(self) -> bool:
+        return self.from_state != self.to_state
+
+    def apply(self, case: Case) -> Case:
+        return replace(
+            case,
+            state=self.to_state,
+            tier=self.tier,
+            queue=self.queue,
+            version=self.seq,
+            data={**case.data, **self.changes},
+            fields={**case.fields, "state": self.to_state, "tier": self.tier, "queue": self.queue},
+        )
+
+
+@dataclass(frozen=True)
+class ActionOption:
+    """An action offered to an actor, with what blocks it (if anything) and what it needs."""
+
+    action: str
+    label: str
+    to_state: str
+    fields: dict[str, str]
+    blocked_by: list[str]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blocked_by
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+
+def allowed_for(workflow: CompiledWorkflow, case: Case, actor: Actor) -> list[str]:
+    """Actions possible from the case's state for the actor's role (guards not yet checked)."""
+    return [a for a in workflow.actions_from(case.state) if actor.role in workflow.transition(a).roles]
+
+
+def available_actions(workflow: CompiledWorkflow, case: Case, actor: Actor) -> list[ActionOption]:
+    options = []
+    for action in allowed_for(workflow, case, actor):
+        tr = workflow.transition(action)
+        blocked = failures(
+            [g for g in tr.guards if not _reads_payload(g.model_dump(by_alias=True))], _context(case, {})
+        )
+        if tr.tier == NEXT_TIER and workflow.next_tier(case.tier) is None:
+            blocked.append(f"already at the highest tier '{case.tier}'")
+        fields = {
+            name: f"{spec.type}{'' if spec.required else ' (optional)'}" for name, spec in tr.fields.items()
+        }
+        options.append(
+            ActionOption(action, tr.label or action, workflow.target(action, case.state), fields, blocked)
+        )
+    return options
+
+
+def _reads_payload(dumped: Any) -> bool:
+    if isinstance(dumped, dict):
+        field_ = dumped.get("field")
+        return (isinstance(field_, str) and field_.startswith("payload.")) or any(
+            _reads_payload(v) for v in dumped.values()
+        )
+    if isinstance(dumped, list):
+        return any(_reads_payload(v) for v in dumped)
+    return False
+
+
+def validate_payload(workflow: CompiledWorkflow, action: str, payload: Mapping[str, Any], reference: str) -> dict[str, Any]:
+    """The payload coerced to the declared types, JSON-ready; one problem line per field."""
+    model = workflow.payload_model(action)
+    try:
+        parsed = model.model_validate(dict(payload))
+    except ValidationError as exc:
+        problems = []
+        declared = list(workflow.transition(action).fields)
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "payload"
+            if err["type"] == "extra_forbidden":
+                takes = ", ".join(declared) if declared else "no fields"
+                problems.append(f"{name}: unknown field; '{action}' takes {takes}")
+            else:
+                problems.append(f"{name}: {err['msg']}")
+        raise InvalidInput(f"Invalid input for '{action}' on {reference}", problems) from exc
+    return {k: v for k, v in parsed.model_dump(mode="json").items() if v is not None}
+
+
+def plan(
+    workflow: CompiledWorkflow,
+    case: Case,
+    action: str,
+    actor: Actor,
+    payload: Mapping[str, Any],
+    now: datetime,
+    deadline: DeadlineFn = plain_deadline,
+) -> Step:
+    """Check and plan ``action`` on ``case``; raises without side effects if it can't happen."""
+    possible = workflow.actions_from(case.state)
+    if action not in possible:
+        unknown = action not in workflow.spec.transitions
+        why = f"no action '{action}' in workflow '{workflow.name}'" if unknown else ""
+        raise ActionNotAllowed(case.reference, action, case.state, allowed_for(workflow, case, actor), why)
+    tr = workflow.transition(action)
+    if actor.role not in tr.roles:
+        raise ActionNotAllowed(
+            case.reference, action, case.state, allowed_for(workflow, case, actor),
+            f"role '{actor.role}' may not; it needs one of {', '.join(tr.roles)}",
+        )
+    clean = validate_payload(workflow, action, payload, case.reference)
+    if tr.tier == NEXT_TIER and workflow.next_tier(case.tier) is None:
+        raise GuardFailed(case.reference, action, case.state, [f"already at the highest tier '{case.tier}'"])
+    failed = failures(tr.guards, _context(case, clean))
+    if failed:
+        raise GuardFailed(case.reference, action, case.state, failed)
+
+    to_state = workflow.target(action, case.state)
+    changes = _changes(tr.record, tr.set_, clean, actor, action, now)
+    tier = workflow.tier_after(action, case.tier)
+    after = replace(case, data={**case.data, **changes}, fields={**case.fields, "state": to_state, "tier": tier})
+    entry_failed = failures(workflow.spec.states[to_state].entry_guards, _context(after, clean)) if to_state != case.state else []
+    if entry_failed:
+        raise GuardFailed(case.reference, action, case.state, [f"'{to_state}' requires: " + f for f in entry_failed])
+
+    timers = _timers(workflow, to_state, after, now, deadline) if to_state != case.state else []
+    step = Step(
+        action=action, actor=actor, from_state=case.state, to_state=to_state, tier=tier,
+        queue=workflow.queue_of(tier), seq=case.version + 1, at=now, payload=clean,
+        changes=changes, timers=timers, notifications=[],
+    )
+    notes = [render(workflow, t, after, step, deadline) for t in tr.notify]
+    return replace(step, notifications=notes)
+
+
+def start(
+    workflow: CompiledWorkflow,
+    reference: str,
+    fields: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+    tier: str | None = None,
+    intake: Mapping[str, Any] | None = None,
+) -> tuple[Case, Step]:
+    """The first step of every case: it is received into the initial state at a tier."""
+    tier = tier or workflow.first_tier
+    state = workflow.initial_state
+    step = Step(
+        action="receive", actor=actor, from_state=None, to_state=state, tier=tier,
+        queue=workflow.queue_of(tier), seq=1, at=now, payload=dict(intake or {}), changes={},
+        timers=[], notifications=[],
+    )
+    case = Case(
+        reference=reference, state=state, tier=tier, queue=step.queue, version=1,
+        fields={**fields, "reference": reference, "state": state, "tier": tier, "queue": step.queue},
+    )
+    return case, step
+
+
+def _changes(record: str | None, set_: Mapping[str, Any], payload: dict[str, Any], actor: Actor, action: str, now: datetime) -> dict[str, Any]:
+    changes = dict(set_)
+    if record:
+        changes[record] = {**payload, "outcome": action, "by": actor.name, "role": actor.role, "at": now.isoformat()}
+    else:
+        changes.update(payload)
+    return changes
+
+
+def _context(case: Case, payload: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {"complaint": case.fields, "data": case.data, "payload": payload}
+
+
+def _timers(workflow: CompiledWorkflow, state: str, case: Case, now: datetime, deadline: DeadlineFn) -> list[TimerPlan]:
+    plans = []
+    for spec in workflow.spec.states[state].timers:
+        if spec.after is not None:
+            due = deadline(now, spec.after)
+        else:
+            due = _as_datetime(case.data.get(spec.at.split(".", 1)[1]))  # type: ignore[union-attr]
+            if due is None:
+                continue  # the field is optional and absent: other timers of the state still apply
+        plans.append(TimerPlan(spec.label, spec.action, state, due))
+    return plans
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), UTC)
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if len(text) == 10:  # a bare date: the start of that day
+        return datetime.combine(parsed.date(), time(), UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+
+def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, deadline: DeadlineFn = plain_deadline) -> NotificationPlan:
+    texts = workflow.spec.templates[template]
+    language = case.language if case.language in texts else workflow.spec.default_language
+    values: dict[str, Any] = {k: _text(v) for k, v in case.fields.items()}
+    values.update({k: _text(v) for k, v in case.data.items() if not isinstance(v, dict)})
+    values.update({k: _text(v) for k, v in step.payload.items()})
+    received = case.fields.get("received_at")
+    values.update(
+        customer_name=case.customer_name or "customer",
+        received_date=_text(received.date() if isinstance(received, datetime) else received or step.at.date()),
+        today=step.at.date().isoformat(),
+        actor=step.actor.name,
+        action=step.action,
+        tier_label=workflow.tier(step.tier).label or step.tier,
+        queue=step.queue,
+        **{f"timeline_{k}": deadline(step.at, d).date().isoformat() for k, d in workflow.spec.timeline.items()},
+    )
+    body = string.Template(texts[language]).safe_substitute(values)
+    return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+# -- replay ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Folded:
+    """The part of a complaint its event log determines."""
+
+    state: str
+    tier: str
+    queue: str
+    version: int
+    data: dict[str, Any]
+
+
+def replay(events: Iterable[Mapping[str, Any]]) -> Folded | None:
+    """Fold events (dicts with seq, to_state, tier, queue, changes) in order into the case state."""
+    folded: Folded | None = None
+    for expected, ev in enumerate(events, start=1):
+        if ev["seq"] != expected:
+            raise ValueError(f"event log has a gap: expected seq {expected}, found {ev['seq']}")
+        data = {**(folded.data if folded else {}), **(ev.get("changes") or {})}
+        folded = Folded(ev["to_state"], ev["tier"], ev["queue"], ev["seq"], data)
+    return folded
