@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     )
     intake_batch_size: int = Field(500, ge=1, le=100_000)
 
+    # -- ops: scheduled flows (complaints schedule / run / flows) -----------------------------
+    data_dir: Path = Field(Path(".complaintflow"), description="working files: Prefect server home, import inbox")
+    import_dir: Path | None = Field(None, description="folder watched by the import flow (default: DATA_DIR/inbox)")
+    sweep_batch_size: int = Field(500, ge=1, le=100_000, description="timers fired per sweep task")
+    schedule_timezone: str = Field("UTC", description="time zone the cron schedules are read in")
+    schedule_sla_sweep: str = Field("every 1m", description="'every 90s|15m|1h|1d' or a 5-field cron")
+    schedule_follow_ups: str = Field("every 15m")
+    schedule_auto_close: str = Field("every 1h")
+    schedule_root_cause: str = Field("0 2 * * *")
+    schedule_metrics: str = Field("55 23 * * *")
+    schedule_import_folder: str = Field("every 5m")
+
+    @property
+    def inbox(self) -> Path:
+        return self.import_dir or self.data_dir / "inbox"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit (non-None) overrides on top."""
