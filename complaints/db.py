@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from complaints.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+READ_ONLY = "complaintflow_read_only"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -36,7 +37,9 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # Take the write lock up front: a deferred transaction that later tries to write
         # can fail with "database is locked" without the busy handler ever retrying.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only connections (Database.read) begin deferred and never block writers.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -87,7 +90,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        """A connection for queries only; on SQLite it does not take the write lock."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             yield conn
 
     def dispose(self) -> None:
