@@ -140,4 +140,17 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = _utc(default=None)
 
 
-TABLES = (Customer, ReferenceCounter, Complaint, ComplaintEvent, Timer, Notification)
+class MetricsSnapshot(SQLModel, table=True):
+    """The numbers of one day (UTC), taken by the daily metrics flow; a rerun the same day
+    replaces that day's row rather than adding one."""
+
+    __tablename__ = "metrics_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=10, unique=True)  # the UTC date, "2026-11-23"
+    taken_at: datetime = _utc()
+    open_total: int = 0
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+TABLES = (Customer, ReferenceCounter, Complaint, ComplaintEvent, Timer, Notification, MetricsSnapshot)
