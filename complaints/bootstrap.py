@@ -55,5 +55,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
 
 
 def init_database(db: Database) -> None:
-    """Create or upgrade the schema. Never called as a side effect of an import."""
-    metadata().create_all(db.engine)
+    """Create or upgrade the schema (Alembic, to head). Never called as a side effect of an import."""
+    from complaints.migrations import upgrade  # Alembic stays off the paths that don't migrate
+
+    upgrade(db)
