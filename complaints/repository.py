@@ -187,8 +187,12 @@ class CaseRepository:
     def record_timer_result(self, timer_id: int, result: str) -> None:
         self.conn.execute(update(timer_t).where(timer_t.c.id == timer_id).values(result=result[:300]))
 
-    def due_timers(self, now: datetime, limit: int, kinds: Sequence[str] = (WORKFLOW_TIMER,)) -> list[Row[Any]]:
-        """The earliest pending timers due by ``now``: an index range scan, not a table scan."""
+    def due_timers(
+        self, now: datetime, limit: int, kinds: Sequence[str] = (WORKFLOW_TIMER,),
+        actions: Sequence[str] | None = None,
+    ) -> list[Row[Any]]:
+        """The earliest pending timers due by ``now`` (only ``actions`` if given): an index
+        range scan, not a table scan."""
         query = (
             select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name,
                    timer_t.c.action, timer_t.c.state, timer_t.c.due_at, timer_t.c.payload)
@@ -196,6 +200,8 @@ class CaseRepository:
             .order_by(timer_t.c.due_at)
             .limit(limit)
         )
+        if actions is not None:
+            query = query.where(timer_t.c.action.in_(actions))
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(self.conn.execute(query))

@@ -95,8 +95,9 @@ class WorkflowEngine:
             observer.after_step(uow, workflow, case, step)
         return step
 
-    def fire_due_timers(self, limit: int = 500) -> TimerReport:
-        """Fire workflow timers due now, each in its own transaction, each exactly once.
+    def fire_due_timers(self, limit: int = 500, actions: Sequence[str] | None = None) -> TimerReport:
+        """Fire workflow timers due now (only those of ``actions`` if given), each in its own
+        transaction, each exactly once.
 
         The claim (``pending`` -> ``fired``) and the action it fires commit together, so a
         crash leaves the timer pending, and a second sweeper finds nothing left to claim.
@@ -104,7 +105,7 @@ class WorkflowEngine:
         now = self.clock.now()
         report = TimerReport()
         with UnitOfWork(self.db) as uow:
-            due = uow.cases.due_timers(now, limit)
+            due = uow.cases.due_timers(now, limit, actions=actions)
         for timer in due:
             with UnitOfWork(self.db) as uow:
                 if not uow.cases.claim_timer(timer.id, now):
