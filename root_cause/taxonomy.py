@@ -1,0 +1,167 @@
+"""The root-cause taxonomy: codes with names and parents, loaded from YAML and checked.
+
+A bad file is rejected when it is loaded, never when a review first uses a broken code:
+duplicate codes, unknown parents and cycles are all reported at once, each with its line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from complaints.errors import ConfigurationError, InvalidInput, NotFound
+
+CODE_PATTERN = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"
+
+
+class CodeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=CODE_PATTERN, max_length=60)
+    name: str = Field(min_length=1, max_length=200)
+    parent: str | None = None
+    description: str | None = None
+
+
+class TaxonomySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    codes: list[CodeSpec] = Field(min_length=1)
+
+
+class Taxonomy:
+    """A checked taxonomy: look codes up, walk to the top, validate what a review records."""
+
+    def __init__(self, spec: TaxonomySpec, source: str = "<string>"):
+        self.spec = spec
+        self.source = source
+        self.codes = {c.code: c for c in spec.codes}
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.codes
+
+    def get(self, code: str) -> CodeSpec:
+        if code not in self.codes:
+            raise NotFound(f"No root-cause code {code!r} in {self.source}")
+        return self.codes[code]
+
+    def lineage(self, code: str) -> list[str]:
+        """The code and its ancestors, nearest first (``SYSTEM.OUTAGE``, ``SYSTEM``)."""
+        chain = [code]
+        while (parent := self.get(chain[-1]).parent) is not None:
+            chain.append(parent)
+        return chain
+
+    def top(self, code: str) -> str:
+        return self.lineage(code)[-1]
+
+    def check_code(self, code: str | None, field: str = "root_cause_code") -> str:
+        """The code, or InvalidInput naming it and suggesting codes that start alike."""
+        if code and code in self.codes:
+            return code
+        prefix = (code or "").split(".")[0].upper()
+        near = [c for c in self.codes if c.startswith(prefix)] if prefix else []
+        hint = ", ".join(near[:8]) if near else ", ".join(c for c, s in self.codes.items() if s.parent is None)
+        raise InvalidInput("Unknown root cause", [f"{field}: {code!r} is not in the taxonomy {self.source}; try {hint}"])
+
+
+def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
+    """Path in the YAML document -> 1-based line, so errors can point at the entry."""
+    index: dict[tuple[str | int, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        index.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                index[(*path, str(key.value))] = key.start_mark.line + 1
+                walk(value, (*path, str(key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def _where(index: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> str:
+    dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in index:
+            return f"line {index[path[:cut]]}, {dotted or '(top level)'}"
+    return dotted
+
+
+def _structure_problems(spec: TaxonomySpec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Duplicates, unknown parents and cycles, each with the path of the entry at fault."""
+    first: dict[str, int] = {}
+    for i, c in enumerate(spec.codes):
+        if c.code in first:
+            yield ("codes", i, "code"), f"duplicate code {c.code!r} (first defined at codes[{first[c.code]}])"
+        else:
+            first[c.code] = i
+    parents = {c.code: c.parent for c in spec.codes}
+    for i, c in enumerate(spec.codes):
+        if c.parent is not None and c.parent not in parents:
+            yield ("codes", i, "parent"), f"unknown parent {c.parent!r} of {c.code!r}; define it or drop the parent"
+    reported: set[str] = set()
+    for i, c in enumerate(spec.codes):
+        seen: list[str] = []
+        node: str | None = c.code
+        while node is not None and node in parents and node not in seen:
+            seen.append(node)
+            node = parents[node]
+        if node is not None and node in seen and node == c.code and c.code not in reported:
+            cycle = seen[seen.index(node):] + [node]
+            reported.update(cycle)
+            yield ("codes", i, "parent"), f"cycle of parents: {' -> '.join(cycle)}"
+
+
+def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
+    try:
+        raw = yaml.safe_load(text)
+        index = _line_index(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigurationError(f"{source}: {where}not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{source}: the file must hold a mapping with 'codes: [...]'")
+    try:
+        spec = TaxonomySpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_where(index, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise _invalid(source, problems) from exc
+    problems = [f"{_where(index, path)}: {message}" for path, message in _structure_problems(spec)]
+    if problems:
+        raise _invalid(source, problems)
+    return Taxonomy(spec, source)
+
+
+def _invalid(source: str, problems: list[str]) -> ConfigurationError:
+    noun = "problem" if len(problems) == 1 else "problems"
+    return ConfigurationError(f"{source}: {len(problems)} {noun}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """The taxonomy in ``path``, or the one shipped with the package."""
+    if path is None:
+        return default_taxonomy()
+    path = Path(path)
+    try:
+        return parse_taxonomy(path.read_text(encoding="utf-8"), str(path))
+    except FileNotFoundError as exc:
+        raise NotFound(f"Root-cause taxonomy file {str(path)!r} does not exist") from exc
+
+
+@cache
+def default_taxonomy() -> Taxonomy:
+    text = (resources.files("root_cause") / "taxonomy.yaml").read_text(encoding="utf-8")
+    return parse_taxonomy(text, "root_cause/taxonomy.yaml")
