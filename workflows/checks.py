@@ -11,7 +11,10 @@ from collections.abc import Callable, Iterator
 
 import networkx as nx
 
+from complaints.schemas import SEVERITIES
 from workflows.definition import ANY_OPEN_STATE, NEXT_TIER, Condition, WorkflowSpec
+from workflows.regulatory_presets import PRESETS, resolved
+from workflows.sla_spec import ANY
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -25,6 +28,8 @@ COMPLAINT_FIELDS = frozenset(
 )
 #: Values the engine offers every template beside complaint columns and payload fields.
 TEMPLATE_EXTRAS = frozenset({"customer_name", "received_date", "today", "actor", "action"})
+#: Values a regulatory letter offers its template beside the usual ones.
+LETTER_FIELDS = frozenset({"deadline", "milestone", "regulation", "refer_by"})
 
 
 def state_graph(spec: WorkflowSpec) -> nx.MultiDiGraph:
@@ -168,7 +173,7 @@ def _templates_are_complete(spec: WorkflowSpec) -> Iterator[Problem]:
     known = set(COMPLAINT_FIELDS) | TEMPLATE_EXTRAS | {f"timeline_{k}" for k in spec.timeline}
     for tr in spec.transitions.values():
         known |= set(tr.fields) | set(tr.set_) | ({tr.record} if tr.record else set())
-    known |= {"tier_label", "queue"}
+    known |= {"tier_label", "queue"} | (LETTER_FIELDS if spec.regulatory else set())
     for name, languages in spec.templates.items():
         if spec.default_language not in languages:
             yield ("templates", name), (
@@ -187,10 +192,137 @@ def _templates_are_complete(spec: WorkflowSpec) -> Iterator[Problem]:
 
 
 def _unused_templates(spec: WorkflowSpec) -> Iterator[Problem]:
-    used = {t for tr in spec.transitions.values() for t in tr.notify}
+    used = {t for tr in spec.transitions.values() for t in tr.notify} | set(_letters(spec))
     for name in spec.templates:
         if name not in used:
             yield ("templates", name), f"template '{name}' is never sent; add it to an action's 'notify'"
+
+
+# -- sla / regulatory / escalation sections --------------------------------------------------
+
+
+def _letters(spec: WorkflowSpec) -> dict[str, tuple[str | int, ...]]:
+    """Templates the regulatory clocks send, with the path that names each."""
+    found: dict[str, tuple[str | int, ...]] = {}
+    for name, clock in (spec.regulatory.clocks.items() if spec.regulatory else []):
+        if clock.preset is not None and clock.preset not in PRESETS:
+            continue
+        for milestone, ms in resolved(clock).milestones.items():
+            if ms.letter:
+                where = "letters" if milestone in clock.letters else "milestones" if milestone in clock.milestones else "preset"
+                found.setdefault(ms.letter, ("regulatory", "clocks", name, where))
+    return found
+
+
+def _states_named(spec: WorkflowSpec, names: list[str], path: tuple[str | int, ...]) -> Iterator[Problem]:
+    for state in names:
+        if state != ANY and state not in spec.states:
+            yield path, f"unknown state '{state}'; states are {_list(spec.states)}"
+
+
+def _sla_names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
+    sla = spec.sla
+    if sla is None:
+        return
+    calendars, tiers, queues = set(sla.calendars), set(spec.tier_names()), {t.queue for t in spec.tiers}
+    if sla.calendar not in calendars:
+        yield ("sla", "calendar"), f"unknown calendar '{sla.calendar}'; calendars are {_list(calendars)}"
+    for queue, cal in sla.queue_calendars.items():
+        if queue not in queues:
+            yield ("sla", "queue_calendars", queue), f"unknown queue '{queue}'; queues are {_list(queues)}"
+        if cal not in calendars:
+            yield ("sla", "queue_calendars", queue), f"unknown calendar '{cal}'; calendars are {_list(calendars)}"
+    for name, cal_spec in sla.calendars.items():
+        if cal_spec.country is not None:
+            yield from _country_known(cal_spec.country, cal_spec.subdivision, ("sla", "calendars", name, "country"))
+    for name, clock in sla.clocks.items():
+        base = ("sla", "clocks", name)
+        for key in ("start", "pause", "stop"):
+            yield from _states_named(spec, getattr(clock, key), (*base, key))
+        for action in clock.restart_on:
+            if action not in spec.transitions:
+                yield (*base, "restart_on"), f"unknown action '{action}'; actions are {_list(spec.transitions)}"
+        if clock.calendar is not None and clock.calendar not in calendars:
+            yield (*base, "calendar"), f"unknown calendar '{clock.calendar}'; calendars are {_list(calendars)}"
+        for tier, by_severity in clock.targets.items():
+            if tier != ANY and tier not in tiers:
+                yield (*base, "targets", tier), f"unknown tier '{tier}'; use '*' or one of {_list(tiers)}"
+            for severity in by_severity:
+                if severity != ANY and severity not in SEVERITIES:
+                    yield (*base, "targets", tier, severity), (
+                        f"unknown severity '{severity}'; use '*' or one of {_list(SEVERITIES)}"
+                    )
+        for tier in spec.tier_names():
+            row = {**clock.targets.get(ANY, {}), **clock.targets.get(tier, {})}
+            missing = [s for s in SEVERITIES if s not in row and ANY not in row]
+            if missing:
+                yield (*base, "targets"), f"no target for tier '{tier}' and severity {', '.join(missing)}; add it or a '*' entry"
+
+
+def _country_known(country: str, subdivision: str | None, path: tuple[str | int, ...]) -> Iterator[Problem]:
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        yield path, f"no public holidays known for country '{country}' (use an ISO 3166 code such as GB, LV, GR, US)"
+    elif subdivision is not None and subdivision not in supported[country]:
+        yield path, f"unknown subdivision '{subdivision}' of {country}; known: {_list(supported[country])}"
+
+
+def _regulatory_names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
+    if spec.regulatory is None:
+        return
+    calendars = set(spec.sla.calendars) if spec.sla else set()
+    for name, clock in spec.regulatory.clocks.items():
+        base = ("regulatory", "clocks", name)
+        if clock.preset is not None and clock.preset not in PRESETS:
+            yield (*base, "preset"), f"unknown preset '{clock.preset}'; presets are {_list(PRESETS)}"
+            continue
+        yield from _states_named(spec, clock.stop, (*base, "stop"))
+        preset = resolved(clock)
+        if not preset.milestones:
+            yield base, "a regulatory clock needs a 'preset' or at least one milestone"
+        for milestone in clock.letters:
+            if milestone not in preset.milestones:
+                yield (*base, "letters", milestone), f"unknown milestone '{milestone}'; milestones are {_list(preset.milestones)}"
+        needs_calendar = any(m.business_days for m in preset.milestones.values())
+        calendar = clock.calendar or (spec.sla.calendar if spec.sla else None)
+        if needs_calendar and calendar is None:
+            yield (*base, "calendar"), "business-day milestones need a calendar; add an 'sla' section with calendars"
+        elif clock.calendar is not None and clock.calendar not in calendars:
+            yield (*base, "calendar"), f"unknown calendar '{clock.calendar}'; calendars are {_list(calendars)}"
+    for template, path in _letters(spec).items():
+        if template not in spec.templates:
+            yield path, f"letter template '{template}' does not exist; add it under 'templates'"
+
+
+def _escalation_names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
+    esc = spec.escalation
+    if esc is None:
+        return
+    clocks = set(spec.sla.clocks) if spec.sla else set()
+    tr = spec.transitions.get(esc.action)
+    if tr is None:
+        yield ("escalation", "action"), f"unknown action '{esc.action}'; actions are {_list(spec.transitions)}"
+    elif tr.tier != NEXT_TIER or "reason" not in tr.fields or "system" not in tr.roles:
+        yield ("escalation", "action"), (
+            f"'{esc.action}' must move to 'tier: next', take a 'reason' field and allow role 'system'"
+        )
+    for key in ("on_warning", "on_breach"):
+        for clock in getattr(esc, key):
+            if clock not in clocks:
+                yield ("escalation", key), f"unknown SLA clock '{clock}'; clocks are {_list(clocks)}"
+    for action in esc.after_actions:
+        if action not in spec.transitions:
+            yield ("escalation", "after_actions"), f"unknown action '{action}'; actions are {_list(spec.transitions)}"
+    for severity, tier in esc.severity.items():
+        if severity not in SEVERITIES:
+            yield ("escalation", "severity", severity), f"unknown severity '{severity}'; use one of {_list(SEVERITIES)}"
+        if tier not in spec.tier_names():
+            yield ("escalation", "severity", severity), f"unknown tier '{tier}'; tiers are {_list(spec.tier_names())}"
+    for role in esc.promise_roles:
+        if role not in spec.roles:
+            yield ("escalation", "promise_roles"), f"unknown role '{role}'; roles are {_list(spec.roles)}"
 
 
 CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = [
@@ -203,6 +335,9 @@ CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = [
     _guards_read_known_fields,
     _templates_are_complete,
     _unused_templates,
+    _sla_names_exist,
+    _regulatory_names_exist,
+    _escalation_names_exist,
 ]
 
 #: Further checks registered by other packages (e.g. escalation checks its ``sla`` section).

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workflows.sla_spec import EscalationSpec, RegulatorySpec, SlaSpec
+
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ANY_OPEN_STATE = "*"
 NEXT_TIER = "next"
@@ -194,9 +196,9 @@ class WorkflowSpec(_Strict):
     timeline: dict[str, timedelta] = Field(
         default_factory=dict, description="promised durations quoted to customers ($timeline_<name>)"
     )
-    sla: dict[str, Any] | None = Field(None, description="SLA clocks; interpreted by escalation/")
-    regulatory: dict[str, Any] | None = Field(None, description="regulatory clocks; see escalation/")
-    escalation: dict[str, Any] | None = Field(None, description="escalation matrix; see escalation/")
+    sla: SlaSpec | None = Field(None, description="SLA clocks and calendars; run by escalation/")
+    regulatory: RegulatorySpec | None = Field(None, description="regulatory clocks; run by escalation/")
+    escalation: EscalationSpec | None = Field(None, description="escalation matrix; run by escalation/")
 
     @field_validator("states", "transitions", "templates")
     @classmethod
