@@ -1,0 +1,420 @@
+"""The workflow engine on a real database (SQLite and PostgreSQL): what may happen from each
+state, what a step writes, and that a refused step writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from casework import (
+    PAYLOADS,
+    TO_CLOSED,
+    TO_FOLLOW_UP,
+    TO_INVESTIGATING,
+    event_rows,
+    pending_timers,
+    register_variant,
+    stored,
+    take_in,
+    walk,
+)
+from complaints.bootstrap import App
+from complaints.clock import FixedClock
+from complaints.errors import ActionNotAllowed, ConflictError, GuardFailed, InvalidInput
+from complaints.repository import WORKFLOW_TIMER, timer_t
+from complaints.uow import UnitOfWork
+from conftest import T0
+from workflows.compiled import CompiledWorkflow
+from workflows.machine import Actor, Case, Step
+
+SYSTEM = Actor.system()
+
+
+def allowed(app: App, reference: str, actor: Actor) -> list[str]:
+    return [o.action for o in app.engine.available_actions(reference, actor) if o.allowed]
+
+
+# -- what may happen, and who may do it --------------------------------------------------------
+
+
+def test_available_actions_follow_the_state(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    assert allowed(app, reference, handler) == ["assess", "escalate"]
+    walk(app, reference, ["assess"])
+    assert allowed(app, reference, handler) == ["valid", "invalid", "need_info", "escalate"]
+    walk(app, reference, ["valid"])
+    assert allowed(app, reference, handler) == ["escalate", "pause", "propose"]
+
+
+def test_available_actions_follow_the_role(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess", "need_info"])
+    assert allowed(app, reference, handler) == ["info_received", "escalate"]
+    assert allowed(app, reference, SYSTEM) == ["info_received", "auto_close", "escalate"]
+    assert allowed(app, reference, Actor("quinn", "quality")) == []
+
+
+def test_each_available_action_says_where_it_goes_and_what_it_needs(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, TO_INVESTIGATING)
+    pause = next(o for o in app.engine.available_actions(reference, handler) if o.action == "pause")
+    assert (pause.to_state, pause.fields, pause.blocked_by) == ("on_hold", {"reason": "text", "resume_on": "date"}, [])
+
+
+def test_an_action_not_possible_from_the_state_names_the_state_and_the_allowed_actions(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    with pytest.raises(ActionNotAllowed, match=(
+        rf"^Can't 'close' complaint {reference} in state 'acknowledged'\. Allowed: assess, escalate\.$"
+    )) as caught:
+        app.engine.advance(reference, "close", handler, PAYLOADS["close"])
+    assert (caught.value.state, caught.value.allowed) == ("acknowledged", ["assess", "escalate"])
+
+
+def test_an_action_the_role_may_not_take_says_which_roles_may(app: App) -> None:
+    reference = take_in(app)
+    with pytest.raises(ActionNotAllowed, match=(
+        rf"^Can't 'assess' complaint {reference} in state 'acknowledged' \(role 'quality' may not; it needs one "
+        r"of handler, supervisor, specialist, executive\)\. Allowed: none\.$"
+    )):
+        app.engine.advance(reference, "assess", Actor("quinn", "quality"))
+
+
+def test_an_unknown_action_is_named_as_unknown(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    with pytest.raises(ActionNotAllowed, match=r"\(no action 'fly' in workflow 'complaint'\)\. Allowed: assess, escalate\."):
+        app.engine.advance(reference, "fly", handler)
+
+
+# -- payloads ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "problems"),
+    [
+        pytest.param({}, ["criteria: Field required", "rationale: Field required"], id="missing"),
+        pytest.param(
+            {"criteria": 5, "rationale": ["a list"]},
+            ["criteria: Input should be a valid list", "rationale: Input should be a valid string"],
+            id="wrong-type",
+        ),
+        pytest.param(
+            {**PAYLOADS["valid"], "colour": "red"},
+            ["colour: unknown field; 'valid' takes criteria, rationale"],
+            id="unknown-field",
+        ),
+        pytest.param(
+            {"criteria": " , ", "rationale": "   ", "colour": "red"},
+            [
+                "criteria: Value should have at least 1 item after validation, not 0",
+                "rationale: String should have at least 1 character",
+                "colour: unknown field; 'valid' takes criteria, rationale",
+            ],
+            id="blank-and-unknown",
+        ),
+    ],
+)
+def test_a_bad_payload_is_refused_with_one_problem_per_field_and_nothing_written(
+    app: App, handler: Actor, payload: dict[str, Any], problems: list[str]
+) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess"])
+    before = stored(app, reference)
+    with pytest.raises(InvalidInput, match=rf"^Invalid input for 'valid' on {reference}: ") as caught:
+        app.engine.advance(reference, "valid", handler, payload)
+    assert caught.value.problems == problems
+    assert stored(app, reference) == before
+
+
+def test_a_date_field_must_hold_a_date(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, TO_INVESTIGATING)
+    with pytest.raises(InvalidInput, match=r"resume_on: Input should be a valid date"):
+        app.engine.advance(reference, "pause", handler, {"reason": "waiting", "resume_on": "next week"})
+
+
+def test_payload_values_are_stored_in_their_declared_types(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, TO_INVESTIGATING)
+    app.engine.advance(reference, "pause", handler, {"reason": "  statement  ", "resume_on": "2026-12-01"})
+    data = stored(app, reference)["data"]
+    assert (data["reason"], data["resume_on"]) == ("statement", "2026-12-01")
+    assert data["assessment"]["criteria"] == ["within 6 years", "our product"]
+
+
+# -- guards and the quality gate on closing ----------------------------------------------------
+
+
+def test_a_transition_guard_blocks_with_its_message_and_shows_in_the_available_actions(app: App, handler: Actor) -> None:
+    def supervisors_propose_for_critical(doc: dict[str, Any]) -> None:
+        doc["transitions"]["propose"]["guards"] = [
+            {"field": "complaint.severity", "not_equals": "critical",
+             "message": "a supervisor proposes resolutions for critical complaints"},
+            {"field": "payload.resolution", "not_equals": "nothing"},
+        ]
+
+    register_variant(app, supervisors_propose_for_critical)
+    reference = take_in(app, severity="critical")
+    walk(app, reference, TO_INVESTIGATING)
+    propose = next(o for o in app.engine.available_actions(reference, handler) if o.action == "propose")
+    assert propose.blocked_by == ["a supervisor proposes resolutions for critical complaints"]
+    before = stored(app, reference)
+    with pytest.raises(GuardFailed, match=(
+        rf"^Can't 'propose' complaint {reference} in state 'investigating': "
+        r"a supervisor proposes resolutions for critical complaints; payload\.resolution must be not equals 'nothing'$"
+    )):
+        app.engine.advance(reference, "propose", handler, {"resolution": "nothing", "reasons": "none"})
+    assert stored(app, reference) == before
+
+
+def test_closing_needs_the_customer_told_the_outcome(app: App, handler: Actor) -> None:
+    register_variant(app, lambda doc: doc["transitions"]["propose"].pop("set"))
+    reference = take_in(app)
+    walk(app, reference, [*TO_FOLLOW_UP, "satisfied"])
+    before = stored(app, reference)
+    with pytest.raises(GuardFailed, match=(
+        rf"^Can't 'close' complaint {reference} in state 'recurrence_review': "
+        r"'closed' requires: the customer must have been told the outcome and its reasons$"
+    )):
+        app.engine.advance(reference, "close", handler, PAYLOADS["close"])
+    assert stored(app, reference) == before
+
+
+def test_closing_a_valid_complaint_needs_a_root_cause_code(app: App, handler: Actor) -> None:
+    register_variant(app, lambda doc: doc["transitions"]["close"]["fields"]["root_cause_code"].update(required=False))
+    reference = take_in(app)
+    walk(app, reference, [*TO_FOLLOW_UP, "satisfied"])
+    with pytest.raises(GuardFailed, match=r"'closed' requires: a valid complaint needs a root-cause code$"):
+        app.engine.advance(reference, "close", handler, {"finding": "not found yet"})
+    app.engine.advance(reference, "close", handler, PAYLOADS["close"])
+    assert stored(app, reference)["state"] == "closed"
+
+
+def test_closing_needs_the_follow_up_done_or_declined(app: App, handler: Actor) -> None:
+    def allow_skipping_follow_up(doc: dict[str, Any]) -> None:
+        doc["transitions"]["skip_follow_up"] = {"from": "resolved", "to": "recurrence_review", "roles": ["handler"]}
+
+    register_variant(app, allow_skipping_follow_up)
+    skipped, declined = take_in(app), take_in(app)
+    walk(app, skipped, [*TO_INVESTIGATING, "propose", "accept", "skip_follow_up"])
+    with pytest.raises(GuardFailed, match=r"'closed' requires: the follow-up must have taken place, or the customer declined it$"):
+        app.engine.advance(skipped, "close", handler, PAYLOADS["close"])
+    walk(app, declined, [*TO_FOLLOW_UP, "declined", "close"])
+    assert stored(app, declined)["data"]["follow_up"] == "declined"
+    assert stored(app, declined)["state"] == "closed"
+
+
+def test_an_invalid_complaint_closes_without_a_root_cause(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess", "invalid"])
+    assert stored(app, reference)["state"] == "closed"
+
+
+# -- optimistic concurrency --------------------------------------------------------------------
+
+
+def test_a_stale_expected_version_raises_conflict_and_writes_nothing(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    seen = stored(app, reference)["version"]
+    app.engine.advance(reference, "assess", handler, expected_version=seen)
+    before = stored(app, reference)
+    with pytest.raises(ConflictError, match=(
+        rf"^Complaint {reference} was changed by someone else: expected version {seen}, it is now at version "
+        rf"{seen + 1}\. Reload it and try again\.$"
+    )):
+        app.engine.advance(reference, "need_info", handler, PAYLOADS["need_info"], expected_version=seen)
+    assert stored(app, reference) == before
+
+
+def test_every_step_adds_one_to_the_version_and_appends_one_event(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, TO_CLOSED)
+    after = stored(app, reference)
+    assert after["version"] == 2 + len(TO_CLOSED)
+    assert [e["seq"] for e in after["events"]] == list(range(1, after["version"] + 1))
+    assert event_rows(after["events"])[:3] == [
+        ("receive", None, "received"), ("acknowledge", "received", "acknowledged"), ("assess", "acknowledged", "assessing"),
+    ]
+
+
+# -- timers ------------------------------------------------------------------------------------
+
+
+def test_entering_a_state_schedules_its_timers_and_leaving_it_cancels_them(app: App, handler: Actor, clock: FixedClock) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess", "need_info"])
+    [auto_close] = pending_timers(app, reference)
+    assert (auto_close["kind"], auto_close["action"], auto_close["state"]) == (WORKFLOW_TIMER, "auto_close", "awaiting_customer")
+    assert auto_close["due_at"] == T0 + timedelta(days=14)
+    clock.advance(days=2)
+    walk(app, reference, ["info_received"])
+    assert pending_timers(app, reference) == []
+    [timer] = stored(app, reference)["timers"]
+    assert (timer["status"], timer["cancelled_at"]) == ("cancelled", T0 + timedelta(days=2))
+
+
+def test_a_timer_at_a_date_field_is_due_at_that_date(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, [*TO_INVESTIGATING, "pause"])
+    [resume] = pending_timers(app, reference)
+    assert (resume["name"], resume["action"], resume["due_at"]) == ("resume_on_date", "resume", datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_a_step_that_stays_in_the_state_keeps_its_timers(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess", "need_info"])
+    before = pending_timers(app, reference)
+    walk(app, reference, ["escalate"])
+    assert pending_timers(app, reference) == before
+
+
+def test_due_timers_fire_exactly_once(app: App, handler: Actor, clock: FixedClock) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess", "need_info"])
+    clock.advance(days=13, hours=23)
+    assert app.engine.fire_due_timers().fired == []
+    clock.advance(hours=1)
+    first = app.engine.fire_due_timers()
+    second = app.engine.fire_due_timers()
+    assert (first.fired, first.skipped, first.failed) == ([f"{reference} auto_close"], [], [])
+    assert (second.fired, second.skipped, second.failed) == ([], [], [])
+    after = stored(app, reference)
+    assert after["state"] == "closed"
+    assert [e["action"] for e in after["events"]].count("auto_close") == 1
+    assert after["events"][-1]["actor"] == "timer" and after["events"][-1]["role"] == "system"
+    fired = [t for t in after["timers"] if t["action"] == "auto_close"]
+    assert [(t["status"], t["result"]) for t in fired] == [("fired", "fired")]
+    assert after["data"]["validity"] == "lapsed"
+    assert [t["action"] for t in pending_timers(app, reference)] == ["archive"]
+
+
+def test_a_timer_whose_state_was_left_never_fires(app: App, handler: Actor, clock: FixedClock) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess", "need_info", "info_received"])
+    clock.advance(days=30)
+    assert app.engine.fire_due_timers().fired == []
+    assert stored(app, reference)["state"] == "assessing"
+
+
+def test_a_pending_timer_set_by_a_state_the_case_has_left_is_skipped_with_the_reason(
+    app: App, handler: Actor, clock: FixedClock
+) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess"])
+    case = app.engine.get(reference)
+    with UnitOfWork(app.db) as uow:
+        uow.conn.execute(timer_t.insert().values(
+            complaint_id=case.id, kind=WORKFLOW_TIMER, name="auto_close", action="auto_close",
+            state="awaiting_customer", due_at=T0, status="pending", payload={}, created_at=T0,
+        ))
+        uow.commit()
+    report = app.engine.fire_due_timers()
+    assert (report.fired, report.skipped) == ([], [f"{reference} auto_close"])
+    [timer] = stored(app, reference)["timers"]
+    assert (timer["status"], timer["result"]) == ("fired", "skipped: case is now in 'assessing'")
+    assert stored(app, reference)["state"] == "assessing"
+
+
+# -- notifications and records -----------------------------------------------------------------
+
+
+def test_notifications_are_rendered_in_the_customers_language(app: App, handler: Actor) -> None:
+    reference = take_in(app, language="lv", customer={"name": "Anna Ozola", "email": "anna@example.lv"})
+    walk(app, reference, ["assess", "invalid"])
+    notes = {n["template"]: n for n in stored(app, reference)["notifications"]}
+    assert notes["acknowledgement"]["language"] == "lv"
+    assert notes["acknowledgement"]["body"].startswith(f"Cien. Anna Ozola, mēs saņēmām jūsu sūdzību 2026-11-23. "
+                                                       f"Atsauces numurs: {reference}.")
+    assert notes["assessment_invalid"]["language"] == "lv"
+    assert "Iemesls: the loan is with another lender (pārbaudītie kritēriji: our product)" in notes["assessment_invalid"]["body"]
+
+
+def test_a_template_without_the_customers_language_falls_back_to_english(app: App, handler: Actor) -> None:
+    reference = take_in(app, language="lv")
+    walk(app, reference, TO_INVESTIGATING)
+    [note] = [n for n in stored(app, reference)["notifications"] if n["template"] == "assessment_valid"]
+    assert (note["language"], note["body"]) == ("en", f"Your complaint {reference} is being investigated. "
+                                                      "Why: the fee was charged twice")
+
+
+def test_an_unknown_language_gets_english(app: App, handler: Actor) -> None:
+    reference = take_in(app, language="fr")
+    [ack] = stored(app, reference)["notifications"]
+    assert ack["language"] == "en" and ack["body"].startswith("Dear customer, we received your complaint")
+
+
+def test_the_validity_assessment_is_kept_as_a_decision_record(app: App, clock: FixedClock) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess"])
+    clock.advance(hours=3)
+    app.engine.advance(reference, "valid", Actor("sam", "supervisor"), PAYLOADS["valid"])
+    data = stored(app, reference)["data"]
+    assert data["assessment"] == {
+        "outcome": "valid",
+        "criteria": ["within 6 years", "our product"],
+        "rationale": "the fee was charged twice",
+        "by": "sam",
+        "role": "supervisor",
+        "at": (T0 + timedelta(hours=3)).isoformat(),
+    }
+    assert data["validity"] == "valid"
+
+
+def test_escalation_moves_tier_and_queue_and_stops_at_the_highest_tier(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, TO_INVESTIGATING)
+    seen = []
+    for _ in range(3):
+        step = app.engine.advance(reference, "escalate", handler, PAYLOADS["escalate"])
+        seen.append((step.to_state, step.tier, step.queue))
+    assert seen == [
+        ("investigating", "supervisor", "supervisors"),
+        ("investigating", "specialist", "specialists"),
+        ("investigating", "executive", "executive-ombudsman"),
+    ]
+    escalate = next(o for o in app.engine.available_actions(reference, handler) if o.action == "escalate")
+    assert escalate.blocked_by == ["already at the highest tier 'executive'"]
+    before = stored(app, reference)
+    with pytest.raises(GuardFailed, match=(
+        rf"^Can't 'escalate' complaint {reference} in state 'investigating': already at the highest tier 'executive'$"
+    )):
+        app.engine.advance(reference, "escalate", handler, PAYLOADS["escalate"])
+    assert stored(app, reference) == before
+    last = [n for n in before["notifications"] if n["template"] == "escalated"][-1]
+    assert last["body"] == (f"Your complaint {reference} has been passed to our Executive / ombudsman liaison. "
+                            "Reason: needs a senior decision")
+
+
+# -- transactions ------------------------------------------------------------------------------
+
+
+class _Refuses:
+    """An observer whose write fails, as an SLA clock with a broken calendar would."""
+
+    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
+        raise RuntimeError(f"observer refused {step.action}")
+
+
+def test_a_failing_observer_rolls_the_whole_step_back(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess"])
+    before = stored(app, reference)
+    app.engine.observers.append(_Refuses())
+    with pytest.raises(RuntimeError, match="observer refused need_info"):
+        app.engine.advance(reference, "need_info", handler, PAYLOADS["need_info"])
+    assert stored(app, reference) == before
+
+
+def test_steps_joined_to_a_larger_transaction_are_written_only_when_it_commits(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    before = stored(app, reference)
+    with UnitOfWork(app.db) as uow:
+        app.engine.advance(reference, "assess", handler, uow=uow)
+        app.engine.advance(reference, "need_info", handler, PAYLOADS["need_info"], uow=uow)
+    assert stored(app, reference) == before
+    with UnitOfWork(app.db) as uow:
+        app.engine.advance(reference, "assess", handler, uow=uow)
+        app.engine.advance(reference, "need_info", handler, PAYLOADS["need_info"], uow=uow)
+        uow.commit()
+    assert stored(app, reference)["state"] == "awaiting_customer"
