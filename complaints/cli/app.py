@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from complaints.bootstrap import init_database
 from complaints.cli import render
 from complaints.cli.context import CliContext, ctx_of
+from complaints.cli.db_cmd import app as db_app
 from complaints.cli.workflow_cmd import app as workflow_app
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import read_file
@@ -32,6 +33,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(db_app, name="db")
 
 
 def _parse_now(value: str | None) -> datetime | None:

@@ -1,0 +1,104 @@
+"""``complaints db upgrade | current | check``: schema migrations and the integrity check."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from complaints.cli.context import ctx_of
+from complaints.db import Database
+from complaints.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
+
+app = typer.Typer(help="Schema migrations and the event-log integrity check.", no_args_is_help=True)
+
+#: The table shows this many problems; --json lists them all.
+SHOWN_PROBLEMS = 100
+
+
+def _name(db: Database) -> str:
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+@app.command()
+def upgrade(ctx: typer.Context) -> None:
+    """Create the schema, or upgrade it to the newest migration (SQLite or PostgreSQL)."""
+    from complaints.migrations import current, heads, upgrade as run_upgrade
+
+    cli = ctx_of(ctx)
+    db = cli.app().db
+    before = current(db)
+    run_upgrade(db)
+    after = current(db)
+    if cli.json:
+        cli.emit_json({"database": _name(db), "from": before, "to": after, "changed": before != after})
+    elif before == after:
+        cli.console.print(f"[green]✓[/] {_name(db)} is already at the newest revision {', '.join(after)}")
+    else:
+        was = ", ".join(before) or "an empty database"
+        cli.console.print(f"[green]✓[/] {_name(db)} upgraded from {was} to {', '.join(after)} (head {', '.join(heads())})")
+
+
+@app.command("current")
+def current_(ctx: typer.Context) -> None:
+    """The revision the database is at, and whether the code has newer migrations."""
+    from complaints.migrations import current, heads
+
+    cli = ctx_of(ctx)
+    db = cli.app().db
+    at, newest = current(db), heads()
+    up_to_date = sorted(at) == sorted(newest)
+    if cli.json:
+        cli.emit_json({"database": _name(db), "current": at, "head": newest, "up_to_date": up_to_date})
+    elif up_to_date:
+        cli.console.print(f"{_name(db)}: revision {', '.join(at)} [green](head)[/]")
+    else:
+        cli.console.print(f"{_name(db)}: revision {', '.join(at) or '(none)'} [yellow]behind head "
+                          f"{', '.join(newest)}[/]; run `complaints db upgrade`")
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="complaints read per batch")] = DEFAULT_BATCH_SIZE,
+) -> None:
+    """Replay every complaint's event log and compare it with the stored case and its timers.
+
+    Exit 1 if any complaint differs; each difference names the complaint's reference.
+    """
+    cli = ctx_of(ctx)
+    application = cli.app()
+    total = count_complaints(application.db)
+    with Progress(TextColumn("[bold]checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("check", total=total)
+        report = check_integrity(application.db, application.registry, batch_size,
+                                 on_batch=lambda n: progress.advance(task, n))
+    if cli.json:
+        cli.emit_json({"database": _name(application.db), "checked": report.checked, "ok": report.ok,
+                       "complaints_with_problems": report.references,
+                       "problems": [{"reference": p.reference, "aspect": p.aspect, "message": p.message}
+                                    for p in report.problems]})
+    else:
+        _print_report(cli.console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(console: Console, report: IntegrityReport) -> None:
+    if report.ok:
+        console.print(f"[green]✓[/] {report.checked} complaints match their event logs and timers")
+        return
+    table = Table(header_style="bold", title=f"{len(report.references)} of {report.checked} complaints differ "
+                                             "from their event log")
+    for column in ("Reference", "Aspect", "Difference"):
+        table.add_column(column, overflow="fold")
+    for problem in report.problems[:SHOWN_PROBLEMS]:
+        table.add_row(problem.reference, problem.aspect, problem.message)
+    console.print(table)
+    if len(report.problems) > SHOWN_PROBLEMS:
+        console.print(f"… and {len(report.problems) - SHOWN_PROBLEMS} more (use --json for all)")
