@@ -111,7 +111,8 @@ def read_cfpb(path: Path) -> Rows:
             "received_at": received,
             "language": "en",
         }
-        yield number, _validated(number, raw)
+        # A blank column is a missing field ("product: Field required"), not a None of the wrong type.
+        yield number, _validated(number, {k: v for k, v in raw.items() if v is not None})
 
 
 def read_csv(path: Path) -> Rows:

@@ -1,0 +1,328 @@
+"""Taking complaints in from files and channels: bad rows reported by number and reason while
+good rows are kept, the same external id never stored twice, every complaint acknowledged at
+once, customers recognised, and a failed batch leaving nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from casework import complaint, stored, take_in
+from complaints.bootstrap import App
+from complaints.errors import ImportRowError, InvalidInput
+from complaints.importers import parse_cfpb_date, read_file
+from complaints.intake import IntakeReport
+from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t, timer_t
+from complaints.uow import UnitOfWork
+from conftest import CFPB_SAMPLE, T0
+from workflows.compiled import CompiledWorkflow
+from workflows.machine import Actor, Case, Step
+
+CFPB_HEADER = ("Date received,Product,Sub-product,Issue,Sub-issue,Consumer complaint narrative,Company,State,"
+               "Submitted via,Complaint ID\n")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def import_file(app: App, path: Path, actor: Actor) -> IntakeReport:
+    return app.intake.take_in(read_file(path), actor)
+
+
+def counts(app: App) -> dict[str, int]:
+    with app.db.read() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (complaint_t, event_t, timer_t, note_t, customer_t)}
+
+
+def by_external_id(app: App, external_id: str) -> str:
+    with app.db.read() as conn:
+        return conn.execute(select(complaint_t.c.reference).where(complaint_t.c.external_id == external_id)).scalar_one()
+
+
+# -- bad rows are reported, good rows kept -----------------------------------------------------
+
+
+def test_bad_csv_rows_are_reported_with_row_number_and_reason_and_good_rows_kept(
+    app: App, handler: Actor, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "complaints.csv", (
+        "external_id,product,description,channel,customer_name,customer_email\n"
+        "E1,Loan,Charged twice,web,Ann,ann@example.com\n"
+        "E2,,No product given,web,,\n"
+        "E3,Loan,Sent by pigeon,pigeon,,\n"
+        "E4,Loan,Bad email,web,Bob,not-an-email\n"
+        "E5,Loan,\"A description\nover two lines\",email,,\n"
+        "E6,Loan,One cell too many,web,,,extra\n"
+    ))
+    report = import_file(app, path, handler)
+    assert [row for row, _ in report.created] == [2, 6]
+    assert report.errors == [
+        (3, "row 3: product: Field required"),
+        (4, "row 4: channel: must be 'email', 'phone', 'web', 'letter', 'in_person', 'social', 'chat', "
+            "'regulator' or 'api', got 'pigeon'"),
+        (5, "row 5: customer.email: String should match pattern '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'"),
+        (7, "row 7: 1 cell(s) more than the header has"),  # a spreadsheet row, though E5 spans two lines
+    ]
+    assert stored(app, by_external_id(app, "E5"))["state"] == "acknowledged"
+    assert counts(app)["complaint"] == 2
+
+
+def test_a_csv_without_the_required_columns_is_refused_as_a_whole(tmp_path: Path) -> None:
+    path = write(tmp_path / "complaints.csv", "external_id,summary\nE1,Charged twice\n")
+    with pytest.raises(InvalidInput, match=r"^complaints\.csv: header: missing column 'product'; missing column 'description'$"):
+        list(read_file(path))
+
+
+def test_bad_json_items_are_reported_by_position_and_good_ones_kept(app: App, handler: Actor, tmp_path: Path) -> None:
+    path = write(tmp_path / "complaints.json", json.dumps({"complaints": [
+        {"external_id": "J1", "product": "Card", "description": "Blocked abroad"},
+        5,
+        {"external_id": "J3", "product": "Card"},
+        {"external_id": "J4", "product": "Card", "description": "Fee", "colour": "red"},
+        {"external_id": "J5", "product": "Card", "description": "Fee", "severity": "urgent"},
+    ]}))
+    report = import_file(app, path, handler)
+    assert report.created == [(1, by_external_id(app, "J1"))]
+    assert report.errors == [
+        (2, "row 2: expected an object, got int"),
+        (3, "row 3: description: Field required"),
+        (4, "row 4: colour: unknown field"),
+        (5, "row 5: severity: must be 'low', 'medium', 'high' or 'critical', got 'urgent'"),
+    ]
+
+
+def test_bad_json_lines_are_reported_by_line_number(app: App, handler: Actor, tmp_path: Path) -> None:
+    path = write(tmp_path / "complaints.jsonl", (
+        '{"external_id": "L1", "product": "Card", "description": "Blocked"}\n'
+        "{oops\n"
+        "\n"
+        '{"external_id": "L4", "product": "Card", "description": "Fee"}\n'
+    ))
+    report = import_file(app, path, handler)
+    assert [row for row, _ in report.created] == [1, 4]
+    assert report.errors == [(2, "row 2: not valid JSON: Expecting property name enclosed in double quotes")]
+
+
+def test_a_json_file_that_is_not_json_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "complaints.json", '[\n  {"product": "Card",}\n]')
+    with pytest.raises(InvalidInput, match=r"^complaints\.json: line 2, column \d+: not valid JSON: "):
+        list(read_file(path))
+
+
+def test_bad_cfpb_rows_are_reported_with_row_number_and_reason(app: App, handler: Actor, tmp_path: Path) -> None:
+    path = write(tmp_path / "cfpb.csv", CFPB_HEADER + (
+        "03/22/23,Payday loan,Installment loan,Fees,None,Charged fees I did not expect,ACME,TX,Web,100\n"
+        "yesterday,Payday loan,None,Fees,None,Some text,ACME,TX,Web,101\n"
+        "03/22/23,None,None,Fees,None,Some text,ACME,TX,Web,102\n"
+        "03/22/23,Payday loan,None,None,None,None,ACME,TX,Web,103\n"
+    ))
+    report = import_file(app, path, handler)
+    assert report.created == [(2, by_external_id(app, "100"))]
+    assert report.errors == [
+        (3, "row 3: Date received: date 'yesterday' matches none of MM/DD/YY, MM/DD/YYYY, YYYY-MM-DD"),
+        (4, "row 4: product: Field required"),
+        (5, "row 5: description: String should have at least 1 character"),
+    ]
+
+
+def test_an_import_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"Import file '.*missing\.csv': does not exist or is not a file"):
+        read_file(tmp_path / "missing.csv")
+
+
+# -- the CFPB format ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["03/22/23", "03/22/2023", "2023-03-22", " 03/22/23 "])
+def test_cfpb_dates_are_read_in_each_export_format(text: str) -> None:
+    assert parse_cfpb_date(text) == datetime(2023, 3, 22, tzinfo=UTC)
+
+
+def test_cfpb_rows_keep_their_dates_channels_and_fields(app: App, handler: Actor, tmp_path: Path) -> None:
+    path = write(tmp_path / "cfpb.csv", CFPB_HEADER + (
+        "03/22/23,Payday loan,Installment loan,Fees,Unexpected fee,Charged fees,ACME,TX,Web,100\n"
+        "03/23/2023,Payday loan,None,Fees,None,Charged fees,ACME,TX,Phone,101\n"
+        "2023-03-24,Payday loan,None,Fees,None,Charged fees,ACME,TX,Referral,102\n"
+    ))
+    report = import_file(app, path, handler)
+    assert report.ok and [ref for _, ref in report.created] == ["C-2023-000001", "C-2023-000002", "C-2023-000003"]
+    with app.db.read() as conn:
+        rows = conn.execute(select(complaint_t).order_by(complaint_t.c.external_id)).all()
+    assert [(r.external_id, r.received_at.date().isoformat(), r.channel) for r in rows] == [
+        ("100", "2023-03-22", "web"), ("101", "2023-03-23", "phone"), ("102", "2023-03-24", "regulator"),
+    ]
+    first = rows[0]
+    assert (first.product, first.sub_product, first.company, first.category, first.sub_category, first.region) == (
+        "Payday loan", "Installment loan", "ACME", "Fees", "Unexpected fee", "TX",
+    )
+
+
+def test_a_missing_cfpb_narrative_is_replaced_by_issue_and_sub_issue(app: App, handler: Actor, tmp_path: Path) -> None:
+    path = write(tmp_path / "cfpb.csv", CFPB_HEADER + (
+        "03/22/23,Payday loan,None,Charged fees you didn't expect,Fee was higher than agreed,None,ACME,TX,Web,200\n"
+        "03/22/23,Payday loan,None,Charged fees you didn't expect,None,,ACME,TX,Web,201\n"
+    ))
+    assert import_file(app, path, handler).ok
+    with app.db.read() as conn:
+        descriptions = conn.execute(select(complaint_t.c.description).order_by(complaint_t.c.external_id)).scalars().all()
+    assert descriptions == [
+        "Charged fees you didn't expect / Fee was higher than agreed",
+        "Charged fees you didn't expect",
+    ]
+
+
+def test_the_real_cfpb_sample_imports_every_row(app: App, handler: Actor) -> None:
+    if not CFPB_SAMPLE.is_file():
+        pytest.skip(f"{CFPB_SAMPLE} is absent")
+    report = import_file(app, CFPB_SAMPLE, handler)
+    assert (len(report.created), report.duplicates, report.errors) == (2827, [], [])
+    again = import_file(app, CFPB_SAMPLE, handler)
+    assert (again.created, len(again.duplicates)) == ([], 2827)
+    assert counts(app)["complaint"] == 2827
+
+
+# -- idempotence -------------------------------------------------------------------------------
+
+
+def test_the_same_external_id_in_two_files_makes_one_complaint(app: App, handler: Actor, tmp_path: Path) -> None:
+    first = write(tmp_path / "monday.csv", "external_id,product,description\nE1,Loan,Charged twice\n")
+    second = write(tmp_path / "tuesday.json", json.dumps([{"external_id": "E1", "product": "Loan", "description": "Again"}]))
+    created = import_file(app, first, handler)
+    repeated = import_file(app, second, handler)
+    reference = created.created[0][1]
+    assert repeated.created == [] and repeated.duplicates == [(1, "E1", reference)]
+    assert counts(app)["complaint"] == 1
+
+
+def test_the_same_external_id_twice_in_one_file_makes_one_complaint(app: App, handler: Actor, tmp_path: Path) -> None:
+    path = write(tmp_path / "twice.csv", "external_id,product,description\nE1,Loan,Charged twice\nE2,Loan,Other\nE1,Loan,Again\n")
+    report = import_file(app, path, handler)
+    assert [row for row, _ in report.created] == [2, 3]
+    assert report.duplicates == [(4, "E1", "(earlier in this import)")]
+    assert counts(app)["complaint"] == 2
+
+
+def test_taking_in_a_known_external_id_returns_the_existing_reference(app: App, handler: Actor) -> None:
+    reference, created = app.intake.take_in_one(complaint(external_id="X-1"), handler)
+    again, created_again = app.intake.take_in_one(complaint(external_id="X-1", description="resent"), handler)
+    assert (created, created_again, again) == (True, False, reference)
+    assert stored(app, reference)["version"] == 2
+
+
+def test_complaints_without_an_external_id_are_always_new(app: App, handler: Actor) -> None:
+    assert take_in(app) != take_in(app)
+    assert counts(app)["complaint"] == 2
+
+
+# -- acknowledgement and customers -------------------------------------------------------------
+
+
+def test_a_new_complaint_is_acknowledged_at_once_with_reference_and_timeline(app: App, handler: Actor) -> None:
+    reference = take_in(app, customer={"name": "Ann Lee", "email": "ann@example.com"})
+    case = stored(app, reference)
+    assert (case["state"], case["tier"], case["queue"], case["version"]) == ("acknowledged", "frontline", "frontline", 2)
+    assert [(e["action"], e["to_state"]) for e in case["events"]] == [("receive", "received"), ("acknowledge", "acknowledged")]
+    [ack] = case["notifications"]
+    assessment_by = (T0 + timedelta(days=5)).date().isoformat()
+    final_by = (T0 + timedelta(days=56)).date().isoformat()
+    assert (ack["template"], ack["status"], ack["event_seq"], ack["created_at"]) == ("acknowledgement", "queued", 2, T0)
+    assert ack["body"] == (
+        f"Dear Ann Lee, we received your complaint on 2026-11-23. Your reference is {reference}. We will tell "
+        f"you by {assessment_by} whether we can look into it, and you will have our final response by "
+        f"{final_by} at the latest."
+    )
+
+
+def test_the_intake_event_keeps_what_was_received(app: App, handler: Actor) -> None:
+    reference = take_in(app, channel="phone", external_id="P-7", severity="high")
+    receive = stored(app, reference)["events"][0]
+    assert receive["payload"] | {} == {
+        "channel": "phone", "product": "Current account", "severity": "high", "language": "en",
+        "external_id": "P-7", "received_at": T0.isoformat(), "description": "I was charged twice for one transfer.",
+    }
+    assert (receive["actor"], receive["role"]) == ("hana", "handler")
+
+
+def test_a_customer_is_recognised_by_email_across_complaints(app: App, handler: Actor) -> None:
+    first = take_in(app, customer={"name": "Ann Lee", "email": "ann@example.com"})
+    second = take_in(app, customer={"name": "A. Lee", "email": "ANN@Example.com"})
+    other = take_in(app, customer={"name": "Ann Lee", "email": "ann.lee@example.org"})
+    with app.db.read() as conn:
+        owner = dict(conn.execute(select(complaint_t.c.reference, complaint_t.c.customer_id)).all())
+        customers = conn.execute(select(func.count()).select_from(customer_t)).scalar_one()
+    assert owner[first] == owner[second] != owner[other]
+    assert customers == 2
+
+
+def test_customers_in_one_import_are_matched_to_each_other_and_to_earlier_ones(
+    app: App, handler: Actor, tmp_path: Path
+) -> None:
+    earlier = take_in(app, customer={"email": "ann@example.com"})
+    path = write(tmp_path / "batch.csv", (
+        "product,description,customer_email,customer_name\n"
+        "Loan,One,ann@example.com,Ann\n"
+        "Loan,Two,bob@example.com,Bob\n"
+        "Loan,Three,bob@example.com,Bob\n"
+        "Loan,Four,,Nameless\n"
+    ))
+    assert import_file(app, path, handler).ok
+    with app.db.read() as conn:
+        owners = conn.execute(select(complaint_t.c.customer_id).order_by(complaint_t.c.id)).scalars().all()
+    assert owners[0] == owners[1] and owners[2] == owners[3] and len(set(owners)) == 3
+    assert stored(app, earlier)["state"] == "acknowledged"
+
+
+# -- transactions ------------------------------------------------------------------------------
+
+
+class _FailOn:
+    """Fails the intake step of one complaint, as a broken SLA clock or a lost connection would."""
+
+    def __init__(self, external_id: str):
+        self.external_id = external_id
+
+    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
+        if step.action == "acknowledge" and before.fields.get("external_id") == self.external_id:
+            raise RuntimeError(f"failed while acknowledging {self.external_id}")
+
+
+def test_an_intake_batch_that_fails_mid_way_leaves_nothing_half_written(app: App, handler: Actor) -> None:
+    take_in(app, external_id="BEFORE")
+    before = counts(app)
+    with UnitOfWork(app.db) as uow:
+        next_number = uow.conn.execute(select(counter_t.c.next_number)).scalar_one()
+    app.engine.observers.append(_FailOn("B3"))
+    records = [(i, complaint(external_id=f"B{i}", customer={"email": f"c{i}@example.com"})) for i in range(1, 6)]
+    with pytest.raises(RuntimeError, match="failed while acknowledging B3"):
+        app.intake.take_in(records, handler)
+    assert counts(app) == before
+    with UnitOfWork(app.db) as uow:
+        assert uow.conn.execute(select(counter_t.c.next_number)).scalar_one() == next_number
+
+
+def test_batches_before_the_failing_one_are_kept_whole_and_a_rerun_completes_the_import(app: App, handler: Actor) -> None:
+    app.intake.batch_size = 2
+    failing = _FailOn("B3")
+    app.engine.observers.append(failing)
+    records = [(i, complaint(external_id=f"B{i}")) for i in range(1, 6)]
+    with pytest.raises(RuntimeError):
+        app.intake.take_in(records, handler)
+    assert counts(app)["complaint"] == 2
+    app.engine.observers.remove(failing)
+    rerun = app.intake.take_in(records, handler)
+    assert ([row for row, _ in rerun.created], [row for row, *_ in rerun.duplicates]) == ([3, 4, 5], [1, 2])
+    assert counts(app)["complaint"] == 5
+
+
+def test_rows_that_failed_parsing_are_reported_beside_the_stored_ones(app: App, handler: Actor) -> None:
+    bad = ImportRowError(3, ["product: Field required"])
+    report = app.intake.take_in([(2, complaint(external_id="G2")), (3, bad), (4, complaint(external_id="G4"))], handler)
+    assert [row for row, _ in report.created] == [2, 4]
+    assert report.errors == [(3, "row 3: product: Field required")] and not report.ok
