@@ -1,0 +1,246 @@
+"""Figure 1: durable transitions per second through the engine, against the raw driver limit.
+
+Each transition is a complaint paused or resumed: read the case, update it with a version
+check, append the audit event, cancel the state's timers, schedule the new one and queue the
+notification (pause), all committed. The raw baseline issues the same statements through
+``sqlite3`` / ``psycopg`` with the same pragmas, on the same database, in the same run, so
+the ratio is what the engine's planning, guards, templates and SQLAlchemy cost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from benchmarks.databases import HANDLER, fresh_app, investigating_cases, raw_pg, raw_sqlite, sql_time
+from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, Round, Target, interleaved
+from benchmarks.peers import spiff_transitions, statemachine_transitions
+from complaints.bootstrap import App
+from complaints.clock import FixedClock
+from complaints.errors import ConflictError
+from complaints.uow import UnitOfWork
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+RESUME_ON = date(2026, 12, 7)
+PAYLOADS: dict[str, dict[str, Any]] = {
+    "pause": {"reason": "waiting for the lender's statement", "resume_on": RESUME_ON.isoformat()},
+    "resume": {},
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    cases: int  # complaints the transitions rotate over
+    transitions: int  # per timed round
+    batch: int
+    repeat: int
+    warmup: int
+
+
+SIZES: dict[Profile, Sizes] = {
+    "tiny": Sizes(cases=6, transitions=24, batch=6, repeat=1, warmup=0),
+    "quick": Sizes(cases=100, transitions=1_000, batch=100, repeat=3, warmup=1),
+    "full": Sizes(cases=500, transitions=5_000, batch=100, repeat=5, warmup=1),
+}
+
+
+class Rotation:
+    """Which case and action come next: cases in turn, each alternating pause and resume."""
+
+    def __init__(self, references: list[str]):
+        self.references = references
+        self.paused = dict.fromkeys(references, False)
+        self.position = 0
+
+    def take(self, count: int) -> list[tuple[str, str]]:
+        steps = []
+        for _ in range(count):
+            ref = self.references[self.position % len(self.references)]
+            self.position += 1
+            steps.append((ref, "resume" if self.paused[ref] else "pause"))
+            self.paused[ref] = not self.paused[ref]
+        return steps
+
+
+def engine_round(app: App, rotation: Rotation, count: int, batch: int) -> Round:
+    """``count`` transitions through ``WorkflowEngine.advance``; ``batch`` per transaction."""
+
+    def prepare() -> Callable[[], object]:
+        steps = rotation.take(count)
+
+        def work() -> None:
+            if batch == 1:
+                for ref, action in steps:
+                    app.engine.advance(ref, action, HANDLER, PAYLOADS[action])
+                return
+            for first in range(0, len(steps), batch):
+                with UnitOfWork(app.db) as uow:
+                    for ref, action in steps[first : first + batch]:
+                        app.engine.advance(ref, action, HANDLER, PAYLOADS[action], uow=uow)
+                    uow.commit()
+
+        return work
+
+    return prepare
+
+
+class RawTransitions:
+    """The same reads and writes as ``CaseRepository.write_step``, straight through the driver."""
+
+    def __init__(self, conn: Any, dialect: str):
+        self.conn = conn
+        self.postgres = dialect == "postgresql"
+        self.json: Callable[[Any], Any] = json.dumps
+        if self.postgres:
+            from psycopg.types.json import Jsonb
+
+            self.json = Jsonb
+        self.at: Any = NOW.replace(tzinfo=None) if self.postgres else sql_time(NOW)
+        self.resume_on: Any = datetime(2026, 12, 7) if self.postgres else sql_time(datetime(2026, 12, 7))
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    def begin(self) -> None:
+        if not self.postgres:  # psycopg opens its transaction on the first statement
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self.postgres:
+            self.conn.commit()
+        else:
+            self.conn.execute("COMMIT")
+
+    def transition(self, reference: str, action: str) -> None:
+        lock = " FOR UPDATE" if self.postgres else ""
+        cid, state, tier, queue, version, data = self.conn.execute(
+            self.sql(f"SELECT id, state, tier, queue, version, data FROM complaint WHERE reference = ?{lock}"),
+            (reference,),
+        ).fetchone()
+        payload = PAYLOADS[action]
+        to_state = "on_hold" if action == "pause" else "investigating"
+        values: list[Any] = [to_state, tier, queue, version + 1, self.at]
+        set_data = ""
+        if payload:
+            current = data if isinstance(data, dict) else json.loads(data)
+            set_data, values = ", data = ?", [*values, self.json({**current, **payload})]
+        updated = self.conn.execute(
+            self.sql(f"UPDATE complaint SET state = ?, tier = ?, queue = ?, version = ?, updated_at = ?{set_data} "
+                     "WHERE id = ? AND version = ?"),
+            (*values, cid, version),
+        )
+        if updated.rowcount != 1:
+            raise ConflictError(reference, version, None)
+        self.conn.execute(
+            self.sql("INSERT INTO complaint_event (complaint_id, seq, actor, role, action, from_state, to_state, "
+                     "tier, queue, payload, changes, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            (cid, version + 1, HANDLER.name, HANDLER.role, action, state, to_state, tier, queue,
+             self.json(payload), self.json(payload), self.at),
+        )
+        self.conn.execute(
+            self.sql("UPDATE timer SET status = 'cancelled', cancelled_at = ? "
+                     "WHERE complaint_id = ? AND status = 'pending' AND kind = 'workflow'"),
+            (self.at, cid),
+        )
+        if action == "pause":
+            self.conn.execute(
+                self.sql("INSERT INTO timer (complaint_id, kind, name, action, state, due_at, status, payload, "
+                         "created_at) VALUES (?, 'workflow', 'resume_on_date', 'resume', 'on_hold', ?, 'pending', ?, ?)"),
+                (cid, self.resume_on, self.json({}), self.at),
+            )
+            body = f"Work on complaint {reference} is paused until {RESUME_ON}. Reason: {payload['reason']}"
+            self.conn.execute(
+                self.sql("INSERT INTO notification (complaint_id, event_seq, template, language, channel, body, "
+                         "status, created_at) VALUES (?, ?, 'paused', 'en', 'web', ?, 'queued', ?)"),
+                (cid, version + 1, body, self.at),
+            )
+
+    def round(self, rotation: Rotation, count: int, batch: int) -> Round:
+        def prepare() -> Callable[[], object]:
+            steps = rotation.take(count)
+
+            def work() -> None:
+                for first in range(0, len(steps), batch):
+                    self.begin()
+                    for ref, action in steps[first : first + batch]:
+                        self.transition(ref, action)
+                    self.commit()
+
+            return work
+
+        return prepare
+
+
+def measure_backend(url: str, label: str, sizes: Sizes) -> tuple[list[Measure], float]:
+    """Engine and raw driver, one per transaction and batched, interleaved on one database."""
+    app = fresh_app(url, FixedClock(NOW))
+    raw_conn = raw_pg(url) if app.db.dialect == "postgresql" else raw_sqlite(url)
+    try:
+        raw = RawTransitions(raw_conn, app.db.dialect)
+        sets = {name: Rotation(investigating_cases(app, sizes.cases, name)) for name in ("es", "eb", "rs", "rb")}
+        n = sizes.transitions
+        best = interleaved(
+            {
+                "engine_single": engine_round(app, sets["es"], n, 1),
+                "raw_single": raw.round(sets["rs"], n, 1),
+                "engine_batch": engine_round(app, sets["eb"], n, sizes.batch),
+                "raw_batch": raw.round(sets["rb"], n, sizes.batch),
+            },
+            sizes.repeat, sizes.warmup,
+        )
+    finally:
+        raw_conn.close()
+        app.db.dispose()
+    rate = {name: n / seconds for name, seconds in best.items()}
+    unit = "transitions/s"
+    driver = "psycopg" if app.db.dialect == "postgresql" else "sqlite3"
+    return [
+        Measure(f"{label}: engine, one per transaction", rate["engine_single"], unit, rate["raw_single"],
+                f"raw {driver}, one per transaction", Target(">=", 0.25)),
+        Measure(f"{label}: engine, {sizes.batch} per transaction", rate["engine_batch"], unit, rate["raw_batch"],
+                f"raw {driver}, {sizes.batch} per transaction", Target(">=", 0.5)),
+    ], rate["raw_single"]
+
+
+def measure_peers(sizes: Sizes, raw_single: float) -> list[Measure]:
+    measures = []
+    for label, factory in (("python-statemachine", statemachine_transitions), ("SpiffWorkflow", spiff_transitions)):
+        try:
+            transition = factory(sizes.cases)
+        except NotAvailable as exc:
+            measures.append(Measure(f"in memory: {label}", None, "transitions/s", note=f"not available: {exc}"))
+            continue
+        n = sizes.transitions
+
+        def prepare(step: Callable[[], None] = transition) -> Callable[[], object]:
+            return lambda: [step() for _ in range(n)]
+
+        seconds = interleaved({label: prepare}, sizes.repeat, sizes.warmup)[label]
+        measures.append(Measure(
+            f"in memory: {label}, rebuilt per transition", n / seconds, "transitions/s", raw_single,
+            "raw sqlite3, one per transaction", note="context only: no log, timers or outbox",
+        ))
+    return measures
+
+
+def run(ctx: Context) -> list[Measure]:
+    sizes = SIZES[ctx.profile]
+    measures, raw_single = measure_backend(ctx.sqlite_url("transitions"), "SQLite", sizes)
+    if ctx.pg_url:
+        measures += measure_backend(ctx.pg_url, "PostgreSQL", sizes)[0]
+    else:
+        measures.append(Measure("PostgreSQL", None, "transitions/s",
+                                note="skipped: no PostgreSQL URL (--pg-url or COMPLAINTS_BENCH_POSTGRES_URL)"))
+    return measures + measure_peers(sizes, raw_single)
+
+
+def estimate(profile: Profile) -> float:
+    sizes = SIZES[profile]
+    rounds = sizes.repeat + sizes.warmup
+    return 3 + rounds * sizes.transitions * 2 * (1 / 1500 + 1 / 15000) * 2 + sizes.cases * 0.02
+
+
+FIGURE = Figure("transitions", "Durable transitions per second", run, estimate)
