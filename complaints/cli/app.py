@@ -19,6 +19,7 @@ from complaints.bootstrap import init_database
 from complaints.cli import render
 from complaints.cli.context import CliContext, ctx_of
 from complaints.cli.db_cmd import app as db_app
+from complaints.cli.ops_cmd import app as ops_app
 from complaints.cli.workflow_cmd import app as workflow_app
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import read_file
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(db_app, name="db")
+app.add_typer(ops_app)  # top-level commands: flows, run, schedule
 
 
 def _parse_now(value: str | None) -> datetime | None:

@@ -1,0 +1,51 @@
+"""Prefect flows of escalation: the SLA sweep (every minute) and the follow-ups and
+commitments sweep (every 15 minutes).
+
+Thin wrappers over the sweep services. Exactly-once comes from the database (each timer is
+claimed ``pending -> fired`` in the transaction that acts on it), not from Prefect, so retries
+and overlapping runs are safe.
+"""
+
+from __future__ import annotations
+
+from complaints.ops import quiet_prefect_env
+
+quiet_prefect_env()  # before Prefect reads its settings on import
+
+from datetime import datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+from prefect import flow, task  # noqa: E402
+
+from complaints.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, in_batches  # noqa: E402
+from complaints.ops import flow_app, summarise  # noqa: E402
+from complaints.settings import load_settings  # noqa: E402
+
+#: Workflow timer actions that start a follow-up or close one nobody answered.
+FOLLOW_UP_ACTIONS = ("start_follow_up", "no_response")
+
+
+@task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
+def sweep_batch(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
+    with flow_app(now) as app:
+        return summarise(app.engine.fire_due_timers(batch_size))
+
+
+@flow(name="sla-sweep", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
+def sla_sweep(batch_size: int | None = None, max_batches: int = 10, now: datetime | None = None) -> dict[str, Any]:
+    """Fire every due timer: SLA breaches, escalations and workflow deadlines."""
+    size = batch_size or load_settings().sweep_batch_size
+    return in_batches(sweep_batch, size, max_batches, now=now)
+
+
+@task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
+def follow_ups_batch(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
+    with flow_app(now) as app:
+        return summarise(app.engine.fire_due_timers(batch_size, actions=FOLLOW_UP_ACTIONS))
+
+
+@flow(name="follow-ups", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
+def follow_ups_due(batch_size: int | None = None, max_batches: int = 10, now: datetime | None = None) -> dict[str, Any]:
+    """Start the follow-ups that are due, count unanswered ones as declined, fire commitments."""
+    size = batch_size or load_settings().sweep_batch_size
+    return in_batches(follow_ups_batch, size, max_batches, now=now)

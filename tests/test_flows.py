@@ -1,0 +1,184 @@
+"""The Prefect flows, run for real under one session-wide test server, against a real database.
+
+The flows are thin: these tests check that each has its service's effects, that a second run
+finds nothing left to do, and that a task failing half-way is retried without firing anything
+twice. The logic itself is tested through the services, without Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from complaints import metrics
+from complaints.ops import quiet_prefect_env
+from complaints.repository import event_t
+from casework import take_in, walk
+
+pytestmark = pytest.mark.prefect
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server() -> Iterator[None]:
+    """One temporary Prefect server for the whole file; flow heartbeats off (each costs a
+    second per flow run and only serves crash detection on a real server)."""
+    quiet_prefect_env()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60), temporary_settings(
+        updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    ):
+        yield
+
+
+@pytest.fixture
+def flow_env(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """Flows build their application from the environment, as a served run does."""
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", app.settings.database_url)
+    monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(tmp_path / "data"))
+    return app
+
+
+def _awaiting_customer(app, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    refs = [take_in(app, external_id=f"AW-{i}") for i in range(n)]
+    for ref in refs:
+        walk(app, ref, ["assess", "need_info"])
+    return refs
+
+
+def _events(app, action: str) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    with app.db.read() as conn:
+        rows = conn.execute(select(event_t.c.complaint_id, func.count()).where(event_t.c.action == action)
+                            .group_by(event_t.c.complaint_id))
+        return {cid: n for cid, n in rows}
+
+
+def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_nothing(flow_env, clock):
+    from workflows.flows import auto_close
+
+    app = flow_env
+    refs = _awaiting_customer(app, 3)
+    clock.advance(days=15)
+    first = auto_close(now=clock.now())
+    second = auto_close(now=clock.now())
+    assert sorted(first["fired"]) == sorted(f"{r} auto_close" for r in refs)
+    assert second["fired"] == [] and second["batches"] == 1
+    assert {app.engine.get(r).state for r in refs} == {"closed"}
+    assert list(_events(app, "auto_close").values()) == [1, 1, 1]
+
+
+def test_sla_sweep_flow_fires_what_the_sweep_service_fires_in_batches_and_only_once(flow_env, clock):
+    from escalation.flows import sla_sweep
+
+    app = flow_env
+    refs = _awaiting_customer(app, 5)
+    clock.advance(days=15)
+    result = sla_sweep(batch_size=2, now=clock.now())
+    again = sla_sweep(batch_size=2, now=clock.now())
+    assert result["batches"] == 3 and len(result["fired"]) == 5
+    assert again["fired"] == []
+    assert {app.engine.get(r).state for r in refs} == {"closed"}
+
+
+def test_follow_ups_flow_starts_due_follow_ups_and_leaves_other_timers_alone(flow_env, clock):
+    from escalation.flows import follow_ups_due
+
+    app = flow_env
+    resolved = take_in(app, external_id="R-1")
+    walk(app, resolved, ["assess", "valid", "propose", "accept"])
+    waiting = _awaiting_customer(app, 1)[0]
+    clock.advance(days=15)
+    result = follow_ups_due(now=clock.now())
+    assert result["fired"] == [f"{resolved} start_follow_up"]
+    assert app.engine.get(resolved).state == "follow_up"
+    assert app.engine.get(waiting).state == "awaiting_customer"  # its auto_close is not a follow-up
+
+
+def test_a_task_failing_half_way_is_retried_and_fires_nothing_twice(flow_env, clock, monkeypatch):
+    from workflows.engine import WorkflowEngine
+    from workflows.flows import auto_close
+
+    app = flow_env
+    refs = _awaiting_customer(app, 4)
+    clock.advance(days=15)
+    real_apply, calls = WorkflowEngine.apply, {"n": 0}
+
+    def crash_on_the_third_complaint(self, uow, case, action, actor, payload):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker lost its database connection")
+        return real_apply(self, uow, case, action, actor, payload)
+
+    monkeypatch.setattr(WorkflowEngine, "apply", crash_on_the_third_complaint)
+    result = auto_close(now=clock.now())
+    assert calls["n"] == 5  # two fired, one crashed (rolled back), the retry fired the last two
+    assert len(result["fired"]) == 2  # what the successful attempt fired
+    assert {app.engine.get(r).state for r in refs} == {"closed"}
+    assert list(_events(app, "auto_close").values()) == [1, 1, 1, 1]
+
+
+def test_two_overlapping_sweeps_fire_each_timer_once(flow_env, clock):
+    from escalation.flows import sla_sweep
+
+    app = flow_env
+    refs = _awaiting_customer(app, 8)
+    clock.advance(days=15)
+    results: list[dict] = []
+    runs = [threading.Thread(target=lambda: results.append(sla_sweep(batch_size=3, now=clock.now())))
+            for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert sum(len(r["fired"]) for r in results) == 8
+    assert list(_events(app, "auto_close").values()) == [1] * 8
+    assert {app.engine.get(r).state for r in refs} == {"closed"}
+
+
+def test_metrics_flow_stores_the_service_numbers_once_per_day(flow_env, clock):
+    from complaints.flows import metrics_snapshot
+
+    app = flow_env
+    _awaiting_customer(app, 2)
+    first = metrics_snapshot(now=clock.now())
+    clock.advance(hours=1)
+    second = metrics_snapshot(now=clock.now())
+    with app.db.read() as conn:
+        expected = metrics.compute(conn, clock.now())
+    stored = metrics.snapshots(app)
+    assert first["open_total"] == 2
+    assert len(stored) == 1 and stored[0]["data"] == json.loads(json.dumps(expected))
+    assert second["taken_at"] == clock.now().isoformat()
+
+
+def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(flow_env, tmp_path):
+    from complaints.flows import import_folder
+
+    app = flow_env
+    inbox = Path(tmp_path / "data" / "inbox")
+    inbox.mkdir(parents=True)
+    (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
+    (inbox / "broken.json").write_text("{not json")
+    result = import_folder()
+    assert result["created"] == 2 and result["failed"] == ["broken.json"]
+    assert (inbox / "processed" / "batch1.csv").exists() and (inbox / "failed" / "broken.json.report.json").exists()
+    (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
+    assert import_folder()["created"] == 0
+
+
+def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(flow_env, clock):
+    from complaints.cli.app import app as cli
+
+    refs = _awaiting_customer(flow_env, 1)
+    when = (clock.now() + timedelta(days=15)).isoformat()
+    out = CliRunner().invoke(cli, ["--db", flow_env.settings.database_url, "--now", when, "--json", "run", "auto-close"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["result"]["fired"] == [f"{refs[0]} auto_close"]
