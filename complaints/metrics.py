@@ -24,6 +24,8 @@ snapshot_t = MetricsSnapshot.__table__  # type: ignore[attr-defined]
 
 #: States in which nobody has work left on a complaint.
 DONE_STATES = ("closed", "archived")
+#: The timer kind escalation gives SLA breach deadlines (a string, so this module need not import it).
+SLA_BREACH_KIND = "sla_breach"
 #: The window for the "last day" counts and the one for resolution times.
 DAY, RESOLUTION_WINDOW = timedelta(days=1), timedelta(days=30)
 
@@ -36,6 +38,10 @@ def compute(conn: Connection, now: datetime) -> dict[str, Any]:
     escalations = _grouped(
         conn, event_t.c.role == SYSTEM_ROLE, and_(event_t.c.action == "escalate", event_t.c.at >= since, event_t.c.at < now)
     )
+    fired = _grouped(conn, timer_t.c.kind, and_(
+        timer_t.c.status == "fired", timer_t.c.fired_at >= since, timer_t.c.fired_at < now,
+        func.coalesce(timer_t.c.result, "").not_like("skipped%"),
+    ))
     hours = _hours_to_resolve(conn, now)
     return {
         "open_total": sum(n for state, n in by_state.items() if state not in DONE_STATES),
@@ -45,8 +51,9 @@ def compute(conn: Connection, now: datetime) -> dict[str, Any]:
         "received_last_day": _count(conn, complaint_t, and_(complaint_t.c.received_at >= since, complaint_t.c.received_at < now)),
         "closed_last_day": _count(conn, event_t, and_(event_t.c.to_state == "closed", event_t.c.from_state != "closed",
                                                       event_t.c.at >= since, event_t.c.at < now)),
-        # The sweep escalates a complaint when its SLA is breached; by hand is a handler's choice.
-        "sla_breaches_last_day": escalations.get(True, 0),
+        "sla_breaches_last_day": fired.get(SLA_BREACH_KIND, 0),
+        "timers_fired_last_day_by_kind": fired,
+        "automatic_escalations_last_day": escalations.get(True, 0),
         "escalations_by_hand_last_day": escalations.get(False, 0),
         "overdue_timers_by_kind": _grouped(conn, timer_t.c.kind, and_(timer_t.c.status == "pending", timer_t.c.due_at < now)),
         "resolved_last_30_days": len(hours),
