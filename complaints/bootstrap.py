@@ -14,7 +14,9 @@ from complaints.clock import Clock, SystemClock
 from complaints.db import Database
 from complaints.intake import IntakeService
 from complaints.settings import Settings, load_settings
-from workflows.engine import WorkflowEngine
+from escalation.observer import SlaObserver
+from escalation.tiers import initial_tier as severity_tier
+from workflows.engine import StepObserver, WorkflowEngine
 from workflows.registry import WorkflowRegistry
 
 
@@ -31,6 +33,8 @@ class App:
 def import_models() -> None:
     """Register every package's tables on SQLModel.metadata."""
     import complaints.models  # noqa: F401
+    import escalation.models  # noqa: F401
+    import root_cause.models  # noqa: F401
 
 
 def metadata():  # type: ignore[no-untyped-def]
@@ -44,14 +48,24 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
     db = Database(settings.database_url)
     registry = WorkflowRegistry.load(settings.workflow_files)
     clock = clock or SystemClock()
-    engine = WorkflowEngine(db, registry, clock)
+    engine = WorkflowEngine(db, registry, clock, observers=_observers(settings))
+    engine.observers.append(SlaObserver(engine))  # SLA clocks and escalation triggers
     intake = IntakeService(
         engine,
+        initial_tier=severity_tier,
         workflow_name=settings.default_workflow,
         pseudonym_key=settings.pseudonym_key,
         batch_size=settings.intake_batch_size,
     )
     return App(settings, db, registry, clock, engine, intake)
+
+
+def _observers(settings: Settings) -> list[StepObserver]:
+    """Hooks that add their writes to every step's transaction."""
+    from root_cause.observer import RootCauseObserver
+    from root_cause.taxonomy import load_taxonomy
+
+    return [RootCauseObserver(load_taxonomy(settings.root_cause_taxonomy))]
 
 
 def init_database(db: Database) -> None:

@@ -131,9 +131,9 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
 
     w.wait(11, sc)  # c auto-closes, e is deemed accepted, b and d get their follow-up
     w.do(b, "satisfied", comment="Quick and fair.")
-    w.do(b, "close", root_cause_code="PROC-DUPLICATE-POSTING", finding="Batch job posted twice.")
+    w.do(b, "close", root_cause_code="BILLING.DUPLICATE", finding="Batch job posted twice.")
     w.do(d, "declined")
-    w.do(d, "close", root_cause_code="PARTNER-CHARGEBACK", finding="Scheme rules unclear to staff.")
+    w.do(d, "close", root_cause_code="BILLING.CHARGEBACK", finding="Scheme rules unclear to staff.")
 
     w.wait(8, sc)  # e's follow-up starts
     w.do(e, "dissatisfied", reason="The overdraft fee was not refunded.")
@@ -141,7 +141,7 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
     w.do(e, "accept")
     w.wait(8, sc)
     w.wait(11, sc)  # no answer to the follow-up
-    w.do(e, "close", root_cause_code="PROC-DUPLICATE-POSTING", finding="Same batch job as before.")
+    w.do(e, "close", root_cause_code="BILLING.DUPLICATE", finding="Same batch job as before.")
     w.do(b, "reopen", reason="The refund never arrived.")
     w.wait(91, sc)  # reopening windows end: closed cases are archived
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         description="secret for the keyed hash that pseudonymises customers in exports",
     )
     intake_batch_size: int = Field(500, ge=1, le=100_000)
+    root_cause_taxonomy: Path | None = Field(
+        None, description="root-cause taxonomy YAML (default: the one shipped in root_cause/taxonomy.yaml)"
+    )
 
     # -- ops: scheduled flows (complaints schedule / run / flows) -----------------------------
     data_dir: Path = Field(Path(".complaintflow"), description="working files: Prefect server home, import inbox")

@@ -21,7 +21,6 @@ from the database (indexed, capped queries), so intake never triggers a full re-
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,23 +29,12 @@ import numpy as np
 from scipy import sparse
 
 from root_cause import similarity
+from root_cause.blocking import (
+    DUPLICATE_OF, FIELDS, FIXED_BY, LINK_KINDS, RELATED, SAME_ROOT_CAUSE, LinkRecord, blocking_keys, shared_fields,
+)
 
-DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY = "duplicate_of", "related", "same_root_cause", "fixed_by"
-LINK_KINDS = (DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY)
-FIELDS = ("product", "company", "category", "customer")
-
-
-@dataclass(frozen=True)
-class LinkRecord:
-    """What linking needs to know about a complaint; ``customer`` is a pseudonym, never a name."""
-
-    id: int
-    text: str
-    product: str | None = None
-    company: str | None = None
-    category: str | None = None
-    customer: str | None = None
-
+__all__ = ["DUPLICATE_OF", "FIXED_BY", "LINK_KINDS", "RELATED", "SAME_ROOT_CAUSE", "LinkPolicy", "LinkProposal",
+           "LinkRecord", "blocking_keys", "candidates_for", "link_all"]
 
 @dataclass(frozen=True)
 class LinkPolicy:
@@ -82,24 +70,6 @@ class LinkProposal:
     def evidence(self) -> dict[str, object]:
         return {"text_similarity": round(self.similarity, 4), "shared_fields": list(self.shared_fields),
                 "shared_terms": list(self.shared_terms)}
-
-
-def blocking_keys(record: LinkRecord) -> list[str]:
-    """The blocks a complaint falls in, as short stable hashes (what the database indexes)."""
-    parts = []
-    if record.customer:
-        parts.append(f"customer={record.customer}")
-    for a, b in (("company", "category"), ("product", "category"), ("product", "company")):
-        va, vb = getattr(record, a), getattr(record, b)
-        if va and vb:
-            parts.append(f"{a}+{b}={va.casefold()}|{vb.casefold()}")
-    if len(parts) == (1 if record.customer else 0) and record.product:
-        parts.append(f"product={record.product.casefold()}")  # nothing more specific is known
-    return [hashlib.sha1(p.encode()).hexdigest()[:20] for p in parts]
-
-
-def shared_fields(a: LinkRecord, b: LinkRecord) -> tuple[str, ...]:
-    return tuple(f for f in FIELDS if getattr(a, f) and getattr(a, f) == getattr(b, f))
 
 
 def score(similarity_: float, a: LinkRecord, b: LinkRecord, policy: LinkPolicy) -> tuple[float, tuple[str, ...]]:

@@ -30,9 +30,9 @@ _MASKS = re.compile(r"\bX{2,}\b|X{2}/X{2}/X{2,4}|\{\$[\d,.]+\}|\d+")
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, limit: int | None = MAX_CHARS) -> str:
     """Case-folded, accent-free text with CFPB masks and numbers removed."""
-    text = _MASKS.sub(" ", text[:MAX_CHARS])
+    text = _MASKS.sub(" ", text[:limit])
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -69,7 +69,7 @@ def vectors(texts: Sequence[str]) -> sparse.csr_matrix:
 
 def words(text: str) -> set[str]:
     """Normalised words of four letters or more, for explaining a link."""
-    return set(_WORD.findall(normalise(text)))
+    return set(_WORD.findall(normalise(text, limit=None)))
 
 
 def shared_terms(a: set[str], b: set[str], df: Counter[str] | None = None, limit: int = 6) -> list[str]:

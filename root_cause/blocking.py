@@ -1,0 +1,44 @@
+"""Which complaints are compared at all: blocking keys. Pure and light (no numpy), because the
+intake path computes them for every new complaint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY = "duplicate_of", "related", "same_root_cause", "fixed_by"
+LINK_KINDS = (DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY)
+FIELDS = ("product", "company", "category", "customer")
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """What linking needs to know about a complaint; ``customer`` is a pseudonym, never a name."""
+
+    id: int
+    text: str
+    product: str | None = None
+    company: str | None = None
+    category: str | None = None
+    customer: str | None = None
+
+
+def blocking_keys(record: LinkRecord) -> list[str]:
+    """The blocks a complaint falls in, as short stable hashes (what the database indexes)."""
+    parts = []
+    if record.customer:
+        parts.append(f"customer={record.customer}")
+    for a, b in (("company", "category"), ("product", "category"), ("product", "company")):
+        va, vb = getattr(record, a), getattr(record, b)
+        if va and vb:
+            parts.append(f"{a}+{b}={va.casefold()}|{vb.casefold()}")
+    if len(parts) == (1 if record.customer else 0) and record.product:
+        parts.append(f"product={record.product.casefold()}")  # nothing more specific is known
+    return [hashlib.sha1(p.encode()).hexdigest()[:20] for p in parts]
+
+
+def shared_fields(a: LinkRecord, b: LinkRecord) -> tuple[str, ...]:
+    return tuple(f for f in FIELDS if getattr(a, f) and getattr(a, f) == getattr(b, f))
+
+
