@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from complaints.bootstrap import init_database
@@ -241,15 +242,19 @@ def main() -> None:
     except ComplaintflowError as exc:
         if debug:
             raise
-        err.print(f"[red]Error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        _fail(err, str(exc), 1)
+    except typer.TyperException as exc:  # usage errors (typer's bundled click): bad option, missing argument
         if debug:
             raise
-        err.print(f"[red]Error:[/] {type(exc).__name__}: {exc} (run with --debug for details)", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(err, exc.format_message(), exc.exit_code)
+    except Exception as exc:  # anything unexpected, e.g. a database that can't be reached
+        if debug:
+            raise
+        first_line = next(iter(str(exc).strip().splitlines()), "")
+        _fail(err, f"{type(exc).__name__}: {first_line} (run with --debug for details)", 1)
+
+
+def _fail(err: Console, message: str, code: int) -> None:
+    """Print the message as text, never as rich markup (it may quote '[...]' the user typed)."""
+    err.print(f"[red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(code)
