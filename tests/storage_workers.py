@@ -1,0 +1,104 @@
+"""Code that concurrency tests run in separate processes (spawned, so each has its own engine).
+
+Each worker builds its own application from the database URL, waits at a barrier so all of
+them start together, and writes what happened to a JSON file the test reads afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from complaints.bootstrap import build
+from complaints.clock import FixedClock
+from complaints.errors import ActionNotAllowed, ConflictError
+from complaints.settings import Settings
+from workflows.machine import Actor
+
+#: A worker that waits longer than this at a barrier gives up (another one has died).
+BARRIER_TIMEOUT = 60
+
+#: From each state of the pause/resume cycle, the action that moves the case on.
+CYCLE = {"investigating": "pause", "on_hold": "resume"}
+
+
+def payload(action: str, worker: int, round_: int) -> dict[str, Any]:
+    """A payload unique to the writer, so a lost update would show in the data."""
+    if action == "pause":
+        return {"reason": f"worker {worker} round {round_}", "resume_on": f"2026-12-{1 + round_ % 28:02d}"}
+    return {}
+
+
+def _app(url: str, now: str) -> Any:
+    return build(Settings(database_url=url), clock=FixedClock(datetime.fromisoformat(now)))
+
+
+def advance_worker(url: str, now: str, references: list[str], worker: int, rounds: int, barrier: Any, out: str) -> None:
+    """Read a case, wait for every worker to have read, then advance it with (half the time)
+    the version read: each round is a read-modify-write race, on purpose."""
+    app = _app(url, now)
+    rng = random.Random(worker)
+    actor = Actor(f"worker-{worker}", "handler")
+    outcomes: list[dict[str, Any]] = []
+    for round_ in range(rounds):
+        reference = rng.choice(references)
+        seen = app.engine.get(reference)
+        barrier.wait(timeout=BARRIER_TIMEOUT)
+        action = CYCLE[seen.state]
+        expected = seen.version if round_ % 2 == 0 else None
+        outcome: dict[str, Any] = {"reference": reference, "action": action, "actor": actor.name,
+                                   "expected_version": expected}
+        try:
+            step = app.engine.advance(reference, action, actor, payload(action, worker, round_), expected)
+            outcome.update(result="accepted", seq=step.seq, payload=step.payload)
+        except ConflictError as exc:
+            outcome.update(result="conflict", message=str(exc))
+        except ActionNotAllowed as exc:
+            outcome.update(result="not_allowed", message=str(exc), state=exc.state)
+        outcomes.append(outcome)
+    app.db.dispose()
+    Path(out).write_text(json.dumps(outcomes), encoding="utf-8")
+
+
+def sweep_worker(url: str, now: str, barrier: Any, out: str) -> None:
+    """Fire due timers until nothing is due; record every timer this sweeper fired."""
+    app = _app(url, now)
+    fired: list[str] = []
+    barrier.wait(timeout=BARRIER_TIMEOUT)
+    while True:
+        report = app.engine.fire_due_timers(limit=500)
+        fired += report.fired
+        if not (report.fired or report.skipped or report.failed) and not _anything_due(app):
+            break
+    app.db.dispose()
+    Path(out).write_text(json.dumps(fired), encoding="utf-8")
+
+
+def _anything_due(app: Any) -> bool:
+    from complaints.uow import UnitOfWork
+
+    with UnitOfWork(app.db) as uow:
+        return bool(uow.cases.due_timers(app.clock.now(), 1))
+
+
+def run_workers(target: Callable[..., None], args: Sequence[tuple[Any, ...]], tmp_path: Path) -> list[Any]:
+    """Start one spawned process per argument tuple, all released together; their JSON results."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(args))
+    outs = [tmp_path / f"worker-{i}.json" for i in range(len(args))]
+    procs = [ctx.Process(target=target, args=(*a, barrier, str(out))) for a, out in zip(args, outs, strict=True)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+            p.join()
+    assert [p.exitcode for p in procs] == [0] * len(procs), "a worker process failed (its traceback is above)"
+    return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
