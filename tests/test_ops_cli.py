@@ -1,0 +1,81 @@
+"""Ops commands without Prefect: case commands never import it; schedules parse or explain."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from complaints.cli.app import app as cli
+from complaints.errors import ConfigurationError
+from complaints.schedules import FLOWS, parse_schedule
+from complaints.settings import Settings
+
+CASE_COMMANDS = """
+import sys
+from complaints.cli.app import app
+
+def run(*args):
+    app(["--db", DB, "--json", *args], standalone_mode=False)
+
+run("init")
+run("intake", "--product", "Loan", "--description", "Charged twice", "--external-id", "P-1")
+run("advance", "C-2026-000001", "assess", "--expected-version", "2")
+run("show", "C-2026-000001")
+run("list")
+run("flows")
+loaded = sorted(m for m in sys.modules if m == "prefect" or m.startswith("prefect."))
+print("PREFECT_MODULES", loaded, file=sys.stderr)
+"""
+
+
+def test_taking_in_advancing_and_showing_complaints_never_imports_prefect(tmp_path: Path):
+    database = f"sqlite:///{tmp_path / 'c.db'}"
+    script = f"DB = {database!r}\n" + textwrap.dedent(CASE_COMMANDS)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "PREFECT_MODULES []" in done.stderr
+    assert '"state": "assessing"' in done.stdout
+
+
+@pytest.mark.parametrize(("text", "interval", "cron"), [
+    ("every 90s", timedelta(seconds=90), None),
+    ("every 15m", timedelta(minutes=15), None),
+    ("Every  1H", timedelta(hours=1), None),
+    ("every 1d", timedelta(days=1), None),
+    ("0 2 * * *", None, "0 2 * * *"),
+    ("*/5 8-18 * * mon-fri", None, "*/5 8-18 * * mon-fri"),
+])
+def test_a_schedule_is_an_interval_or_a_cron_line(text, interval, cron):
+    schedule = parse_schedule(text)
+    assert (schedule.interval, schedule.cron) == (interval, cron)
+
+
+@pytest.mark.parametrize("text", ["hourly", "every 5 weeks", "0 2 * *", "every 0m", "0 2 * * * *"])
+def test_anything_else_is_refused_naming_the_setting(text):
+    with pytest.raises(ConfigurationError, match=re.escape(f"COMPLAINTS_SCHEDULE_SLA_SWEEP: '{text}'") + ".* 'every 1"):
+        FLOWS[0].schedule(Settings(schedule_sla_sweep=text))
+
+
+def test_flows_lists_every_flow_with_its_schedule_and_options_override_settings():
+    out = CliRunner().invoke(cli, ["--json", "flows", "--schedule", "sla-sweep=every 30s"],
+                             env={"COMPLAINTS_SCHEDULE_METRICS": "0 6 * * *"})
+    assert out.exit_code == 0, out.output
+    rows = {r["name"]: r["schedule"] for r in json.loads(out.stdout)}
+    assert rows == {"sla-sweep": "every 30s", "follow-ups": "every 15m", "auto-close": "every 1h",
+                    "root-cause-nightly": "cron 0 2 * * * (UTC)", "metrics-snapshot": "cron 0 6 * * * (UTC)",
+                    "import-folder": "every 5m"}
+
+
+def test_an_unknown_flow_is_refused_with_the_list_of_flows():
+    out = CliRunner().invoke(cli, ["flows", "--schedule", "nightly=0 1 * * *"])
+    assert out.exit_code == 1
+    assert str(out.exception).startswith("No flow named 'nightly'. Flows: sla-sweep, follow-ups")
