@@ -11,9 +11,10 @@ Design (why it does not compare all pairs):
    complaints; ``trees`` independent trees give a missed neighbour another chance. Splitting
    costs O(n log n); comparing inside leaves costs O(n * cap). So a full run grows close to
    n log n, not n squared.
-3. **Top-k.** Each complaint keeps at most its ``k`` best links above ``min_score``, each
-   stored once from the later complaint to the earlier one, with its evidence (text
-   similarity, shared fields, shared terms).
+3. **Top-k.** Each complaint keeps at most ``k`` links above ``min_score`` (pairs accepted
+   best first while both ends have fewer than ``k``), each stored once from the later
+   complaint to the earlier one, with its evidence (text similarity, shared fields, shared
+   terms). So a run stores at most n * k / 2 links.
 
 :func:`candidates_for` does the same for one new complaint against the blocks fetched for it
 from the database (indexed, capped queries), so intake never triggers a full re-link.
@@ -186,12 +187,21 @@ def _proposals(records: Sequence[LinkRecord], rows: np.ndarray, cols: np.ndarray
         value, shared = score(s, records[i], records[j], policy)
         if value >= policy.min_score and s >= policy.min_similarity:
             scored.setdefault(i, []).append((value, j, s, shared))
-    pairs: dict[tuple[int, int], tuple[float, float, tuple[str, ...]]] = {}
+    best: dict[tuple[int, int], tuple[float, float, tuple[str, ...]]] = {}
     for i, items in scored.items():
-        for value, j, s, shared in sorted(items, reverse=True)[: policy.k]:
+        for value, j, s, shared in items:
             a, b = (i, j) if records[i].id > records[j].id else (j, i)
-            if (a, b) not in pairs or pairs[(a, b)][0] < value:
-                pairs[(a, b)] = (value, s, shared)
+            if (a, b) not in best or best[(a, b)][0] < value:
+                best[(a, b)] = (value, s, shared)
+    # Greedy by score with a degree cap: every complaint ends with at most k links in all,
+    # counting the links other complaints chose to it, so hubs can't collect hundreds.
+    degree: Counter[int] = Counter()
+    pairs: dict[tuple[int, int], tuple[float, float, tuple[str, ...]]] = {}
+    for (a, b), value in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        if degree[a] < policy.k and degree[b] < policy.k:
+            pairs[(a, b)] = value
+            degree[a] += 1
+            degree[b] += 1
     word_sets: dict[int, set[str]] = {}
     for a, b in pairs:
         for idx in (a, b):

@@ -58,6 +58,11 @@ class Taxonomy:
             chain.append(parent)
         return chain
 
+    def covered_by(self, codes: list[str] | tuple[str, ...]) -> set[str]:
+        """Every code that is one of ``codes`` or lies below one of them."""
+        wanted = set(codes)
+        return {c for c in self.codes if wanted.intersection(self.lineage(c))}
+
     def top(self, code: str) -> str:
         return self.lineage(code)[-1]
 
