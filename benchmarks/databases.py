@@ -95,12 +95,12 @@ def bulk_complaints(
     start: int,
     rows: Sequence[dict[str, str]],
     state: str,
-    timer_action: str,
+    timer_action: str | None,
     due_at: datetime,
     now: datetime,
     batch: int = 20_000,
 ) -> None:
-    """Insert ``count`` complaints in ``state``, each with one pending workflow timer due at ``due_at``.
+    """Insert ``count`` complaints in ``state``, each with a pending ``timer_action`` timer due at ``due_at``.
 
     Setup only: raw ``executemany`` is orders of magnitude faster than intake, and the
     figures that use it measure what happens after the complaints exist.
@@ -119,6 +119,9 @@ def bulk_complaints(
             "SELECT id FROM complaint WHERE reference >= ? AND reference <= ? ORDER BY id",
             (_reference(numbers[0]), _reference(numbers[-1])),
         )]
+        if timer_action is None:
+            conn.execute("COMMIT")
+            continue
         conn.executemany(
             f"INSERT INTO timer ({', '.join(TIMER_COLUMNS)}) VALUES ({', '.join('?' * len(TIMER_COLUMNS))})",
             ((cid, "workflow", timer_action, timer_action, state, sql_time(due_at), "pending", "{}", stamp)

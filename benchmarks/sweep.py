@@ -33,7 +33,7 @@ class Sizes:
 
 SIZES: dict[Profile, Sizes] = {
     "tiny": Sizes(open=(100, 300), due=20, repeat=1),
-    "quick": Sizes(open=(1_000, 10_000, 50_000), due=500, repeat=1),
+    "quick": Sizes(open=(1_000, 10_000, 50_000), due=300, repeat=1),
     "full": Sizes(open=(10_000, 100_000, 1_000_000), due=1_000, repeat=3),
 }
 

@@ -18,13 +18,15 @@ from typing import Any
 from benchmarks.databases import HANDLER, fresh_app, investigating_cases, raw_pg, raw_sqlite, sql_time
 from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, Round, Target, interleaved
 from benchmarks.peers import spiff_transitions, statemachine_transitions
-from complaints.bootstrap import App
+from complaints.bootstrap import App, build
 from complaints.clock import FixedClock
 from complaints.errors import ConflictError
+from complaints.settings import Settings
 from complaints.uow import UnitOfWork
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RESUME_ON = date(2026, 12, 7)
+OBSERVERS_NOTE = "diagnostic: the same engine with bootstrap's step observers (SLA clocks, root cause) removed"
 PAYLOADS: dict[str, dict[str, Any]] = {
     "pause": {"reason": "waiting for the lender's statement", "resume_on": RESUME_ON.isoformat()},
     "resume": {},
@@ -42,7 +44,7 @@ class Sizes:
 
 SIZES: dict[Profile, Sizes] = {
     "tiny": Sizes(cases=6, transitions=24, batch=6, repeat=1, warmup=0),
-    "quick": Sizes(cases=100, transitions=1_000, batch=100, repeat=3, warmup=1),
+    "quick": Sizes(cases=100, transitions=600, batch=100, repeat=2, warmup=1),
     "full": Sizes(cases=500, transitions=5_000, batch=100, repeat=5, warmup=1),
 }
 
@@ -175,18 +177,27 @@ class RawTransitions:
 
 
 def measure_backend(url: str, label: str, sizes: Sizes) -> tuple[list[Measure], float]:
-    """Engine and raw driver, one per transaction and batched, interleaved on one database."""
+    """Engine and raw driver, one per transaction and batched, interleaved on one database.
+
+    The application's engine carries the observers ``bootstrap`` wires (SLA clocks, root
+    cause); a second engine on the same database without them shows what they cost.
+    """
     app = fresh_app(url, FixedClock(NOW))
+    core = build(Settings(database_url=url), clock=FixedClock(NOW))
+    core.engine.observers.clear()
     raw_conn = raw_pg(url) if app.db.dialect == "postgresql" else raw_sqlite(url)
     try:
         raw = RawTransitions(raw_conn, app.db.dialect)
-        sets = {name: Rotation(investigating_cases(app, sizes.cases, name)) for name in ("es", "eb", "rs", "rb")}
+        sets = {name: Rotation(investigating_cases(app, sizes.cases, name))
+                for name in ("es", "eb", "cs", "cb", "rs", "rb")}
         n = sizes.transitions
         best = interleaved(
             {
                 "engine_single": engine_round(app, sets["es"], n, 1),
+                "core_single": engine_round(core, sets["cs"], n, 1),
                 "raw_single": raw.round(sets["rs"], n, 1),
                 "engine_batch": engine_round(app, sets["eb"], n, sizes.batch),
+                "core_batch": engine_round(core, sets["cb"], n, sizes.batch),
                 "raw_batch": raw.round(sets["rb"], n, sizes.batch),
             },
             sizes.repeat, sizes.warmup,
@@ -194,6 +205,7 @@ def measure_backend(url: str, label: str, sizes: Sizes) -> tuple[list[Measure], 
     finally:
         raw_conn.close()
         app.db.dispose()
+        core.db.dispose()
     rate = {name: n / seconds for name, seconds in best.items()}
     unit = "transitions/s"
     driver = "psycopg" if app.db.dialect == "postgresql" else "sqlite3"
@@ -202,6 +214,10 @@ def measure_backend(url: str, label: str, sizes: Sizes) -> tuple[list[Measure], 
                 f"raw {driver}, one per transaction", Target(">=", 0.25)),
         Measure(f"{label}: engine, {sizes.batch} per transaction", rate["engine_batch"], unit, rate["raw_batch"],
                 f"raw {driver}, {sizes.batch} per transaction", Target(">=", 0.5)),
+        Measure(f"{label}: engine core without observers, one per transaction", rate["core_single"], unit,
+                rate["raw_single"], f"raw {driver}, one per transaction", note=OBSERVERS_NOTE),
+        Measure(f"{label}: engine core without observers, {sizes.batch} per transaction", rate["core_batch"], unit,
+                rate["raw_batch"], f"raw {driver}, {sizes.batch} per transaction", note=OBSERVERS_NOTE),
     ], rate["raw_single"]
 
 
@@ -240,7 +256,7 @@ def run(ctx: Context) -> list[Measure]:
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
     rounds = sizes.repeat + sizes.warmup
-    return 3 + rounds * sizes.transitions * 2 * (1 / 1500 + 1 / 15000) * 2 + sizes.cases * 0.02
+    return 3 + rounds * sizes.transitions * 2 * (1 / 700 + 1 / 2500 + 1 / 15000) * 2 + sizes.cases * 0.06
 
 
 FIGURE = Figure("transitions", "Durable transitions per second", run, estimate)

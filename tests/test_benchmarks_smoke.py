@@ -1,0 +1,78 @@
+"""The benchmark harness runs end to end at tiny sizes and writes a well-formed result file.
+
+No timing is asserted: figures are compared against their baselines by the benchmark itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.harness import Context, Figure, Measure, NotAvailable, Target, run_figure
+from benchmarks.report import load
+
+FIGURES = "transitions,intake,sweep"
+MEASURE_KEYS = {"name", "value", "unit", "baseline", "baseline_name", "ratio", "target", "met", "note"}
+
+
+@pytest.fixture(scope="module")
+def result_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    assert main(["--profile", "tiny", "--only", FIGURES, "--out", str(out), "--pg-url", ""]) == 0
+    (path,) = out.glob("*-tiny.json")
+    return path
+
+
+def test_a_tiny_run_writes_one_result_file_with_the_machine_described(result_file: Path) -> None:
+    doc = load(result_file)
+    assert doc["profile"] == "tiny"
+    machine = doc["machine"]
+    assert {"cpu", "cores", "memory_gb", "python", "sqlite", "postgresql", "packages"} <= set(machine)
+    assert machine["postgresql"] is None and machine["packages"]["sqlalchemy"]
+
+
+def test_every_measure_has_a_value_a_baseline_and_a_verdict_where_a_target_applies(result_file: Path) -> None:
+    doc = json.loads(result_file.read_text())
+    assert [f["key"] for f in doc["figures"]] == FIGURES.split(",")
+    for figure in doc["figures"]:
+        assert figure["status"] == "ok", figure["reason"]
+        for m in figure["measures"]:
+            assert set(m) == MEASURE_KEYS
+            if m["target"] and m["value"] is not None:
+                assert m["met"] in (True, False)
+    transitions = {m["name"]: m for m in doc["figures"][0]["measures"]}
+    single = transitions["SQLite: engine, one per transaction"]
+    assert single["baseline_name"] == "raw sqlite3, one per transaction"
+    assert single["ratio"] == pytest.approx(single["value"] / single["baseline"])
+    assert "skipped" in transitions["PostgreSQL"]["note"]
+
+
+def test_comparing_two_result_files_needs_no_new_run(result_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--compare", str(result_file), str(result_file)]) == 0
+    assert "SQLite: engine, one per transaction" in capsys.readouterr().out
+
+
+def test_a_figure_whose_dependency_is_missing_is_reported_not_crashed(tmp_path: Path) -> None:
+    def missing(ctx: Context) -> list[Measure]:
+        raise NotAvailable("root_cause.linking is not there yet")
+
+    result = run_figure(Figure("x", "X", missing, lambda p: 0.0), Context("tiny", tmp_path))
+    assert (result.status, result.reason) == ("not available", "root_cause.linking is not there yet")
+
+
+@pytest.mark.parametrize(("target", "value", "baseline", "met"), [
+    (Target(">=", 0.25), 30.0, 100.0, True),
+    (Target(">=", 0.5), 30.0, 100.0, False),
+    (Target("<=", 2.0), 3.0, 1.0, False),
+    (Target("<=", 2048, on="value"), 500.0, 100.0, True),
+])
+def test_a_target_is_met_by_the_ratio_or_the_value_it_names(target: Target, value: float, baseline: float, met: bool) -> None:
+    assert Measure("m", value, "u", baseline, "b", target).met is met
+
+
+def test_an_unknown_figure_is_refused_with_the_known_ones_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--only", "nonsense"]) == 2
+    assert "unknown figure(s) nonsense; known: transitions" in capsys.readouterr().out
