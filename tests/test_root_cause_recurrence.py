@@ -1,0 +1,68 @@
+"""Recurrence: a problem whose rate rises above its own baseline raises an explained alert;
+a steady one does not."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from casework import take_in
+
+from complaints.bootstrap import App
+from complaints.clock import FixedClock
+from complaints.uow import UnitOfWork
+from root_cause import analysis
+from root_cause.recurrence import RecurrencePolicy, count_series, detect, periods_ending
+from root_cause.repository import RootCauseRepository
+
+NOV = datetime(2026, 11, 20)
+
+
+def test_a_rising_series_fires_and_a_flat_one_does_not() -> None:
+    labels = periods_ending(NOV, 7)
+    series = {"rising": [1, 1, 2, 1, 2, 1, 9], "flat": [3, 3, 4, 3, 3, 3, 4], "brand_new": [0, 0, 0, 0, 0, 0, 6]}
+    [finding] = detect(series, labels)
+    assert (finding.subject, finding.period, finding.observed) == ("rising", "2026-11", 9)
+    assert finding.q_value < 0.01 and finding.strength > 2
+    assert "9 complaints in 2026-11 against a baseline of 1.42 a month" in finding.explanation()
+
+
+def test_alerts_are_ranked_by_strength() -> None:
+    labels = periods_ending(NOV, 7)
+    found = detect({"a": [1, 1, 1, 1, 1, 1, 6], "b": [1, 1, 1, 1, 1, 1, 12]}, labels)
+    assert [f.subject for f in found] == ["b", "a"]
+
+
+def test_weeks_are_iso_weeks_and_counts_fall_in_their_period() -> None:
+    labels = periods_ending(NOV, 3, "week")
+    assert labels == ["2026-W45", "2026-W46", "2026-W47"]
+    counts = count_series([("x", NOV), ("x", NOV - timedelta(days=7)), ("x", NOV - timedelta(days=70))], labels, "week")
+    assert counts == {"x": [0, 1, 1]}
+
+
+def _history(app: App, code: str, per_month: list[int], now: datetime) -> None:
+    """Complaints received month by month (oldest first), each reviewed with ``code``."""
+    labels = periods_ending(now, len(per_month))
+    for label, n in zip(labels, per_month, strict=True):
+        year, month = map(int, label.split("-"))
+        for i in range(n):
+            ref = take_in(app, product="Card", description=f"{code} case {label} {i}", received_at=datetime(year, month, 1 + i))
+            with UnitOfWork(app.db) as uow:
+                repo = RootCauseRepository(uow.conn)
+                repo.record_cause(repo.complaint_id(ref), 3, code, "", "quinn", now)
+                uow.commit()
+
+
+def test_recurrence_analysis_alerts_on_the_rising_root_cause_only_and_says_why(app: App, clock: FixedClock) -> None:
+    _history(app, "SYSTEM.OUTAGE", [1, 1, 1, 1, 1, 1, 7], clock.now())
+    _history(app, "PRODUCT.FEES", [2, 2, 2, 2, 2, 2, 2], clock.now())
+    [alert] = analysis.analyse_recurrence(app)
+    assert (alert["subject"], alert["period"], alert["observed"]) == ("root_cause:SYSTEM.OUTAGE", "2026-11", 7)
+    assert alert["explanation"].startswith("7 complaints in 2026-11 against a baseline of 1.08 a month")
+    analysis.analyse_recurrence(app)  # the nightly rerun keeps one alert per subject and period
+    assert [a["subject"] for a in analysis.report(app)["recurring"]] == ["root_cause:SYSTEM.OUTAGE"]
+
+
+def test_recurrence_respects_a_stated_false_alarm_rate() -> None:
+    assert RecurrencePolicy().alpha == 0.01
+    flat = {f"s{i}": [5, 5, 5, 5, 5, 5, 5] for i in range(50)}
+    assert detect(flat, periods_ending(NOV, 7)) == []
