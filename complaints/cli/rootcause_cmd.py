@@ -1,0 +1,384 @@
+"""``complaints rootcause ...``: linking, decisions on links, the report, graph, charts, CAPAs.
+
+Also :func:`with_related`, which ``show`` and ``intake`` use to put the likely duplicates and
+related open complaints beside a case (an extra panel, and ``related`` in ``--json``).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from complaints.cli.context import CliContext, ctx_of
+from complaints.cli.render import when
+
+app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
+                  no_args_is_help=True)
+capa_app = typer.Typer(help="Corrective and preventive actions (CAPA).", no_args_is_help=True)
+app.add_typer(capa_app, name="capa")
+
+
+# -- beside a case (show / intake) ----------------------------------------------------------------
+
+
+def with_related(cli: CliContext, view: dict[str, Any], k: int = 5) -> dict[str, Any]:
+    """The view plus ``related`` (JSON) and, for the terminal, an extra panel."""
+    from root_cause.services import candidates
+
+    related = candidates(cli.app(), view["reference"], k=k)
+    view = view | {"related": related}
+    if not cli.json:
+        view["extra_panels"] = [*view.get("extra_panels", []), related_table(related)]
+    return view
+
+
+def related_table(rows: list[dict[str, Any]]) -> Table | Text:
+    if not rows:
+        return Text("No likely duplicates or related open complaints.", style="dim")
+    table = Table(title="Likely duplicates and related complaints", header_style="bold", title_justify="left")
+    for col in ("Reference", "State", "Kind", "Score", "Status", "Link", "Why"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        ev = r["evidence"] or {}
+        why = "; ".join(p for p in (
+            f"text {ev['text_similarity']:.2f}" if "text_similarity" in ev else "",
+            "same " + ", ".join(ev.get("shared_fields", [])) if ev.get("shared_fields") else "",
+            "terms: " + ", ".join(ev.get("shared_terms", [])[:5]) if ev.get("shared_terms") else "",
+            f"root cause {ev['root_cause']}" if ev.get("root_cause") else "",
+        ) if p)
+        table.add_row(r["reference"], r["state"], Text(r["kind"], style="red" if r["kind"] == "duplicate_of" else "yellow"),
+                      f"{r['score']:.2f}", r["status"], str(r["link_id"] or "-"), why)
+    return table
+
+
+# -- linking and links ------------------------------------------------------------------------------
+
+
+@app.command()
+def link(
+    ctx: typer.Context,
+    k: Annotated[int, typer.Option(min=1, max=50, help="links kept per complaint at most")] = 5,
+) -> None:
+    """Link every complaint to its best matches (blocked, capped, top-k; rejected links stay rejected)."""
+    from root_cause.services import run_linking
+
+    cli = ctx_of(ctx)
+    with Progress(TextColumn("[bold]linking blocks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("link", total=None)
+        report = run_linking(cli.app(), k=k, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    summary = report.__dict__
+    if cli.json:
+        cli.emit_json(summary)
+        return
+    cli.console.print(f"[green]✓[/] {report.complaints} complaints: {report.proposed} links proposed, "
+                      f"{report.created} new, {report.updated} updated, {report.kept_rejected} rejected pairs left "
+                      f"alone, {report.kept_decided} decided links kept")
+
+
+@app.command()
+def related(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="complaint reference")],
+            k: Annotated[int, typer.Option(min=1, max=50)] = 5) -> None:
+    """Likely duplicates and related open complaints of one complaint, with scores and evidence."""
+    from root_cause.services import candidates
+
+    cli = ctx_of(ctx)
+    rows = candidates(cli.app(), reference, k=k)
+    if cli.json:
+        cli.emit_json(rows)
+    else:
+        cli.console.print(related_table(rows))
+
+
+def _decide(ctx: typer.Context, link_id: int, decision: str, reason: str | None) -> None:
+    from root_cause.services import decide_link
+
+    cli = ctx_of(ctx)
+    result = decide_link(cli.app(), link_id, decision, cli.actor, reason)
+    if cli.json:
+        cli.emit_json(result)
+    else:
+        cli.console.print(f"[green]✓[/] link {link_id} ({result['kind']}) {decision} by {cli.actor.name}")
+
+
+@app.command()
+def confirm(ctx: typer.Context, link_id: Annotated[int, typer.Argument()],
+            reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Confirm a suggested link."""
+    _decide(ctx, link_id, "confirmed", reason)
+
+
+@app.command()
+def reject(ctx: typer.Context, link_id: Annotated[int, typer.Argument()],
+           reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Reject a link; the linker will never create it again."""
+    _decide(ctx, link_id, "rejected", reason)
+
+
+@app.command("add-link")
+def add_link(ctx: typer.Context, source: Annotated[str, typer.Argument(help="the later complaint")],
+             target: Annotated[str, typer.Argument(help="the earlier complaint")],
+             kind: Annotated[str, typer.Option(help="duplicate_of, related or same_root_cause")] = "related",
+             reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Link two complaints by hand (confirmed at once)."""
+    from root_cause.services import add_link as add
+
+    cli = ctx_of(ctx)
+    result = add(cli.app(), source, target, kind, cli.actor, reason)
+    if cli.json:
+        cli.emit_json(result)
+    else:
+        cli.console.print(f"[green]✓[/] {source} {kind} {target} (link {result['id']})")
+
+
+# -- analysis, report, pictures ----------------------------------------------------------------------
+
+
+@app.command()
+def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or week")] = "month") -> None:
+    """Test every root cause and cluster for recurrence against its own baseline; store alerts."""
+    from root_cause.analysis import analyse_recurrence
+    from root_cause.recurrence import RecurrencePolicy
+
+    if unit not in ("month", "week"):
+        raise typer.BadParameter(f"{unit!r}; use month or week", param_hint="--unit")
+    cli = ctx_of(ctx)
+    alerts = analyse_recurrence(cli.app(), policy=RecurrencePolicy(unit=unit))
+    if cli.json:
+        cli.emit_json(alerts)
+    else:
+        cli.console.print(_alerts_table(alerts))
+
+
+def _alerts_table(alerts: list[dict[str, Any]]) -> Table:
+    table = Table(title="Recurring problems (strongest first)", header_style="bold", title_justify="left")
+    for col in ("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"):
+        table.add_column(col, overflow="fold")
+    for i, a in enumerate(alerts, start=1):
+        table.add_row(str(i), a["subject"], a["period"], str(a["observed"]), f"{a['expected']:.2f}",
+                      f"{a['strength']:.1f}", a["explanation"])
+    return table
+
+
+@app.command()
+def report(ctx: typer.Context) -> None:
+    """Pareto of root causes, recurring problems ranked, open and overdue CAPAs."""
+    from root_cause.analysis import report as build_report
+
+    cli = ctx_of(ctx)
+    data = build_report(cli.app())
+    if cli.json:
+        cli.emit_json(data)
+        return
+    pareto = Table(title="Root causes (Pareto)", header_style="bold", title_justify="left")
+    for col in ("Code", "Name", "Complaints", "Share", "Cumulative", ""):
+        pareto.add_column(col)
+    for p in data["pareto"]:
+        bar = "█" * max(1, round(p["share"] * 30))
+        pareto.add_row(p["code"], p["name"], str(p["count"]), f"{p['share']:.0%}", f"{p['cumulative']:.0%}",
+                       Text(bar, style="cyan"))
+    cli.console.print(pareto if data["pareto"] else Text("No root causes recorded yet.", style="dim"))
+    cli.console.print(_alerts_table(data["recurring"]))
+    cli.console.print(_capa_table(data["capas"], f"Open CAPAs ({data['overdue_capas']} overdue)"))
+
+
+@app.command()
+def graph(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
+    format: Annotated[str, typer.Option("--format", "-f", help="graphml, gexf, json or html")] = "html",
+    limit: Annotated[int, typer.Option(min=1, help="newest complaints with links or causes drawn at most")] = 1500,
+) -> None:
+    """Export the graph of complaints, root causes, products, customers (pseudonyms) and CAPAs."""
+    from root_cause.analysis import the_graph
+    from root_cause.export import write_graph
+
+    cli = ctx_of(ctx)
+    g, clusters = the_graph(cli.app(), limit=limit)
+    write_graph(g, format, output)
+    summary = {"file": str(output), "format": format, "nodes": g.number_of_nodes(), "edges": g.number_of_edges(),
+               "clusters": len(clusters)}
+    if cli.json:
+        cli.emit_json(summary)
+    else:
+        cli.console.print(f"[green]✓[/] wrote {output} ({summary['nodes']} nodes, {summary['edges']} edges, "
+                          f"{summary['clusters']} clusters)")
+
+
+@app.command()
+def chart(
+    ctx: typer.Context,
+    subject: Annotated[str, typer.Argument(help="a root-cause code (SYSTEM.OUTAGE) or cluster (cluster:C-2026-000001)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=".png or .svg file")],
+    periods: Annotated[int, typer.Option(min=2, max=120)] = 12,
+    unit: Annotated[str, typer.Option(help="month or week")] = "month",
+) -> None:
+    """Chart complaint counts over time for a root cause or cluster."""
+    from root_cause.analysis import subject_counts
+    from root_cause.chart import write_chart
+
+    cli = ctx_of(ctx)
+    labels, counts = subject_counts(cli.app(), subject, periods=periods, unit=unit)
+    history = counts[:-1]
+    write_chart(subject, labels, counts, output, baseline=sum(history) / len(history))
+    if cli.json:
+        cli.emit_json({"file": str(output), "periods": labels, "counts": counts})
+    else:
+        cli.console.print(f"[green]✓[/] wrote {output} ({sum(counts)} complaints over {len(labels)} {unit}s)")
+
+
+@app.command()
+def taxonomy(ctx: typer.Context, file: Annotated[Path | None, typer.Argument(help="a taxonomy YAML to check")] = None) -> None:
+    """Show the root-cause taxonomy in use, or check a taxonomy file (exit 1 on any problem)."""
+    from rich.tree import Tree
+
+    from root_cause.taxonomy import load_taxonomy
+
+    cli = ctx_of(ctx)
+    tax = load_taxonomy(file or cli.app().settings.root_cause_taxonomy)
+    if cli.json:
+        cli.emit_json({"source": tax.source, "codes": [c.model_dump() for c in tax.spec.codes]})
+        return
+    tree = Tree(f"[bold]{tax.source}[/] ({len(tax.codes)} codes)")
+    branches: dict[str, Any] = {}
+    for c in tax.spec.codes:
+        parent = branches.get(c.parent, tree) if c.parent else tree
+        branches[c.code] = parent.add(f"[bold]{c.code}[/] {c.name}")
+    cli.console.print(tree)
+
+
+@app.command()
+def nightly(ctx: typer.Context) -> None:
+    """What the scheduled night run does: linking, recurrence analysis, CAPA verification."""
+    from root_cause.services import nightly as run
+
+    cli = ctx_of(ctx)
+    result = run(cli.app(), now=cli.now)
+    if cli.json:
+        cli.emit_json(result)
+        return
+    lk = result["linking"]
+    cli.console.print(f"[green]✓[/] linking: {lk['created']} new links over {lk['complaints']} complaints; "
+                      f"{len(result['alerts'])} recurrence alerts; {len(result['capas'])} CAPAs checked")
+    cli.console.print(_alerts_table(result["alerts"]))
+
+
+# -- CAPA -------------------------------------------------------------------------------------------------
+
+
+def _capa_table(capas: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, header_style="bold", title_justify="left")
+    for col in ("Id", "Title", "Owner", "Status", "Due", "Root causes"):
+        table.add_column(col, overflow="fold")
+    for c in capas:
+        due = Text(when(c["due_at"]), style="bold red" if c.get("overdue") else "")
+        table.add_row(str(c["id"]), c["title"], c["owner"], c["status"], due, ", ".join(c["root_causes"]))
+    return table
+
+
+@capa_app.command("create")
+def capa_create(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option()],
+    owner: Annotated[str, typer.Option()],
+    due: Annotated[str, typer.Option(help="ISO date or time, e.g. 2026-12-31")],
+    root_cause: Annotated[list[str], typer.Option("--root-cause", "-r", help="taxonomy code, repeatable")],
+    window_days: Annotated[int, typer.Option(help="effectiveness window after implementation")] = 90,
+    description: Annotated[str, typer.Option()] = "",
+    complaint: Annotated[list[str] | None, typer.Option("--complaint", "-c", help="complaint it fixes, repeatable")] = None,
+) -> None:
+    """Open a CAPA for one or more root causes."""
+    from root_cause.capa_service import create_capa
+    from root_cause.schemas import parse_capa
+
+    cli = ctx_of(ctx)
+    data = parse_capa({"title": title, "owner": owner, "due_at": due, "root_causes": root_cause,
+                       "window_days": window_days, "description": description, "complaints": complaint or []})
+    capa = create_capa(cli.app(), data, cli.actor)
+    if cli.json:
+        cli.emit_json(capa)
+    else:
+        cli.console.print(f"[green]✓[/] CAPA {capa['id']} opened for {', '.join(capa['root_causes'])}, owner {owner}")
+
+
+@capa_app.command("move")
+def capa_move(
+    ctx: typer.Context,
+    capa_id: Annotated[int, typer.Argument()],
+    action: Annotated[str, typer.Argument(help="implement, cancel or reopen")],
+    reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Change a CAPA's status (audited)."""
+    from root_cause.capa_service import change_capa
+
+    cli = ctx_of(ctx)
+    capa = change_capa(cli.app(), capa_id, action, cli.actor, reason)
+    if cli.json:
+        cli.emit_json(capa)
+    else:
+        cli.console.print(f"[green]✓[/] CAPA {capa_id} is now {capa['status']}")
+
+
+@capa_app.command("verify")
+def capa_verify(ctx: typer.Context, capa_id: Annotated[int | None, typer.Argument(help="one CAPA (default: all implemented)")] = None) -> None:
+    """Compare the complaint rate before and after; reopen an action whose problem came back."""
+    from root_cause.capa_service import verify_capas
+
+    cli = ctx_of(ctx)
+    results = verify_capas(cli.app(), capa_id=capa_id)
+    if cli.json:
+        cli.emit_json(results)
+        return
+    for r in results:
+        style = {"reopened": "red", "effective": "green"}.get(r["outcome"], "yellow")
+        cli.console.print(f"CAPA {r['capa']}: [{style}]{r['outcome']}[/] — {r['explanation']}")
+    if not results:
+        cli.console.print("No implemented CAPA to verify.")
+
+
+@capa_app.command("list")
+def capa_list(ctx: typer.Context, status: Annotated[list[str] | None, typer.Option(help="only these statuses")] = None) -> None:
+    """CAPAs by due date; overdue ones in red."""
+    from root_cause.capa_service import list_capas
+
+    cli = ctx_of(ctx)
+    capas = list_capas(cli.app(), status)
+    if cli.json:
+        cli.emit_json(capas)
+    else:
+        cli.console.print(_capa_table(capas, "CAPAs"))
+
+
+@capa_app.command("show")
+def capa_show(ctx: typer.Context, capa_id: Annotated[int, typer.Argument()]) -> None:
+    """One CAPA with its audit trail and last verification."""
+    from root_cause.capa_service import capa_view
+
+    cli = ctx_of(ctx)
+    view = capa_view(cli.app(), capa_id)
+    if cli.json:
+        cli.emit_json(view)
+        return
+    head = Table.grid(padding=(0, 2))
+    for key in ("title", "owner", "status", "due_at", "window_days", "implemented_at", "root_causes"):
+        value = view[key]
+        head.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else when(value) if isinstance(value, datetime) else str(value))
+    if view["last_check"]:
+        head.add_row("last check", view["last_check"].get("explanation", ""))
+    events = Table(title="Audit trail", header_style="bold", title_justify="left")
+    for col in ("#", "When", "Who", "Action", "From → to"):
+        events.add_column(col)
+    for e in view["events"]:
+        events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
+                       f"{e['from_status'] or '∅'} → {e['to_status']}")
+    cli.console.print(Panel(head, title=f"CAPA {capa_id}"))
+    cli.console.print(events)

@@ -1,0 +1,93 @@
+"""The graph: complaints, causes, products, pseudonymised customers and CAPAs; clusters from
+confirmed or strong links, kept up to date incrementally; exports that open offline."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from casework import take_in
+
+from complaints.bootstrap import App
+from root_cause import analysis, services
+from root_cause.export import write_graph
+from root_cause.graph import GraphData, LinkGraph, build_graph
+from workflows.machine import Actor
+
+T = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _link(i: int, a: int, b: int, score: float, status: str = "suggested", minute: int = 0) -> dict:
+    return {"id": i, "source_id": a, "target_id": b, "capa_id": None, "kind": "related", "score": score,
+            "status": status, "updated_at": T.replace(minute=minute), "evidence": {}}
+
+
+def test_clusters_follow_confirmed_and_strong_links_and_take_the_earliest_name() -> None:
+    g = LinkGraph(strong=0.7)
+    g.update([_link(1, 2, 1, 0.9), _link(2, 3, 2, 0.5, "confirmed"), _link(3, 5, 4, 0.65), _link(4, 7, 6, 0.95)])
+    assert g.clusters(names={1: "C-1", 6: "C-6"}) == {"cluster:C-1": {1, 2, 3}, "cluster:C-6": {6, 7}}
+
+
+def test_the_link_graph_updates_incrementally_when_a_link_is_rejected() -> None:
+    g = LinkGraph()
+    g.update([_link(1, 2, 1, 0.9), _link(2, 3, 2, 0.9, minute=1)])
+    assert g.update([_link(2, 3, 2, 0.9, "rejected", minute=5)]) == 1
+    assert g.clusters() == {"cluster:1": {1, 2}} and g.watermark == T.replace(minute=5)
+
+
+def test_a_big_component_is_split_into_communities() -> None:
+    g = LinkGraph()
+    clique = [_link(100 * k + i, 100 * k + i, 100 * k + j, 0.9) for k in range(2) for i in range(1, 40) for j in range(i)]
+    g.update([*clique, _link(9999, 100, 1, 0.75)])  # one bridge between two dense groups
+    assert sorted(len(m) for m in g.clusters(max_size=60).values()) == [40, 40]
+
+
+def _data() -> GraphData:
+    complaints = [{"id": i, "reference": f"C-{i}", "product": "Card", "category": "Fees", "state": "closed",
+                   "received_at": T, "customer": "ab12cd34ef56ab12cd34", "text": f"text {i}"} for i in (1, 2, 3)]
+    capas = [{"id": 1, "title": "Fix job", "status": "open", "owner": "ops", "root_causes": ["BILLING"]}]
+    return GraphData(complaints, {1: {"code": "BILLING.DUPLICATE", "finding": "job"}}, {"BILLING.DUPLICATE": "Dup"},
+                     [_link(1, 2, 1, 0.9), _link(2, 3, 1, 0.9, "rejected")], capas)
+
+
+def test_the_graph_holds_every_kind_of_node_and_no_personal_names() -> None:
+    g, clusters = build_graph(_data())
+    kinds = sorted({a["kind"] for _, a in g.nodes(data=True)})
+    assert kinds == ["capa", "complaint", "customer", "product", "root_cause"]
+    assert g.nodes["complaint:C-1"]["cluster"] == "cluster:C-1" and g.nodes["complaint:C-1"]["root_cause"] == "BILLING.DUPLICATE"
+    assert not g.has_edge("complaint:C-3", "complaint:C-1")  # rejected
+    assert "customer:ab12cd34ef56" in g and clusters == {"cluster:C-1": {1, 2}}
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf", "json", "html"])
+def test_every_export_format_is_written_and_reads_back(fmt: str, tmp_path: Path) -> None:
+    g, _ = build_graph(_data())
+    path = tmp_path / f"g.{fmt}"
+    write_graph(g, fmt, path)
+    if fmt == "graphml":
+        assert nx.read_graphml(path).number_of_nodes() == g.number_of_nodes()
+    elif fmt == "gexf":
+        assert ET.parse(path).getroot().tag.endswith("gexf")
+    elif fmt == "json":
+        assert len(json.loads(path.read_text())["nodes"]) == g.number_of_nodes()
+    else:
+        page = path.read_text()
+        assert "http://" not in page and "https://" not in page and "<canvas" in page
+        data = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+        assert {n["id"] for n in data["nodes"]} == set(g.nodes) and data["legend"][0]["cluster"] == "cluster:C-1"
+
+
+def test_the_graph_from_the_database_masks_contact_details(app: App) -> None:
+    text = "Card charged twice for one purchase; call me on +44 20 7946 0958 or mail ana@example.com"
+    take_in(app, product="Card", description=text, customer={"name": "Ana Ozola", "email": "ana@example.com"})
+    take_in(app, product="Card", description=text + " again", customer={"name": "Ana Ozola", "email": "ana@example.com"})
+    services.run_linking(app)
+    services.decide_link(app, 1, "confirmed", Actor("quinn", "quality"))
+    g, clusters = analysis.the_graph(app)
+    dumped = json.dumps(nx.node_link_data(g, edges="edges"), default=str)
+    assert "Ana" not in dumped and "ana@example.com" not in dumped and "7946" not in dumped
+    assert len(clusters) == 1 and sum(1 for _, a in g.nodes(data=True) if a["kind"] == "customer") == 1
