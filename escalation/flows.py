@@ -20,22 +20,23 @@ from prefect import flow, task  # noqa: E402
 from complaints.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, in_batches  # noqa: E402
 from complaints.ops import flow_app, summarise  # noqa: E402
 from complaints.settings import load_settings  # noqa: E402
+from escalation import sweep  # noqa: E402
 
 #: Workflow timer actions that start a follow-up or close one nobody answered.
 FOLLOW_UP_ACTIONS = ("start_follow_up", "no_response")
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
-def sweep_batch(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
+def sweep_due_timers(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
     with flow_app(now) as app:
-        return summarise(app.engine.fire_due_timers(batch_size))
+        return sweep.sweep(app, now=now, batch_size=batch_size).as_dict()
 
 
 @flow(name="sla-sweep", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
-def sla_sweep(batch_size: int | None = None, max_batches: int = 10, now: datetime | None = None) -> dict[str, Any]:
-    """Fire every due timer: SLA breaches, escalations and workflow deadlines."""
-    size = batch_size or load_settings().sweep_batch_size
-    return in_batches(sweep_batch, size, max_batches, now=now)
+def sla_sweep(batch_size: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Fire every due timer: SLA warnings and breaches, escalations, regulatory letters,
+    commitments and workflow deadlines. One task; the service works through the batches."""
+    return sweep_due_timers(batch_size or load_settings().sweep_batch_size, now)
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)

@@ -1,0 +1,131 @@
+"""``complaints sla sweep | due | explain | promise``: SLA clocks, deadlines and promises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from complaints.cli.context import ctx_of
+from complaints.cli.render import when
+from complaints.errors import InvalidInput
+from escalation.explain import clocks_view, due_within, parse_within
+from escalation.services import keep_promises, promise as record_promise
+from escalation.sweep import sweep as run_sweep
+from workflows.engine import WorkflowEngine
+
+app = typer.Typer(help="SLA clocks: sweep due timers, see what breaches soon, explain deadlines, record promises.",
+                  no_args_is_help=True)
+
+
+@app.command()
+def sweep(
+    ctx: typer.Context,
+    batch_size: Annotated[int | None, typer.Option(min=1, max=100_000, help="timers per transaction")] = None,
+) -> None:
+    """Fire every due timer once: workflow timers, SLA warnings and breaches, regulatory letters, promises."""
+    cli = ctx_of(ctx)
+    app_ = cli.app()
+    report = run_sweep(app_, now=None, batch_size=batch_size or app_.settings.sweep_batch_size)
+    if cli.json:
+        cli.emit_json(report.as_dict())
+        return
+    cli.console.print(f"[green]{len(report.fired)} fired[/], {len(report.skipped)} no longer applied, "
+                      f"[yellow]{len(report.escalated)} escalated[/], {len(report.letters)} letters queued, "
+                      f"[red]{len(report.failed)} failed[/]")
+    for line in report.escalated + report.letters + report.failed:
+        cli.console.print(f"  {line}")
+
+
+@app.command()
+def due(
+    ctx: typer.Context,
+    within: Annotated[str, typer.Option(help="business time ahead: 8h, 90m, 2d or PT8H")] = "8h",
+) -> None:
+    """Deadlines that fall within the next business hours (each case on its own calendar), by queue."""
+    cli = ctx_of(ctx)
+    rows = due_within(cli.app().engine, parse_within(within))
+    if cli.json:
+        cli.emit_json(rows)
+        return
+    table = Table(title=f"Due within {within} of business time", header_style="bold")
+    for col in ("Queue", "Reference", "Clock", "Kind", "Due", "Tier", "Severity", "State"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        due_text = Text(when(r["due_at"]), style="red" if r["overdue"] else "yellow")
+        table.add_row(r["queue"], r["reference"], r["clock"], r["kind"], due_text, r["tier"], r["severity"], r["state"])
+    cli.console.print(table if rows else f"Nothing falls due within {within}.")
+
+
+@app.command()
+def explain(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g. C-2026-000123")]) -> None:
+    """Why each deadline of a complaint is when it is: targets, calendar, pauses, and the ledger."""
+    cli = ctx_of(ctx)
+    view = clocks_view(cli.app().engine, reference)
+    if cli.json:
+        cli.emit_json(view)
+        return
+    cli.console.print(f"[bold]{view['reference']}[/] — {view['state']}, tier {view['tier']} (queue {view['queue']})")
+    for clock in view["clocks"]:
+        cli.console.print(f"\n[bold]{clock['name']}[/] [dim]({clock['kind']}, {clock['status']})[/]")
+        for line in clock["explanation"]:
+            cli.console.print(f"  {line}", highlight=False)
+        for e in clock["ledger"]:
+            cli.console.print(f"  [dim]{when(e['at'])}[/] {e['entry']:<8} {e['reason']} [dim]— {e['actor']}[/]",
+                              highlight=False)
+
+
+@app.command()
+def promise(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(help="complaint reference")],
+    due: Annotated[str | None, typer.Option(help="when the promise falls due (ISO time, e.g. 2026-11-27T12:00:00+00:00)")] = None,
+    text: Annotated[str | None, typer.Option(help="what was promised, e.g. 'call back by Friday 12:00'")] = None,
+    kept: Annotated[bool, typer.Option("--kept", help="mark the open promises kept instead")] = False,
+    note: Annotated[str, typer.Option(help="with --kept: how it was kept")] = "",
+) -> None:
+    """Record a promise to the customer (it becomes a clock; overdue promises escalate), or mark it kept."""
+    cli = ctx_of(ctx)
+    engine = cli.app().engine
+    if kept:
+        names = keep_promises(engine, reference, cli.actor, note)
+        result: dict[str, Any] = {"reference": reference, "kept": names}
+        message = f"[green]✓[/] {reference}: {', '.join(names)} kept"
+    else:
+        if due is None or text is None:
+            raise InvalidInput("Invalid promise", ["give --due and --text (or --kept)"])
+        try:
+            due_at = datetime.fromisoformat(due)
+        except ValueError as exc:
+            raise InvalidInput("Invalid promise", [f"due: {due!r} is not an ISO time such as 2026-11-27T12:00:00Z"]) from exc
+        clock = record_promise(engine, reference, due_at, text, cli.actor)
+        result = {"reference": reference, "clock": clock.name, "due_at": clock.due_at, "text": text}
+        message = f"[green]✓[/] {reference}: promise {clock.name} recorded, due {when(clock.due_at)}"
+    if cli.json:
+        cli.emit_json(result)
+    else:
+        cli.console.print(message)
+
+
+def with_clocks(view: dict[str, Any], engine: WorkflowEngine, as_json: bool) -> dict[str, Any]:
+    """``complaints show``: the case view plus its clocks (data for --json, a panel otherwise)."""
+    clocks = clocks_view(engine, view["reference"])
+    if as_json:
+        return view | {"clocks": [{k: v for k, v in c.items() if k != "ledger"} for c in clocks["clocks"]]}
+    return view | {"extra_panels": [*view.get("extra_panels", []), clocks_panel(clocks)]}
+
+
+def clocks_panel(view: dict[str, Any]) -> Group:
+    reference = view["reference"]
+    table = Table(title="SLA and regulatory clocks", header_style="bold", title_justify="left")
+    for col in ("Clock", "Kind", "Status", "Target", "Used", "Due"):
+        table.add_column(col, overflow="fold")
+    for c in view["clocks"]:
+        style = "red" if "breached" in c["status"] else "green" if c["status"] == "stopped" else "yellow"
+        table.add_row(c["name"], c["kind"], Text(c["status"], style=style), c["target"] or "-", c["used"],
+                      when(c["due_at"]) or "-")
+    return Group(table, Text(f"`complaints sla explain {reference}` says why each is due when it is.", style="dim"))

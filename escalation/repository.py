@@ -1,0 +1,102 @@
+"""Clock rows, ledger entries and their timers, in SQLAlchemy Core on the caller's connection.
+
+Writes join the transaction of the step (or sweep) that caused them: a rolled-back step
+leaves no clock change behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from complaints.repository import timer_t
+from escalation.clocks import TIMER_KINDS, ClockState, Outcome
+from escalation.models import SlaClock, SlaLedgerEntry
+
+clock_t = SlaClock.__table__  # type: ignore[attr-defined]
+ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
+
+_STATE_FIELDS = [f.name for f in fields(ClockState) if f.name != "id"]
+
+
+def _state(row: Any) -> ClockState:
+    m = row._mapping
+    return ClockState(id=m["id"], **{k: m[k] for k in _STATE_FIELDS})
+
+
+class ClockRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def clocks(self, complaint_id: int, kinds: Sequence[str] | None = None) -> dict[str, ClockState]:
+        query = select(clock_t).where(clock_t.c.complaint_id == complaint_id)
+        if kinds is not None:
+            query = query.where(clock_t.c.kind.in_(kinds))
+        return {r.name: _state(r) for r in self.conn.execute(query.order_by(clock_t.c.id))}
+
+    def clock(self, complaint_id: int, name: str) -> ClockState | None:
+        row = self.conn.execute(
+            select(clock_t).where(and_(clock_t.c.complaint_id == complaint_id, clock_t.c.name == name))
+        ).first()
+        return _state(row) if row is not None else None
+
+    def ledger(self, complaint_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(ledger_t).where(ledger_t.c.complaint_id == complaint_id).order_by(ledger_t.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def save(self, complaint_id: int, outcomes: Iterable[Outcome], actor: str, at: datetime) -> None:
+        """Insert or update each clock, append its ledger entries, replace its timers."""
+        ledger: list[dict[str, Any]] = []
+        timers: list[dict[str, Any]] = []
+        cancel: list[str] = []
+        for out in outcomes:
+            values = {k: getattr(out.state, k) for k in _STATE_FIELDS} | {"updated_at": at}
+            if out.state.id is None:
+                out.state.id = self.conn.execute(
+                    clock_t.insert().values(complaint_id=complaint_id, **values).returning(clock_t.c.id)
+                ).scalar_one()
+            else:
+                self.conn.execute(update(clock_t).where(clock_t.c.id == out.state.id).values(**values))
+            if out.cancel:
+                cancel.append(out.state.name)
+            ledger += [
+                {"complaint_id": complaint_id, "clock": e.clock, "entry": e.entry, "at": e.at, "actor": actor,
+                 "reason": e.reason[:500], "detail": e.detail}
+                for e in out.entries
+            ]
+            timers += [
+                {"complaint_id": complaint_id, "kind": t.kind, "name": t.name, "action": None, "state": None,
+                 "due_at": t.due_at, "status": "pending", "payload": t.payload, "created_at": at}
+                for t in out.timers
+            ]
+        if cancel:
+            self.cancel_timers(complaint_id, cancel, at)
+        if ledger:
+            self.conn.execute(ledger_t.insert(), ledger)
+        if timers:
+            self.conn.execute(timer_t.insert(), timers)
+
+    def add_entry(self, complaint_id: int, clock: str, entry: str, at: datetime, actor: str, reason: str,
+                  detail: dict[str, Any] | None = None) -> None:
+        self.conn.execute(ledger_t.insert().values(
+            complaint_id=complaint_id, clock=clock, entry=entry, at=at, actor=actor, reason=reason[:500],
+            detail=detail or {},
+        ))
+
+    def mark(self, clock_id: int, at: datetime, **values: Any) -> None:
+        self.conn.execute(update(clock_t).where(clock_t.c.id == clock_id).values(updated_at=at, **values))
+
+    def cancel_timers(self, complaint_id: int, clocks: Sequence[str], at: datetime) -> None:
+        names = or_(*[or_(timer_t.c.name == c, timer_t.c.name.like(f"{c}.%")) for c in clocks])
+        self.conn.execute(
+            update(timer_t)
+            .where(and_(timer_t.c.complaint_id == complaint_id, timer_t.c.status == "pending",
+                        timer_t.c.kind.in_(TIMER_KINDS), names))
+            .values(status="cancelled", cancelled_at=at)
+        )
