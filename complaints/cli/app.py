@@ -21,8 +21,8 @@ from complaints.cli import render
 from complaints.cli.context import CliContext, ctx_of
 from complaints.cli.db_cmd import app as db_app
 from complaints.cli.ops_cmd import app as ops_app
-from complaints.cli.sla_cmd import app as sla_app
-from complaints.cli.sla_cmd import with_clocks
+from complaints.cli.rootcause_cmd import app as rootcause_app
+from complaints.cli.rootcause_cmd import with_related
 from complaints.cli.workflow_cmd import app as workflow_app
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import read_file
@@ -37,9 +37,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(workflow_app, name="workflow")
-app.add_typer(sla_app, name="sla")
 app.add_typer(db_app, name="db")
 app.add_typer(ops_app)  # top-level commands: flows, run, schedule
+app.add_typer(rootcause_app, name="rootcause")
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -108,6 +108,7 @@ def intake(
     record = parse_complaint({k: v for k, v in raw.items() if v is not None})
     reference, created = cli.app().intake.take_in_one(record, cli.actor)
     view = case_view(cli.app().engine, reference, cli.actor)
+    view = with_related(cli, view, always=False)
     if cli.json:
         cli.emit_json(view | {"created": created})
         return
@@ -115,6 +116,8 @@ def intake(
         cli.console.print(f"[green]✓[/] {reference} taken in and acknowledged ({view['state']}, {view['tier']})")
     else:
         cli.console.print(f"[yellow]=[/] external id {external_id} is already {reference}; nothing new stored")
+    for panel in view.get("extra_panels", []):
+        cli.console.print(panel)
     typer.echo(reference)
 
 
@@ -177,7 +180,8 @@ def list_(
 def show(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g. C-2026-000123")]) -> None:
     """One complaint: details, allowed actions, timeline, timers and notifications."""
     cli = ctx_of(ctx)
-    view = with_clocks(case_view(cli.app().engine, reference, cli.actor), cli.app().engine, cli.json)
+    view = case_view(cli.app().engine, reference, cli.actor)
+    view = with_related(cli, view)
     if cli.json:
         cli.emit_json(view)
     else:

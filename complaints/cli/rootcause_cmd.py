@@ -30,13 +30,14 @@ app.add_typer(capa_app, name="capa")
 # -- beside a case (show / intake) ----------------------------------------------------------------
 
 
-def with_related(cli: CliContext, view: dict[str, Any], k: int = 5) -> dict[str, Any]:
-    """The view plus ``related`` (JSON) and, for the terminal, an extra panel."""
+def with_related(cli: CliContext, view: dict[str, Any], k: int = 5, always: bool = True) -> dict[str, Any]:
+    """The view plus ``related`` (JSON) and, for the terminal, an extra panel (when there is
+    something to show, unless ``always``)."""
     from root_cause.services import candidates
 
     related = candidates(cli.app(), view["reference"], k=k)
     view = view | {"related": related}
-    if not cli.json:
+    if not cli.json and (related or always):
         view["extra_panels"] = [*view.get("extra_panels", []), related_table(related)]
     return view
 
