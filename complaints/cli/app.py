@@ -23,6 +23,8 @@ from complaints.cli.db_cmd import app as db_app
 from complaints.cli.ops_cmd import app as ops_app
 from complaints.cli.rootcause_cmd import app as rootcause_app
 from complaints.cli.rootcause_cmd import with_related
+from complaints.cli.sla_cmd import app as sla_app
+from complaints.cli.sla_cmd import with_clocks
 from complaints.cli.workflow_cmd import app as workflow_app
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import read_file
@@ -37,6 +39,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(sla_app, name="sla")
 app.add_typer(db_app, name="db")
 app.add_typer(ops_app)  # top-level commands: flows, run, schedule
 app.add_typer(rootcause_app, name="rootcause")
@@ -180,7 +183,7 @@ def list_(
 def show(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g. C-2026-000123")]) -> None:
     """One complaint: details, allowed actions, timeline, timers and notifications."""
     cli = ctx_of(ctx)
-    view = case_view(cli.app().engine, reference, cli.actor)
+    view = with_clocks(case_view(cli.app().engine, reference, cli.actor), cli.app().engine, cli.json)
     view = with_related(cli, view)
     if cli.json:
         cli.emit_json(view)
