@@ -163,6 +163,19 @@ def test_metrics_flow_stores_the_service_numbers_once_per_day(flow_env, clock):
     assert second["taken_at"] == clock.now().isoformat()
 
 
+def test_nightly_root_cause_flow_links_what_the_service_links_and_a_rerun_creates_nothing(flow_env, clock):
+    from root_cause import services
+    from root_cause.flows import nightly_root_cause
+
+    app = flow_env
+    for i in range(3):
+        take_in(app, external_id=f"L-{i}", description=f"The overdraft fee was charged twice on my account ({i})")
+    first = nightly_root_cause(now=clock.now())
+    again = services.nightly(app, now=clock.now())
+    assert first["linking"]["complaints"] == 3 and first["linking"]["created"] > 0
+    assert again["linking"]["created"] == 0 and again["linking"]["proposed"] == first["linking"]["proposed"]
+
+
 def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(flow_env, tmp_path):
     from complaints.flows import import_folder
 
