@@ -146,7 +146,7 @@ def run(ctx: Context) -> list[Measure]:
 
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
-    link = sum(2 + n / 8_000 for n in sizes.link)
+    link = sum(2 + n / 600 for n in sizes.link)
     brute = sum(2 + (n / 4_000) ** 2 * 3 for n in sizes.brute)
     return link + brute + 5
 

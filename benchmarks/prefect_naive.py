@@ -35,7 +35,7 @@ class Sizes:
 
 SIZES: dict[Profile, Sizes] = {
     "tiny": Sizes(flow_runs=2, engine_transitions=20),
-    "quick": Sizes(flow_runs=8, engine_transitions=400),
+    "quick": Sizes(flow_runs=8, engine_transitions=200),
     "full": Sizes(flow_runs=20, engine_transitions=2_000),
 }
 
@@ -94,7 +94,7 @@ def run(ctx: Context) -> list[Measure]:
 
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
-    return 16 + 2 * sizes.flow_runs * 0.12 + 3 * sizes.engine_transitions / 2_000
+    return 16 + 2 * sizes.flow_runs * 0.15 + 6 * sizes.engine_transitions / 300
 
 
 FIGURE = Figure("prefect_naive", "Against one Prefect flow run per complaint", run, estimate)

@@ -44,8 +44,8 @@ class Sizes:
 
 SIZES: dict[Profile, Sizes] = {
     "tiny": Sizes(cases=6, transitions=24, batch=6, repeat=1, warmup=0),
-    "quick": Sizes(cases=100, transitions=600, batch=100, repeat=2, warmup=1),
-    "full": Sizes(cases=500, transitions=5_000, batch=100, repeat=5, warmup=1),
+    "quick": Sizes(cases=50, transitions=300, batch=100, repeat=2, warmup=1),
+    "full": Sizes(cases=500, transitions=3_000, batch=100, repeat=3, warmup=1),
 }
 
 
@@ -256,7 +256,7 @@ def run(ctx: Context) -> list[Measure]:
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
     rounds = sizes.repeat + sizes.warmup
-    return 3 + rounds * sizes.transitions * 2 * (1 / 700 + 1 / 2500 + 1 / 15000) * 2 + sizes.cases * 0.06
+    return 3 + rounds * sizes.transitions * 2 * (1 / 400 + 1 / 1500 + 1 / 5000) * 2 + sizes.cases * 0.2
 
 
 FIGURE = Figure("transitions", "Durable transitions per second", run, estimate)
