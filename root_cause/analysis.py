@@ -101,7 +101,7 @@ def graph_data(app: App, limit: int | None = None) -> GraphData:
     names = {c: s.name for c, s in taxonomy(app).codes.items()}
     kept = {c["id"] for c in complaints}
     return GraphData(complaints, {k: v for k, v in causes.items() if k in kept}, names,
-                     [lk for lk in links if lk["source_id"] in kept], capas)
+                     [lk for lk in links if lk["source_id"] in kept and lk["target_id"] in (kept | {None})], capas)
 
 
 def _preview(text: str | None) -> str:

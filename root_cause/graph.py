@@ -19,6 +19,9 @@ import networkx as nx
 
 STRONG_SCORE = 0.7
 MAX_CLUSTER = 60
+#: Spring-layout pull of each edge kind: links and causes shape the picture, the product and
+#: customer hubs (which touch nearly everything) barely do.
+WEIGHT = {"about": 0.02, "from": 0.2, "caused_by": 0.3, "addresses": 0.5, "fixed_by": 0.5}
 
 
 def node(kind: str, key: object) -> str:
@@ -90,32 +93,32 @@ def build_graph(data: GraphData, strong: float = STRONG_SCORE) -> tuple[nx.Graph
                    **{k: _plain(v) for k, v in c.items() if k not in ("id", "customer")})
         if c.get("product"):
             g.add_node(node("product", c["product"]), kind="product", label=c["product"])
-            g.add_edge(n, node("product", c["product"]), kind="about")
+            g.add_edge(n, node("product", c["product"]), kind="about", weight=WEIGHT["about"])
         if c.get("customer"):
             g.add_node(node("customer", c["customer"][:12]), kind="customer", label=c["customer"][:12])
-            g.add_edge(n, node("customer", c["customer"][:12]), kind="from")
+            g.add_edge(n, node("customer", c["customer"][:12]), kind="from", weight=WEIGHT["from"])
         cause = data.causes.get(c["id"])
         if cause:
             g.nodes[n]["root_cause"] = cause["code"]
             g.nodes[n]["finding"] = cause.get("finding") or ""
             g.add_node(node("root_cause", cause["code"]), kind="root_cause", label=cause["code"],
                        name=data.cause_names.get(cause["code"], cause["code"]))
-            g.add_edge(n, node("root_cause", cause["code"]), kind="caused_by")
+            g.add_edge(n, node("root_cause", cause["code"]), kind="caused_by", weight=WEIGHT["caused_by"])
     for link in data.links:
         if link["status"] == "rejected" or link["source_id"] not in refs:
             continue
         a = node("complaint", refs[link["source_id"]])
         if link.get("capa_id") is not None:
-            g.add_edge(a, node("capa", link["capa_id"]), kind="fixed_by", status=link["status"])
+            g.add_edge(a, node("capa", link["capa_id"]), kind="fixed_by", status=link["status"], weight=WEIGHT["fixed_by"])
         elif link["target_id"] in refs:
             g.add_edge(a, node("complaint", refs[link["target_id"]]), kind=link["kind"], score=float(link["score"]),
-                       status=link["status"])
+                       status=link["status"], weight=float(link["score"]) * 2)
     for capa in data.capas:
         n = node("capa", capa["id"])
         g.add_node(n, kind="capa", label=f"CAPA {capa['id']}", title=capa["title"], status=capa["status"], owner=capa["owner"])
         for code in capa["root_causes"]:
             g.add_node(node("root_cause", code), kind="root_cause", label=code, name=data.cause_names.get(code, code))
-            g.add_edge(n, node("root_cause", code), kind="addresses")
+            g.add_edge(n, node("root_cause", code), kind="addresses", weight=WEIGHT["addresses"])
     return g, clusters
 
 
