@@ -313,7 +313,9 @@ def _escalation_names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
             if clock not in clocks:
                 yield ("escalation", key), f"unknown SLA clock '{clock}'; clocks are {_list(clocks)}"
     for action in esc.after_actions:
-        if action not in spec.transitions:
+        if action == esc.action:
+            yield ("escalation", "after_actions"), f"'{action}' would escalate after itself, forever; remove it"
+        elif action not in spec.transitions:
             yield ("escalation", "after_actions"), f"unknown action '{action}'; actions are {_list(spec.transitions)}"
     for severity, tier in esc.severity.items():
         if severity not in SEVERITIES:
