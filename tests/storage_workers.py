@@ -66,12 +66,14 @@ def advance_worker(url: str, now: str, references: list[str], worker: int, round
 
 
 def sweep_worker(url: str, now: str, barrier: Any, out: str) -> None:
-    """Fire due timers until nothing is due; record every timer this sweeper fired."""
+    """Sweep until nothing is due; record every timer this sweeper fired."""
+    from escalation.sweep import sweep
+
     app = _app(url, now)
     fired: list[str] = []
     barrier.wait(timeout=BARRIER_TIMEOUT)
     while True:
-        report = app.engine.fire_due_timers(limit=500)
+        report = sweep(app, batch_size=500)
         fired += report.fired
         if not (report.fired or report.skipped or report.failed) and not _anything_due(app):
             break
