@@ -46,7 +46,7 @@ class LinkPolicy:
     trees: int = 2
     min_score: float = 0.6
     min_similarity: float = 0.2  # shared fields alone never make a link: the texts must be alike too
-    duplicate_score: float = 0.85
+    duplicate_score: float = 0.8
     text_weight: float = 0.5  # score = text_weight * cosine + (1 - text_weight) * shared-field share
     seed: int = 20261123
 
