@@ -3,7 +3,6 @@
 Thin wrappers: each task opens the application from the environment (``COMPLAINTS_*``),
 calls one service, and returns its summary. A run handles a batch (one day's metrics, the
 files waiting in the inbox); tasks are per batch or per file, never per complaint.
-``in_batches`` is the loop the sweep flows of the other packages share.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from complaints.ops import quiet_prefect_env
 
 quiet_prefect_env()  # before Prefect reads its settings on import
 
-from collections.abc import Callable  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -20,24 +18,13 @@ from typing import Any  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 
 from complaints import inbox, metrics  # noqa: E402
-from complaints.ops import flow_app, handled, merge, summarise  # noqa: E402
+from complaints.ops import flow_app, summarise  # noqa: E402
 from complaints.settings import load_settings  # noqa: E402
 
 #: Retries for tasks: the services are idempotent (claimed timers, upserts, external ids),
 #: so repeating a task after a crash finishes the work without doing any of it twice.
 TASK_RETRIES, TASK_RETRY_DELAYS = 2, [1, 10]
 FLOW_RETRIES, FLOW_RETRY_DELAY = 1, 30
-
-
-def in_batches(batch: Callable[..., dict[str, Any]], batch_size: int, max_batches: int, **kwargs: Any) -> dict[str, Any]:
-    """Call the ``batch`` task until a batch comes back less than full, at most ``max_batches``
-    times (what is left waits for the next run), and merge what the batches report."""
-    results: list[dict[str, Any]] = []
-    for _ in range(max_batches):
-        results.append(batch(batch_size=batch_size, **kwargs))
-        if handled(results[-1]) < batch_size:
-            break
-    return merge(results)
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)

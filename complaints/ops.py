@@ -56,16 +56,15 @@ def summarise(report: Any) -> dict[str, Any]:
 
 
 def handled(summary: dict[str, Any]) -> int:
-    """How many items a batch dealt with (the lengths of its lists, or its ``handled`` count):
-    a batch that handled fewer than its size means nothing more is due."""
-    if "handled" in summary:
-        return int(summary["handled"])
+    """How many items a batch dealt with (the lengths of its lists): a batch that handled
+    fewer than its size means nothing more is due."""
     return sum(len(v) for v in summary.values() if isinstance(v, list))
 
 
 def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several batches' summaries as one: lists joined, counts added, ``batches`` counted."""
-    merged: dict[str, Any] = {"batches": len(summaries)}
+    """Several batches' summaries as one: lists joined, counts added; ``batches`` counts the
+    summaries unless they count their own batches."""
+    merged: dict[str, Any] = {}
     for summary in summaries:
         for key, value in summary.items():
             if isinstance(value, list):
@@ -74,4 +73,5 @@ def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
                 merged[key] = merged.get(key, 0) + value
             else:
                 merged[key] = value
+    merged.setdefault("batches", len(summaries))
     return merged

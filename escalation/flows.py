@@ -17,10 +17,12 @@ from typing import Any  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 
-from complaints.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, in_batches  # noqa: E402
-from complaints.ops import flow_app, summarise  # noqa: E402
+from complaints.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS  # noqa: E402
+from complaints.ops import flow_app, merge  # noqa: E402
+from complaints.repository import WORKFLOW_TIMER  # noqa: E402
 from complaints.settings import load_settings  # noqa: E402
 from escalation import sweep  # noqa: E402
+from escalation.clocks import COMMITMENT  # noqa: E402
 
 #: Workflow timer actions that start a follow-up or close one nobody answered.
 FOLLOW_UP_ACTIONS = ("start_follow_up", "no_response")
@@ -40,13 +42,15 @@ def sla_sweep(batch_size: int | None = None, now: datetime | None = None) -> dic
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
-def follow_ups_batch(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
+def sweep_follow_ups_and_commitments(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
     with flow_app(now) as app:
-        return summarise(app.engine.fire_due_timers(batch_size, actions=FOLLOW_UP_ACTIONS))
+        follow_ups = sweep.sweep(app, now=now, batch_size=batch_size, kinds=(WORKFLOW_TIMER,), actions=FOLLOW_UP_ACTIONS)
+        commitments = sweep.sweep(app, now=now, batch_size=batch_size, kinds=(COMMITMENT,))
+        return merge([follow_ups.as_dict(), commitments.as_dict()])
 
 
 @flow(name="follow-ups", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
-def follow_ups_due(batch_size: int | None = None, max_batches: int = 10, now: datetime | None = None) -> dict[str, Any]:
-    """Start the follow-ups that are due, count unanswered ones as declined, fire commitments."""
-    size = batch_size or load_settings().sweep_batch_size
-    return in_batches(follow_ups_batch, size, max_batches, now=now)
+def follow_ups_due(batch_size: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Start the follow-ups that are due, count unanswered ones as declined, and act on
+    overdue commitments. The minute sweep fires these too; this flow is the narrower one."""
+    return sweep_follow_ups_and_commitments(batch_size or load_settings().sweep_batch_size, now)

@@ -10,7 +10,7 @@ left to claim. Cost grows with what is due, not with what is open.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,15 +51,19 @@ def _engine_of(app_or_engine: Any) -> WorkflowEngine:
     return app_or_engine if isinstance(app_or_engine, WorkflowEngine) else app_or_engine.engine
 
 
-def sweep(app_or_engine: Any, now: datetime | None = None, batch_size: int = 500) -> SweepReport:
-    """Fire every timer due by ``now`` (default: the engine's clock), in batches of ``batch_size``."""
+def sweep(
+    app_or_engine: Any, now: datetime | None = None, batch_size: int = 500,
+    kinds: Sequence[str] = ALL_KINDS, actions: Sequence[str] | None = None,
+) -> SweepReport:
+    """Fire every timer due by ``now`` (default: the engine's clock), in batches of ``batch_size``;
+    only timers of ``kinds`` (and of ``actions``, if given) for the narrower scheduled flows."""
     engine = _engine_of(app_or_engine)
     now = as_utc(now) if now is not None else engine.clock.now()
     acting = at_time(engine, now)
     report = SweepReport()
     while True:
         with UnitOfWork(engine.db) as uow:
-            due = uow.cases.due_timers(now, batch_size, kinds=ALL_KINDS)
+            due = uow.cases.due_timers(now, batch_size, kinds=kinds, actions=actions)
             done = sum(_fire(acting, uow, timer, now, report) for timer in due)
             uow.commit()
         report.batches += 1

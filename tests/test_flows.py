@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from complaints import metrics
 from complaints.ops import quiet_prefect_env
 from complaints.repository import event_t
+from workflows.machine import Actor
 from casework import take_in, walk
 
 pytestmark = pytest.mark.prefect
@@ -40,12 +41,23 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def flow_env(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def _point_flows_at(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     """Flows build their application from the environment, as a served run does."""
     monkeypatch.setenv("COMPLAINTS_DATABASE_URL", app.settings.database_url)
     monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(tmp_path / "data"))
     return app
+
+
+@pytest.fixture
+def flow_env(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """On SQLite and PostgreSQL: for the exactly-once properties, which the databases provide."""
+    return _point_flows_at(app, monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def sqlite_flow_env(sqlite_app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """On SQLite only: for the wiring (the services' tests cover both databases)."""
+    return _point_flows_at(sqlite_app, monkeypatch, tmp_path)
 
 
 def _awaiting_customer(app, n: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -62,10 +74,10 @@ def _events(app, action: str) -> dict[int, int]:  # type: ignore[no-untyped-def]
         return {cid: n for cid, n in rows}
 
 
-def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_nothing(flow_env, clock):
+def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_nothing(sqlite_flow_env, clock):
     from workflows.flows import auto_close
 
-    app = flow_env
+    app = sqlite_flow_env
     refs = _awaiting_customer(app, 3)
     clock.advance(days=15)
     first = auto_close(now=clock.now())
@@ -90,18 +102,24 @@ def test_sla_sweep_flow_fires_every_due_timer_in_batches_and_only_once(flow_env,
     assert {app.engine.get(r).state for r in refs} == {"closed"}
 
 
-def test_follow_ups_flow_starts_due_follow_ups_and_leaves_other_timers_alone(flow_env, clock):
+def test_follow_ups_flow_starts_due_follow_ups_acts_on_overdue_promises_and_leaves_other_timers(sqlite_flow_env, clock):
     from escalation.flows import follow_ups_due
+    from escalation.services import promise
 
-    app = flow_env
+    app = sqlite_flow_env
     resolved = take_in(app, external_id="R-1")
     walk(app, resolved, ["assess", "valid", "propose", "accept"])
+    promised = take_in(app, external_id="P-1")
+    walk(app, promised, ["assess", "valid"])
+    promise(app.engine, promised, clock.now() + timedelta(days=2), "call the customer back", Actor("hana", "handler"))
     waiting = _awaiting_customer(app, 1)[0]
     clock.advance(days=15)
     result = follow_ups_due(now=clock.now())
-    assert result["fired"] == [f"{resolved} start_follow_up"]
+    assert [f for f in result["fired"] if "promise" not in f] == [f"{resolved} workflow start_follow_up"]
+    assert [f for f in result["fired"] if "promise" in f] == [f"{promised} commitment promise_5"]
     assert app.engine.get(resolved).state == "follow_up"
     assert app.engine.get(waiting).state == "awaiting_customer"  # its auto_close is not a follow-up
+    assert follow_ups_due(now=clock.now())["fired"] == []
 
 
 @pytest.mark.parametrize("flow_path", ["workflows.flows:auto_close", "escalation.flows:sla_sweep"])
@@ -147,10 +165,10 @@ def test_two_overlapping_sweeps_fire_each_timer_once(flow_env, clock):
     assert {app.engine.get(r).state for r in refs} == {"closed"}
 
 
-def test_metrics_flow_stores_the_service_numbers_once_per_day(flow_env, clock):
+def test_metrics_flow_stores_the_service_numbers_once_per_day(sqlite_flow_env, clock):
     from complaints.flows import metrics_snapshot
 
-    app = flow_env
+    app = sqlite_flow_env
     _awaiting_customer(app, 2)
     first = metrics_snapshot(now=clock.now())
     clock.advance(hours=1)
@@ -163,11 +181,11 @@ def test_metrics_flow_stores_the_service_numbers_once_per_day(flow_env, clock):
     assert second["taken_at"] == clock.now().isoformat()
 
 
-def test_nightly_root_cause_flow_links_what_the_service_links_and_a_rerun_creates_nothing(flow_env, clock):
+def test_nightly_root_cause_flow_links_what_the_service_links_and_a_rerun_creates_nothing(sqlite_flow_env, clock):
     from root_cause import services
     from root_cause.flows import nightly_root_cause
 
-    app = flow_env
+    app = sqlite_flow_env
     for i in range(3):
         take_in(app, external_id=f"L-{i}", description=f"The overdraft fee was charged twice on my account ({i})")
     first = nightly_root_cause(now=clock.now())
@@ -176,10 +194,10 @@ def test_nightly_root_cause_flow_links_what_the_service_links_and_a_rerun_create
     assert again["linking"]["created"] == 0 and again["linking"]["proposed"] == first["linking"]["proposed"]
 
 
-def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(flow_env, tmp_path):
+def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(sqlite_flow_env, tmp_path):
     from complaints.flows import import_folder
 
-    app = flow_env
+    app = sqlite_flow_env
     inbox = Path(tmp_path / "data" / "inbox")
     inbox.mkdir(parents=True)
     (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
@@ -191,11 +209,11 @@ def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(f
     assert import_folder()["created"] == 0
 
 
-def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(flow_env, clock):
+def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(sqlite_flow_env, clock):
     from complaints.cli.app import app as cli
 
-    refs = _awaiting_customer(flow_env, 1)
+    refs = _awaiting_customer(sqlite_flow_env, 1)
     when = (clock.now() + timedelta(days=15)).isoformat()
-    out = CliRunner().invoke(cli, ["--db", flow_env.settings.database_url, "--now", when, "--json", "run", "auto-close"])
+    out = CliRunner().invoke(cli, ["--db", sqlite_flow_env.settings.database_url, "--now", when, "--json", "run", "auto-close"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["result"]["fired"] == [f"{refs[0]} auto_close"]
