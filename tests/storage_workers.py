@@ -104,3 +104,16 @@ def run_workers(target: Callable[..., None], args: Sequence[tuple[Any, ...]], tm
             p.join()
     assert [p.exitcode for p in procs] == [0] * len(procs), "a worker process failed (its traceback is above)"
     return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
+
+
+def init_worker(url: str, barrier: Any, out: str) -> None:
+    """Upgrade the schema at the same moment as the other workers; record the revision reached."""
+    from complaints.bootstrap import init_database
+    from complaints.db import Database
+    from complaints.migrations import current
+
+    db = Database(url)
+    barrier.wait(timeout=BARRIER_TIMEOUT)
+    init_database(db)
+    Path(out).write_text(json.dumps(current(db)), encoding="utf-8")
+    db.dispose()

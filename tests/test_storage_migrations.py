@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, String, Table, inspect
+from sqlalchemy import Column, Integer, String, Table, create_engine, inspect
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
+from typer.testing import CliRunner
 
 from complaints.bootstrap import App, init_database, metadata
+from complaints.cli.app import app as cli
 from complaints.db import Database
 from complaints.errors import ConfigurationError
 from complaints.migrations import (
@@ -21,6 +27,10 @@ from complaints.migrations import (
     schema_differences,
     upgrade,
 )
+from conftest import POSTGRES_URL
+from storage_workers import init_worker, run_workers
+
+ADMIN_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_ADMIN_URL")
 
 
 def test_migrations_build_exactly_the_schema_the_models_declare(app: App) -> None:
@@ -101,3 +111,44 @@ def test_the_revision_command_autogenerates_a_migration_for_a_new_table(
 def test_a_revision_needs_a_message(scratch_migrations: Path) -> None:
     with pytest.raises(ConfigurationError, match="needs a message"):
         new_revision("  ", script_location=scratch_migrations)
+
+
+def test_db_upgrade_and_current_on_the_command_line_pick_the_driver_from_the_url(database_url: str) -> None:
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")  # the plain URL is enough
+    runner = CliRunner()
+    upgraded = runner.invoke(cli, ["--db", url, "--json", "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert json.loads(upgraded.output)["to"] == heads()
+    shown = runner.invoke(cli, ["--db", url, "--json", "db", "current"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output) | {"database": None} == {
+        "database": None, "current": heads(), "head": heads(), "up_to_date": True}
+
+
+@pytest.fixture
+def empty_postgres_database() -> Iterator[str]:
+    """A database of its own, created empty and dropped afterwards (needs the admin URL)."""
+    if not POSTGRES_URL or not ADMIN_URL:
+        pytest.skip("needs COMPLAINTS_TEST_POSTGRES_URL and COMPLAINTS_TEST_POSTGRES_ADMIN_URL (.ci/run sets both)")
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_init_race"
+    admin = create_engine(make_url(ADMIN_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_workers_initialising_an_empty_postgres_database_at_once_all_succeed(
+    empty_postgres_database: str, tmp_path: Path
+) -> None:
+    results = run_workers(init_worker, [(empty_postgres_database,)] * 3, tmp_path)
+    assert results == [heads()] * 3
+    db = Database(empty_postgres_database)
+    with db.read() as conn:
+        assert schema_differences(conn) == []
+    db.dispose()

@@ -26,6 +26,9 @@ from complaints.db import make_engine
 _BARE_TEXT = re.compile(r"(?<![\w.])Text\(\)")
 
 
+#: Key of the PostgreSQL advisory lock held while migrating ("cflo" in ASCII).
+MIGRATION_LOCK = 0x63666C6F
+
 _rendering: set[int] = set()  # types being rendered by Alembic on our behalf (no recursion)
 
 
@@ -71,6 +74,10 @@ def _migrate(conn: Connection) -> None:
     try:
         context.configure(connection=conn, **_options(sqlite))
         with context.begin_transaction():
+            if conn.dialect.name == "postgresql":
+                # Several workers starting at once upgrade one after the other: the later ones
+                # find the schema at head and do nothing. (SQLite's BEGIN IMMEDIATE does this.)
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             context.run_migrations()
     finally:
         if sqlite:
