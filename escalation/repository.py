@@ -32,6 +32,10 @@ class ClockRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
 
+    @staticmethod
+    def state_of(row: Any) -> ClockState:
+        return _state(row)
+
     def clocks(self, complaint_id: int, kinds: Sequence[str] | None = None) -> dict[str, ClockState]:
         query = select(clock_t).where(clock_t.c.complaint_id == complaint_id)
         if kinds is not None:

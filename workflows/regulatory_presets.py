@@ -23,7 +23,7 @@ PRESETS: dict[str, RegulatoryPreset] = {
         milestones={
             "summary_resolution": MilestoneSpec(
                 label="summary resolution by close of the third business day after receipt",
-                business_days=3, close_of_business=True,
+                business_days=3, close_of_business=True, breach=False,
             ),
             "final_response": MilestoneSpec(
                 label="final response within 8 weeks of receipt",

@@ -178,6 +178,7 @@ class MilestoneSpec(_Strict):
     close_of_business: bool = Field(False, description="due at close of that business day")
     letter: str | None = Field(None, description="template queued as the deadline approaches")
     letter_lead: timedelta = Field(timedelta(days=2), description="how long before the deadline")
+    breach: bool = Field(True, description="false: passing it ends an option (summary resolution), no breach")
 
     @model_validator(mode="after")
     def _one_count(self) -> MilestoneSpec:
