@@ -68,11 +68,14 @@ class SlaPolicy:
 
     @cached_property
     def _touching(self) -> dict[str, frozenset[str]]:
-        """state -> clocks that entering it can start, pause or stop."""
+        """state -> clocks that entering it can start, pause or stop. A clock with ``stop: '*'``
+        can only run while the case sits in one of its start or pause states, so only leaving
+        those (see ``_holding``) can stop it: other moves skip the database."""
         out: dict[str, set[str]] = {s: set() for s in self.workflow.spec.states}
-        for name in self.clocks:
+        for name, spec in self.clocks.items():
             for state in out:
-                if self.role(name, state) != "other":
+                role = self.role(name, state)
+                if role != "other" and not (role == "stop" and ANY in spec.stop):
                     out[state].add(name)
         for name, stops in self.regulatory_stop.items():
             for state in stops:
@@ -80,14 +83,19 @@ class SlaPolicy:
         return {s: frozenset(c) for s, c in out.items()}
 
     @cached_property
-    def _pausing(self) -> dict[str, frozenset[str]]:
-        return {s: frozenset(c for c in self.clocks if s in self.clocks[c].pause) for s in self.workflow.spec.states}
+    def _holding(self) -> dict[str, frozenset[str]]:
+        """state -> clocks that leaving it can resume (paused there) or stop (``stop: '*'``)."""
+        def holds(clock: str, state: str) -> bool:
+            spec = self.clocks[clock]
+            return state in spec.pause or (ANY in spec.stop and state in spec.start)
+
+        return {s: frozenset(c for c in self.clocks if holds(c, s)) for s in self.workflow.spec.states}
 
     def affected(self, from_state: str | None, to_state: str) -> frozenset[str]:
         """Clocks a move from ``from_state`` into ``to_state`` may change (resume included)."""
         touched = self._touching.get(to_state, frozenset())
         if from_state is not None:
-            touched = touched | self._pausing.get(from_state, frozenset())
+            touched = touched | self._holding.get(from_state, frozenset())
         return touched
 
     def restarted_by(self, action: str) -> list[str]:

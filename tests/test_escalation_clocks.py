@@ -246,3 +246,21 @@ def test_the_event_log_still_replays_the_case_after_escalations_and_promises(app
     assert folded is not None
     assert (folded.state, folded.tier, folded.queue, folded.version, folded.data) == (
         seen["case"].state, seen["case"].tier, seen["case"].queue, seen["case"].version, dict(seen["case"].data))
+
+
+def test_a_step_that_touches_no_clock_costs_the_observer_no_query(app: App) -> None:
+    from sqlalchemy import event
+
+    reference = take_in(app)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(app.db.engine, "before_cursor_execute", listener)
+    try:
+        walk(app, reference, ["assess"])  # acknowledged -> assessing: no clock starts, pauses or stops
+        quiet = list(statements)
+        statements.clear()
+        walk(app, reference, ["valid"])  # assessing -> investigating: first response stops, updates start
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", listener)
+    assert not [s for s in quiet if "sla_" in s]
+    assert [s for s in statements if "sla_" in s]
