@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from complaints.bootstrap import App
+from complaints.repository import WORKFLOW_TIMER
 from complaints.schemas import ComplaintIn
 from complaints.uow import UnitOfWork
 from workflows.compiled import CompiledWorkflow
@@ -71,8 +72,13 @@ def stored(app: App, reference: str) -> dict[str, Any]:
         }
 
 
+def workflow_timers(app: App, reference: str) -> list[dict[str, Any]]:
+    """The timers the workflow's states set (SLA and regulatory clocks keep timers of other kinds)."""
+    return [t for t in stored(app, reference)["timers"] if t["kind"] == WORKFLOW_TIMER]
+
+
 def pending_timers(app: App, reference: str) -> list[dict[str, Any]]:
-    return [t for t in stored(app, reference)["timers"] if t["status"] == "pending"]
+    return [t for t in workflow_timers(app, reference) if t["status"] == "pending"]
 
 
 def shipped_document() -> dict[str, Any]:
