@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from complaints.cli.app import app as cli
+from complaints.cli.ops_cmd import absolute_sqlite_url
 from complaints.errors import ConfigurationError
 from complaints.schedules import FLOWS, parse_schedule
 from complaints.settings import Settings
@@ -79,3 +80,13 @@ def test_an_unknown_flow_is_refused_with_the_list_of_flows():
     out = CliRunner().invoke(cli, ["flows", "--schedule", "nightly=0 1 * * *"])
     assert out.exit_code == 1
     assert str(out.exception).startswith("No flow named 'nightly'. Flows: sla-sweep, follow-ups")
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:///relative.db", f"sqlite:///{Path.cwd() / 'relative.db'}"),
+    ("sqlite:////abs/c.db", "sqlite:////abs/c.db"),
+    ("sqlite://", "sqlite://"),
+    ("postgresql+psycopg://ops:secret@db/complaints", "postgresql+psycopg://ops:secret@db/complaints"),
+])
+def test_flow_runs_get_a_database_url_that_does_not_depend_on_their_working_directory(url, expected):
+    assert absolute_sqlite_url(url) == expected

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from complaints.cli.context import CliContext, ctx_of
 from complaints.errors import InvalidInput
@@ -70,7 +71,7 @@ def run(
     """Run one flow now and print its result (a temporary Prefect server unless PREFECT_API_URL is set)."""
     cli = ctx_of(ctx)
     spec = flow_spec(flow)
-    _export_database(cli)
+    _export_environment(load_settings(database_url=cli.db))
     quiet_prefect_env()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -125,7 +126,7 @@ def schedule(
     cli = ctx_of(ctx)
     settings = load_settings(database_url=cli.db)
     plan = _schedules(settings, schedule, flow)
-    _export_database(cli)
+    _export_environment(settings)
     quiet_prefect_env()
     if stop_after:
         signal.signal(signal.SIGALRM, _interrupt)
@@ -181,7 +182,18 @@ def _serve_or_register(cli: CliContext, plan: dict[FlowSpec, Schedule], work_poo
     serve(*deployments, print_starting_message=False)
 
 
-def _export_database(cli: CliContext) -> None:
-    """Flow runs (here or in served subprocesses) build their app from the environment."""
-    if cli.db:
-        os.environ["COMPLAINTS_DATABASE_URL"] = cli.db
+def _export_environment(settings: Settings) -> None:
+    """Flow runs (here, in served subprocesses) build their app from the environment; relative
+    paths are made absolute, since a run's working directory need not be ours."""
+    os.environ["COMPLAINTS_DATABASE_URL"] = absolute_sqlite_url(settings.database_url)
+    os.environ["COMPLAINTS_DATA_DIR"] = str(settings.data_dir.resolve())
+    if settings.import_dir is not None:
+        os.environ["COMPLAINTS_IMPORT_DIR"] = str(settings.import_dir.resolve())
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """``sqlite:///x.db`` -> ``sqlite:////cwd/x.db``; other URLs unchanged."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
