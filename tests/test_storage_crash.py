@@ -19,7 +19,7 @@ from complaints.integrity import check_integrity
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t
 from conftest import T0
 
-ROWS = 2000
+ROWS = 1500
 BATCH = 25
 CLI = [sys.executable, "-c", "from complaints.cli.app import main; main()"]
 

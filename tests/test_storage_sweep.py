@@ -52,7 +52,8 @@ def test_two_sweepers_at_once_fire_each_timer_exactly_once(app: App, database_ur
 
     results = run_workers(sweep_worker, [(database_url, T0.isoformat())] * 2, tmp_path)
 
-    assert all(results), "each sweeper should have fired part of the timers"
+    if app.db.dialect == "postgresql":  # SKIP LOCKED: the sweepers take disjoint batches side by side
+        assert all(results), "each sweeper should have fired part of the timers"
     fired = Counter(label for result in results for label in result)
     assert len(fired) == count and set(fired.values()) == {1}
     with app.db.read() as conn:
