@@ -23,7 +23,7 @@ from complaints.settings import load_settings  # noqa: E402
 
 #: Retries for tasks: the services are idempotent (claimed timers, upserts, external ids),
 #: so repeating a task after a crash finishes the work without doing any of it twice.
-TASK_RETRIES, TASK_RETRY_DELAYS = 2, [1, 10]
+TASK_RETRIES, TASK_RETRY_DELAYS = 2, [1.0, 10.0]
 FLOW_RETRIES, FLOW_RETRY_DELAY = 1, 30
 
 

@@ -15,14 +15,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from casework import take_in, walk
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from complaints import metrics
 from complaints.ops import quiet_prefect_env
+from complaints.queries import count_by_state
 from complaints.repository import event_t
 from workflows.machine import Actor
-from casework import take_in, walk
 
 pytestmark = pytest.mark.prefect
 
@@ -207,6 +208,7 @@ def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(s
     assert (inbox / "processed" / "batch1.csv").exists() and (inbox / "failed" / "broken.json.report.json").exists()
     (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
     assert import_folder()["created"] == 0
+    assert sum(count_by_state(app.engine).values()) == 2
 
 
 def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(sqlite_flow_env, clock):
