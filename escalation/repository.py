@@ -59,13 +59,20 @@ class ClockRepository:
         ledger: list[dict[str, Any]] = []
         timers: list[dict[str, Any]] = []
         cancel: list[str] = []
+        outcomes = list(outcomes)
+        fresh = [o for o in outcomes if o.state.id is None]
+        if fresh:  # one round trip for the clocks a step starts (intake starts several)
+            rows = [{k: getattr(o.state, k) for k in _STATE_FIELDS} | {"updated_at": at, "complaint_id": complaint_id}
+                    for o in fresh]
+            ids = self.conn.execute(
+                clock_t.insert().returning(clock_t.c.id, sort_by_parameter_order=True), rows
+            ).scalars().all()
+            for o, new_id in zip(fresh, ids, strict=True):
+                o.state.id = new_id
+        inserted = {id(o) for o in fresh}
         for out in outcomes:
-            values = {k: getattr(out.state, k) for k in _STATE_FIELDS} | {"updated_at": at}
-            if out.state.id is None:
-                out.state.id = self.conn.execute(
-                    clock_t.insert().values(complaint_id=complaint_id, **values).returning(clock_t.c.id)
-                ).scalar_one()
-            else:
+            if id(out) not in inserted:
+                values = {k: getattr(out.state, k) for k in _STATE_FIELDS} | {"updated_at": at}
                 self.conn.execute(update(clock_t).where(clock_t.c.id == out.state.id).values(**values))
             if out.cancel:
                 cancel.append(out.state.name)
