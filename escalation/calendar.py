@@ -45,6 +45,7 @@ class BusinessCalendar:
         self.closures = frozenset(closures)
         self._holidays = holidays.country_holidays(country, subdiv=subdivision) if country else None
         self._workday_hours = self.hours[min(self.hours)]  # hours of a transferred working Saturday
+        self._windows_by_day: dict[date, tuple[datetime, datetime] | None] = {}
 
     @classmethod
     def from_spec(cls, name: str, spec: CalendarSpec) -> BusinessCalendar:
@@ -69,12 +70,18 @@ class BusinessCalendar:
         return hours
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
-        """The day's opening hours as UTC instants (DST-correct)."""
+        """The day's opening hours as UTC instants (DST-correct); memoised, days don't change."""
+        try:
+            return self._windows_by_day[day]
+        except KeyError:
+            pass
         hours = self.opening(day)
-        if hours is None:
-            return None
-        open_, close = (datetime.combine(day, t, tzinfo=self.tz).astimezone(UTC) for t in hours)
-        return open_, close
+        found = None
+        if hours is not None:
+            open_, close = (datetime.combine(day, t, tzinfo=self.tz).astimezone(UTC) for t in hours)
+            found = (open_, close)
+        self._windows_by_day[day] = found
+        return found
 
     def _windows(self, start: datetime) -> Iterator[tuple[date, datetime, datetime]]:
         day = start.astimezone(self.tz).date()

@@ -108,7 +108,8 @@ class SlaObserver:
             detail = step.payload.get("reason")
             reason = f"after '{step.action}'" + (f": {detail}" if detail else "")
         elif spec.repeat is not None and step.from_state == workflow.initial_state and step.state_changed:
-            earlier = find_repeat(uow.conn, before.id, spec.repeat.within)  # type: ignore[arg-type]
+            received = as_aware(before.fields.get("received_at") or step.at)  # type: ignore[arg-type]
+            earlier = find_repeat(uow.conn, before.id, received, spec.repeat.within)  # type: ignore[arg-type]
             if earlier:
                 reason = f"{spec.repeat.reason} ({earlier})"
         if reason is None:

@@ -11,7 +11,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from complaints.repository import timer_t
 from escalation.clocks import TIMER_KINDS, ClockState, Outcome
@@ -21,6 +21,18 @@ clock_t = SlaClock.__table__  # type: ignore[attr-defined]
 ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
 
 _STATE_FIELDS = [f.name for f in fields(ClockState) if f.name != "id"]
+
+# Built once with bind parameters: the observer runs them inside every clock-changing step.
+_CLOCKS_OF = select(clock_t).where(clock_t.c.complaint_id == bindparam("cid")).order_by(clock_t.c.id)
+_UPDATE_CLOCK = update(clock_t).where(clock_t.c.id == bindparam("clock_id"))
+_CANCEL = (
+    update(timer_t)
+    .where(and_(timer_t.c.complaint_id == bindparam("cid"), timer_t.c.status == "pending",
+                timer_t.c.kind.in_(TIMER_KINDS),
+                or_(timer_t.c.name == bindparam("clock"), timer_t.c.name.like(bindparam("prefix")))))
+    .values(status="cancelled", cancelled_at=bindparam("at"))
+)
+_INSERT_CLOCKS = clock_t.insert().returning(clock_t.c.id, sort_by_parameter_order=True)
 
 
 def _state(row: Any) -> ClockState:
@@ -37,16 +49,8 @@ class ClockRepository:
         return _state(row)
 
     def clocks(self, complaint_id: int, kinds: Sequence[str] | None = None) -> dict[str, ClockState]:
-        query = select(clock_t).where(clock_t.c.complaint_id == complaint_id)
-        if kinds is not None:
-            query = query.where(clock_t.c.kind.in_(kinds))
-        return {r.name: _state(r) for r in self.conn.execute(query.order_by(clock_t.c.id))}
-
-    def clock(self, complaint_id: int, name: str) -> ClockState | None:
-        row = self.conn.execute(
-            select(clock_t).where(and_(clock_t.c.complaint_id == complaint_id, clock_t.c.name == name))
-        ).first()
-        return _state(row) if row is not None else None
+        rows = self.conn.execute(_CLOCKS_OF, {"cid": complaint_id})
+        return {r.name: _state(r) for r in rows if kinds is None or r.kind in kinds}
 
     def ledger(self, complaint_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -64,16 +68,15 @@ class ClockRepository:
         if fresh:  # one round trip for the clocks a step starts (intake starts several)
             rows = [{k: getattr(o.state, k) for k in _STATE_FIELDS} | {"updated_at": at, "complaint_id": complaint_id}
                     for o in fresh]
-            ids = self.conn.execute(
-                clock_t.insert().returning(clock_t.c.id, sort_by_parameter_order=True), rows
-            ).scalars().all()
+            ids = self.conn.execute(_INSERT_CLOCKS, rows).scalars().all()
             for o, new_id in zip(fresh, ids, strict=True):
                 o.state.id = new_id
         inserted = {id(o) for o in fresh}
+        changed = [{k: getattr(o.state, k) for k in _STATE_FIELDS} | {"updated_at": at, "clock_id": o.state.id}
+                   for o in outcomes if id(o) not in inserted]
+        if changed:
+            self.conn.execute(_UPDATE_CLOCK, changed)
         for out in outcomes:
-            if id(out) not in inserted:
-                values = {k: getattr(out.state, k) for k in _STATE_FIELDS} | {"updated_at": at}
-                self.conn.execute(update(clock_t).where(clock_t.c.id == out.state.id).values(**values))
             if out.cancel:
                 cancel.append(out.state.name)
             ledger += [
@@ -93,21 +96,6 @@ class ClockRepository:
         if timers:
             self.conn.execute(timer_t.insert(), timers)
 
-    def add_entry(self, complaint_id: int, clock: str, entry: str, at: datetime, actor: str, reason: str,
-                  detail: dict[str, Any] | None = None) -> None:
-        self.conn.execute(ledger_t.insert().values(
-            complaint_id=complaint_id, clock=clock, entry=entry, at=at, actor=actor, reason=reason[:500],
-            detail=detail or {},
-        ))
-
-    def mark(self, clock_id: int, at: datetime, **values: Any) -> None:
-        self.conn.execute(update(clock_t).where(clock_t.c.id == clock_id).values(updated_at=at, **values))
-
     def cancel_timers(self, complaint_id: int, clocks: Sequence[str], at: datetime) -> None:
-        names = or_(*[or_(timer_t.c.name == c, timer_t.c.name.like(f"{c}.%")) for c in clocks])
-        self.conn.execute(
-            update(timer_t)
-            .where(and_(timer_t.c.complaint_id == complaint_id, timer_t.c.status == "pending",
-                        timer_t.c.kind.in_(TIMER_KINDS), names))
-            .values(status="cancelled", cancelled_at=at)
-        )
+        """Cancel the pending timers of ``clocks`` (named ``clock`` or ``clock.<milestone>...``)."""
+        self.conn.execute(_CANCEL, [{"cid": complaint_id, "clock": c, "prefix": f"{c}.%", "at": at} for c in clocks])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from complaints.repository import complaint_t
 from complaints.schemas import ComplaintIn
@@ -33,25 +33,26 @@ def initial_tier(workflow: CompiledWorkflow, record: ComplaintIn) -> str:
     return (spec.severity.get(record.severity) if spec else None) or workflow.first_tier
 
 
-def find_repeat(conn: Connection, complaint_id: int, within: timedelta) -> str | None:
-    """The latest earlier complaint of the same customer about the same product within ``within``."""
-    me = conn.execute(
-        select(complaint_t.c.customer_id, complaint_t.c.product, complaint_t.c.received_at)
-        .where(complaint_t.c.id == complaint_id)
-    ).first()
-    if me is None or me.customer_id is None:
-        return None
-    earlier = or_(
-        complaint_t.c.received_at < me.received_at,
-        and_(complaint_t.c.received_at == me.received_at, complaint_t.c.id < complaint_id),
-    )
-    return conn.execute(
-        select(complaint_t.c.reference)
-        .where(and_(complaint_t.c.customer_id == me.customer_id, complaint_t.c.product == me.product,
-                    complaint_t.c.id != complaint_id, complaint_t.c.received_at >= me.received_at - within, earlier))
-        .order_by(complaint_t.c.received_at.desc())
-        .limit(1)
-    ).scalar()
+_me = complaint_t.alias("me")
+_REPEAT = (
+    select(complaint_t.c.reference)
+    .select_from(complaint_t.join(_me, and_(complaint_t.c.customer_id == _me.c.customer_id,
+                                             complaint_t.c.product == _me.c.product)))
+    .where(and_(
+        _me.c.id == bindparam("cid"), complaint_t.c.id != bindparam("cid"),
+        complaint_t.c.received_at >= bindparam("since"),
+        or_(complaint_t.c.received_at < _me.c.received_at,
+            and_(complaint_t.c.received_at == _me.c.received_at, complaint_t.c.id < bindparam("cid"))),
+    ))
+    .order_by(complaint_t.c.received_at.desc())
+    .limit(1)
+)
+
+
+def find_repeat(conn: Connection, complaint_id: int, received_at: datetime, within: timedelta) -> str | None:
+    """The latest earlier complaint of the same customer about the same product within ``within``
+    (one indexed query; a complaint without a known customer matches nothing)."""
+    return conn.execute(_REPEAT, {"cid": complaint_id, "since": received_at - within}).scalar()
 
 
 def escalate(engine: WorkflowEngine, uow: UnitOfWork, case: Case, reason: str, actor: Actor | None = None) -> Step | None:
