@@ -28,7 +28,7 @@ _UPDATE_CLOCK = update(clock_t).where(clock_t.c.id == bindparam("clock_id"))
 _CANCEL = (
     update(timer_t)
     .where(and_(timer_t.c.complaint_id == bindparam("cid"), timer_t.c.status == "pending",
-                timer_t.c.kind.in_(TIMER_KINDS),
+                or_(*[timer_t.c.kind == kind for kind in TIMER_KINDS]),  # no IN: executemany can't expand it
                 or_(timer_t.c.name == bindparam("clock"), timer_t.c.name.like(bindparam("prefix")))))
     .values(status="cancelled", cancelled_at=bindparam("at"))
 )
