@@ -217,6 +217,12 @@ def test_an_unknown_state_in_from_or_to_is_named_with_the_states_that_exist(key:
     )
 
 
+def test_a_misspelt_state_is_the_only_problem_reported_not_the_graph_damage_it_causes() -> None:
+    text = mutated(lambda d: d["transitions"]["assess"].update({"to": "asessing"}))
+    problem = the_one_problem(text)
+    assert "unknown state 'asessing'" in problem
+
+
 def test_a_timer_whose_action_does_not_start_from_its_state_is_refused() -> None:
     text = mutated(lambda d: d["states"]["follow_up"]["timers"][0].update(action="archive"))
     assert the_one_problem(text).endswith(

@@ -342,13 +342,20 @@ CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = [
     _escalation_names_exist,
 ]
 
-#: Further checks registered by other packages (e.g. escalation checks its ``sla`` section).
-EXTRA_CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = []
 
 
 def check_workflow(spec: WorkflowSpec) -> list[Problem]:
-    """Every problem every check finds, in check order."""
-    return [problem for check in [*CHECKS, *EXTRA_CHECKS] for problem in check(spec)]
+    """Every problem every check finds, in check order.
+
+    When a state name is misspelt, the graph checks would add a dozen follow-on complaints
+    (unreachable, dead end, ...) that all go away with the fix; they are left out until the
+    names are right, so the one real mistake is not buried."""
+    problems: list[Problem] = []
+    for check in CHECKS:
+        if check is _graph_shape and any(path[-1] in ("from", "to") for path, _ in problems):
+            continue
+        problems.extend(check(spec))
+    return problems
 
 
 def _list(names: object) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import TypeAdapter
 from rich.table import Table
 from rich.tree import Tree
 
@@ -24,6 +26,11 @@ def _pick(file: Path | None, name: str) -> CompiledWorkflow:
     if file is not None:
         return load_workflow(file)
     return WorkflowRegistry.load().get(name)
+
+
+def _iso(duration: timedelta) -> str:
+    """ISO 8601, as written in the YAML (P14D), not Python's '14 days, 0:00:00'."""
+    return str(TypeAdapter(timedelta).dump_python(duration, mode="json"))
 
 
 @app.command()
@@ -63,8 +70,8 @@ def show(
                      + (f"  [dim]needs {fields}[/]" if fields else "")
                      + f"  [dim]roles {', '.join(tr.roles)}[/]")
         for timer in st.timers:
-            when = timer.after if timer.after is not None else timer.at
-            node.add(f"⏱ after {when} → [yellow]{timer.action}[/]")
+            when = f"after {_iso(timer.after)}" if timer.after is not None else f"at {timer.at}"
+            node.add(f"⏱ {when} → [yellow]{timer.action}[/]")
         if st.entry_guards:
             node.add(f"[magenta]gate[/]: {len(st.entry_guards)} condition(s)")
     cli.console.print(tree)
