@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]{exc}[/]")
         return 2
     console.print(f"Running {len(keys)} figure(s) at '{profile}' sizes: about {seconds / 60:.0f} min "
-                  f"({seconds:.0f} s). PostgreSQL: {'yes' if args.pg_url else f'no (set {PG_ENV} or --pg-url)'}")
+                  f"({seconds:.0f} s) on an otherwise idle machine. PostgreSQL: {'yes' if args.pg_url else f'no (set {PG_ENV} or --pg-url)'}")
     doc = run(profile, keys, args.pg_url, log=lambda line: console.print(line, markup=False, highlight=False))
     path = write(doc, args.out)
     render(doc, console)

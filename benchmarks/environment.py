@@ -66,11 +66,17 @@ def _postgres_version(url: str) -> str | None:
 
 
 def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
-            capture_output=True, text=True, timeout=5, check=False,
-        )
-    except OSError:
+    """The commit measured, ``+dirty`` when the tree holds uncommitted changes."""
+    commit, changes = _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain", "--untracked-files=no")
+    if not commit:
         return None
-    return out.stdout.strip() or None
+    return f"{commit}+dirty" if changes else commit
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip()
