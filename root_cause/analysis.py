@@ -40,6 +40,15 @@ def subject_timelines(repo: RootCauseRepository) -> tuple[list[tuple[str, dateti
     return events, clusters
 
 
+def refresh_link_graph(app: App, graph: LinkGraph | None = None) -> LinkGraph:
+    """A link graph built from the stored links, or ``graph`` brought up to date with the links
+    created or changed since it was last updated (confirmations and rejections included)."""
+    graph = graph or LinkGraph()
+    with UnitOfWork(app.db) as uow:
+        graph.update(RootCauseRepository(uow.conn).links_changed_since(graph.watermark))
+    return graph
+
+
 def analyse_recurrence(app: App, now: datetime | None = None, policy: RecurrencePolicy | None = None) -> list[dict[str, Any]]:
     """Root causes and clusters whose newest period is above their baseline, strongest first."""
     policy = policy or RecurrencePolicy()

@@ -171,7 +171,7 @@ class RootCauseRepository:
     def links_changed_since(self, since: datetime | None) -> list[dict[str, Any]]:
         query = select(link_t)
         if since is not None:
-            query = query.where(link_t.c.updated_at > since)
+            query = query.where(link_t.c.updated_at >= since)  # same-tick changes: re-applying is harmless
         return [dict(r._mapping) for r in self.conn.execute(query.order_by(link_t.c.updated_at, link_t.c.id))]
 
     # -- CAPA -------------------------------------------------------------------------------------

@@ -91,3 +91,16 @@ def test_the_graph_from_the_database_masks_contact_details(app: App) -> None:
     dumped = json.dumps(nx.node_link_data(g, edges="edges"), default=str)
     assert "Ana" not in dumped and "ana@example.com" not in dumped and "7946" not in dumped
     assert len(clusters) == 1 and sum(1 for _, a in g.nodes(data=True) if a["kind"] == "customer") == 1
+
+
+def test_the_stored_link_graph_is_updated_with_only_what_changed(app: App, clock) -> None:
+    text = "Card charged twice for one purchase at the same shop, please refund the second charge"
+    for extra in ("", " now", " today"):
+        take_in(app, product="Card", company="Bank", description=text + extra)
+    services.run_linking(app)
+    graph = analysis.refresh_link_graph(app)
+    assert len(graph.clusters()) == 1 and graph.graph.number_of_edges() == 3
+    clock.advance(hours=1)
+    services.decide_link(app, 1, "rejected", Actor("quinn", "quality"))
+    assert graph.update([]) == 0 and analysis.refresh_link_graph(app, graph) is graph
+    assert graph.graph.number_of_edges() == 2 and graph.watermark == clock.now()
