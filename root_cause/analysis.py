@@ -73,7 +73,7 @@ def subject_counts(app: App, subject: str, now: datetime | None = None, periods:
     """Complaints per period for one ``root_cause:CODE`` or ``cluster:REF`` (for charts)."""
     labels = periods_ending(now or app.clock.now(), periods, unit)
     with UnitOfWork(app.db) as uow:
-        events, clusters = subject_timelines(RootCauseRepository(uow.conn))
+        events, _ = subject_timelines(RootCauseRepository(uow.conn))
     if not subject.startswith(("root_cause:", "cluster:")):
         subject = f"root_cause:{subject}" if not subject.startswith("C-") else f"cluster:{subject}"
     known = {s for s, _ in events}

@@ -15,6 +15,7 @@ def write_chart(subject: str, labels: list[str], counts: list[int], path: Path, 
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
     try:
@@ -25,7 +26,7 @@ def write_chart(subject: str, labels: list[str], counts: list[int], path: Path, 
         ax.set_title(f"Complaints per period: {subject}")
         ax.set_ylabel("complaints")
         ax.tick_params(axis="x", rotation=45)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         fig.savefig(path, format=path.suffix.lower().lstrip("."))
     finally:

@@ -33,11 +33,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
 
 from root_cause import similarity
 from root_cause.blocking import (
-    DUPLICATE_OF, FIELDS, FIXED_BY, LINK_KINDS, RELATED, SAME_ROOT_CAUSE, LinkRecord, blocking_keys, shared_fields,
+    DUPLICATE_OF,
+    FIELDS,
+    FIXED_BY,
+    LINK_KINDS,
+    RELATED,
+    SAME_ROOT_CAUSE,
+    LinkRecord,
+    blocking_keys,
+    shared_fields,
 )
 
 __all__ = ["DUPLICATE_OF", "FIXED_BY", "LINK_KINDS", "RELATED", "SAME_ROOT_CAUSE", "LinkPolicy", "LinkProposal",

@@ -7,8 +7,6 @@ the whole step back with a message naming the code.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from complaints.repository import complaint_t, customer_t
@@ -16,6 +14,8 @@ from complaints.uow import UnitOfWork
 from root_cause.blocking import SAME_ROOT_CAUSE, LinkRecord, blocking_keys
 from root_cause.repository import RootCauseRepository
 from root_cause.taxonomy import Taxonomy
+from workflows.compiled import CompiledWorkflow
+from workflows.machine import Case, Step
 
 ROOT_CAUSE_FIELD = "root_cause_code"
 
@@ -24,31 +24,31 @@ class RootCauseObserver:
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
 
-    def after_step(self, uow: UnitOfWork, workflow: Any, before: Any, step: Any) -> None:
+    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
         if before.id is None:
             return
         if step.action == "receive":
-            self._index(uow, before)
+            self._index(uow, before.id, before)
         if ROOT_CAUSE_FIELD in step.payload:
             self._record(uow, before.id, step)
 
-    def _index(self, uow: UnitOfWork, case: Any) -> None:
+    def _index(self, uow: UnitOfWork, complaint_id: int, case: Case) -> None:
         pseudonym = uow.conn.execute(
             select(customer_t.c.pseudonym).select_from(complaint_t.join(customer_t, complaint_t.c.customer_id == customer_t.c.id))
-            .where(complaint_t.c.id == case.id)
+            .where(complaint_t.c.id == complaint_id)
         ).scalar()
         f = case.fields
-        record = LinkRecord(case.id, "", f.get("product"), f.get("company"), f.get("category"), pseudonym)
-        RootCauseRepository(uow.conn).add_block_keys((case.id, key) for key in blocking_keys(record))
+        record = LinkRecord(complaint_id, "", f.get("product"), f.get("company"), f.get("category"), pseudonym)
+        RootCauseRepository(uow.conn).add_block_keys((complaint_id, key) for key in blocking_keys(record))
 
-    def _record(self, uow: UnitOfWork, complaint_id: int, step: Any) -> None:
+    def _record(self, uow: UnitOfWork, complaint_id: int, step: Step) -> None:
         code = self.taxonomy.check_code(str(step.payload.get(ROOT_CAUSE_FIELD) or ""))
         repo = RootCauseRepository(uow.conn)
         repo.record_cause(complaint_id, step.seq, code, str(step.payload.get("finding", "")), step.actor.name, step.at)
         _mark_same_root_cause(repo, complaint_id, code, step)
 
 
-def _mark_same_root_cause(repo: RootCauseRepository, complaint_id: int, code: str, step: Any) -> None:
+def _mark_same_root_cause(repo: RootCauseRepository, complaint_id: int, code: str, step: Step) -> None:
     """Links to complaints already reviewed with the same cause become ``same_root_cause``."""
     links = [lk for lk in repo.links_of(complaint_id) if lk["target_id"] is not None and lk["status"] != "rejected"]
     others = {lk["id"]: lk["target_id"] if lk["source_id"] == complaint_id else lk["source_id"] for lk in links}

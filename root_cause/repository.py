@@ -15,7 +15,15 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
 from root_cause.blocking import LinkRecord
-from root_cause.models import BlockKey, Capa, CapaCause, CapaEvent, ComplaintLink, ComplaintRootCause, RecurrenceAlert
+from root_cause.models import (
+    BlockKey,
+    Capa,
+    CapaCause,
+    CapaEvent,
+    ComplaintLink,
+    ComplaintRootCause,
+    RecurrenceAlert,
+)
 
 cause_t = ComplaintRootCause.__table__  # type: ignore[attr-defined]
 block_t = BlockKey.__table__  # type: ignore[attr-defined]

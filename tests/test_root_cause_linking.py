@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from casework import take_in
 
 from complaints.bootstrap import App
 from complaints.clock import FixedClock
 from root_cause import services
 from root_cause.linking import LinkRecord, candidates_for, link_all
-from casework import take_in
 from workflows.machine import Actor
 
 LV = [
@@ -101,7 +101,7 @@ def test_linking_stores_explained_links_and_a_rerun_changes_nothing(app: App) ->
 
 
 def test_a_rejected_link_stays_rejected(app: App, clock: FixedClock) -> None:
-    first, _, second = _greek_pair(app)
+    _, _, second = _greek_pair(app)
     services.run_linking(app)
     services.decide_link(app, 1, "rejected", Actor("quinn", "quality"), reason="different purchases")
     clock.advance(days=1)
