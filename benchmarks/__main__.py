@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from benchmarks.harness import PROFILES
 from benchmarks.report import comparison, load, render, write
 from benchmarks.runner import FIGURE_KEYS, estimate, run
 
@@ -23,7 +24,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description="complaintflow benchmarks: each figure beside a baseline measured in the same run.",
     )
     parser.add_argument("--quick", action="store_true", help="reduced sizes, about a minute")
-    parser.add_argument("--profile", choices=("tiny", "quick", "full"), help="sizes (default: full; --quick = quick)")
+    parser.add_argument("--profile", choices=PROFILES, help="sizes (default: full; --quick = quick)")
     parser.add_argument("--only", default=",".join(FIGURE_KEYS), help=f"comma-separated figures ({', '.join(FIGURE_KEYS)})")
     parser.add_argument("--pg-url", default=os.environ.get(PG_ENV),
                         help=f"PostgreSQL URL (env {PG_ENV}); a scratch database: its schema public is DROPPED. "

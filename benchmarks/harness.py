@@ -94,11 +94,6 @@ class Context:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
 
-    def require_pg(self) -> str:
-        if not self.pg_url:
-            raise NotAvailable("no PostgreSQL URL (--pg-url or COMPLAINTS_BENCH_POSTGRES_URL)")
-        return self.pg_url
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -158,11 +153,6 @@ def interleaved(rounds: Mapping[str, Round], repeat: int, warmup: int = 1) -> di
 
 def best_of(prepare: Round, repeat: int, warmup: int = 1) -> float:
     return interleaved({"only": prepare}, repeat, warmup)["only"]
-
-
-def once(work: Callable[[], object]) -> Round:
-    """A round with nothing to prepare."""
-    return lambda: work
 
 
 def format_number(value: float | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,7 +88,7 @@ def raw_import(url: str, csv_path: Path, batch: int) -> int:
     return stored
 
 
-def _insert(conn: object, rows: list[dict[str, str]], offset: int, stamp: str) -> int:
+def _insert(conn: sqlite3.Connection, rows: list[dict[str, str]], offset: int, stamp: str) -> int:
     def clean(value: str | None) -> str | None:
         return None if value in (None, "", "None") else value.strip()
 
@@ -101,9 +102,9 @@ def _insert(conn: object, rows: list[dict[str, str]], offset: int, stamp: str) -
             "medium", "en", clean(row["State"]), "acknowledged", "frontline", "frontline", "complaint", 1, 2,
             "{}", received, stamp, stamp,
         ))
-    sql = conn.execute  # type: ignore[attr-defined]
+    sql = conn.execute
     sql("BEGIN IMMEDIATE")
-    conn.executemany(  # type: ignore[attr-defined]
+    conn.executemany(
         f"INSERT INTO complaint ({', '.join(COMPLAINT_COLUMNS)}) VALUES ({', '.join('?' * len(COMPLAINT_COLUMNS))})",
         complaints,
     )
@@ -119,11 +120,11 @@ def _insert(conn: object, rows: list[dict[str, str]], offset: int, stamp: str) -
         notes.append((cid, 2, "acknowledgement", "en", "web",
                        f"Dear customer, we received your complaint on {c[19][:10]}. Your reference is {c[0]}.",
                        "queued", stamp))
-    conn.executemany(  # type: ignore[attr-defined]
+    conn.executemany(
         f"INSERT INTO complaint_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
         events,
     )
-    conn.executemany(  # type: ignore[attr-defined]
+    conn.executemany(
         f"INSERT INTO notification ({', '.join(NOTE_COLUMNS)}) VALUES ({', '.join('?' * len(NOTE_COLUMNS))})",
         notes,
     )
@@ -152,7 +153,7 @@ def run(ctx: Context) -> list[Measure]:
 
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
-    return 2 + sizes.repeat * sizes.rows * (1 / 300 + 1 / 1_200 + 1 / 15_000) + sizes.rows / 50_000
+    return 2 + sizes.repeat * sizes.rows * (1 / 750 + 1 / 5_000 + 1 / 20_000) + sizes.rows / 50_000
 
 
 FIGURE = Figure("intake", "Intake: CFPB rows per second", run, estimate)

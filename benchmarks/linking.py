@@ -146,8 +146,8 @@ def run(ctx: Context) -> list[Measure]:
 
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
-    link = sum(2 + n / 600 for n in sizes.link)
-    brute = sum(2 + (n / 4_000) ** 2 * 3 for n in sizes.brute)
+    link = sum(2 + n / 1_300 for n in sizes.link)
+    brute = sum(2 + (n / 5_000) ** 2 for n in sizes.brute)
     return link + brute + 5
 
 

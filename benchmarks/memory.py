@@ -70,7 +70,7 @@ def run(ctx: Context) -> list[Measure]:
 
 
 def estimate(profile: Profile) -> float:
-    return 6 + SIZES[profile] / 300
+    return 4 + SIZES[profile] / 1_100
 
 
 FIGURE = Figure("memory", "Memory of the nightly analysis", run, estimate)

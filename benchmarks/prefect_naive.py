@@ -94,7 +94,7 @@ def run(ctx: Context) -> list[Measure]:
 
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
-    return 16 + 2 * sizes.flow_runs * 0.15 + 6 * sizes.engine_transitions / 300
+    return 8 + 2 * sizes.flow_runs * 0.1 + 6 * sizes.engine_transitions / 1_500
 
 
 FIGURE = Figure("prefect_naive", "Against one Prefect flow run per complaint", run, estimate)

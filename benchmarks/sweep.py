@@ -93,7 +93,7 @@ def run(ctx: Context) -> list[Measure]:
 
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
-    return sum(n / 15_000 + (sizes.repeat + 1) * (sizes.due / 400 + 0.3) for n in sizes.open)
+    return sum(n / 60_000 + (sizes.repeat + 1) * (sizes.due / 1_500 + 0.2) for n in sizes.open)
 
 
 FIGURE = Figure("sweep", "Sweep: cost grows with what is due, not what is open", run, estimate)

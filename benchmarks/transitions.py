@@ -256,7 +256,7 @@ def run(ctx: Context) -> list[Measure]:
 def estimate(profile: Profile) -> float:
     sizes = SIZES[profile]
     rounds = sizes.repeat + sizes.warmup
-    return 3 + rounds * sizes.transitions * 2 * (1 / 400 + 1 / 1500 + 1 / 5000) * 2 + sizes.cases * 0.2
+    return 3 + rounds * sizes.transitions * 2 * (1 / 1100 + 1 / 2500 + 1 / 7000) * 2 + sizes.cases * 0.1
 
 
 FIGURE = Figure("transitions", "Durable transitions per second", run, estimate)
