@@ -7,7 +7,10 @@ that reason, where it is unset.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +80,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+_SQLITE_TEMPLATE: dict[str, Path] = {}
+
+
+def _migrated_sqlite_template() -> Path:
+    """One database migrated to head per test session; each test gets a copy (80 ms -> 6 ms)."""
+    if "path" not in _SQLITE_TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="complaintflow-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = build(Settings(database_url=f"sqlite:///{folder / 'template.db'}"))
+        init_database(template.db)
+        template.db.dispose()  # the last connection checkpoints the WAL into the file
+        _SQLITE_TEMPLATE["path"] = folder / "template.db"
+    return _SQLITE_TEMPLATE["path"]
+
+
 def make_app(url: str, clock: FixedClock, init: bool = True) -> App:
+    """The app on ``url``; a new SQLite file starts as a copy of the migrated template."""
+    prefix = "sqlite:///"
+    if init and url.startswith(prefix) and url != prefix and not Path(url[len(prefix):]).exists():
+        shutil.copyfile(_migrated_sqlite_template(), url[len(prefix):])
+        init = False
     app = build(Settings(database_url=url), clock=clock)
     if init and url.startswith("sqlite"):
         init_database(app.db)
