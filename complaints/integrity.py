@@ -98,7 +98,7 @@ Rows = list[dict[str, Any]]
 def _read_batch(conn: Connection, after: int, size: int) -> tuple[Rows, dict[int, Rows], dict[int, Rows]] | None:
     complaints = [dict(r._mapping) for r in conn.execute(
         select(complaint_t.c.id, complaint_t.c.reference, complaint_t.c.state, complaint_t.c.tier,
-               complaint_t.c.queue, complaint_t.c.version, complaint_t.c.data,
+               complaint_t.c.queue, complaint_t.c.version, complaint_t.c.data, complaint_t.c.assignee,
                complaint_t.c.workflow_name, complaint_t.c.workflow_version)
         .where(complaint_t.c.id > after).order_by(complaint_t.c.id).limit(size)
     )]
@@ -142,6 +142,10 @@ def check_complaint(
             problems += [Discrepancy(ref, name, m) for m in _data_differences(stored or {}, replayed)]
         elif stored != replayed:
             problems.append(Discrepancy(ref, name, f"stored {_show(stored)}, the event log gives {_show(replayed)}"))
+    assignee = folded.data.get("assignee")
+    if complaint.get("assignee") != assignee:  # the column mirrors data.assignee for the work queue
+        problems.append(Discrepancy(ref, "assignee", f"stored {_show(complaint.get('assignee'))}, "
+                                                     f"the event log gives {_show(assignee)}"))
     try:
         workflow = registry.get(str(complaint["workflow_name"]), int(complaint["workflow_version"]))
     except ComplaintflowError as exc:

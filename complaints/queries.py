@@ -14,7 +14,7 @@ from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
 from workflows.machine import Actor
 
-LIST_COLUMNS = ("reference", "state", "tier", "queue", "severity", "product", "channel", "version", "received_at")
+LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "product", "channel", "version", "received_at")
 
 
 def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str, Any]:
@@ -65,6 +65,7 @@ def list_cases(
     state: str | None = None,
     tier: str | None = None,
     queue: str | None = None,
+    assignee: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Open work sorted by the nearest pending deadline (cases without one come last)."""
@@ -84,6 +85,8 @@ def list_cases(
         conditions.append(complaint_t.c.tier == tier)
     if queue:
         conditions.append(complaint_t.c.queue == queue)
+    if assignee:
+        conditions.append(complaint_t.c.assignee == assignee)
     if conditions:
         query = query.where(and_(*conditions))
     query = query.order_by(nearest.c.next_due.is_(None), nearest.c.next_due, complaint_t.c.id).limit(limit)

@@ -25,6 +25,7 @@ customer_t = Customer.__table__  # type: ignore[attr-defined]
 counter_t = ReferenceCounter.__table__  # type: ignore[attr-defined]
 
 WORKFLOW_TIMER = "workflow"
+ASSIGNEE = "assignee"
 
 _case_query = (
     select(complaint_t, customer_t.c.name.label("customer_name"))
@@ -127,6 +128,8 @@ class CaseRepository:
         )
         if step.changes:
             values["data"] = {**case.data, **step.changes}
+            if ASSIGNEE in step.changes:  # mirrored into its column for the work queue
+                values[ASSIGNEE] = step.changes[ASSIGNEE]
         result = self.conn.execute(_write_case, {**values, "b_id": complaint_id, "b_version": expected_version})
         if result.rowcount != 1:
             actual = self.conn.execute(

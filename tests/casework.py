@@ -31,6 +31,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "dissatisfied": {"reason": "the fee came back"},
     "close": {"root_cause_code": "BILLING.DUPLICATE", "finding": "batch job ran twice"},
     "reopen": {"reason": "the customer found a third charge"},
+    "assign": {"assignee": "ines"},
 }
 
 #: Paths along the shipped lifecycle, starting from 'acknowledged' (where intake leaves a case).

@@ -317,11 +317,11 @@ def test_list_filters_by_state_tier_and_queue_and_sorts_by_nearest_deadline(cli:
                      "Error: Invalid input for 'assess' on {ref}: colour: unknown field; 'assess' takes no fields",
                      id="unknown-field"),
         pytest.param(["advance", "{ref}", "close"], 1,
-                     "Error: Can't 'close' complaint {ref} in state 'acknowledged'. Allowed: assess, escalate.",
+                     "Error: Can't 'close' complaint {ref} in state 'acknowledged'. Allowed: assess, escalate, assign.",
                      id="disallowed-action"),
         pytest.param(["advance", "{ref}", "[/x]"], 1,
                      "Error: Can't '[/x]' complaint {ref} in state 'acknowledged' (no action '[/x]' in workflow "
-                     "'complaint'). Allowed: assess, escalate.", id="markup-in-input"),
+                     "'complaint'). Allowed: assess, escalate, assign.", id="markup-in-input"),
         pytest.param(["advance", "{ref}", "need_info", "--expected-version", "1"], 1,
                      "Error: Complaint {ref} was changed by someone else: expected version 1, it is now at version 2. "
                      "Reload it and try again.", id="stale-version"),

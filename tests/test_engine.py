@@ -23,6 +23,7 @@ from casework import (
 )
 from complaints.bootstrap import App
 from complaints.clock import FixedClock
+from complaints.queries import list_cases
 from complaints.errors import ActionNotAllowed, ConflictError, GuardFailed, InvalidInput
 from complaints.repository import WORKFLOW_TIMER, timer_t
 from complaints.uow import UnitOfWork
@@ -42,17 +43,27 @@ def allowed(app: App, reference: str, actor: Actor) -> list[str]:
 
 def test_available_actions_follow_the_state(app: App, handler: Actor) -> None:
     reference = take_in(app)
-    assert allowed(app, reference, handler) == ["assess", "escalate"]
+    assert allowed(app, reference, handler) == ["assess", "escalate", "assign"]
     walk(app, reference, ["assess"])
-    assert allowed(app, reference, handler) == ["valid", "invalid", "need_info", "escalate"]
+    assert allowed(app, reference, handler) == ["valid", "invalid", "need_info", "escalate", "assign"]
     walk(app, reference, ["valid"])
-    assert allowed(app, reference, handler) == ["escalate", "pause", "propose"]
+    assert allowed(app, reference, handler) == ["escalate", "assign", "pause", "propose"]
+
+
+def test_assigning_a_case_stays_in_its_state_and_puts_it_in_the_handlers_work_list(app: App, handler: Actor) -> None:
+    reference = take_in(app)
+    walk(app, reference, ["assess"])
+    step = app.engine.advance(reference, "assign", handler, {"assignee": "ines"})
+    assert (step.from_state, step.to_state) == ("assessing", "assessing")
+    assert app.engine.get(reference).data["assignee"] == "ines"
+    assert [r["reference"] for r in list_cases(app.engine, assignee="ines")] == [reference]
+    assert list_cases(app.engine, assignee="nobody") == []
 
 
 def test_available_actions_follow_the_role(app: App, handler: Actor) -> None:
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info"])
-    assert allowed(app, reference, handler) == ["info_received", "escalate"]
+    assert allowed(app, reference, handler) == ["info_received", "escalate", "assign"]
     assert allowed(app, reference, SYSTEM) == ["info_received", "auto_close", "escalate"]
     assert allowed(app, reference, Actor("quinn", "quality")) == []
 
@@ -67,10 +78,10 @@ def test_each_available_action_says_where_it_goes_and_what_it_needs(app: App, ha
 def test_an_action_not_possible_from_the_state_names_the_state_and_the_allowed_actions(app: App, handler: Actor) -> None:
     reference = take_in(app)
     with pytest.raises(ActionNotAllowed, match=(
-        rf"^Can't 'close' complaint {reference} in state 'acknowledged'\. Allowed: assess, escalate\.$"
+        rf"^Can't 'close' complaint {reference} in state 'acknowledged'\. Allowed: assess, escalate, assign\.$"
     )) as caught:
         app.engine.advance(reference, "close", handler, PAYLOADS["close"])
-    assert (caught.value.state, caught.value.allowed) == ("acknowledged", ["assess", "escalate"])
+    assert (caught.value.state, caught.value.allowed) == ("acknowledged", ["assess", "escalate", "assign"])
 
 
 def test_an_action_the_role_may_not_take_says_which_roles_may(app: App) -> None:
@@ -84,7 +95,7 @@ def test_an_action_the_role_may_not_take_says_which_roles_may(app: App) -> None:
 
 def test_an_unknown_action_is_named_as_unknown(app: App, handler: Actor) -> None:
     reference = take_in(app)
-    with pytest.raises(ActionNotAllowed, match=r"\(no action 'fly' in workflow 'complaint'\)\. Allowed: assess, escalate\."):
+    with pytest.raises(ActionNotAllowed, match=r"\(no action 'fly' in workflow 'complaint'\)\. Allowed: assess, escalate, assign\."):
         app.engine.advance(reference, "fly", handler)
 
 

@@ -70,6 +70,11 @@ def test_a_tampered_version_is_reported(app: App, cases: dict[str, str]) -> None
     assert problems_of(check(app), cases["fresh"]) == [("version", "stored 7, the event log gives 2")]
 
 
+def test_an_assignee_column_that_disagrees_with_the_log_is_reported(app: App, cases: dict[str, str]) -> None:
+    tamper(app, complaint_t, cases["fresh"], assignee="mallory")
+    assert problems_of(check(app), cases["fresh"]) == [("assignee", "stored 'mallory', the event log gives None")]
+
+
 def test_tampered_data_is_reported_key_by_key(app: App, cases: dict[str, str]) -> None:
     data = dict(app.engine.get(cases["closed"]).data)
     data["root_cause_code"] = "OTHER"

@@ -168,11 +168,12 @@ def list_(
     state: Annotated[str | None, typer.Option(help="only this state")] = None,
     tier: Annotated[str | None, typer.Option(help="only this tier")] = None,
     queue: Annotated[str | None, typer.Option(help="only this queue")] = None,
+    assignee: Annotated[str | None, typer.Option(help="only cases assigned to this handler")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
     """Complaints sorted by their nearest deadline."""
     cli = ctx_of(ctx)
-    rows = list_cases(cli.app().engine, state=state, tier=tier, queue=queue, limit=limit)
+    rows = list_cases(cli.app().engine, state=state, tier=tier, queue=queue, assignee=assignee, limit=limit)
     if cli.json:
         cli.emit_json(rows)
     else:
