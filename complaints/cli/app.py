@@ -225,6 +225,27 @@ def advance(
 
 
 @app.command()
+def erase(
+    ctx: typer.Context,
+    email: Annotated[str | None, typer.Option(help="the customer's email address")] = None,
+    reference: Annotated[str | None, typer.Option(help="any complaint of the customer")] = None,
+) -> None:
+    """Erase a customer's personal data; complaints and their audit trail are kept."""
+    from complaints.privacy import erase_customer
+
+    cli = ctx_of(ctx)
+    app_ = cli.app()
+    result = erase_customer(app_.db, app_.clock.now(), email=email, reference=reference)
+    if cli.json:
+        cli.emit_json(result)
+    elif result["erased"]:
+        cli.console.print(f"[green]✓[/] personal data erased; {len(result['complaints_kept'])} complaint(s) "
+                          f"kept with their audit trail: {', '.join(result['complaints_kept'])}")  # type: ignore[arg-type]
+    else:
+        cli.console.print("[yellow]=[/] this customer's personal data was already erased")
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     database: Annotated[Path, typer.Option("--database", help="SQLite file to (re)create")] = Path("complaintflow-demo.db"),

@@ -1,0 +1,49 @@
+"""Erasing a customer's personal data keeps every case and its audit trail replayable."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from complaints.bootstrap import App
+from complaints.errors import InvalidInput, NotFound
+from complaints.privacy import erase_customer
+from complaints.repository import customer_t
+from complaints.schemas import ComplaintIn
+from complaints.uow import UnitOfWork
+from workflows.machine import Actor, replay
+
+
+def _take_in(app: App, handler: Actor, external_id: str) -> str:
+    record = ComplaintIn.model_validate({
+        "external_id": external_id, "product": "Current account", "description": "Charged twice",
+        "customer": {"name": "Anna Bērziņa", "email": "Anna@Example.lv", "phone": "+371 2000 0000"},
+    })
+    return app.intake.take_in_one(record, handler)[0]
+
+
+def test_erasure_blanks_the_person_and_keeps_the_cases_and_their_logs(app: App, handler: Actor) -> None:
+    first, second = _take_in(app, handler, "P-1"), _take_in(app, handler, "P-2")
+    result = erase_customer(app.db, app.clock.now(), email="anna@example.lv")
+    assert result["erased"] and result["complaints_kept"] == [first, second]
+    with app.db.read() as conn:
+        row = conn.execute(select(customer_t)).one()
+    assert (row.name, row.email, row.phone) == (None, None, None)
+    assert row.erased_at is not None and row.pseudonym  # repeat detection still works
+    with UnitOfWork(app.db) as uow:
+        case = uow.cases.get(first)
+        folded = replay(uow.cases.events(case.id))  # type: ignore[arg-type]
+    assert folded is not None and (folded.state, folded.version) == (case.state, case.version)
+
+
+def test_erasing_twice_says_it_was_already_done(app: App, handler: Actor) -> None:
+    reference = _take_in(app, handler, "P-3")
+    erase_customer(app.db, app.clock.now(), reference=reference)
+    assert erase_customer(app.db, app.clock.now(), reference=reference)["already_erased"]
+
+
+def test_erasure_needs_exactly_one_way_to_find_the_customer(app: App) -> None:
+    with pytest.raises(InvalidInput, match="exactly one of --email or --reference"):
+        erase_customer(app.db, app.clock.now())
+    with pytest.raises(NotFound, match="No customer with email 'nobody@example.com'"):
+        erase_customer(app.db, app.clock.now(), email="nobody@example.com")
