@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from benchmarks.databases import bulk_complaints, count_rows, due_and_later, fresh_app, raw_sqlite
 from benchmarks.harness import Context, Figure, Measure, Profile, Target, best_of
-from complaints.bootstrap import App
 from complaints.clock import FixedClock
+from escalation.sweep import sweep
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 #: Short rows: the sweep never reads the text, and 1M narratives would only slow the setup.
@@ -38,16 +37,7 @@ SIZES: dict[Profile, Sizes] = {
 }
 
 
-def sweeper() -> tuple[str, Callable[[App, int], Any]]:
-    """The project's sweep if the escalation package provides one, else the engine's own."""
-    try:
-        from escalation.sweep import sweep
-    except ImportError:
-        return "WorkflowEngine.fire_due_timers", lambda app, due: app.engine.fire_due_timers(limit=due)
-    return "escalation.sweep.sweep", lambda app, due: sweep(app, now=NOW, batch_size=500)
-
-
-def measure_size(ctx: Context, open_count: int, sizes: Sizes, sweep: Callable[[App, int], Any]) -> float:
+def measure_size(ctx: Context, open_count: int, sizes: Sizes) -> float:
     url = ctx.sqlite_url(f"sweep_{open_count}")
     app = fresh_app(url, FixedClock(NOW))
     conn = raw_sqlite(url)
@@ -62,7 +52,7 @@ def measure_size(ctx: Context, open_count: int, sizes: Sizes, sweep: Callable[[A
         before = count_rows(conn, "timer", "status = 'fired'")
 
         def work() -> None:
-            sweep(app, sizes.due)
+            sweep(app, now=NOW, batch_size=500)
             fired = count_rows(conn, "timer", "status = 'fired'") - before
             if fired != sizes.due:
                 raise AssertionError(f"the sweep fired {fired} of {sizes.due} due timers at {open_count:,} open")
@@ -78,14 +68,13 @@ def measure_size(ctx: Context, open_count: int, sizes: Sizes, sweep: Callable[[A
 
 def run(ctx: Context) -> list[Measure]:
     sizes = SIZES[ctx.profile]
-    name, sweep = sweeper()
-    seconds = {n: measure_size(ctx, n, sizes, sweep) for n in sizes.open}
+    seconds = {n: measure_size(ctx, n, sizes) for n in sizes.open}
     smallest = sizes.open[0]
     return [
         Measure(
             f"SQLite: {sizes.due:,} due among {n:,} open", seconds[n], "s", seconds[smallest],
             f"same sweep at {smallest:,} open", Target("<=", 2.0),
-            note=f"{name}; {sizes.due / seconds[n]:,.0f} timers fired/s",
+            note=f"escalation.sweep.sweep; {sizes.due / seconds[n]:,.0f} timers fired/s",
         )
         for n in sizes.open
     ]

@@ -20,7 +20,9 @@ from complaints.clock import FixedClock, SystemClock
 from complaints.errors import ComplaintflowError
 from complaints.importers import read_file
 from complaints.queries import count_by_state
+from complaints.repository import WORKFLOW_TIMER
 from complaints.settings import load_settings
+from escalation.sweep import sweep
 from workflows.machine import Actor
 
 HANDLER = Actor("hana", "handler")
@@ -68,12 +70,12 @@ class _Walker:
         """Let ``days`` pass and fire every timer that falls due, noting it on its scenario."""
         self.clock.advance(days=days)
         by_ref = {sc.reference: sc for sc in scenarios}
-        report = self.app.engine.fire_due_timers(limit=10_000)
+        report = sweep(self.app)
         for label in report.fired:
-            reference, action = label.split(" ", 1)
+            reference, kind, name = label.split(" ", 2)
             self.timers_fired += 1
-            if reference in by_ref:
-                by_ref[reference].path.append(f"⏱{action}")
+            if reference in by_ref and kind == WORKFLOW_TIMER:
+                by_ref[reference].path.append(f"⏱{name}")
 
     def state(self, sc: Scenario) -> str:
         return self.app.engine.get(sc.reference).state

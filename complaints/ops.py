@@ -55,12 +55,6 @@ def summarise(report: Any) -> dict[str, Any]:
     raise TypeError(f"cannot summarise a {type(report).__name__}; return a dataclass or a dict")
 
 
-def handled(summary: dict[str, Any]) -> int:
-    """How many items a batch dealt with (the lengths of its lists): a batch that handled
-    fewer than its size means nothing more is due."""
-    return sum(len(v) for v in summary.values() if isinstance(v, list))
-
-
 def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """Several batches' summaries as one: lists joined, counts added; ``batches`` counts the
     summaries unless they count their own batches."""

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, select, update
 
 from complaints.errors import ConflictError, NotFound
 from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
@@ -25,6 +25,9 @@ customer_t = Customer.__table__  # type: ignore[attr-defined]
 counter_t = ReferenceCounter.__table__  # type: ignore[attr-defined]
 
 WORKFLOW_TIMER = "workflow"
+#: Timer statuses: a sweep claims ``pending`` as ``fired``; ``failed`` when the action it
+#: fired was refused (the reason is its result) and a person must act on the case.
+TIMER_PENDING, TIMER_FIRED, TIMER_FAILED, TIMER_CANCELLED = "pending", "fired", "failed", "cancelled"
 ASSIGNEE = "assignee"
 
 _case_query = (
@@ -45,6 +48,17 @@ _cancel_pending = update(timer_t).where(
     and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending")
 )
 _cancel_pending_kind = _cancel_pending.where(timer_t.c.kind == bindparam("b_kind"))
+
+
+def unattended_failed_timers() -> Select[Any]:
+    """Failed timers (their action was refused) on cases nobody has acted on since: such a
+    case may wait with nothing scheduled, so it needs a person. Acting on the case (any event
+    after the failure) attends to it."""
+    acted_since = exists().where(and_(event_t.c.complaint_id == timer_t.c.complaint_id,
+                                      event_t.c.at > timer_t.c.fired_at))
+    return (select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name, timer_t.c.state,
+                   timer_t.c.fired_at, timer_t.c.result)
+            .where(and_(timer_t.c.status == TIMER_FAILED, ~acted_since)))
 
 
 def case_from_row(row: Row[Any]) -> Case:
@@ -184,18 +198,6 @@ class CaseRepository:
         if kind is None:
             return self.conn.execute(_cancel_pending, params).rowcount
         return self.conn.execute(_cancel_pending_kind, {**params, "b_kind": kind}).rowcount
-
-    def claim_timer(self, timer_id: int, at: datetime) -> bool:
-        """Mark a pending timer fired; False if another sweeper (or a cancel) got there first."""
-        result = self.conn.execute(
-            update(timer_t)
-            .where(and_(timer_t.c.id == timer_id, timer_t.c.status == "pending"))
-            .values(status="fired", fired_at=at)
-        )
-        return result.rowcount == 1
-
-    def record_timer_result(self, timer_id: int, result: str) -> None:
-        self.conn.execute(update(timer_t).where(timer_t.c.id == timer_id).values(result=result[:300]))
 
     def due_timers(
         self, now: datetime, limit: int, kinds: Sequence[str] = (WORKFLOW_TIMER,),

@@ -29,6 +29,7 @@ from complaints.repository import WORKFLOW_TIMER, timer_t
 from complaints.uow import UnitOfWork
 from conftest import T0
 from workflows.compiled import CompiledWorkflow
+from workflows import timers
 from workflows.machine import Actor, Case, Step
 
 SYSTEM = Actor.system()
@@ -285,11 +286,11 @@ def test_due_timers_fire_exactly_once(app: App, handler: Actor, clock: FixedCloc
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info"])
     clock.advance(days=13, hours=23)
-    assert app.engine.fire_due_timers().fired == []
+    assert timers.sweep(app).fired == []
     clock.advance(hours=1)
-    first = app.engine.fire_due_timers()
-    second = app.engine.fire_due_timers()
-    assert (first.fired, first.skipped, first.failed) == ([f"{reference} auto_close"], [], [])
+    first = timers.sweep(app)
+    second = timers.sweep(app)
+    assert (first.fired, first.skipped, first.failed) == ([f"{reference} workflow auto_close"], [], [])
     assert (second.fired, second.skipped, second.failed) == ([], [], [])
     after = stored(app, reference)
     assert after["state"] == "closed"
@@ -305,7 +306,7 @@ def test_a_timer_whose_state_was_left_never_fires(app: App, handler: Actor, cloc
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info", "info_received"])
     clock.advance(days=30)
-    assert app.engine.fire_due_timers().fired == []
+    assert timers.sweep(app).fired == []
     assert stored(app, reference)["state"] == "assessing"
 
 
@@ -321,8 +322,8 @@ def test_a_pending_timer_set_by_a_state_the_case_has_left_is_skipped_with_the_re
             state="awaiting_customer", due_at=T0, status="pending", payload={}, created_at=T0,
         ))
         uow.commit()
-    report = app.engine.fire_due_timers()
-    assert (report.fired, report.skipped) == ([], [f"{reference} auto_close"])
+    report = timers.sweep(app)
+    assert (report.fired, report.skipped) == ([], [f"{reference} workflow auto_close"])
     [timer] = workflow_timers(app, reference)
     assert (timer["status"], timer["result"]) == ("fired", "skipped: case is now in 'assessing'")
     assert stored(app, reference)["state"] == "assessing"

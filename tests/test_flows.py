@@ -83,7 +83,7 @@ def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_n
     clock.advance(days=15)
     first = auto_close(now=clock.now())
     second = auto_close(now=clock.now())
-    assert sorted(first["fired"]) == sorted(f"{r} auto_close" for r in refs)
+    assert sorted(first["fired"]) == sorted(f"{r} workflow auto_close" for r in refs)
     assert second["fired"] == [] and second["batches"] == 1
     assert {app.engine.get(r).state for r in refs} == {"closed"}
     assert list(_events(app, "auto_close").values()) == [1, 1, 1]
@@ -218,4 +218,4 @@ def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(sqlite_flow_e
     when = (clock.now() + timedelta(days=15)).isoformat()
     out = CliRunner().invoke(cli, ["--db", sqlite_flow_env.settings.database_url, "--now", when, "--json", "run", "auto-close"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout)["result"]["fired"] == [f"{refs[0]} auto_close"]
+    assert json.loads(out.stdout)["result"]["fired"] == [f"{refs[0]} workflow auto_close"]

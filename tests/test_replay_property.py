@@ -24,6 +24,7 @@ from complaints.repository import WORKFLOW_TIMER
 from complaints.schemas import ComplaintIn
 from complaints.settings import Settings
 from conftest import T0
+from workflows import timers
 from workflows.checks import sources, state_graph
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import FieldSpec
@@ -200,7 +201,7 @@ def run_example(data: st.DataObject, app: App, clock: FixedClock) -> None:
                 reference, action, actor, payload, expected_version=now["version"] - 1), ConflictError)
         elif move == "timers":
             clock.advance(seconds=data.draw(st.sampled_from(CLOCK_STEPS), label="clock").total_seconds())
-            report = app.engine.fire_due_timers()
+            report = timers.sweep(app)
             assert report.failed == [], report.failed
         else:
             case = app.engine.get(reference)

@@ -8,12 +8,12 @@ escalation) add their writes to the same transaction. A stale version writes not
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-from complaints.clock import Clock, SystemClock
+from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
-from complaints.errors import ComplaintflowError, ConflictError
+from complaints.errors import ConflictError
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
@@ -25,13 +25,6 @@ class StepObserver(Protocol):
     """Called inside the transaction after a step is written; may add writes of its own."""
 
     def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None: ...
-
-
-@dataclass
-class TimerReport:
-    fired: list[str] = field(default_factory=list)  # "C-2026-000001 auto_close"
-    skipped: list[str] = field(default_factory=list)  # timer no longer applies
-    failed: list[str] = field(default_factory=list)  # the action was refused; reason kept on the timer
 
 
 class WorkflowEngine:
@@ -48,6 +41,10 @@ class WorkflowEngine:
         self.clock = clock or SystemClock()
         self.observers = list(observers)
         self.deadline = deadline
+
+    def as_of(self, now: datetime) -> WorkflowEngine:
+        """The same engine acting at ``now`` (a sweep run for a given time stamps its steps then)."""
+        return WorkflowEngine(self.db, self.registry, FixedClock(now), self.observers, self.deadline)
 
     def workflow_of(self, case: Case) -> CompiledWorkflow:
         return self.registry.get(str(case.fields["workflow_name"]), int(case.fields["workflow_version"]))
@@ -94,39 +91,3 @@ class WorkflowEngine:
         for observer in self.observers:
             observer.after_step(uow, workflow, case, step)
         return step
-
-    def fire_due_timers(self, limit: int = 500, actions: Sequence[str] | None = None) -> TimerReport:
-        """Fire workflow timers due now (only those of ``actions`` if given), each in its own
-        transaction, each exactly once.
-
-        The claim (``pending`` -> ``fired``) and the action it fires commit together, so a
-        crash leaves the timer pending, and a second sweeper finds nothing left to claim.
-        """
-        now = self.clock.now()
-        report = TimerReport()
-        with UnitOfWork(self.db) as uow:
-            due = uow.cases.due_timers(now, limit, actions=actions)
-        for timer in due:
-            with UnitOfWork(self.db) as uow:
-                if not uow.cases.claim_timer(timer.id, now):
-                    continue
-                case = uow.cases.get_by_id(timer.complaint_id)
-                label = f"{case.reference} {timer.action}"
-                if case.state != timer.state:
-                    uow.cases.record_timer_result(timer.id, f"skipped: case is now in '{case.state}'")
-                    report.skipped.append(label)
-                    uow.commit()
-                    continue
-                try:
-                    with uow.conn.begin_nested():
-                        self.apply(uow, case, timer.action, Actor.system("timer"), {})
-                except ConflictError:
-                    continue  # someone changed the case meanwhile: roll back, the timer stays pending
-                except ComplaintflowError as exc:
-                    uow.cases.record_timer_result(timer.id, f"failed: {exc}")
-                    report.failed.append(f"{label}: {exc}")
-                else:
-                    uow.cases.record_timer_result(timer.id, "fired")
-                    report.fired.append(label)
-                uow.commit()
-        return report
