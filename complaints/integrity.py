@@ -4,7 +4,9 @@ The event log is the record; the complaint row and its workflow timers are deriv
 For every complaint this replays the events (``workflows.machine.replay``) and compares the
 result with the stored state, tier, queue, version and data, and checks that the pending
 workflow timers are exactly those the current state declares, scheduled by the event that
-entered it (none for a final state). Complaints are read in batches by id, each batch with
+entered it (none for a final state). A timer whose action was refused (status ``failed``) on a
+complaint nobody has acted on since is reported too: the complaint may wait with nothing
+scheduled until a person acts. Complaints are read in batches by id, each batch with
 three queries (complaints, their events, their timers) in one snapshot, so the cost grows
 with the size of the database, never with round trips per complaint.
 """
@@ -17,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from complaints.db import Database
 from complaints.errors import ComplaintflowError
-from complaints.repository import WORKFLOW_TIMER, complaint_t, event_t, timer_t
+from complaints.repository import (
+    TIMER_FAILED, TIMER_FIRED, TIMER_PENDING, WORKFLOW_TIMER, complaint_t, event_t, timer_t,
+)
 from workflows.compiled import CompiledWorkflow
 from workflows.machine import replay
 from workflows.registry import WorkflowRegistry
@@ -35,7 +39,7 @@ class Discrepancy:
     """One difference between a complaint and its event log."""
 
     reference: str
-    aspect: str  # state, tier, queue, version, data, events, timers, workflow
+    aspect: str  # state, tier, queue, version, data, events, timers, workflow, failed timer
     message: str
 
     def __str__(self) -> str:
@@ -115,9 +119,11 @@ def _read_batch(conn: Connection, after: int, size: int) -> tuple[Rows, dict[int
         events[r.complaint_id].append(dict(r._mapping))
     timers: dict[int, Rows] = defaultdict(list)
     for r in conn.execute(
-        select(timer_t.c.complaint_id, timer_t.c.name, timer_t.c.state, timer_t.c.status, timer_t.c.created_at)
-        .where(and_(timer_t.c.complaint_id.between(low, high), timer_t.c.kind == WORKFLOW_TIMER,
-                    timer_t.c.status.in_(("pending", "fired"))))
+        select(timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name, timer_t.c.state, timer_t.c.status,
+               timer_t.c.created_at, timer_t.c.fired_at, timer_t.c.result)
+        .where(and_(timer_t.c.complaint_id.between(low, high), or_(
+            and_(timer_t.c.kind == WORKFLOW_TIMER, timer_t.c.status.in_((TIMER_PENDING, TIMER_FIRED))),
+            timer_t.c.status == TIMER_FAILED)))
     ):
         timers[r.complaint_id].append(dict(r._mapping))
     return complaints, events, timers
@@ -127,9 +133,12 @@ def check_complaint(
     complaint: Mapping[str, Any], events: Sequence[Mapping[str, Any]], timers: Sequence[Mapping[str, Any]],
     registry: WorkflowRegistry,
 ) -> list[Discrepancy]:
-    """The differences between one stored complaint, the replay of its events and its timers."""
+    """The differences between one stored complaint, the replay of its events and its timers,
+    and the refused timers nobody has acted on since."""
     ref = str(complaint["reference"])
     problems = [Discrepancy(ref, "events", m) for m in _chain_problems(events)]
+    problems += [Discrepancy(ref, "failed timer", m) for m in _unattended_failures(events, timers)]
+    timers = [t for t in timers if t["kind"] == WORKFLOW_TIMER]
     try:
         folded = replay(events)
     except ValueError as exc:  # a gap in the sequence numbers
@@ -160,11 +169,20 @@ def _chain_problems(events: Sequence[Mapping[str, Any]]) -> Iterator[str]:
                    f"but event {before['seq']} ended in '{before['to_state']}'")
 
 
+def _unattended_failures(events: Sequence[Mapping[str, Any]], timers: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Failed timers with no event after them (``repository.unattended_failed_timers``)."""
+    last = max((ev["at"] for ev in events), default=None)
+    for t in timers:
+        if t["status"] == TIMER_FAILED and (last is None or last <= t["fired_at"]):
+            yield (f"{t['kind']} timer '{t['name']}' was refused at {t['fired_at']:%Y-%m-%d %H:%M} UTC "
+                   f"({t['result']}) and nothing has happened to the complaint since: act on it by hand")
+
+
 def _timer_problems(
     workflow: CompiledWorkflow, events: Sequence[Mapping[str, Any]], timers: Sequence[Mapping[str, Any]]
 ) -> Iterator[str]:
     state = events[-1]["to_state"]
-    pending = [t for t in timers if t["status"] == "pending"]
+    pending = [t for t in timers if t["status"] == TIMER_PENDING]
     if workflow.spec.states[state].final:
         for t in pending:
             yield f"timer '{t['name']}' is pending but '{state}' is a final state"
@@ -177,7 +195,7 @@ def _timer_problems(
             yield (f"timer '{t['name']}' is pending but was not scheduled by event {entered['seq']} "
                    f"('{entered['action']}'), which entered '{state}'")
     current = [t for t in timers if t["state"] == state and t["created_at"] == entered["at"]]
-    used = {t["name"] for t in current if t["status"] == "fired"}  # fired, but the state stayed
+    used = {t["name"] for t in current if t["status"] != TIMER_PENDING}  # fired or refused, the state stayed
     expected = Counter(n for n in _declared(workflow, state, _data_at(events, entered["seq"])) if n not in used)
     actual = Counter(t["name"] for t in pending if t["state"] == state and t["created_at"] == entered["at"])
     for name in sorted((expected - actual).elements()):

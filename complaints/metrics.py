@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints.bootstrap import App
 from complaints.models import MetricsSnapshot
-from complaints.repository import complaint_t, event_t, timer_t
+from complaints.repository import complaint_t, event_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from workflows.machine import SYSTEM_ROLE
 
@@ -56,6 +56,7 @@ def compute(conn: Connection, now: datetime) -> dict[str, Any]:
         "automatic_escalations_last_day": escalations.get(True, 0),
         "escalations_by_hand_last_day": escalations.get(False, 0),
         "overdue_timers_by_kind": _grouped(conn, timer_t.c.kind, and_(timer_t.c.status == "pending", timer_t.c.due_at < now)),
+        "failed_timers_by_kind": _failed_by_kind(conn),
         "resolved_last_30_days": len(hours),
         "median_hours_to_resolve": round(statistics.median(hours), 2) if hours else None,
     }
@@ -87,6 +88,12 @@ def _grouped(conn: Connection, key: Any, where: Any = None) -> dict[Any, int]:
     if where is not None:
         query = query.where(where)
     return {k: n for k, n in conn.execute(query)}
+
+
+def _failed_by_kind(conn: Connection) -> dict[str, int]:
+    """Refused timers on complaints nobody has acted on since: the cases waiting for a person."""
+    failed = unattended_failed_timers().subquery()
+    return {k: n for k, n in conn.execute(select(failed.c.kind, func.count()).group_by(failed.c.kind))}
 
 
 def _count(conn: Connection, table: Any, where: Any) -> int:

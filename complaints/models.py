@@ -97,8 +97,9 @@ class ComplaintEvent(SQLModel, table=True):
 class Timer(SQLModel, table=True):
     """A durable timer: a row with a due time, fired by a sweep, never an in-process timer.
 
-    ``status`` is pending, fired or cancelled. The partial index on pending ``due_at`` keeps
-    the sweep's cost proportional to what is due, not to what is open."""
+    ``status`` is pending, fired, failed (its action was refused; ``result`` says why) or
+    cancelled. The partial index on pending ``due_at`` keeps the sweep's cost proportional to
+    what is due, not to what is open; the one on failed timers keeps finding them cheap."""
 
     __table_args__ = (
         Index(
@@ -108,6 +109,12 @@ class Timer(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_timer_complaint_status", "complaint_id", "status"),
+        Index(
+            "ix_timer_failed",
+            "complaint_id",
+            sqlite_where=text("status = 'failed'"),
+            postgresql_where=text("status = 'failed'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

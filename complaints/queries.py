@@ -6,9 +6,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
 
-from complaints.repository import complaint_t, customer_t, timer_t
+from complaints.repository import TIMER_PENDING, complaint_t, customer_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
@@ -68,14 +68,23 @@ def list_cases(
     assignee: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Open work sorted by the nearest pending deadline (cases without one come last)."""
+    """Open work: first the cases that need a person because a timer's action was refused
+    (``attention`` says which and why; overdue since the failure), then by the nearest pending
+    deadline (cases without one come last)."""
+    failed = unattended_failed_timers().subquery()
+    deadlines = union_all(
+        select(timer_t.c.complaint_id, timer_t.c.due_at.label("due"), cast(null(), String).label("attention"))
+        .where(timer_t.c.status == TIMER_PENDING),
+        select(failed.c.complaint_id, failed.c.fired_at,
+               literal("timer '") + failed.c.name + literal("' ") + failed.c.result),
+    ).subquery()
     nearest = (
-        select(timer_t.c.complaint_id, func.min(timer_t.c.due_at).label("next_due"))
-        .where(timer_t.c.status == "pending")
-        .group_by(timer_t.c.complaint_id)
+        select(deadlines.c.complaint_id, func.min(deadlines.c.due).label("next_due"),
+               func.max(deadlines.c.attention).label("attention"))
+        .group_by(deadlines.c.complaint_id)
         .subquery()
     )
-    query = select(*[complaint_t.c[c] for c in LIST_COLUMNS], nearest.c.next_due).select_from(
+    query = select(*[complaint_t.c[c] for c in LIST_COLUMNS], nearest.c.next_due, nearest.c.attention).select_from(
         complaint_t.outerjoin(nearest, nearest.c.complaint_id == complaint_t.c.id)
     )
     conditions = []
@@ -89,11 +98,10 @@ def list_cases(
         conditions.append(complaint_t.c.assignee == assignee)
     if conditions:
         query = query.where(and_(*conditions))
-    query = query.order_by(nearest.c.next_due.is_(None), nearest.c.next_due, complaint_t.c.id).limit(limit)
+    query = query.order_by(nearest.c.attention.is_(None), nearest.c.next_due.is_(None), nearest.c.next_due,
+                           complaint_t.c.id).limit(limit)
     with engine.db.read() as conn:
         rows = conn.execute(query).all()
-
-
     fix = UTCDateTime().process_result_value
     return [dict(r._mapping) | {"next_due": fix(r.next_due, None)} for r in rows]
 

@@ -94,7 +94,7 @@ def _print_report(console: Console, report: IntegrityReport) -> None:
         console.print(f"[green]✓[/] {report.checked} complaints match their event logs and timers")
         return
     table = Table(header_style="bold", title=f"{len(report.references)} of {report.checked} complaints differ "
-                                             "from their event log")
+                                             "from their event log or wait on a refused timer")
     for column in ("Reference", "Aspect", "Difference"):
         table.add_column(column, overflow="fold")
     for problem in report.problems[:SHOWN_PROBLEMS]:

@@ -33,8 +33,15 @@ def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r["reference"], state_text(r["state"]), r["tier"], r["queue"], r["severity"],
-                      (r["product"] or "")[:40], when(r.get("next_due")) or "-")
+                      (r["product"] or "")[:40], _deadline(r))
     return table
+
+
+def _deadline(row: dict[str, Any]) -> Text:
+    """The next deadline, or (in red) the refused timer that left the case waiting for a person."""
+    if row.get("attention"):
+        return Text(f"needs attention since {when(row.get('next_due'))}: {row['attention']}", style="bold red")
+    return Text(when(row.get("next_due")) or "-")
 
 
 def case_panel(view: dict[str, Any]) -> Group:
