@@ -145,13 +145,14 @@ class IntakeService:
         uow.cases.append_events(pairs)
         uow.cases.add_timers(pairs)
         uow.cases.add_notifications(pairs)
+        items: list[tuple[Case, Step]] = []
         for cid, (_, case, steps, _) in zip(ids, planned, strict=True):
-            stored = Case(**{**case.__dict__, "id": cid})
-            before = stored
+            before = Case(**{**case.__dict__, "id": cid})
             for step in steps:
-                for observer in self.engine.observers:
-                    observer.after_step(uow, workflow, before, step)
+                items.append((before, step))
                 before = step.apply(before)
+        for observer in self.engine.observers:  # the whole batch at once: set-based observer writes
+            observer.after_steps(uow, workflow, items)
         for (row, record), ref in zip(fresh, references, strict=True):
             report.created.append((row, ref))
             if record.external_id:

@@ -7,6 +7,8 @@ does act, it reads the case's clocks once and writes with Core statements.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState, Context, Outcome, SlaClocks
 from escalation.policy import SlaPolicy, as_aware
@@ -33,6 +35,10 @@ class SlaObserver:
 
     def __init__(self, engine: WorkflowEngine):
         self.engine = engine
+
+    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        for before, step in items:
+            self.after_step(uow, workflow, before, step)
 
     def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
         policy = policy_for(workflow)

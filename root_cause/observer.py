@@ -7,6 +7,8 @@ the whole step back with a message naming the code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from complaints.repository import complaint_t, customer_t
@@ -24,13 +26,14 @@ class RootCauseObserver:
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
 
-    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
-        if before.id is None:
-            return
-        if step.action == "receive":
-            self._index(uow, before.id, before)
-        if ROOT_CAUSE_FIELD in step.payload:
-            self._record(uow, before.id, step)
+    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        for before, step in items:
+            if before.id is None:
+                continue
+            if step.action == "receive":
+                self._index(uow, before.id, before)
+            if ROOT_CAUSE_FIELD in step.payload:
+                self._record(uow, before.id, step)
 
     def _index(self, uow: UnitOfWork, complaint_id: int, case: Case) -> None:
         pseudonym = uow.conn.execute(

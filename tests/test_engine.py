@@ -3,6 +3,7 @@ state, what a step writes, and that a refused step writes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -405,8 +406,8 @@ def test_escalation_moves_tier_and_queue_and_stops_at_the_highest_tier(app: App,
 class _Refuses:
     """An observer whose write fails, as an SLA clock with a broken calendar would."""
 
-    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
-        raise RuntimeError(f"observer refused {step.action}")
+    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        raise RuntimeError(f"observer refused {items[0][1].action}")
 
 
 def test_a_failing_observer_rolls_the_whole_step_back(app: App, handler: Actor) -> None:

@@ -5,6 +5,7 @@ once, customers recognised, and a failed batch leaving nothing half-written."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -291,9 +292,10 @@ class _FailOn:
     def __init__(self, external_id: str):
         self.external_id = external_id
 
-    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
-        if step.action == "acknowledge" and before.fields.get("external_id") == self.external_id:
-            raise RuntimeError(f"failed while acknowledging {self.external_id}")
+    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        for before, step in items:
+            if step.action == "acknowledge" and before.fields.get("external_id") == self.external_id:
+                raise RuntimeError(f"failed while acknowledging {self.external_id}")
 
 
 def test_an_intake_batch_that_fails_mid_way_leaves_nothing_half_written(app: App, handler: Actor) -> None:

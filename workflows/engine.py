@@ -22,9 +22,15 @@ from workflows.registry import WorkflowRegistry
 
 
 class StepObserver(Protocol):
-    """Called inside the transaction after a step is written; may add writes of its own."""
+    """Called inside the transaction after steps are written; may add writes of its own.
 
-    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None: ...
+    ``items`` are (case before the step, step) in the order they were written; a case may
+    appear several times (intake passes each new complaint's 'receive' and 'acknowledge').
+    A batch arrives in one call so an observer can read and write with a constant number of
+    statements per batch; raising rolls the whole transaction back.
+    """
+
+    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None: ...
 
 
 class WorkflowEngine:
@@ -89,5 +95,5 @@ class WorkflowEngine:
         step = machine.plan(workflow, case, action, actor, payload, self.clock.now(), self.deadline)
         uow.cases.write_step(case, step, expected_version=case.version)
         for observer in self.observers:
-            observer.after_step(uow, workflow, case, step)
+            observer.after_steps(uow, workflow, ((case, step),))
         return step
