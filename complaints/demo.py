@@ -23,6 +23,7 @@ from complaints.queries import count_by_state
 from complaints.repository import WORKFLOW_TIMER
 from complaints.settings import load_settings
 from escalation.sweep import sweep
+from root_cause.services import candidates, nightly
 from workflows.machine import Actor
 
 HANDLER = Actor("hana", "handler")
@@ -52,6 +53,7 @@ class _Walker:
     def __init__(self, app: App, clock: FixedClock):
         self.app, self.clock = app, clock
         self.timers_fired = 0
+        self.escalations: list[str] = []
 
     def do(self, sc: Scenario, action: str, actor: Actor = HANDLER, **payload: Any) -> None:
         self.app.engine.advance(sc.reference, action, actor, payload)
@@ -71,6 +73,11 @@ class _Walker:
         self.clock.advance(days=days)
         by_ref = {sc.reference: sc for sc in scenarios}
         report = sweep(self.app)
+        self.escalations += report.escalated
+        for label in report.escalated:  # "C-2026-000007 → supervisor": a breached clock escalated it
+            reference, _, tier = label.partition(" → ")
+            if reference in by_ref:
+                by_ref[reference].path.append(f"⏱SLA breach: escalated to {tier}")
         for label in report.fired:
             reference, kind, name = label.split(" ", 2)
             self.timers_fired += 1
@@ -147,6 +154,10 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
     w.do(b, "reopen", reason="The refund never arrived.")
     w.wait(91, sc)  # reopening windows end: closed cases are archived
 
+    night = nightly(app)  # what the root-cause-nightly flow runs: linking, recurrence, CAPA checks
+    with app.db.read() as conn:
+        every = [r for r, in conn.exec_driver_sql("SELECT reference FROM complaint ORDER BY id")]
+    related = {ref: candidates(app, ref, k=2) for ref in every}
     states = count_by_state(app.engine)
     with app.db.read() as conn:
         totals = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
@@ -159,6 +170,9 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
                        "refused": s.refused} for s in sc],
         "states": states,
         "timers_fired": w.timers_fired,
+        "sla_escalations": w.escalations,
+        "links_created": night["linking"]["created"],
+        "related": {ref: [{k: r[k] for k in ("reference", "kind", "score")} for r in rows] for ref, rows in related.items()},
         **totals,
     }
     app.db.dispose()
@@ -181,8 +195,23 @@ def _print(console: Console, summary: dict[str, Any]) -> None:
     counts.add_row("complaints imported", str(summary["imported"]))
     for state, n in sorted(summary["states"].items()):
         counts.add_row(f"  in state {state}", str(n))
+    counts.add_row("escalations by breached SLA clocks", str(len(summary["sla_escalations"])))
+    counts.add_row("related-complaint links found", str(summary["links_created"]))
     for key in ("events", "notifications", "timers", "timers_fired"):
         counts.add_row(key.replace("_", " "), str(summary[key]))
     console.print(counts)
-    ref = summary["scenarios"][1]["reference"]
-    console.print(f"\nLook closer: [bold]complaints --db sqlite:///{summary['database']} show {ref}[/]")
+    related = Table(title="Related complaints found by the nightly linking (any language)", header_style="bold")
+    for col in ("Complaint", "Related", "Kind", "Score"):
+        related.add_column(col)
+    shown: set[frozenset[str]] = set()
+    for ref, rows in summary["related"].items():
+        for r in rows:
+            if frozenset((ref, r["reference"])) not in shown:
+                shown.add(frozenset((ref, r["reference"])))
+                related.add_row(ref, r["reference"], r["kind"], f"{r['score']:.2f}")
+    if related.row_count:
+        console.print(related)
+    db = f"complaints --db sqlite:///{summary['database']}"
+    ref, untouched = summary["scenarios"][1]["reference"], summary["scenarios"][-1]["reference"]
+    console.print(f"\nLook closer:\n  {db} show {ref}\n  {db} sla explain {untouched}"
+                  f"\n  {db} rootcause report\n  {db} rootcause graph --format html -o graph.html", highlight=False)
