@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from escalation.policy import SlaPolicy
+from escalation.calendar import BusinessCalendar
+from escalation.policy import Milestone, SlaPolicy
 
 SLA_WARNING, SLA_BREACH, REGULATORY, COMMITMENT = "sla_warning", "sla_breach", "regulatory", "commitment"
 TIMER_KINDS = (SLA_WARNING, SLA_BREACH, REGULATORY, COMMITMENT)
@@ -83,20 +84,42 @@ def hours(seconds: float) -> str:
 
 
 class SlaClocks:
-    """Clock operations under one policy."""
+    """Clock operations under one policy.
+
+    Calendar arithmetic is memoised for the life of the instance (one batch of steps): an
+    intake batch starts the same clocks at the same instant for most of its complaints, and
+    counting business hours across a calendar is most of what starting a clock costs.
+    """
 
     def __init__(self, policy: SlaPolicy):
         self.policy = policy
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _calendar(self, calendar: BusinessCalendar, op: str, *args: Any) -> Any:
+        key = (calendar.name, op, *args)
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = getattr(calendar, op)(*args)
+            return value
+
+    def _milestones(self, name: str, received_at: datetime) -> list[Milestone]:
+        key = ("milestones", name, received_at)
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = self.policy.milestones(name, received_at)
+            return value
 
     def _schedule(self, state: ClockState, ctx: Context) -> tuple[ClockState, list[Due]]:
         assert state.running_since is not None
         calendar = self.policy.calendar_for(state.name, ctx.queue)
         target = self.policy.target(state.name, ctx.tier, ctx.severity)
-        budget = calendar.budget(state.started_at, target)
-        due = calendar.add_time(state.running_since, budget - state.consumed)
+        budget = self._calendar(calendar, "budget", state.started_at, target)
+        due = self._calendar(calendar, "add_time", state.running_since, budget - state.consumed)
         warn_budget = budget * self.policy.warning(state.name)
         warn = (
-            calendar.add_time(state.running_since, warn_budget - state.consumed)
+            self._calendar(calendar, "add_time", state.running_since, warn_budget - state.consumed)
             if state.warned_at is None and warn_budget > state.consumed else None
         )
         state = replace(state, target=str(target), calendar=calendar.name, tier=ctx.tier, severity=ctx.severity,
@@ -176,7 +199,7 @@ class SlaClocks:
 
     # -- regulatory and commitments (never paused) ---------------------------------------------
     def start_regulatory(self, name: str, received_at: datetime, at: datetime) -> Outcome:
-        milestones = self.policy.milestones(name, received_at)
+        milestones = self._milestones(name, received_at)
         preset = self.policy.regulatory[name]
         detail = {"label": preset.label, "milestones": {m.name: {"label": m.label, "deadline": m.deadline.isoformat(), "breach": m.breach}
                                                         for m in milestones}}

@@ -1,8 +1,10 @@
 """The step observer: clocks start, pause, resume, retarget and stop inside the step's transaction.
 
 Cheap on the hot path: a step that enters no clock state, changes no tier and triggers no
-escalation returns before touching the database (a dictionary lookup per step). When it
-does act, it reads the case's clocks once and writes with Core statements.
+escalation returns before touching the database (a dictionary lookup per step). Steps come
+in batches (intake passes a whole batch): the clocks they change are read with one query,
+moved in memory and written with one executemany per table, so the statements per batch do
+not grow with its size.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from collections.abc import Sequence
 from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState, Context, Outcome, SlaClocks
 from escalation.policy import SlaPolicy, as_aware
-from escalation.repository import ClockRepository
-from escalation.tiers import at_time, escalate, find_repeat, policy_for
+from escalation.repository import ClockChanges, ClockRepository
+from escalation.tiers import at_time, escalate, find_repeats, policy_for
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
 from workflows.machine import Actor, Case, Step
@@ -31,36 +33,64 @@ def describe_step(step: Step) -> str:
 
 
 class SlaObserver:
-    """Runs the workflow's SLA/regulatory clocks and the escalation triggers of each step."""
+    """Runs the workflow's SLA/regulatory clocks and the escalation triggers of each step.
+
+    A batch of steps costs a constant number of statements: one read of the clocks the steps
+    can change (none for complaints that are new in the batch: they have none yet), the
+    outcomes computed in memory, then one executemany per table written (``ClockChanges``),
+    and one query for repeat complaints.
+    """
 
     def __init__(self, engine: WorkflowEngine):
         self.engine = engine
 
     def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
-        for before, step in items:
-            self.after_step(uow, workflow, before, step)
-
-    def after_step(self, uow: UnitOfWork, workflow: CompiledWorkflow, before: Case, step: Step) -> None:
         policy = policy_for(workflow)
         if not policy.active:
             return
-        assert before.id is not None
-        affected = policy.affected(step.from_state, step.to_state) if step.state_changed else frozenset()
-        restarted = policy.restarted_by(step.action)
-        tier_changed = step.from_state is not None and step.tier != before.tier
-        if affected or restarted or tier_changed or step.from_state is None:
-            self._move_clocks(uow, policy, before, step, affected, restarted, tier_changed)
-        self._triggers(uow, workflow, policy, before, step)
+        self._move_clocks(uow, policy, items)
+        self._triggers(uow, workflow, policy, items)
 
     # -- clocks --------------------------------------------------------------------------------
-    def _move_clocks(
-        self, uow: UnitOfWork, policy: SlaPolicy, before: Case, step: Step,
-        affected: frozenset[str], restarted: list[str], tier_changed: bool,
-    ) -> None:
-        repo = ClockRepository(uow.conn)
-        clocks = {} if step.from_state is None else repo.clocks(before.id)  # type: ignore[arg-type]
-        ctx = Context(step.tier, str(before.fields.get("severity") or "medium"), step.queue, step.at)
+    def _move_clocks(self, uow: UnitOfWork, policy: SlaPolicy, items: Sequence[tuple[Case, Step]]) -> None:
+        moves: list[tuple[Case, Step, frozenset[str], list[str], bool]] = []
+        new: set[int] = set()
+        stored: set[int] = set()
+        names: set[str] | None = set()
+        for before, step in items:
+            assert before.id is not None
+            affected = policy.affected(step.from_state, step.to_state) if step.state_changed else frozenset()
+            restarted = policy.restarted_by(step.action)
+            tier_changed = step.from_state is not None and step.tier != before.tier
+            if step.from_state is None:
+                new.add(before.id)
+            elif not (affected or restarted or tier_changed):
+                continue  # nothing this step does can change a clock: no database work
+            elif before.id not in new:
+                stored.add(before.id)
+                if tier_changed or names is None:
+                    names = None  # retargeting touches every clock
+                else:
+                    names |= affected | set(restarted)
+            moves.append((before, step, affected, restarted, tier_changed))
+        if not moves:
+            return
+        clocks = ClockRepository(uow.conn).clocks_of(stored, names) if stored else {}
         ops = SlaClocks(policy)
+        changes = ClockChanges()
+        for before, step, affected, restarted, tier_changed in moves:
+            current = clocks.setdefault(before.id, {})  # type: ignore[arg-type]
+            for outcome in self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed):
+                current[outcome.state.name] = outcome.state
+                changes.add(before.id, outcome, str(step.actor), step.at)  # type: ignore[arg-type]
+        changes.flush(uow.conn)
+
+    def _outcomes(
+        self, ops: SlaClocks, policy: SlaPolicy, clocks: dict[str, ClockState], before: Case, step: Step,
+        affected: frozenset[str], restarted: list[str], tier_changed: bool,
+    ) -> list[Outcome]:
+        """What one step does to the case's clocks (``clocks``: their state before it). Pure."""
+        ctx = Context(step.tier, str(before.fields.get("severity") or "medium"), step.queue, step.at)
         reason = describe_step(step)
         outcomes: list[Outcome] = []
         for name in policy.clocks:
@@ -76,8 +106,7 @@ class SlaObserver:
             elif state is not None and state.status == "running" and step.to_state in policy.regulatory_stop[name] \
                     and step.state_changed:
                 outcomes.append(ops.stop_regulatory(state, step.at, reason))
-        if outcomes:
-            repo.save(before.id, outcomes, str(step.actor), step.at)  # type: ignore[arg-type]
+        return outcomes
 
     @staticmethod
     def _sla_move(
@@ -105,20 +134,27 @@ class SlaObserver:
         return None
 
     # -- escalation triggers -------------------------------------------------------------------
-    def _triggers(self, uow: UnitOfWork, workflow: CompiledWorkflow, policy: SlaPolicy, before: Case, step: Step) -> None:
+    def _triggers(self, uow: UnitOfWork, workflow: CompiledWorkflow, policy: SlaPolicy,
+                  items: Sequence[tuple[Case, Step]]) -> None:
         spec = policy.escalation
         if spec is None:
             return
-        reason = None
-        if step.action in spec.after_actions:
-            detail = step.payload.get("reason")
-            reason = f"after '{step.action}'" + (f": {detail}" if detail else "")
-        elif spec.repeat is not None and step.from_state == workflow.initial_state and step.state_changed:
-            received = as_aware(before.fields.get("received_at") or step.at)  # type: ignore[arg-type]
-            earlier = find_repeat(uow.conn, before.id, received, spec.repeat.within)  # type: ignore[arg-type]
-            if earlier:
-                reason = f"{spec.repeat.reason} ({earlier})"
-        if reason is None:
-            return
-        current = step.apply(before) if step.from_state is not None else before
-        escalate(at_time(self.engine, step.at), uow, current, reason, Actor.system("escalation"))
+        reasons: list[tuple[Case, Step, str]] = []
+        repeats: list[tuple[Case, Step]] = []
+        for before, step in items:
+            if step.action in spec.after_actions:
+                detail = step.payload.get("reason")
+                reasons.append((before, step, f"after '{step.action}'" + (f": {detail}" if detail else "")))
+            elif spec.repeat is not None and step.from_state == workflow.initial_state and step.state_changed:
+                repeats.append((before, step))
+        if repeats:
+            assert spec.repeat is not None
+            within = spec.repeat.within
+            received = {b.id: as_aware(b.fields.get("received_at") or s.at) for b, s in repeats}  # type: ignore[arg-type]
+            earlier = find_repeats(uow.conn, received, within)  # type: ignore[arg-type]
+            reasons += [(b, s, f"{spec.repeat.reason} ({earlier[b.id]})") for b, s in repeats if b.id in earlier]
+            order = {id(step): i for i, (_, step) in enumerate(items)}
+            reasons.sort(key=lambda r: order[id(r[1])])
+        for before, step, reason in reasons:
+            current = step.apply(before) if step.from_state is not None else before
+            escalate(at_time(self.engine, step.at), uow, current, reason, Actor.system("escalation"))

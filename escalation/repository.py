@@ -22,8 +22,12 @@ ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
 
 _STATE_FIELDS = [f.name for f in fields(ClockState) if f.name != "id"]
 
-# Built once with bind parameters: the observer runs them inside every clock-changing step.
+# Built once with bind parameters: the observer runs them inside every clock-changing step,
+# and rebuilding SQLAlchemy expressions per call was most of an observer's cost (cProfile).
 _CLOCKS_OF = select(clock_t).where(clock_t.c.complaint_id == bindparam("cid")).order_by(clock_t.c.id)
+_CLOCKS_OF_MANY = (select(clock_t).where(clock_t.c.complaint_id.in_(bindparam("cids", expanding=True)))
+                   .order_by(clock_t.c.id))
+_CLOCKS_NAMED = _CLOCKS_OF.where(clock_t.c.name.in_(bindparam("names", expanding=True)))  # one complaint: a step
 _UPDATE_CLOCK = update(clock_t).where(clock_t.c.id == bindparam("clock_id"))
 _CANCEL = (
     update(timer_t)
@@ -32,12 +36,86 @@ _CANCEL = (
                 or_(timer_t.c.name == bindparam("clock"), timer_t.c.name.like(bindparam("prefix")))))
     .values(status="cancelled", cancelled_at=bindparam("at"))
 )
-_INSERT_CLOCKS = clock_t.insert().returning(clock_t.c.id, sort_by_parameter_order=True)
+# No RETURNING: with it SQLAlchemy inserts SQLite rows one statement each (no sentinel column
+# to order the ids by), and nothing needs a new clock's id within the step that starts it.
+_INSERT_CLOCKS = clock_t.insert()
+_SELECT_LEDGER = select(ledger_t).where(ledger_t.c.complaint_id == bindparam("cid")).order_by(ledger_t.c.id)
+_INSERT_LEDGER, _INSERT_TIMERS = ledger_t.insert(), timer_t.insert()
+#: Ids per IN list: far below every database's limit on bound parameters.
+CHUNK = 500
 
 
 def _state(row: Any) -> ClockState:
     m = row._mapping
     return ClockState(id=m["id"], **{k: m[k] for k in _STATE_FIELDS})
+
+
+def _owns(clock: str, timer: dict[str, Any]) -> bool:
+    """What ``_CANCEL`` matches: a clock's timers are named after it, or ``clock.<milestone>...``."""
+    name = timer["name"]
+    return timer["kind"] in TIMER_KINDS and (name == clock or name.startswith(clock + "."))
+
+
+class ClockChanges:
+    """Clock outcomes of one batch of steps, folded in memory and written set-based.
+
+    Each clock is written once, in its final state (inserted if it is new, else updated);
+    ledger entries and timers keep their order. A timer added and cancelled within the batch
+    is stored cancelled, exactly as writing each outcome in turn would have left it; the
+    pending timers already stored for a clock are cancelled by its first cancelling outcome.
+    ``flush`` then writes with one executemany per kind of statement, whatever the batch size.
+    """
+
+    def __init__(self) -> None:
+        self._clocks: dict[tuple[int, str], tuple[ClockState, datetime]] = {}
+        self._ledger: list[dict[str, Any]] = []
+        self._timers: list[dict[str, Any]] = []
+        self._pending: dict[int, list[dict[str, Any]]] = {}  # complaint -> timers added here, still pending
+        self._cancel: list[dict[str, Any]] = []
+        self._cancelled: set[tuple[int, str]] = set()  # stored clocks whose stored timers are cancelled
+
+    def add(self, complaint_id: int, outcome: Outcome, actor: str, at: datetime) -> None:
+        state = outcome.state
+        key = (complaint_id, state.name)
+        if outcome.cancel:
+            pending = self._pending.get(complaint_id, [])
+            for timer in pending:
+                if _owns(state.name, timer):
+                    timer["status"], timer["cancelled_at"] = "cancelled", at
+            self._pending[complaint_id] = [t for t in pending if t["status"] == "pending"]
+            if state.id is not None and key not in self._cancelled:
+                self._cancelled.add(key)
+                self._cancel.append({"cid": complaint_id, "clock": state.name, "prefix": f"{state.name}.%", "at": at})
+        self._clocks[key] = (state, at)
+        self._ledger += [
+            {"complaint_id": complaint_id, "clock": e.clock, "entry": e.entry, "at": e.at, "actor": actor,
+             "reason": e.reason[:500], "detail": e.detail}
+            for e in outcome.entries
+        ]
+        for t in outcome.timers:
+            row = {"complaint_id": complaint_id, "kind": t.kind, "name": t.name, "action": None, "state": None,
+                   "due_at": t.due_at, "status": "pending", "payload": t.payload, "created_at": at,
+                   "cancelled_at": None}
+            self._timers.append(row)
+            self._pending.setdefault(complaint_id, []).append(row)
+
+    def flush(self, conn: Connection) -> None:
+        """Write everything added: clocks, cancellations, ledger, timers (call once). A clock
+        inserted here keeps ``id`` None in memory; read the clocks again to get it."""
+        fresh = [{k: getattr(state, k) for k in _STATE_FIELDS} | {"updated_at": at, "complaint_id": cid}
+                 for (cid, _), (state, at) in self._clocks.items() if state.id is None]
+        changed = [{k: getattr(state, k) for k in _STATE_FIELDS} | {"updated_at": at, "clock_id": state.id}
+                   for state, at in self._clocks.values() if state.id is not None]
+        if fresh:
+            conn.execute(_INSERT_CLOCKS, fresh)
+        if changed:
+            conn.execute(_UPDATE_CLOCK, changed)
+        if self._cancel:  # before the inserts: only timers stored by earlier transactions are meant
+            conn.execute(_CANCEL, self._cancel)
+        if self._ledger:
+            conn.execute(_INSERT_LEDGER, self._ledger)
+        if self._timers:
+            conn.execute(_INSERT_TIMERS, self._timers)
 
 
 class ClockRepository:
@@ -52,49 +130,29 @@ class ClockRepository:
         rows = self.conn.execute(_CLOCKS_OF, {"cid": complaint_id})
         return {r.name: _state(r) for r in rows if kinds is None or r.kind in kinds}
 
+    def clocks_of(self, complaint_ids: Iterable[int], names: Iterable[str] | None = None) -> dict[int, dict[str, ClockState]]:
+        """The clocks of many complaints, one query per 500 complaints; for a single complaint
+        (a step) only ``names`` if given, which saves decoding rows nobody needs."""
+        ids = sorted(set(complaint_ids))
+        found: dict[int, dict[str, ClockState]] = {cid: {} for cid in ids}
+        if len(ids) == 1 and names is not None:
+            chunks: Iterable[Any] = [self.conn.execute(_CLOCKS_NAMED, {"cid": ids[0], "names": sorted(set(names))})]
+        else:
+            chunks = (self.conn.execute(_CLOCKS_OF_MANY, {"cids": ids[i : i + CHUNK]}) for i in range(0, len(ids), CHUNK))
+        for rows in chunks:
+            for r in rows:
+                found[r.complaint_id][r.name] = _state(r)
+        return found
+
     def ledger(self, complaint_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(ledger_t).where(ledger_t.c.complaint_id == complaint_id).order_by(ledger_t.c.id)
-        )
-        return [dict(r._mapping) for r in rows]
+        return [dict(r._mapping) for r in self.conn.execute(_SELECT_LEDGER, {"cid": complaint_id})]
 
     def save(self, complaint_id: int, outcomes: Iterable[Outcome], actor: str, at: datetime) -> None:
         """Insert or update each clock, append its ledger entries, replace its timers."""
-        ledger: list[dict[str, Any]] = []
-        timers: list[dict[str, Any]] = []
-        cancel: list[str] = []
-        outcomes = list(outcomes)
-        fresh = [o for o in outcomes if o.state.id is None]
-        if fresh:  # one round trip for the clocks a step starts (intake starts several)
-            rows = [{k: getattr(o.state, k) for k in _STATE_FIELDS} | {"updated_at": at, "complaint_id": complaint_id}
-                    for o in fresh]
-            ids = self.conn.execute(_INSERT_CLOCKS, rows).scalars().all()
-            for o, new_id in zip(fresh, ids, strict=True):
-                o.state.id = new_id
-        inserted = {id(o) for o in fresh}
-        changed = [{k: getattr(o.state, k) for k in _STATE_FIELDS} | {"updated_at": at, "clock_id": o.state.id}
-                   for o in outcomes if id(o) not in inserted]
-        if changed:
-            self.conn.execute(_UPDATE_CLOCK, changed)
-        for out in outcomes:
-            if out.cancel:
-                cancel.append(out.state.name)
-            ledger += [
-                {"complaint_id": complaint_id, "clock": e.clock, "entry": e.entry, "at": e.at, "actor": actor,
-                 "reason": e.reason[:500], "detail": e.detail}
-                for e in out.entries
-            ]
-            timers += [
-                {"complaint_id": complaint_id, "kind": t.kind, "name": t.name, "action": None, "state": None,
-                 "due_at": t.due_at, "status": "pending", "payload": t.payload, "created_at": at}
-                for t in out.timers
-            ]
-        if cancel:
-            self.cancel_timers(complaint_id, cancel, at)
-        if ledger:
-            self.conn.execute(ledger_t.insert(), ledger)
-        if timers:
-            self.conn.execute(timer_t.insert(), timers)
+        changes = ClockChanges()
+        for outcome in outcomes:
+            changes.add(complaint_id, outcome, actor, at)
+        changes.flush(self.conn)
 
     def cancel_timers(self, complaint_id: int, clocks: Sequence[str], at: datetime) -> None:
         """Cancel the pending timers of ``clocks`` (named ``clock`` or ``clock.<milestone>...``)."""

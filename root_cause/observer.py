@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
-from complaints.repository import complaint_t, customer_t
 from complaints.uow import UnitOfWork
 from root_cause.blocking import SAME_ROOT_CAUSE, LinkRecord, blocking_keys
 from root_cause.repository import RootCauseRepository
@@ -27,22 +24,20 @@ class RootCauseObserver:
         self.taxonomy = taxonomy
 
     def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        received = {before.id: before for before, step in items if step.action == "receive" and before.id is not None}
+        if received:
+            self._index(uow, received)
         for before, step in items:
-            if before.id is None:
-                continue
-            if step.action == "receive":
-                self._index(uow, before.id, before)
-            if ROOT_CAUSE_FIELD in step.payload:
+            if before.id is not None and ROOT_CAUSE_FIELD in step.payload:
                 self._record(uow, before.id, step)
 
-    def _index(self, uow: UnitOfWork, complaint_id: int, case: Case) -> None:
-        pseudonym = uow.conn.execute(
-            select(customer_t.c.pseudonym).select_from(complaint_t.join(customer_t, complaint_t.c.customer_id == customer_t.c.id))
-            .where(complaint_t.c.id == complaint_id)
-        ).scalar()
-        f = case.fields
-        record = LinkRecord(complaint_id, "", f.get("product"), f.get("company"), f.get("category"), pseudonym)
-        RootCauseRepository(uow.conn).add_block_keys((complaint_id, key) for key in blocking_keys(record))
+    def _index(self, uow: UnitOfWork, cases: dict[int, Case]) -> None:
+        """Blocking keys of new complaints: one pseudonym query and one insert for the batch."""
+        repo = RootCauseRepository(uow.conn)
+        pseudonyms = repo.pseudonyms(cases)
+        records = (LinkRecord(cid, "", c.fields.get("product"), c.fields.get("company"), c.fields.get("category"),
+                              pseudonyms.get(cid)) for cid, c in cases.items())
+        repo.add_block_keys((r.id, key) for r in records for key in blocking_keys(r))
 
     def _record(self, uow: UnitOfWork, complaint_id: int, step: Step) -> None:
         code = self.taxonomy.check_code(str(step.payload.get(ROOT_CAUSE_FIELD) or ""))

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
@@ -50,6 +50,13 @@ _record_columns = (
 _record_query = select(*_record_columns).select_from(
     complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id)
 )
+
+_pseudonyms = (  # built once: intake runs it for every batch
+    select(complaint_t.c.id, customer_t.c.pseudonym)
+    .select_from(complaint_t.join(customer_t, complaint_t.c.customer_id == customer_t.c.id))
+    .where(complaint_t.c.id.in_(bindparam("ids", expanding=True)))
+)
+_insert_block_keys = block_t.insert()
 
 
 def _record(row: Any) -> LinkRecord:
@@ -106,11 +113,19 @@ class RootCauseRepository:
             out.update((r.id, dict(r._mapping)) for r in self.conn.execute(select(*cols).where(complaint_t.c.id.in_(part))))
         return out
 
+    def pseudonyms(self, complaint_ids: Iterable[int]) -> dict[int, str]:
+        """complaint id -> its customer's pseudonym (complaints without a customer are left out)."""
+        ids = sorted(set(complaint_ids))
+        found: dict[int, str] = {}
+        for part in chunks(ids):
+            found.update((r.id, r.pseudonym) for r in self.conn.execute(_pseudonyms, {"ids": list(part)}))
+        return found
+
     # -- blocking keys ----------------------------------------------------------------------------
     def add_block_keys(self, pairs: Iterable[tuple[int, str]]) -> None:
         rows = [{"complaint_id": cid, "key": key} for cid, key in dict.fromkeys(pairs)]
         for part in chunks(rows, 5000):
-            self.conn.execute(block_t.insert(), list(part))
+            self.conn.execute(_insert_block_keys, list(part))
 
     def ids_without_block_keys(self) -> list[int]:
         query = select(complaint_t.c.id).where(
