@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from complaints.errors import ComplaintflowError
@@ -32,6 +32,19 @@ from workflows.machine import Actor, Case, Step
 InitialTier = Callable[[CompiledWorkflow, ComplaintIn], str]
 INTAKE_FIELDS = ("channel", "product", "sub_product", "company", "category", "sub_category",
                  "severity", "language", "region", "external_id")
+
+
+#: Keys per IN list: far below every database's limit on bound parameters.
+CHUNK = 500
+# Built once. Inserts go without RETURNING and ids are read back by their unique keys: with
+# ``RETURNING ... sort_by_parameter_order`` SQLAlchemy inserts SQLite rows one statement each.
+_by_external_id = select(complaint_t.c.external_id, complaint_t.c.reference).where(
+    complaint_t.c.external_id.in_(bindparam("ids", expanding=True)))
+_id_by_reference = select(complaint_t.c.reference, complaint_t.c.id).where(
+    complaint_t.c.reference.in_(bindparam("refs", expanding=True)))
+_customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
+    customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
+_insert_complaint, _insert_customer = complaint_t.insert(), customer_t.insert()
 
 
 def first_tier(workflow: CompiledWorkflow, record: ComplaintIn) -> str:
@@ -176,11 +189,8 @@ class IntakeService:
 
     def _existing(self, uow: UnitOfWork, external_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(external_ids, 500):
-            rows = uow.conn.execute(
-                select(complaint_t.c.external_id, complaint_t.c.reference).where(complaint_t.c.external_id.in_(chunk))
-            )
-            found.update({r.external_id: r.reference for r in rows})
+        for chunk in _chunks(external_ids, CHUNK):
+            found.update((r.external_id, r.reference) for r in uow.conn.execute(_by_external_id, {"ids": chunk}))
         return found
 
     def _customers(self, uow: UnitOfWork, customers: list[CustomerIn | None], now: datetime) -> list[int | None]:
@@ -191,20 +201,14 @@ class IntakeService:
             for c in customers
         ]
         wanted = sorted({k for k in keys if k})
-        ids: dict[str, int] = {}
-        for chunk in _chunks(wanted, 500):
-            rows = uow.conn.execute(select(customer_t.c.pseudonym, customer_t.c.id).where(customer_t.c.pseudonym.in_(chunk)))
-            ids.update({r.pseudonym: r.id for r in rows})
+        ids = _customer_ids(uow, wanted)
         new_rows: dict[str, dict[str, Any]] = {}
         for key, c in zip(keys, customers, strict=True):
             if key and key not in ids and key not in new_rows and c is not None:
                 new_rows[key] = {"pseudonym": key, "name": c.name, "email": c.email, "phone": c.phone, "created_at": now}
         if new_rows:
-            result = uow.conn.execute(
-                customer_t.insert().returning(customer_t.c.pseudonym, customer_t.c.id, sort_by_parameter_order=True),
-                list(new_rows.values()),
-            )
-            ids.update({r.pseudonym: r.id for r in result})
+            uow.conn.execute(_insert_customer, list(new_rows.values()))
+            ids.update(_customer_ids(uow, sorted(new_rows)))
         return [ids[k] if k else None for k in keys]
 
     def _insert_complaints(self, uow: UnitOfWork, workflow: CompiledWorkflow, planned: list[tuple[ComplaintIn, Case, list[Step], int | None]], now: datetime) -> list[int]:
@@ -218,10 +222,19 @@ class IntakeService:
                 "version": case.version, "data": dict(case.data),
                 "received_at": record.received_at or now, "created_at": now, "updated_at": now,
             })
-        result = uow.conn.execute(
-            complaint_t.insert().returning(complaint_t.c.id, sort_by_parameter_order=True), rows
-        )
-        return [r.id for r in result]
+        uow.conn.execute(_insert_complaint, rows)
+        ids: dict[str, int] = {}
+        references = [row["reference"] for row in rows]
+        for chunk in _chunks(references, CHUNK):
+            ids.update((r.reference, r.id) for r in uow.conn.execute(_id_by_reference, {"refs": chunk}))
+        return [ids[ref] for ref in references]
+
+
+def _customer_ids(uow: UnitOfWork, pseudonyms: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(pseudonyms, CHUNK):
+        found.update((r.pseudonym, r.id) for r in uow.conn.execute(_customer_by_pseudonym, {"keys": chunk}))
+    return found
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
