@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from casework import complaint
 from sqlalchemy import event, select
 
-from casework import complaint
 from complaints.bootstrap import App
 from complaints.repository import complaint_t, timer_t
 from complaints.uow import UnitOfWork
@@ -65,7 +65,7 @@ def _history(app: App, reference: str) -> dict[str, list[tuple[Any, ...]]]:
         def rows(table: Any, *skip: str) -> list[tuple[Any, ...]]:
             cols = [c for c in table.c if c.name not in ("id", "complaint_id", *skip)]
             found = uow.conn.execute(select(*cols).where(table.c.complaint_id == cid))
-            return sorted((tuple(repr(v) for v in r) for r in found))
+            return sorted(tuple(repr(v) for v in r) for r in found)
 
         keys = uow.conn.execute(select(block_t.c.key).where(block_t.c.complaint_id == cid)).scalars().all()
         return {"clocks": rows(clock_t), "ledger": rows(ledger_t), "keys": [len(keys)],
