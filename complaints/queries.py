@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, null, select, union_all

@@ -15,7 +15,7 @@ from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState, Context, Outcome, SlaClocks
 from escalation.policy import SlaPolicy, as_aware
 from escalation.repository import ClockChanges, ClockRepository
-from escalation.tiers import at_time, escalate, find_repeats, policy_for
+from escalation.tiers import escalate, find_repeats, policy_for
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
 from workflows.machine import Actor, Case, Step
@@ -157,4 +157,4 @@ class SlaObserver:
             reasons.sort(key=lambda r: order[id(r[1])])
         for before, step, reason in reasons:
             current = step.apply(before) if step.from_state is not None else before
-            escalate(at_time(self.engine, step.at), uow, current, reason, Actor.system("escalation"))
+            escalate(self.engine.as_of(step.at), uow, current, reason, Actor.system("escalation"))

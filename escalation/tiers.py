@@ -78,11 +78,3 @@ def escalate(engine: WorkflowEngine, uow: UnitOfWork, case: Case, reason: str, a
         return None
     action = spec.action if spec else "escalate"
     return engine.apply(uow, case, action, actor or Actor.system("escalation"), {"reason": reason})
-
-
-def at_time(engine: WorkflowEngine, now: datetime) -> WorkflowEngine:
-    """The same engine acting as of ``now`` (a sweep run for a given time)."""
-    from complaints.clock import FixedClock
-
-    clone = WorkflowEngine(engine.db, engine.registry, FixedClock(now), engine.observers, engine.deadline)
-    return clone

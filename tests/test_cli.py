@@ -387,7 +387,7 @@ def test_the_installed_command_prints_one_line_errors(cli: Cli) -> None:
 
 def test_workflow_validate_accepts_the_shipped_definition(cli: Cli) -> None:
     result = cli.ok("workflow", "validate", str(SHIPPED))
-    assert f"workflow 'complaint' v1 is valid" in " ".join(result.out.split())
+    assert "workflow 'complaint' v1 is valid" in " ".join(result.out.split())
     summary = cli.ok("--json", "workflow", "validate", str(SHIPPED)).data
     assert summary["valid"] is True and summary["name"] == "complaint"
 
