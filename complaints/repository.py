@@ -39,7 +39,6 @@ _case_query = (
 # transition's time (cProfile, benchmarks/transitions.py). SET columns come from the parameters.
 _by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
 _by_reference_locked = _by_reference.with_for_update(of=complaint_t)
-_by_id = _case_query.where(complaint_t.c.id == bindparam("b_id"))
 _write_case = update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
 )
@@ -93,12 +92,6 @@ class CaseRepository:
 
     def get(self, reference: str, for_update: bool = False) -> Case:
         return case_from_row(self.row(reference, for_update))
-
-    def get_by_id(self, complaint_id: int) -> Case:
-        row = self.conn.execute(_by_id, {"b_id": complaint_id}).first()
-        if row is None:
-            raise NotFound(f"No complaint with id {complaint_id}")
-        return case_from_row(row)
 
     def events(self, complaint_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
