@@ -2,9 +2,13 @@
 
 Each transition is a complaint paused or resumed: read the case, update it with a version
 check, append the audit event, cancel the state's timers, schedule the new one and queue the
-notification (pause), all committed. The raw baseline issues the same statements through
-``sqlite3`` / ``psycopg`` with the same pragmas, on the same database, in the same run, so
-the ratio is what the engine's planning, guards, templates and SQLAlchemy cost.
+notification (pause), all committed. The step observers ``bootstrap`` wires add the SLA clock
+writes to the same transaction: read the clocks the move may change, update the clock that
+pauses or resumes, cancel its pending SLA timers, append a ledger entry and, on resume,
+schedule its new warning and breach timers. The raw baseline issues the same statements,
+SLA writes included, through ``sqlite3`` / ``psycopg`` with the same pragmas, on the same
+database, in the same run, so the ratio is what the engine's planning, guards, templates,
+clock arithmetic and SQLAlchemy cost.
 """
 
 from __future__ import annotations
@@ -12,17 +16,36 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from benchmarks.databases import HANDLER, fresh_app, investigating_cases, raw_pg, raw_sqlite, sql_time
-from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, Round, Target, interleaved
+from benchmarks.databases import (
+    HANDLER,
+    fresh_app,
+    investigating_cases,
+    raw_pg,
+    raw_sqlite,
+    sql_time,
+)
+from benchmarks.harness import (
+    Context,
+    Figure,
+    Measure,
+    NotAvailable,
+    Profile,
+    Round,
+    Target,
+    interleaved,
+)
 from benchmarks.peers import spiff_transitions, statemachine_transitions
 from complaints.bootstrap import App, build
 from complaints.clock import FixedClock
 from complaints.errors import ConflictError
 from complaints.settings import Settings
 from complaints.uow import UnitOfWork
+from escalation.clocks import TIMER_KINDS
+from escalation.policy import Role
+from escalation.tiers import policy_for
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RESUME_ON = date(2026, 12, 7)
@@ -31,6 +54,8 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "pause": {"reason": "waiting for the lender's statement", "resume_on": RESUME_ON.isoformat()},
     "resume": {},
 }
+#: The states each action moves a case between (the rotation only pauses and resumes).
+MOVES: dict[str, tuple[str, str]] = {"pause": ("investigating", "on_hold"), "resume": ("on_hold", "investigating")}
 
 
 @dataclass(frozen=True)
@@ -89,22 +114,101 @@ def engine_round(app: App, rotation: Rotation, count: int, batch: int) -> Round:
     return prepare
 
 
-class RawTransitions:
-    """The same reads and writes as ``CaseRepository.write_step``, straight through the driver."""
+class ClockRow(NamedTuple):
+    """The ``sla_clock`` columns the raw baseline reads to pause or resume a clock."""
 
-    def __init__(self, conn: Any, dialect: str):
+    id: int
+    name: str
+    status: str
+    run: int
+    running_since: Any  # datetime (psycopg) or SQLAlchemy's text (sqlite3)
+    consumed: float
+    target: str | None
+    calendar: str | None
+    tier: str | None
+    severity: str | None
+    warned_at: Any
+    breached_at: Any
+    detail: Any  # dict (psycopg) or JSON text (sqlite3)
+
+    def details(self) -> dict[str, Any]:
+        return dict(self.detail) if isinstance(self.detail, dict) else json.loads(self.detail)
+
+
+@dataclass(frozen=True)
+class ClockMoves:
+    """What ``SlaObserver`` does to a case's clocks on a pause and a resume, looked up once in
+    the workflow's SLA policy (setup, not timed): the raw baseline then reads and writes the
+    same clock rows without planning anything per step.
+
+    Only pausing and resuming are modelled; a clock the move would start or stop is left
+    alone: a pause or resume of a case in ``investigating`` does neither, which
+    ``tests/test_benchmark_baseline.py`` checks.
+    """
+
+    reads: dict[str, tuple[str, ...]]  # action -> clocks the step reads (``SlaPolicy.affected``)
+    roles: dict[str, dict[str, Role]]  # action -> SLA clock -> its role in the state entered
+    warning: dict[str, float]  # SLA clock -> share of its budget at which it warns
+
+    @classmethod
+    def of(cls, app: App) -> ClockMoves:
+        policy = policy_for(app.registry.get(app.settings.default_workflow))
+        reads = {action: tuple(sorted(policy.affected(*move))) for action, move in MOVES.items()}
+        roles = {action: {name: policy.role(name, to_state) for name in reads[action] if name in policy.clocks}
+                 for action, (_, to_state) in MOVES.items()}
+        return cls(reads, roles, {name: policy.warning(name) for name in policy.clocks})
+
+
+class RawTransitions:
+    """The same reads and writes as ``CaseRepository.write_step`` and the SLA observer's
+    ``ClockChanges.flush``, straight through the driver, one execute per statement."""
+
+    def __init__(self, conn: Any, dialect: str, clocks: ClockMoves):
         self.conn = conn
         self.postgres = dialect == "postgresql"
+        self.clocks = clocks
         self.json: Callable[[Any], Any] = json.dumps
         if self.postgres:
             from psycopg.types.json import Jsonb
 
             self.json = Jsonb
-        self.at: Any = NOW.replace(tzinfo=None) if self.postgres else sql_time(NOW)
-        self.resume_on: Any = datetime(2026, 12, 7) if self.postgres else sql_time(datetime(2026, 12, 7))
+        self.at: Any = self.stamp(NOW)
+        self.resume_on: Any = self.stamp(datetime(2026, 12, 7, tzinfo=UTC))
+        self.actor = str(HANDLER)
+        # The engine reads a step's clocks by name with plain bind parameters (``_clocks_named``).
+        self.read_clocks = {
+            action: self.sql(f"SELECT {', '.join(ClockRow._fields)} FROM sla_clock WHERE complaint_id = ? AND "
+                             f"({' OR '.join(['name = ?'] * len(names))}) ORDER BY id")
+            for action, names in clocks.reads.items() if names
+        }
+        self.ledger_reason = {action: self.describe(action) for action in MOVES}
+        kinds = " OR ".join(f"kind = '{kind}'" for kind in TIMER_KINDS)
+        self.cancel_clock_timers = self.sql(
+            "UPDATE timer SET status = 'cancelled', cancelled_at = ? "
+            f"WHERE complaint_id = ? AND status = 'pending' AND ({kinds}) AND (name = ? OR name LIKE ?)")
+        self.update_clock = self.sql(
+            "UPDATE sla_clock SET status = ?, running_since = ?, consumed = ?, due_at = ?, warn_at = ?, "
+            "detail = ?, updated_at = ? WHERE id = ?")
+        self.insert_ledger = self.sql(
+            "INSERT INTO sla_ledger (complaint_id, clock, entry, at, actor, reason, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        self.insert_clock_timer = self.sql(
+            "INSERT INTO timer (complaint_id, kind, name, due_at, status, payload, created_at) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?)")
+
+    @staticmethod
+    def describe(action: str) -> str:
+        """``escalation.observer.describe_step`` of a pause or resume: the ledger entry's reason."""
+        from_state, to_state = MOVES[action]
+        why = PAYLOADS[action].get("reason")
+        return f"'{action}' by {HANDLER}: {from_state} → {to_state}" + (f" — {why}" if why else "")
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
+
+    def stamp(self, value: datetime) -> Any:
+        """A UTC time as the column takes it: naive for psycopg, SQLAlchemy's text for SQLite."""
+        return value.replace(tzinfo=None) if self.postgres else sql_time(value)
 
     def begin(self) -> None:
         if not self.postgres:  # psycopg opens its transaction on the first statement
@@ -123,7 +227,7 @@ class RawTransitions:
             (reference,),
         ).fetchone()
         payload = PAYLOADS[action]
-        to_state = "on_hold" if action == "pause" else "investigating"
+        to_state = MOVES[action][1]
         values: list[Any] = [to_state, tier, queue, version + 1, self.at]
         set_data = ""
         if payload:
@@ -159,6 +263,73 @@ class RawTransitions:
                          "status, created_at) VALUES (?, ?, 'paused', 'en', 'web', ?, 'queued', ?)"),
                 (cid, version + 1, body, self.at),
             )
+        self.move_clocks(cid, action)
+
+    def move_clocks(self, cid: int, action: str) -> None:
+        """The SLA observer's part of the step: read the clocks the move may change, then pause
+        the running ones the new state pauses, or resume the paused ones it runs."""
+        if action not in self.read_clocks:
+            return
+        roles = self.clocks.roles[action]
+        rows = self.conn.execute(self.read_clocks[action], (cid, *self.clocks.reads[action])).fetchall()
+        for clock in map(ClockRow._make, rows):
+            role = roles.get(clock.name)  # None: a regulatory clock, which a pause or resume never stops
+            if action == "pause" and role == "pause" and clock.status == "running":
+                self.pause_clock(cid, clock)
+            elif action == "resume" and role in ("start", "other") and clock.status == "paused":
+                self.resume_clock(cid, clock)
+
+    @staticmethod
+    def elapsed(since: Any) -> float:
+        """Seconds since ``since`` in wall time: the engine counts business time, but the
+        baseline measures the writes, not the calendar (at the benchmark's fixed NOW both are 0)."""
+        since = datetime.fromisoformat(since) if isinstance(since, str) else since
+        return (NOW - since.replace(tzinfo=UTC)).total_seconds()
+
+    def pause_clock(self, cid: int, clock: ClockRow) -> None:
+        """``SlaClocks.pause``: time used folded into ``consumed``, no deadline while paused."""
+        used = clock.consumed + self.elapsed(clock.running_since)
+        detail = {**clock.details(), "paused_at": NOW.isoformat()}
+        self.conn.execute(self.update_clock,
+                          ("paused", None, used, None, None, self.json(detail), self.at, clock.id))
+        self.cancel_timers(cid, clock.name)
+        self.ledger(cid, clock.name, "pause", {"consumed": used})
+
+    def resume_clock(self, cid: int, clock: ClockRow) -> None:
+        """``SlaClocks.resume``: deadlines from now for the budget left (wall time standing in
+        for the business calendar), a breach timer unless breached, a warning unless warned."""
+        detail = clock.details()
+        paused_since = detail.pop("paused_at", None)
+        budget, used = float(detail.get("budget", 0.0)), clock.consumed
+        due_at = NOW + timedelta(seconds=budget - used)
+        warn_budget = budget * self.clocks.warning[clock.name]
+        warn_at = (NOW + timedelta(seconds=warn_budget - used)
+                   if clock.warned_at is None and warn_budget > used else None)
+        self.conn.execute(self.update_clock, (
+            "running", self.at, used, self.stamp(due_at), self.stamp(warn_at) if warn_at else None,
+            self.json(detail), self.at, clock.id,
+        ))
+        self.cancel_timers(cid, clock.name)
+        self.ledger(cid, clock.name, "resume", {
+            "target": clock.target, "calendar": clock.calendar, "tier": clock.tier, "severity": clock.severity,
+            "consumed": used, "due_at": due_at.isoformat(), "warn_at": warn_at.isoformat() if warn_at else None,
+            "paused_since": paused_since,
+        })
+        payload = self.json({"clock": clock.name, "run": clock.run})
+        if clock.breached_at is None:
+            self.conn.execute(self.insert_clock_timer,
+                              (cid, "sla_breach", clock.name, self.stamp(due_at), payload, self.at))
+        if warn_at is not None:
+            self.conn.execute(self.insert_clock_timer,
+                              (cid, "sla_warning", clock.name, self.stamp(warn_at), payload, self.at))
+
+    def cancel_timers(self, cid: int, clock: str) -> None:
+        """``_CANCEL``: the clock's pending timers, named after it or ``clock.<milestone>...``."""
+        self.conn.execute(self.cancel_clock_timers, (self.at, cid, clock, f"{clock}.%"))
+
+    def ledger(self, cid: int, clock: str, entry: str, detail: dict[str, Any]) -> None:
+        self.conn.execute(self.insert_ledger, (cid, clock, entry, self.at, self.actor, self.ledger_reason[entry],
+                                               self.json(detail)))
 
     def round(self, rotation: Rotation, count: int, batch: int) -> Round:
         def prepare() -> Callable[[], object]:
@@ -187,7 +358,7 @@ def measure_backend(url: str, label: str, sizes: Sizes) -> tuple[list[Measure], 
     core.engine.observers.clear()
     raw_conn = raw_pg(url) if app.db.dialect == "postgresql" else raw_sqlite(url)
     try:
-        raw = RawTransitions(raw_conn, app.db.dialect)
+        raw = RawTransitions(raw_conn, app.db.dialect, ClockMoves.of(app))
         sets = {name: Rotation(investigating_cases(app, sizes.cases, name))
                 for name in ("es", "eb", "cs", "cb", "rs", "rb")}
         n = sizes.transitions
@@ -231,8 +402,8 @@ def measure_peers(sizes: Sizes, raw_single: float) -> list[Measure]:
             continue
         n = sizes.transitions
 
-        def prepare(step: Callable[[], None] = transition) -> Callable[[], object]:
-            return lambda: [step() for _ in range(n)]
+        def prepare(step: Callable[[], object] = transition, count: int = n) -> Callable[[], object]:
+            return lambda: [step() for _ in range(count)]
 
         seconds = interleaved({label: prepare}, sizes.repeat, sizes.warmup)[label]
         measures.append(Measure(
