@@ -42,10 +42,10 @@ from complaints.bootstrap import App, build
 from complaints.clock import FixedClock
 from complaints.errors import ConflictError
 from complaints.settings import Settings
-from complaints.uow import UnitOfWork
 from escalation.clocks import TIMER_KINDS
 from escalation.policy import Role
 from escalation.tiers import policy_for
+from workflows.engine import Move
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RESUME_ON = date(2026, 12, 7)
@@ -93,7 +93,8 @@ class Rotation:
 
 
 def engine_round(app: App, rotation: Rotation, count: int, batch: int) -> Round:
-    """``count`` transitions through ``WorkflowEngine.advance``; ``batch`` per transaction."""
+    """``count`` transitions through the engine: ``advance`` one per transaction, or
+    ``advance_many`` with ``batch`` per transaction."""
 
     def prepare() -> Callable[[], object]:
         steps = rotation.take(count)
@@ -104,10 +105,8 @@ def engine_round(app: App, rotation: Rotation, count: int, batch: int) -> Round:
                     app.engine.advance(ref, action, HANDLER, PAYLOADS[action])
                 return
             for first in range(0, len(steps), batch):
-                with UnitOfWork(app.db) as uow:
-                    for ref, action in steps[first : first + batch]:
-                        app.engine.advance(ref, action, HANDLER, PAYLOADS[action], uow=uow)
-                    uow.commit()
+                moves = [Move(ref, action, PAYLOADS[action]) for ref, action in steps[first : first + batch]]
+                app.engine.advance_many(moves, HANDLER)
 
         return work
 
@@ -185,7 +184,7 @@ class RawTransitions:
         kinds = " OR ".join(f"kind = '{kind}'" for kind in TIMER_KINDS)
         self.cancel_clock_timers = self.sql(
             "UPDATE timer SET status = 'cancelled', cancelled_at = ? "
-            f"WHERE complaint_id = ? AND status = 'pending' AND ({kinds}) AND (name = ? OR name LIKE ?)")
+            f"WHERE complaint_id = ? AND status = 'pending' AND ({kinds}) AND (name = ? OR (name > ? AND name < ?))")
         self.update_clock = self.sql(
             "UPDATE sla_clock SET status = ?, running_since = ?, consumed = ?, due_at = ?, warn_at = ?, "
             "detail = ?, updated_at = ? WHERE id = ?")
@@ -325,7 +324,7 @@ class RawTransitions:
 
     def cancel_timers(self, cid: int, clock: str) -> None:
         """``_CANCEL``: the clock's pending timers, named after it or ``clock.<milestone>...``."""
-        self.conn.execute(self.cancel_clock_timers, (self.at, cid, clock, f"{clock}.%"))
+        self.conn.execute(self.cancel_clock_timers, (self.at, cid, clock, f"{clock}.", f"{clock}/"))
 
     def ledger(self, cid: int, clock: str, entry: str, detail: dict[str, Any]) -> None:
         self.conn.execute(self.insert_ledger, (cid, clock, entry, self.at, self.actor, self.ledger_reason[entry],

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from complaints.bulk import Bulk
 from complaints.errors import ComplaintflowError
 from complaints.repository import complaint_t, customer_t
 from complaints.schemas import ComplaintIn, CustomerIn
@@ -44,7 +45,7 @@ _id_by_reference = select(complaint_t.c.reference, complaint_t.c.id).where(
     complaint_t.c.reference.in_(bindparam("refs", expanding=True)))
 _customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
     customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
-_insert_complaint, _insert_customer = complaint_t.insert(), customer_t.insert()
+_insert_complaint, _insert_customer = Bulk(complaint_t.insert()), Bulk(customer_t.insert())
 
 
 def first_tier(workflow: CompiledWorkflow, record: ComplaintIn) -> str:
@@ -207,7 +208,7 @@ class IntakeService:
             if key and key not in ids and key not in new_rows and c is not None:
                 new_rows[key] = {"pseudonym": key, "name": c.name, "email": c.email, "phone": c.phone, "created_at": now}
         if new_rows:
-            uow.conn.execute(_insert_customer, list(new_rows.values()))
+            _insert_customer.run(uow.conn, list(new_rows.values()))
             ids.update(_customer_ids(uow, sorted(new_rows)))
         return [ids[k] if k else None for k in keys]
 
@@ -222,7 +223,7 @@ class IntakeService:
                 "version": case.version, "data": dict(case.data),
                 "received_at": record.received_at or now, "created_at": now, "updated_at": now,
             })
-        uow.conn.execute(_insert_complaint, rows)
+        _insert_complaint.run(uow.conn, rows)
         ids: dict[str, int] = {}
         references = [row["reference"] for row in rows]
         for chunk in _chunks(references, CHUNK):

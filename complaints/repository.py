@@ -7,11 +7,13 @@ Writes are conditional on the optimistic version, so a stale writer changes noth
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, select, update
 
+from complaints.bulk import Bulk
 from complaints.errors import ConflictError, NotFound
 from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
 from workflows.checks import COMPLAINT_FIELDS
@@ -39,14 +41,21 @@ _case_query = (
 # transition's time (cProfile, benchmarks/transitions.py). SET columns come from the parameters.
 _by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
 _by_reference_locked = _by_reference.with_for_update(of=complaint_t)
-_write_case = update(complaint_t).where(
+_by_references = _case_query.where(complaint_t.c.reference.in_(bindparam("b_references", expanding=True))).order_by(
+    complaint_t.c.id)
+_by_references_locked = _by_references.with_for_update(of=complaint_t)
+#: References per IN list: far below every database's limit on bound parameters.
+CHUNK = 500
+# Writes go through ``Bulk``: straight to the driver, values converted per column.
+_write_case = Bulk(update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
-)
-_insert_event, _insert_timer, _insert_note = event_t.insert(), timer_t.insert(), note_t.insert()
-_cancel_pending = update(timer_t).where(
+))
+_insert_event, _insert_timer, _insert_note = Bulk(event_t.insert()), Bulk(timer_t.insert()), Bulk(note_t.insert())
+_cancel_pending_stmt = update(timer_t).where(
     and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending")
 )
-_cancel_pending_kind = _cancel_pending.where(timer_t.c.kind == bindparam("b_kind"))
+_cancel_pending = Bulk(_cancel_pending_stmt)
+_cancel_pending_kind = Bulk(_cancel_pending_stmt.where(timer_t.c.kind == bindparam("b_kind")))
 
 
 def unattended_failed_timers() -> Select[Any]:
@@ -93,6 +102,21 @@ class CaseRepository:
     def get(self, reference: str, for_update: bool = False) -> Case:
         return case_from_row(self.row(reference, for_update))
 
+    def get_many(self, references: Iterable[str], for_update: bool = False) -> dict[str, Case]:
+        """The cases with these references, one query per 500 (locked on PostgreSQL if
+        ``for_update``); any reference not found raises ``NotFound`` naming it."""
+        wanted = sorted(set(references))
+        query = _by_references_locked if for_update and self.conn.dialect.name == "postgresql" else _by_references
+        found: dict[str, Case] = {}
+        for first in range(0, len(wanted), CHUNK):
+            for row in self.conn.execute(query, {"b_references": wanted[first : first + CHUNK]}):
+                found[row.reference] = case_from_row(row)
+        missing = [ref for ref in wanted if ref not in found]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise NotFound(f"No complaint with reference {missing[0]!r}{more}")
+        return found
+
     def events(self, complaint_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             select(event_t).where(event_t.c.complaint_id == complaint_id).order_by(event_t.c.seq)
@@ -128,26 +152,48 @@ class CaseRepository:
 
     def write_step(self, case: Case, step: Step, expected_version: int) -> None:
         """Persist a planned step: state, version, data, event, timers, outbox. All or nothing."""
-        complaint_id, reference = case.id, case.reference
-        assert complaint_id is not None, "write_step needs a stored case"
-        values: dict[str, Any] = dict(
-            state=step.to_state, tier=step.tier, queue=step.queue, version=step.seq, updated_at=step.at
-        )
-        if step.changes:
-            values["data"] = {**case.data, **step.changes}
-            if ASSIGNEE in step.changes:  # mirrored into its column for the work queue
-                values[ASSIGNEE] = step.changes[ASSIGNEE]
-        result = self.conn.execute(_write_case, {**values, "b_id": complaint_id, "b_version": expected_version})
-        if result.rowcount != 1:
-            actual = self.conn.execute(
-                select(complaint_t.c.version).where(complaint_t.c.id == complaint_id)
-            ).scalar()
-            raise ConflictError(reference, expected_version, actual)
-        self.append_events([(complaint_id, step)])
-        if step.state_changed:
-            self.cancel_timers(complaint_id, step.at, kind=WORKFLOW_TIMER)
-        self.add_timers([(complaint_id, step)])
-        self.add_notifications([(complaint_id, step)])
+        self.write_steps([(replace(case, version=expected_version), step)])
+
+    def write_steps(self, items: Sequence[tuple[Case, Step]]) -> None:
+        """Persist one planned step for each of several cases with one statement per table.
+
+        Each case is written only if it is still at the version it was planned from; any
+        other version raises ``ConflictError`` (the caller's transaction then rolls back).
+        """
+        rows: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns they set
+        references: dict[int, str] = {}
+        for case, step in items:
+            assert case.id is not None, "write_steps needs stored cases"
+            assert case.id not in references, f"{case.reference} appears twice in one write"
+            references[case.id] = case.reference
+            values: dict[str, Any] = dict(state=step.to_state, tier=step.tier, queue=step.queue,
+                                          version=step.seq, updated_at=step.at)
+            if step.changes:
+                values["data"] = {**case.data, **step.changes}
+                if ASSIGNEE in step.changes:  # mirrored into its column for the work queue
+                    values[ASSIGNEE] = step.changes[ASSIGNEE]
+            values.update(b_id=case.id, b_version=case.version)
+            rows.setdefault(tuple(values), []).append(values)
+        for group in rows.values():
+            if _write_case.run(self.conn, group) != len(group):
+                self._raise_conflict(group, references)
+        pairs = [(case.id, step) for case, step in items]
+        self.append_events(pairs)  # type: ignore[arg-type]
+        moved = [{"status": TIMER_CANCELLED, "cancelled_at": step.at, "b_id": cid, "b_kind": WORKFLOW_TIMER}
+                 for cid, step in pairs if step.state_changed]
+        _cancel_pending_kind.run(self.conn, moved)  # the states left: their timers no longer apply
+        self.add_timers(pairs)  # type: ignore[arg-type]
+        self.add_notifications(pairs)  # type: ignore[arg-type]
+
+    def _raise_conflict(self, rows: list[dict[str, Any]], references: dict[int, str]) -> None:
+        expected = {row["b_id"]: row["b_version"] for row in rows}
+        stored = dict(self.conn.execute(
+            select(complaint_t.c.id, complaint_t.c.version).where(complaint_t.c.id.in_(list(expected)))
+        ).all())
+        for cid, version in expected.items():
+            if stored.get(cid) != version + 1:  # this write did not happen: someone else's did
+                raise ConflictError(references[cid], version, stored.get(cid))
+        raise ConflictError(next(iter(references.values())), next(iter(expected.values())), None)
 
     def append_events(self, steps: Iterable[tuple[int, Step]]) -> None:
         rows = [
@@ -159,7 +205,7 @@ class CaseRepository:
             for cid, s in steps
         ]
         if rows:
-            self.conn.execute(_insert_event, rows)
+            _insert_event.run(self.conn, rows)
 
     def add_timers(self, steps: Iterable[tuple[int, Step]]) -> None:
         rows = [
@@ -172,7 +218,7 @@ class CaseRepository:
             for t in s.timers
         ]
         if rows:
-            self.conn.execute(_insert_timer, rows)
+            _insert_timer.run(self.conn, rows)
 
     def add_notifications(self, steps: Iterable[tuple[int, Step]]) -> None:
         rows = [
@@ -184,13 +230,13 @@ class CaseRepository:
             for n in s.notifications
         ]
         if rows:
-            self.conn.execute(_insert_note, rows)
+            _insert_note.run(self.conn, rows)
 
     def cancel_timers(self, complaint_id: int, at: datetime, kind: str | None = None) -> int:
         params: dict[str, Any] = {"status": "cancelled", "cancelled_at": at, "b_id": complaint_id}
         if kind is None:
-            return self.conn.execute(_cancel_pending, params).rowcount
-        return self.conn.execute(_cancel_pending_kind, {**params, "b_kind": kind}).rowcount
+            return _cancel_pending.run(self.conn, [params])
+        return _cancel_pending_kind.run(self.conn, [{**params, "b_kind": kind}])
 
     def due_timers(
         self, now: datetime, limit: int, kinds: Sequence[str] = (WORKFLOW_TIMER,),

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
+from complaints.bulk import Bulk
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
 from root_cause.blocking import LinkRecord
@@ -56,7 +57,7 @@ _pseudonyms = (  # built once: intake runs it for every batch
     .select_from(complaint_t.join(customer_t, complaint_t.c.customer_id == customer_t.c.id))
     .where(complaint_t.c.id.in_(bindparam("ids", expanding=True)))
 )
-_insert_block_keys = block_t.insert()
+_insert_block_keys = Bulk(block_t.insert())
 
 
 def _record(row: Any) -> LinkRecord:
@@ -125,7 +126,7 @@ class RootCauseRepository:
     def add_block_keys(self, pairs: Iterable[tuple[int, str]]) -> None:
         rows = [{"complaint_id": cid, "key": key} for cid, key in dict.fromkeys(pairs)]
         for part in chunks(rows, 5000):
-            self.conn.execute(_insert_block_keys, list(part))
+            _insert_block_keys.run(self.conn, list(part))
 
     def ids_without_block_keys(self) -> list[int]:
         query = select(complaint_t.c.id).where(

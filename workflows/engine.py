@@ -7,7 +7,9 @@ escalation) add their writes to the same transaction. A stale version writes not
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,6 +33,29 @@ class StepObserver(Protocol):
     """
 
     def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Move:
+    """One action asked of ``WorkflowEngine.advance_many``."""
+
+    reference: str
+    action: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
+
+
+def _rounds(moves: Sequence[Move]) -> list[list[int]]:
+    """Positions of ``moves`` in rounds that hold each case at most once, in order."""
+    rounds: list[list[int]] = []
+    seen: Counter[str] = Counter()
+    for i, move in enumerate(moves):
+        n = seen[move.reference]
+        seen[move.reference] += 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    return rounds
 
 
 class WorkflowEngine:
@@ -88,6 +113,41 @@ class WorkflowEngine:
         if expected_version is not None and expected_version != case.version:
             raise ConflictError(reference, expected_version, case.version)
         return self.apply(uow, case, action, actor, payload)
+
+    def advance_many(self, moves: Sequence[Move], actor: Actor, uow: UnitOfWork | None = None) -> list[Step]:
+        """Perform ``moves`` in one transaction, all or nothing; the steps in the same order.
+
+        The first move refused (action not allowed, guard, payload, stale expected version,
+        unknown reference) raises, naming its case, and nothing is written. A batch reads its
+        cases with one query, writes one statement per table and hands its steps to the
+        observers at once. A case moved twice is moved again in a later round that reads it
+        afresh, since an observer (an escalation) may have moved it in between.
+        """
+        if uow is None:
+            with UnitOfWork(self.db) as own:
+                steps = self.advance_many(moves, actor, own)
+                own.commit()
+                return steps
+        now = self.clock.now()
+        steps: list[Step | None] = [None] * len(moves)
+        for positions in _rounds(moves):
+            cases = uow.cases.get_many((moves[i].reference for i in positions), for_update=True)
+            items: dict[tuple[str, int], list[tuple[Case, Step]]] = {}  # by workflow
+            for i in positions:
+                move = moves[i]
+                case = cases[move.reference]
+                if move.expected_version is not None and move.expected_version != case.version:
+                    raise ConflictError(case.reference, move.expected_version, case.version)
+                workflow = self.workflow_of(case)
+                step = machine.plan(workflow, case, move.action, actor, move.payload, now, self.deadline)
+                items.setdefault((workflow.name, workflow.version), []).append((case, step))
+                steps[i] = step
+            uow.cases.write_steps([item for group in items.values() for item in group])
+            for (name, version), group in items.items():
+                workflow = self.registry.get(name, version)
+                for observer in self.observers:
+                    observer.after_steps(uow, workflow, group)
+        return steps  # type: ignore[return-value]
 
     def apply(self, uow: UnitOfWork, case: Case, action: str, actor: Actor, payload: Mapping[str, Any]) -> Step:
         """Plan and write ``action`` on an already loaded ``case`` within ``uow``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -304,22 +305,46 @@ def _as_datetime(value: Any) -> datetime | None:
 def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, deadline: DeadlineFn = plain_deadline) -> NotificationPlan:
     texts = workflow.spec.templates[template]
     language = case.language if case.language in texts else workflow.spec.default_language
-    values: dict[str, Any] = {k: _text(v) for k, v in case.fields.items()}
-    values.update({k: _text(v) for k, v in case.data.items() if not isinstance(v, dict)})
-    values.update({k: _text(v) for k, v in step.payload.items()})
-    received = case.fields.get("received_at")
-    values.update(
-        customer_name=case.customer_name or "customer",
-        received_date=_text(received.date() if isinstance(received, datetime) else received or step.at.date()),
-        today=step.at.date().isoformat(),
-        actor=step.actor.name,
-        action=step.action,
-        tier_label=workflow.tier(step.tier).label or step.tier,
-        queue=step.queue,
-        **{f"timeline_{k}": deadline(step.at, d).date().isoformat() for k, d in workflow.spec.timeline.items()},
-    )
-    body = string.Template(texts[language]).safe_substitute(values)
+    compiled, names = _template(texts[language])
+    # Only the placeholders the text uses are computed: an intake batch renders one
+    # acknowledgement per complaint, and formatting every field of the case was most of it.
+    values = {name: _placeholder(name, workflow, case, step, deadline) for name in names}
+    body = compiled.safe_substitute({k: v for k, v in values.items() if v is not _ABSENT})
     return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body)
+
+
+_ABSENT = object()
+
+
+@lru_cache(maxsize=256)
+def _template(text: str) -> tuple[string.Template, tuple[str, ...]]:
+    compiled = string.Template(text)
+    return compiled, tuple(dict.fromkeys(compiled.get_identifiers()))
+
+
+def _placeholder(name: str, workflow: CompiledWorkflow, case: Case, step: Step, deadline: DeadlineFn) -> Any:
+    """A placeholder's text: the built-ins first, then the step's payload, the case's data
+    (except nested records) and its columns; ``_ABSENT`` leaves the placeholder as written."""
+    if name == "customer_name":
+        return case.customer_name or "customer"
+    if name == "received_date":
+        received = case.fields.get("received_at")
+        return _text(received.date() if isinstance(received, datetime) else received or step.at.date())
+    if name == "today":
+        return step.at.date().isoformat()
+    if name in ("actor", "action", "queue"):
+        return {"actor": step.actor.name, "action": step.action, "queue": step.queue}[name]
+    if name == "tier_label":
+        return workflow.tier(step.tier).label or step.tier
+    if name.startswith("timeline_") and name[9:] in workflow.spec.timeline:
+        return deadline(step.at, workflow.spec.timeline[name[9:]]).date().isoformat()
+    if name in step.payload:
+        return _text(step.payload[name])
+    if name in case.data and not isinstance(case.data[name], dict):
+        return _text(case.data[name])
+    if name in case.fields:
+        return _text(case.fields[name])
+    return _ABSENT
 
 
 def _text(value: Any) -> str:

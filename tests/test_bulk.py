@@ -1,0 +1,89 @@
+"""Bulk writes store exactly what SQLAlchemy would, on both databases, inside the caller's
+transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import and_, bindparam, select, text, update
+
+from complaints.bootstrap import App
+from complaints.bulk import Bulk
+from complaints.repository import timer_t
+from complaints.uow import UnitOfWork
+from casework import take_in
+
+AT = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def timer_rows(complaint_id: int, names: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"complaint_id": complaint_id, "kind": "workflow", "name": name, "action": "resume", "state": "on_hold",
+         # aware in another zone, and naive UTC: both must be stored as the same UTC instant
+         "due_at": AT.astimezone(timezone(timedelta(hours=-5))) if i % 2 else AT.replace(tzinfo=None),
+         "status": "pending", "payload": {"n": i, "text": "café ✓", "nested": [1, None]}, "created_at": AT}
+        for i, name in enumerate(names)
+    ]
+
+
+def stored(app: App, complaint_id: int) -> list[dict[str, Any]]:
+    """The test's timers as read back through SQLAlchemy, without their ids and case."""
+    query = (select(timer_t).where(timer_t.c.complaint_id == complaint_id, timer_t.c.kind == "workflow",
+                                   timer_t.c.name.in_(["a", "b", "c"])).order_by(timer_t.c.name))
+    with app.db.read() as conn:
+        return [{k: v for k, v in r._mapping.items() if k not in ("id", "complaint_id")} for r in conn.execute(query)]
+
+
+def test_bulk_inserts_store_the_same_values_as_sqlalchemy(app: App, handler: Any) -> None:
+    first, second = take_in(app, handler, external_id="A-1"), take_in(app, handler, external_id="A-2")
+
+    with UnitOfWork(app.db) as uow:
+        ids = {ref: uow.cases.get(ref).id for ref in (first, second)}
+        uow.conn.execute(timer_t.insert(), timer_rows(ids[first], ["a", "b", "c"]))
+        assert Bulk(timer_t.insert()).run(uow.conn, timer_rows(ids[second], ["a", "b", "c"])) == 3
+        uow.commit()
+    via_sqlalchemy, via_bulk = stored(app, ids[first]), stored(app, ids[second])
+    assert via_bulk == via_sqlalchemy and len(via_bulk) == 3
+    assert [t["due_at"] for t in via_bulk] == [AT] * 3  # aware UTC again, to the microsecond
+    assert via_bulk[2]["payload"] == {"n": 2, "text": "café ✓", "nested": [1, None]}
+
+
+def test_a_bulk_update_takes_its_constants_from_the_statement_and_counts_the_rows_it_changed(
+    app: App, handler: Any
+) -> None:
+    ref = take_in(app, handler, external_id="A-1")
+    cancel = Bulk(
+        update(timer_t)
+        .where(and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending",
+                    timer_t.c.name == bindparam("b_name")))
+        .values(status="cancelled", cancelled_at=bindparam("b_at"))
+    )
+    with UnitOfWork(app.db) as uow:
+        cid = uow.cases.get(ref).id
+        Bulk(timer_t.insert()).run(uow.conn, timer_rows(cid, ["a", "b", "c"]))
+        changed = cancel.run(uow.conn, [{"b_id": cid, "b_name": n, "b_at": AT} for n in ("a", "c", "zzz")])
+        uow.commit()
+    assert changed == 2
+    with app.db.read() as conn:
+        rows = conn.execute(select(timer_t.c.name, timer_t.c.status, timer_t.c.cancelled_at)
+                            .where(timer_t.c.complaint_id == cid, timer_t.c.kind == "workflow",
+                                   timer_t.c.name.in_(["a", "b", "c"]))
+                            .order_by(timer_t.c.name)).all()
+    assert [tuple(r) for r in rows] == [("a", "cancelled", AT), ("b", "pending", None), ("c", "cancelled", AT)]
+
+
+def test_bulk_writes_roll_back_with_their_unit_of_work(app: App, handler: Any) -> None:
+    ref = take_in(app, handler, external_id="A-1")
+    with UnitOfWork(app.db) as uow:
+        cid = uow.cases.get(ref).id
+        Bulk(timer_t.insert()).run(uow.conn, timer_rows(cid, ["a", "b"]))
+        # no commit: leaving the block rolls back
+    with app.db.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM timer WHERE name IN ('a', 'b')")).scalar() == 0
+
+
+def test_rows_missing_a_bound_value_are_refused_before_anything_is_written(app: App, handler: Any) -> None:
+    with UnitOfWork(app.db) as uow, pytest.raises(KeyError, match="b_id"):
+        Bulk(update(timer_t).where(timer_t.c.id == bindparam("b_id"))).run(uow.conn, [{"status": "fired"}])
