@@ -7,8 +7,10 @@ writes to the same transaction: read the clocks the move may change, update the 
 pauses or resumes, cancel its pending SLA timers, append a ledger entry and, on resume,
 schedule its new warning and breach timers. The raw baseline issues the same statements,
 SLA writes included, through ``sqlite3`` / ``psycopg`` with the same pragmas, on the same
-database, in the same run, so the ratio is what the engine's planning, guards, templates,
-clock arithmetic and SQLAlchemy cost.
+database, in the same run, and batches them as the engine does (a batch reads its cases with
+one query and writes each statement with one ``executemany``: on PostgreSQL that is the
+difference between a round trip per statement and a pipeline), so the ratio is what the
+engine's planning, guards, templates, clock arithmetic and SQLAlchemy cost.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class Sizes:
 
 SIZES: dict[Profile, Sizes] = {
     "tiny": Sizes(cases=6, transitions=24, batch=6, repeat=1, warmup=0),
-    "quick": Sizes(cases=50, transitions=300, batch=100, repeat=2, warmup=1),
+    "quick": Sizes(cases=100, transitions=300, batch=100, repeat=2, warmup=1),
     "full": Sizes(cases=500, transitions=3_000, batch=100, repeat=3, warmup=1),
 }
 
@@ -159,8 +161,10 @@ class ClockMoves:
 
 
 class RawTransitions:
-    """The same reads and writes as ``CaseRepository.write_step`` and the SLA observer's
-    ``ClockChanges.flush``, straight through the driver, one execute per statement."""
+    """The same reads and writes as ``CaseRepository.write_steps`` and the SLA observer's
+    ``ClockChanges.flush``, straight through the driver: statement by statement for one
+    transition per transaction, set-based (one read per table, one ``executemany`` per
+    statement) for a batch, as the engine's ``advance`` and ``advance_many`` do."""
 
     def __init__(self, conn: Any, dialect: str, clocks: ClockMoves):
         self.conn = conn
@@ -194,6 +198,26 @@ class RawTransitions:
         self.insert_clock_timer = self.sql(
             "INSERT INTO timer (complaint_id, kind, name, due_at, status, payload, created_at) "
             "VALUES (?, ?, ?, ?, 'pending', ?, ?)")
+        set_case = "UPDATE complaint SET state = ?, tier = ?, queue = ?, version = ?, updated_at = ?{} " \
+                   "WHERE id = ? AND version = ?"
+        self.update_case = (self.sql(set_case.format("")), self.sql(set_case.format(", data = ?")))
+        self.insert_event = self.sql(
+            "INSERT INTO complaint_event (complaint_id, seq, actor, role, action, from_state, to_state, "
+            "tier, queue, payload, changes, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self.cancel_workflow_timers = self.sql(
+            "UPDATE timer SET status = 'cancelled', cancelled_at = ? "
+            "WHERE complaint_id = ? AND status = 'pending' AND kind = 'workflow'")
+        self.insert_workflow_timer = self.sql(
+            "INSERT INTO timer (complaint_id, kind, name, action, state, due_at, status, payload, "
+            "created_at) VALUES (?, 'workflow', 'resume_on_date', 'resume', 'on_hold', ?, 'pending', ?, ?)")
+        self.insert_note = self.sql(
+            "INSERT INTO notification (complaint_id, event_seq, template, language, channel, body, "
+            "status, created_at) VALUES (?, ?, 'paused', 'en', 'web', ?, 'queued', ?)")
+        #: A batch's writes in the engine's order: ``write_steps``, then ``ClockChanges.flush``.
+        self.write_order = (*self.update_case, self.insert_event, self.cancel_workflow_timers,
+                            self.insert_workflow_timer, self.insert_note, self.update_clock,
+                            self.cancel_clock_timers, self.insert_ledger, self.insert_clock_timer)
+        self.pending: dict[str, list[tuple[Any, ...]]] | None = None
 
     @staticmethod
     def describe(action: str) -> str:
@@ -219,49 +243,99 @@ class RawTransitions:
         else:
             self.conn.execute("COMMIT")
 
-    def transition(self, reference: str, action: str) -> None:
+    # -- one round of transitions -------------------------------------------------------------
+    def run(self, steps: list[tuple[str, str]]) -> None:
+        """One transaction. One per transaction, statement by statement; batched, set-based
+        as ``advance_many`` is: cases and clocks read with one query each, then one
+        ``executemany`` per statement (a case moved twice goes in a second round)."""
+        self.begin()
+        if len(steps) == 1:
+            self.pending = None
+            self.transition(*steps[0])
+        else:
+            for round_ in rounds(steps):
+                self.pending = {}
+                self.prefetch(round_)
+                for ref, action in round_:
+                    self.transition(ref, action)
+                self.flush()
+        self.commit()
+
+    def write(self, statement: str, params: tuple[Any, ...]) -> None:
+        if self.pending is None:
+            self.conn.execute(statement, params)
+        else:
+            self.pending.setdefault(statement, []).append(params)
+
+    def flush(self) -> None:
+        """The round's writes, one ``executemany`` each, in the order the engine writes them."""
+        assert self.pending is not None
+        for statement in self.write_order:
+            rows = self.pending.pop(statement, [])
+            if not rows:
+                continue
+            cursor = self.conn.cursor()
+            cursor.executemany(statement, rows)
+            if statement in self.update_case and cursor.rowcount != len(rows):
+                raise AssertionError(f"{len(rows) - cursor.rowcount} cases of the batch changed meanwhile")
+        assert not self.pending, f"statements missing from write_order: {list(self.pending)}"
+
+    def prefetch(self, steps: list[tuple[str, str]]) -> None:
+        """A round's reads: its cases, then the clocks each move reads (``clocks_wanted``)."""
         lock = " FOR UPDATE" if self.postgres else ""
-        cid, state, tier, queue, version, data = self.conn.execute(
+        references = [ref for ref, _ in steps]
+        cases = self.conn.execute(
+            self.sql(f"SELECT id, state, tier, queue, version, data, reference FROM complaint "
+                     f"WHERE reference IN ({', '.join('?' * len(references))}){lock}"), references).fetchall()
+        self.cases = {row[-1]: row[:-1] for row in cases}
+        pairs = [(self.cases[ref][0], name) for ref, action in steps for name in self.clocks.reads[action]]
+        self.clock_rows: dict[int, list[tuple[Any, ...]]] = {}
+        if not pairs:
+            return
+        clocks = self.conn.execute(
+            self.sql(f"SELECT complaint_id, {', '.join(ClockRow._fields)} FROM sla_clock WHERE (complaint_id, name) "
+                     f"IN (VALUES {', '.join(['(?, ?)'] * len(pairs))}) ORDER BY id"),
+            [value for pair in pairs for value in pair]).fetchall()
+        for row in clocks:
+            self.clock_rows.setdefault(row[0], []).append(row[1:])
+
+    def case(self, reference: str) -> tuple[Any, ...]:
+        if self.pending is not None:
+            return self.cases[reference]
+        lock = " FOR UPDATE" if self.postgres else ""
+        return self.conn.execute(  # type: ignore[no-any-return]
             self.sql(f"SELECT id, state, tier, queue, version, data FROM complaint WHERE reference = ?{lock}"),
             (reference,),
         ).fetchone()
+
+    def clocks_of(self, cid: int, action: str) -> list[ClockRow]:
+        names = self.clocks.reads[action]
+        if self.pending is not None:
+            return [ClockRow._make(r) for r in self.clock_rows.get(cid, []) if r[1] in names]
+        return [ClockRow._make(r) for r in self.conn.execute(self.read_clocks[action], (cid, *names)).fetchall()]
+
+    def transition(self, reference: str, action: str) -> None:
+        cid, state, tier, queue, version, data = self.case(reference)
         payload = PAYLOADS[action]
         to_state = MOVES[action][1]
         values: list[Any] = [to_state, tier, queue, version + 1, self.at]
-        set_data = ""
         if payload:
             current = data if isinstance(data, dict) else json.loads(data)
-            set_data, values = ", data = ?", [*values, self.json({**current, **payload})]
-        updated = self.conn.execute(
-            self.sql(f"UPDATE complaint SET state = ?, tier = ?, queue = ?, version = ?, updated_at = ?{set_data} "
-                     "WHERE id = ? AND version = ?"),
-            (*values, cid, version),
-        )
-        if updated.rowcount != 1:
-            raise ConflictError(reference, version, None)
-        self.conn.execute(
-            self.sql("INSERT INTO complaint_event (complaint_id, seq, actor, role, action, from_state, to_state, "
-                     "tier, queue, payload, changes, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            (cid, version + 1, HANDLER.name, HANDLER.role, action, state, to_state, tier, queue,
-             self.json(payload), self.json(payload), self.at),
-        )
-        self.conn.execute(
-            self.sql("UPDATE timer SET status = 'cancelled', cancelled_at = ? "
-                     "WHERE complaint_id = ? AND status = 'pending' AND kind = 'workflow'"),
-            (self.at, cid),
-        )
+            statement, values = self.update_case[1], [*values, self.json({**current, **payload})]
+        else:
+            statement = self.update_case[0]
+        if self.pending is None:
+            if self.conn.execute(statement, (*values, cid, version)).rowcount != 1:
+                raise ConflictError(reference, version, None)
+        else:
+            self.write(statement, (*values, cid, version))
+        self.write(self.insert_event, (cid, version + 1, HANDLER.name, HANDLER.role, action, state, to_state, tier,
+                                       queue, self.json(payload), self.json(payload), self.at))
+        self.write(self.cancel_workflow_timers, (self.at, cid))
         if action == "pause":
-            self.conn.execute(
-                self.sql("INSERT INTO timer (complaint_id, kind, name, action, state, due_at, status, payload, "
-                         "created_at) VALUES (?, 'workflow', 'resume_on_date', 'resume', 'on_hold', ?, 'pending', ?, ?)"),
-                (cid, self.resume_on, self.json({}), self.at),
-            )
+            self.write(self.insert_workflow_timer, (cid, self.resume_on, self.json({}), self.at))
             body = f"Work on complaint {reference} is paused until {RESUME_ON}. Reason: {payload['reason']}"
-            self.conn.execute(
-                self.sql("INSERT INTO notification (complaint_id, event_seq, template, language, channel, body, "
-                         "status, created_at) VALUES (?, ?, 'paused', 'en', 'web', ?, 'queued', ?)"),
-                (cid, version + 1, body, self.at),
-            )
+            self.write(self.insert_note, (cid, version + 1, body, self.at))
         self.move_clocks(cid, action)
 
     def move_clocks(self, cid: int, action: str) -> None:
@@ -270,8 +344,7 @@ class RawTransitions:
         if action not in self.read_clocks:
             return
         roles = self.clocks.roles[action]
-        rows = self.conn.execute(self.read_clocks[action], (cid, *self.clocks.reads[action])).fetchall()
-        for clock in map(ClockRow._make, rows):
+        for clock in self.clocks_of(cid, action):
             role = roles.get(clock.name)  # None: a regulatory clock, which a pause or resume never stops
             if action == "pause" and role == "pause" and clock.status == "running":
                 self.pause_clock(cid, clock)
@@ -289,8 +362,7 @@ class RawTransitions:
         """``SlaClocks.pause``: time used folded into ``consumed``, no deadline while paused."""
         used = clock.consumed + self.elapsed(clock.running_since)
         detail = {**clock.details(), "paused_at": NOW.isoformat()}
-        self.conn.execute(self.update_clock,
-                          ("paused", None, used, None, None, self.json(detail), self.at, clock.id))
+        self.write(self.update_clock, ("paused", None, used, None, None, self.json(detail), self.at, clock.id))
         self.cancel_timers(cid, clock.name)
         self.ledger(cid, clock.name, "pause", {"consumed": used})
 
@@ -304,7 +376,7 @@ class RawTransitions:
         warn_budget = budget * self.clocks.warning[clock.name]
         warn_at = (NOW + timedelta(seconds=warn_budget - used)
                    if clock.warned_at is None and warn_budget > used else None)
-        self.conn.execute(self.update_clock, (
+        self.write(self.update_clock, (
             "running", self.at, used, self.stamp(due_at), self.stamp(warn_at) if warn_at else None,
             self.json(detail), self.at, clock.id,
         ))
@@ -316,19 +388,17 @@ class RawTransitions:
         })
         payload = self.json({"clock": clock.name, "run": clock.run})
         if clock.breached_at is None:
-            self.conn.execute(self.insert_clock_timer,
-                              (cid, "sla_breach", clock.name, self.stamp(due_at), payload, self.at))
+            self.write(self.insert_clock_timer, (cid, "sla_breach", clock.name, self.stamp(due_at), payload, self.at))
         if warn_at is not None:
-            self.conn.execute(self.insert_clock_timer,
-                              (cid, "sla_warning", clock.name, self.stamp(warn_at), payload, self.at))
+            self.write(self.insert_clock_timer, (cid, "sla_warning", clock.name, self.stamp(warn_at), payload, self.at))
 
     def cancel_timers(self, cid: int, clock: str) -> None:
         """``_CANCEL``: the clock's pending timers, named after it or ``clock.<milestone>...``."""
-        self.conn.execute(self.cancel_clock_timers, (self.at, cid, clock, f"{clock}.", f"{clock}/"))
+        self.write(self.cancel_clock_timers, (self.at, cid, clock, f"{clock}.", f"{clock}/"))
 
     def ledger(self, cid: int, clock: str, entry: str, detail: dict[str, Any]) -> None:
-        self.conn.execute(self.insert_ledger, (cid, clock, entry, self.at, self.actor, self.ledger_reason[entry],
-                                               self.json(detail)))
+        self.write(self.insert_ledger, (cid, clock, entry, self.at, self.actor, self.ledger_reason[entry],
+                                        self.json(detail)))
 
     def round(self, rotation: Rotation, count: int, batch: int) -> Round:
         def prepare() -> Callable[[], object]:
@@ -336,14 +406,23 @@ class RawTransitions:
 
             def work() -> None:
                 for first in range(0, len(steps), batch):
-                    self.begin()
-                    for ref, action in steps[first : first + batch]:
-                        self.transition(ref, action)
-                    self.commit()
+                    self.run(steps[first : first + batch])
 
             return work
 
         return prepare
+
+
+def rounds(steps: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """``steps`` in rounds that hold each case at most once, as ``advance_many`` splits them."""
+    found: list[list[tuple[str, str]]] = []
+    seen: dict[str, int] = {}
+    for ref, action in steps:
+        n = seen[ref] = seen.get(ref, -1) + 1
+        if n == len(found):
+            found.append([])
+        found[n].append((ref, action))
+    return found
 
 
 def measure_backend(url: str, label: str, sizes: Sizes) -> tuple[list[Measure], float]:

@@ -1,4 +1,4 @@
-"""Write statements run straight on the driver, their values converted once per column.
+"""Statements run close to the driver, their values converted once per column.
 
 Why: SQLAlchemy converts every parameter of every row in Python (the UTC type decorator,
 then SQLite's datetime formatting, JSON serialisation, ``construct_params``). On the hot
@@ -6,8 +6,10 @@ write paths (intake batches, transitions, clock changes) that was over half of t
 (cProfile, ``benchmarks``). Here SQLAlchemy still compiles the statement, once per dialect
 and column set; only the per-row conversion is ours, chosen from each bound column's type,
 and it produces exactly what SQLAlchemy would store (``tests/test_bulk.py`` compares both
-on SQLite and PostgreSQL). The statement runs through ``Connection.exec_driver_sql`` inside
-the caller's transaction, so the unit of work still commits or rolls back everything.
+on SQLite and PostgreSQL). The statement runs on the connection of the caller's unit of
+work, in its transaction, so the unit of work still commits or rolls back everything.
+Reads of many rows work alike: ``select_matching`` takes the driver's values and
+``decoder`` converts each row with one call.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection
+from sqlalchemy import JSON, Connection, Integer, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeEngine
 
@@ -82,11 +85,14 @@ def converter(type_: TypeEngine[Any], dialect: Dialect, fallback: Convert | None
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    parameters: Callable[[Mapping[str, Any]], Any]  # a row -> the driver's parameters
+    parameters: Callable[[Any], Any]  # a row -> the driver's parameters
 
 
-def _row_function(positional: bool, names: Sequence[str], sources: Sequence[tuple[str | None, Any, Convert]]) -> Callable[[Mapping[str, Any]], Any]:
-    """``row -> (f(row['a']), row['b'], constant, ...)`` (a dict for named parameters).
+Source = tuple[str | int | None, Any, Convert]  # (row key or position, or None: the constant; convert)
+
+
+def _row_function(positional: bool, names: Sequence[str], sources: Sequence[Source]) -> Callable[[Any], Any]:
+    """``row -> (f(row['a']), row['b'], constant, ...)``, or a dict of ``names`` to them.
 
     Generated once per statement, so a row costs one call and no per-value loop: with a
     generic loop the conversion itself was the largest cost of a batch (cProfile)."""
@@ -122,8 +128,7 @@ class Bulk:
             return 0
         compiled = self._compile(conn.dialect, tuple(rows[0]))
         params = list(map(compiled.parameters, rows))
-        result = conn.exec_driver_sql(compiled.sql, params if len(params) > 1 else params[0])
-        return int(result.rowcount)
+        return execute(conn, compiled.sql, params)
 
     def _compile(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
         cache_key = (dialect.name, keys)
@@ -134,7 +139,7 @@ class Bulk:
         processors = compiled._bind_processors
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.bind_names.values())
-        sources: list[tuple[str | None, Any, Convert]] = []
+        sources: list[Source] = []
         for name in names:
             bind = by_name[name]
             convert = converter(bind.type, dialect, processors.get(name))
@@ -148,3 +153,107 @@ class Bulk:
             compiled.string, _row_function(compiled.positional, names, sources)
         )
         return found
+
+
+# -- the driver ----------------------------------------------------------------------------------
+def execute(conn: Connection, sql: str, rows: list[Any]) -> int:
+    """Run ``sql`` once per parameter row on ``conn``'s driver connection, in its transaction;
+    the number of rows changed.
+
+    Straight on the driver's cursor: SQLAlchemy's execution context (events, result set-up)
+    costs more than the statement itself for a one-row write on SQLite (cProfile). Where a
+    ``before_cursor_execute`` listener is registered (statement-counting tests, tracing) the
+    statement goes through SQLAlchemy so the listener sees it. Driver errors are raised as
+    SQLAlchemy's (``IntegrityError`` ...), as callers expect.
+    """
+    if conn.dispatch.before_cursor_execute:
+        return int(conn.exec_driver_sql(sql, rows if len(rows) > 1 else rows[0]).rowcount)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if len(rows) > 1:
+            cursor.executemany(sql, rows)
+        else:
+            cursor.execute(sql, rows[0])
+        return int(cursor.rowcount)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, rows, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def query(conn: Connection, sql: str, params: Any) -> list[Any]:
+    """The rows of one query on ``conn``'s driver connection (see :func:`execute`)."""
+    if conn.dispatch.before_cursor_execute:
+        return list(conn.exec_driver_sql(sql, params))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+# -- reads ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def _aware(value: Any) -> Any:
+    """A stored UTC time (SQLite's text, PostgreSQL's naive datetime) as an aware datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+def _json_text_value(value: Any) -> Any:
+    """SQLite's JSON text parsed (psycopg hands JSONB over parsed already)."""
+    return None if value is None else orjson.loads(value)
+
+
+@lru_cache(maxsize=64)
+def decoder(table: Table, dialect: str) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """``row -> {column: value}`` for rows of all ``table``'s columns as the driver returns
+    them on ``dialect``: the values SQLAlchemy would have returned (aware UTC datetimes,
+    parsed JSON), with one call per row instead of one processor per value."""
+    json_value = _json_text_value if dialect == "sqlite" else _same
+    converts = [_aware if isinstance(c.type, UTCDateTime) else json_value if isinstance(c.type, JSON) else _same
+                for c in table.c]
+    return _row_function(False, [c.key for c in table.c], [(i, None, f) for i, f in enumerate(converts)])
+
+
+def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[Sequence[Any]],
+                    order_by: str = "id") -> list[dict[str, Any]]:
+    """The rows of ``table`` whose ``columns`` equal one of ``keys`` (tuples of values),
+    decoded, in ``order_by`` order.
+
+    One statement of constant text whatever the number of keys: the keys travel as one
+    parameter (arrays joined with ``unnest`` on PostgreSQL, a JSON array read by
+    ``json_each`` on SQLite). An expanding ``IN`` list is re-rendered for every execution
+    and, on PostgreSQL, never prepared; for a batch of steps that was most of its read.
+    """
+    if not keys:
+        return []
+    dialect = conn.dialect.name
+    sql = _matching_sql(table, tuple(columns), order_by, dialect)
+    if dialect == "postgresql":
+        params: Any = {f"k{i}": [key[i] for key in keys] for i in range(len(columns))}
+    else:
+        params = (orjson.dumps([list(key) for key in keys]).decode(),)
+    decode = decoder(table, dialect)
+    return [decode(row) for row in query(conn, sql, params)]
+
+
+@lru_cache(maxsize=64)
+def _matching_sql(table: Table, columns: tuple[str, ...], order_by: str, dialect: str) -> str:
+    names = ", ".join(f"t.{c.name}" for c in table.c)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"%(k{i})s::{'integer' if isinstance(table.c[c].type, Integer) else 'text'}[]"
+                           for i, c in enumerate(columns))
+        keys = ", ".join(f"k{i}" for i in range(len(columns)))
+        source = f"unnest({arrays}) AS w({keys})"
+        match = " AND ".join(f"t.{c} = w.k{i}" for i, c in enumerate(columns))
+    else:
+        source = "json_each(?) AS w"
+        match = " AND ".join(f"t.{c} = w.value ->> {i}" for i, c in enumerate(columns))
+    return f"SELECT {names} FROM {table.name} AS t JOIN {source} ON {match} ORDER BY t.{order_by}"

@@ -10,6 +10,7 @@ not grow with its size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState, Context, Outcome, SlaClocks
@@ -55,8 +56,7 @@ class SlaObserver:
     def _move_clocks(self, uow: UnitOfWork, policy: SlaPolicy, items: Sequence[tuple[Case, Step]]) -> None:
         moves: list[tuple[Case, Step, frozenset[str], list[str], bool]] = []
         new: set[int] = set()
-        stored: set[int] = set()
-        names: set[str] | None = set()
+        wanted: dict[int, set[str] | None] = {}  # stored complaints -> the clocks their steps read (None: all)
         for before, step in items:
             assert before.id is not None
             affected = policy.affected(step.from_state, step.to_state) if step.state_changed else frozenset()
@@ -67,20 +67,21 @@ class SlaObserver:
             elif not (affected or restarted or tier_changed):
                 continue  # nothing this step does can change a clock: no database work
             elif before.id not in new:
-                stored.add(before.id)
+                names = wanted.setdefault(before.id, set())
                 if tier_changed or names is None:
-                    names = None  # retargeting touches every clock
+                    wanted[before.id] = None  # retargeting touches every clock
                 else:
                     names |= affected | set(restarted)
             moves.append((before, step, affected, restarted, tier_changed))
         if not moves:
             return
-        clocks = ClockRepository(uow.conn).clocks_of(stored, names) if stored else {}
+        clocks = ClockRepository(uow.conn).clocks_wanted(wanted) if wanted else {}
         ops = SlaClocks(policy)
         changes = ClockChanges()
+        memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]] = {}
         for before, step, affected, restarted, tier_changed in moves:
             current = clocks.setdefault(before.id, {})  # type: ignore[arg-type]
-            for outcome in self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed):
+            for outcome in self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed, memo):
                 current[outcome.state.name] = outcome.state
                 changes.add(before.id, outcome, str(step.actor), step.at)  # type: ignore[arg-type]
         changes.flush(uow.conn)
@@ -88,16 +89,31 @@ class SlaObserver:
     def _outcomes(
         self, ops: SlaClocks, policy: SlaPolicy, clocks: dict[str, ClockState], before: Case, step: Step,
         affected: frozenset[str], restarted: list[str], tier_changed: bool,
+        memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]],
     ) -> list[Outcome]:
-        """What one step does to the case's clocks (``clocks``: their state before it). Pure."""
+        """What one step does to the case's clocks (``clocks``: their state before it). Pure.
+
+        The SLA part is memoised for the batch on the step and the very clock objects it
+        starts from: the complaints of an intake batch are received and acknowledged alike,
+        so after the first their clocks are the same objects and the outcomes are shared
+        (outcomes are never changed once made).
+        """
         ctx = Context(step.tier, str(before.fields.get("severity") or "medium"), step.queue, step.at)
         reason = describe_step(step)
-        outcomes: list[Outcome] = []
-        for name in policy.clocks:
-            outcome = self._sla_move(ops, policy, clocks.get(name), name, step, ctx, reason,
-                                     name in affected, name in restarted, tier_changed)
-            if outcome is not None:
-                outcomes.append(outcome)
+        states = tuple(clocks.get(name) for name in policy.clocks)
+        key = (step.action, step.from_state, step.to_state, ctx, reason, affected, tuple(restarted), tier_changed,
+               tuple(map(id, states)))
+        known = memo.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], states, strict=True)):
+            outcomes = list(known[1])
+        else:
+            outcomes = []
+            for name, state in zip(policy.clocks, states, strict=True):
+                outcome = self._sla_move(ops, policy, state, name, step, ctx, reason,
+                                         name in affected, name in restarted, tier_changed)
+                if outcome is not None:
+                    outcomes.append(outcome)
+            memo[key] = (states, list(outcomes))  # holding the states keeps their ids unique
         for name in policy.regulatory:
             state = clocks.get(name)
             if step.from_state is None and state is None:

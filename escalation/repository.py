@@ -6,16 +6,15 @@ leaves no clock change behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
-from functools import lru_cache
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from complaints.bulk import Bulk
+from complaints.bulk import Bulk, select_matching
 from complaints.repository import timer_t
 from escalation.clocks import TIMER_KINDS, ClockState, Outcome
 from escalation.models import SlaClock, SlaLedgerEntry
@@ -28,8 +27,6 @@ _STATE_FIELDS = [f.name for f in fields(ClockState) if f.name != "id"]
 # Built once with bind parameters: the observer runs them inside every clock-changing step,
 # and rebuilding SQLAlchemy expressions per call was most of an observer's cost (cProfile).
 _CLOCKS_OF = select(clock_t).where(clock_t.c.complaint_id == bindparam("cid")).order_by(clock_t.c.id)
-_CLOCKS_OF_MANY = (select(clock_t).where(clock_t.c.complaint_id.in_(bindparam("cids", expanding=True)))
-                   .order_by(clock_t.c.id))
 _UPDATE_CLOCK = Bulk(update(clock_t).where(clock_t.c.id == bindparam("clock_id")))
 _CANCEL = Bulk(
     update(timer_t)
@@ -46,15 +43,6 @@ _CANCEL = Bulk(
 _INSERT_CLOCKS = Bulk(clock_t.insert())
 _SELECT_LEDGER = select(ledger_t).where(ledger_t.c.complaint_id == bindparam("cid")).order_by(ledger_t.c.id)
 _INSERT_LEDGER, _INSERT_TIMERS = Bulk(ledger_t.insert()), Bulk(timer_t.insert())
-#: Ids per IN list: far below every database's limit on bound parameters.
-CHUNK = 500
-
-
-@lru_cache(maxsize=16)
-def _clocks_named(count: int) -> Select[Any]:
-    """A step's read: ``count`` named clocks of one complaint. Plain bind parameters, not an
-    expanding IN, which SQLAlchemy re-renders on every execution (a third of the read's cost)."""
-    return _CLOCKS_OF.where(or_(*[clock_t.c.name == bindparam(f"n{i}") for i in range(count)]))
 
 
 def _state(row: Any) -> ClockState:
@@ -148,19 +136,25 @@ class ClockRepository:
         return {r.name: _state(r) for r in rows if kinds is None or r.kind in kinds}
 
     def clocks_of(self, complaint_ids: Iterable[int], names: Iterable[str] | None = None) -> dict[int, dict[str, ClockState]]:
-        """The clocks of many complaints, one query per 500 complaints; for a single complaint
-        (a step) only ``names`` if given, which saves decoding rows nobody needs."""
+        """The clocks of many complaints (only ``names`` if given), one query per 500."""
         ids = sorted(set(complaint_ids))
-        found: dict[int, dict[str, ClockState]] = {cid: {} for cid in ids}
-        wanted = sorted(set(names)) if names is not None else []
-        if len(ids) == 1 and wanted:
-            params = {"cid": ids[0]} | {f"n{i}": name for i, name in enumerate(wanted)}
-            chunks: Iterable[Any] = [self.conn.execute(_clocks_named(len(wanted)), params)]
-        else:
-            chunks = (self.conn.execute(_CLOCKS_OF_MANY, {"cids": ids[i : i + CHUNK]}) for i in range(0, len(ids), CHUNK))
-        for rows in chunks:
-            for r in rows:
-                found[r.complaint_id][r.name] = _state(r)
+        if names is None:
+            return self.clocks_wanted(dict.fromkeys(ids))
+        wanted = frozenset(names)
+        return self.clocks_wanted(dict.fromkeys(ids, wanted))
+
+    def clocks_wanted(self, wanted: Mapping[int, Collection[str] | None]) -> dict[int, dict[str, ClockState]]:
+        """For each complaint the clocks named (all of them for ``None``): the rows a batch of
+        steps needs and no others, with at most two statements whatever the batch size."""
+        found: dict[int, dict[str, ClockState]] = {cid: {} for cid in wanted}
+        every = [(cid,) for cid, names in wanted.items() if names is None]
+        pairs = [(cid, name) for cid, names in wanted.items() if names is not None for name in sorted(names)]
+        rows = [*select_matching(self.conn, clock_t, ("complaint_id",), every),
+                *select_matching(self.conn, clock_t, ("complaint_id", "name"), pairs)]
+        for clock in rows:
+            cid = clock.pop("complaint_id")
+            clock.pop("updated_at")
+            found[cid][clock["name"]] = ClockState(**clock)
         return found
 
     def ledger(self, complaint_id: int) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """Bulk writes store exactly what SQLAlchemy would, on both databases, inside the caller's
-transaction."""
+transaction; matching reads return what SQLAlchemy would."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from complaints.bootstrap import App
-from complaints.bulk import Bulk
+from complaints.bulk import Bulk, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
 from casework import take_in
@@ -87,3 +88,27 @@ def test_bulk_writes_roll_back_with_their_unit_of_work(app: App, handler: Any) -
 def test_rows_missing_a_bound_value_are_refused_before_anything_is_written(app: App, handler: Any) -> None:
     with UnitOfWork(app.db) as uow, pytest.raises(KeyError, match="b_id"):
         Bulk(update(timer_t).where(timer_t.c.id == bindparam("b_id"))).run(uow.conn, [{"status": "fired"}])
+
+
+def test_a_refused_write_raises_sqlalchemys_error_and_the_unit_of_work_rolls_back(app: App, handler: Any) -> None:
+    ref = take_in(app, handler, external_id="A-1")
+    with pytest.raises(IntegrityError), UnitOfWork(app.db) as uow:
+        cid = uow.cases.get(ref).id
+        Bulk(timer_t.insert()).run(uow.conn, timer_rows(cid, ["a"]))
+        Bulk(timer_t.insert()).run(uow.conn, timer_rows(10_000_000, ["b", "c"]))  # no such complaint
+    with app.db.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM timer WHERE name IN ('a', 'b', 'c')")).scalar() == 0
+
+
+def test_rows_matching_keys_are_read_in_one_statement_with_sqlalchemys_values(app: App, handler: Any) -> None:
+    refs = [take_in(app, handler, external_id=f"A-{i}") for i in range(3)]
+    with UnitOfWork(app.db) as uow:
+        ids = [uow.cases.get(ref).id for ref in refs]
+        Bulk(timer_t.insert()).run(uow.conn, [*timer_rows(ids[0], ["a", "b"]), *timer_rows(ids[2], ["a"])])
+        uow.commit()
+    keys = [(ids[0], "a"), (ids[0], "b"), (ids[1], "a"), (ids[2], "a"), (ids[2], "zzz")]
+    with app.db.read() as conn:
+        expected = [dict(r._mapping) for r in conn.execute(
+            select(timer_t).where(timer_t.c.kind == "workflow", timer_t.c.name.in_(["a", "b"])).order_by(timer_t.c.id))]
+        assert select_matching(conn, timer_t, ("complaint_id", "name"), keys) == expected
+        assert select_matching(conn, timer_t, ("complaint_id", "name"), []) == []
