@@ -215,6 +215,48 @@ def test_a_valid_complaint_is_escalated_paused_and_resumed(cli: Cli) -> None:
     assert [t["status"] for t in resumed["timers"] if t["action"] == "resume"] == ["cancelled"]
 
 
+def write_moves(path: Path, *moves: dict[str, Any] | str) -> str:
+    path.write_text("\n".join(m if isinstance(m, str) else json.dumps(m) for m in moves) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_advance_many_performs_every_action_in_one_go(cli: Cli, tmp_path: Path) -> None:
+    first, second = cli.intake(), cli.intake()
+    moves = write_moves(tmp_path / "moves.jsonl",
+                        {"reference": first, "action": "assess"}, {"reference": second, "action": "assess"},
+                        {"reference": first, "action": "valid", "payload": PAYLOADS["valid"]},
+                        {"reference": second, "action": "assign", "payload": {"assignee": "ines"}, "expected_version": 3})
+    shown = cli.ok("advance-many", moves).out
+    assert "4 actions done in one transaction" in shown and "assessing → investigating" in shown
+    assert (state_of(cli, first), state_of(cli, second)) == ("investigating", "assessing")
+    assert cli.show(second)["data"]["assignee"] == "ines"
+
+
+def test_advance_many_reports_every_bad_line_and_does_nothing(cli: Cli, tmp_path: Path) -> None:
+    reference = cli.intake()
+    before = cli.show(reference)
+    moves = write_moves(tmp_path / "moves.jsonl", {"reference": reference, "action": "assess"}, "not json",
+                        {"reference": reference, "action": "assess", "expected_version": 0, "note": "x"})
+    result = cli("advance-many", moves)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"Error: Invalid moves file {moves}: line 2: not a JSON object (Expecting value); "
+        "line 3: expected_version: Input should be greater than or equal to 1; line 3: note: unknown field"]
+    assert cli.show(reference) == before
+
+
+def test_advance_many_refused_anywhere_does_nothing_and_names_the_move(cli: Cli, tmp_path: Path) -> None:
+    first, second = cli.intake(), cli.intake()
+    before = [cli.show(first), cli.show(second)]
+    moves = write_moves(tmp_path / "moves.jsonl",
+                        {"reference": first, "action": "assess"}, {"reference": second, "action": "close"})
+    result = cli("advance-many", moves)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert f"Can't 'close' complaint {second} in state 'acknowledged'" in result.err
+    assert "move 2 of 2; nothing was done" in result.err
+    assert [cli.show(first), cli.show(second)] == before
+
+
 def test_an_on_hold_complaint_resumes_by_itself_on_the_date_given(cli: Cli) -> None:
     reference = cli.intake()
     for action in ("assess", "valid"):

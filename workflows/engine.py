@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
-from complaints.errors import ConflictError
+from complaints.errors import ComplaintflowError, ConflictError
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
@@ -136,10 +136,14 @@ class WorkflowEngine:
             for i in positions:
                 move = moves[i]
                 case = cases[move.reference]
-                if move.expected_version is not None and move.expected_version != case.version:
-                    raise ConflictError(case.reference, move.expected_version, case.version)
-                workflow = self.workflow_of(case)
-                step = machine.plan(workflow, case, move.action, actor, move.payload, now, self.deadline)
+                try:
+                    if move.expected_version is not None and move.expected_version != case.version:
+                        raise ConflictError(case.reference, move.expected_version, case.version)
+                    workflow = self.workflow_of(case)
+                    step = machine.plan(workflow, case, move.action, actor, move.payload, now, self.deadline)
+                except ComplaintflowError as exc:
+                    exc.add_note(f"move {i + 1} of {len(moves)}; nothing was done")
+                    raise
                 items.setdefault((workflow.name, workflow.version), []).append((case, step))
                 steps[i] = step
             uow.cases.write_steps([item for group in items.values() for item in group])

@@ -224,6 +224,24 @@ def advance(
         cli.console.print(f"  ⏱ {timer.action} due {render.when(timer.due_at)}")
 
 
+@app.command("advance-many")
+def advance_many(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="JSON Lines: one {reference, action, payload?, expected_version?} per line")],
+) -> None:
+    """Perform many actions in one transaction: all of them, or none if any is refused."""
+    from complaints.moves import read_moves
+
+    cli = ctx_of(ctx)
+    moves = read_moves(file)
+    steps = cli.app().engine.advance_many(moves, cli.actor)
+    if cli.json:
+        cli.emit_json([{"reference": m.reference, "action": s.action, "from": s.from_state, "to": s.to_state,
+                        "tier": s.tier, "version": s.seq} for m, s in zip(moves, steps, strict=True)])
+        return
+    cli.console.print(render.moves_table([(m.reference, s) for m, s in zip(moves, steps, strict=True)]))
+
+
 @app.command()
 def erase(
     ctx: typer.Context,
@@ -276,7 +294,7 @@ def main() -> None:
     except ComplaintflowError as exc:
         if debug:
             raise
-        _fail(err, str(exc), 1)
+        _fail(err, "; ".join([str(exc), *getattr(exc, "__notes__", [])]), 1)
     except typer.TyperException as exc:  # usage errors (typer's bundled click): bad option, missing argument
         if debug:
             raise

@@ -37,6 +37,18 @@ def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
     return table
 
 
+def moves_table(rows: list[tuple[str, Any]]) -> Table:
+    """(reference, step) of each action a batch performed."""
+    table = Table(title=f"{len(rows)} actions done in one transaction", header_style="bold")
+    for col in ("Reference", "Action", "Move", "Tier", "Version"):
+        table.add_column(col)
+    for reference, step in rows:
+        move = Text.assemble(step.from_state, " → ", state_text(step.to_state)) if step.state_changed \
+            else Text.assemble("stays ", state_text(step.to_state))
+        table.add_row(reference, step.action, move, step.tier, str(step.seq))
+    return table
+
+
 def _deadline(row: dict[str, Any]) -> Text:
     """The next deadline, or (in red) the refused timer that left the case waiting for a person."""
     if row.get("attention"):
