@@ -50,6 +50,13 @@ def _state(row: Any) -> ClockState:
     return ClockState(id=m["id"], **{k: m[k] for k in _STATE_FIELDS})
 
 
+def _columns(state: ClockState) -> dict[str, Any]:
+    """A clock's column values (its id is the row's key, never written)."""
+    row = vars(state).copy()
+    del row["id"]
+    return row
+
+
 def _cancel_row(complaint_id: int, clock: str, at: datetime) -> dict[str, Any]:
     """``_CANCEL``'s parameters: names after 'clock.' and before 'clock/' ('/' follows '.')."""
     return {"cid": complaint_id, "clock": clock, "after": f"{clock}.", "before": f"{clock}/", "at": at}
@@ -112,9 +119,9 @@ class ClockChanges:
     def flush(self, conn: Connection) -> None:
         """Write everything added: clocks, cancellations, ledger, timers (call once). A clock
         inserted here keeps ``id`` None in memory; read the clocks again to get it."""
-        fresh = [{k: getattr(state, k) for k in _STATE_FIELDS} | {"updated_at": at, "complaint_id": cid}
+        fresh = [_columns(state) | {"updated_at": at, "complaint_id": cid}
                  for (cid, _), (state, at) in self._clocks.items() if state.id is None]
-        changed = [{k: getattr(state, k) for k in _STATE_FIELDS} | {"updated_at": at, "clock_id": state.id}
+        changed = [_columns(state) | {"updated_at": at, "clock_id": state.id}
                    for state, at in self._clocks.values() if state.id is not None]
         _INSERT_CLOCKS.run(conn, fresh)
         _UPDATE_CLOCK.run(conn, changed)
