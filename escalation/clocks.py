@@ -199,6 +199,15 @@ class SlaClocks:
 
     # -- regulatory and commitments (never paused) ---------------------------------------------
     def start_regulatory(self, name: str, received_at: datetime, at: datetime) -> Outcome:
+        """Memoised for the instance: complaints taken in together share their receipt dates."""
+        key = ("start_regulatory", name, received_at, at)
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            outcome = self._memo[key] = self._start_regulatory(name, received_at, at)
+            return outcome
+
+    def _start_regulatory(self, name: str, received_at: datetime, at: datetime) -> Outcome:
         milestones = self._milestones(name, received_at)
         preset = self.policy.regulatory[name]
         detail = {"label": preset.label, "milestones": {m.name: {"label": m.label, "deadline": m.deadline.isoformat(), "breach": m.breach}

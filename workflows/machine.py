@@ -169,6 +169,8 @@ def _reads_payload(dumped: Any) -> bool:
 
 def validate_payload(workflow: CompiledWorkflow, action: str, payload: Mapping[str, Any], reference: str) -> dict[str, Any]:
     """The payload coerced to the declared types, JSON-ready; one problem line per field."""
+    if not payload and not workflow.transition(action).fields:
+        return {}  # nothing given, nothing taken: what the model would say, without building it
     model = workflow.payload_model(action)
     try:
         parsed = model.model_validate(dict(payload))
