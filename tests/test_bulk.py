@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from casework import take_in
 from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +15,6 @@ from complaints.bootstrap import App
 from complaints.bulk import Bulk, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
-from casework import take_in
 
 AT = datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
 

@@ -95,9 +95,10 @@ def test_a_stale_expected_version_or_an_unknown_case_writes_nothing(app: App, ha
     with pytest.raises(ConflictError, match=cases[1]):
         app.engine.advance_many([Move(cases[0], "assign", PAYLOADS["assign"], before[cases[0]]),
                                  Move(cases[1], "assign", PAYLOADS["assign"], before[cases[1]] - 1)], handler)
-    with pytest.raises(NotFound, match="C-1999-000001"):
+    with pytest.raises(NotFound, match="C-1999-000001") as unknown:
         app.engine.advance_many([Move(cases[0], "assign", PAYLOADS["assign"]),
                                  Move("C-1999-000001", "assign", PAYLOADS["assign"])], handler)
+    assert unknown.value.__notes__ == ["nothing was done"]
     assert versions(app) == before
 
 

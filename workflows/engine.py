@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
-from complaints.errors import ComplaintflowError, ConflictError
+from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
@@ -131,7 +131,11 @@ class WorkflowEngine:
         now = self.clock.now()
         steps: list[Step | None] = [None] * len(moves)
         for positions in _rounds(moves):
-            cases = uow.cases.get_many((moves[i].reference for i in positions), for_update=True)
+            try:
+                cases = uow.cases.get_many((moves[i].reference for i in positions), for_update=True)
+            except NotFound as exc:
+                exc.add_note("nothing was done")
+                raise
             items: dict[tuple[str, int], list[tuple[Case, Step]]] = {}  # by workflow
             for i in positions:
                 move = moves[i]
