@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints.bootstrap import App
 from complaints.models import MetricsSnapshot
-from complaints.repository import complaint_t, event_t, timer_t, unattended_failed_timers
+from complaints.repository import IS_PENDING, complaint_t, event_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from workflows.machine import SYSTEM_ROLE
 
@@ -55,7 +55,7 @@ def compute(conn: Connection, now: datetime) -> dict[str, Any]:
         "timers_fired_last_day_by_kind": fired,
         "automatic_escalations_last_day": escalations.get(True, 0),
         "escalations_by_hand_last_day": escalations.get(False, 0),
-        "overdue_timers_by_kind": _grouped(conn, timer_t.c.kind, and_(timer_t.c.status == "pending", timer_t.c.due_at < now)),
+        "overdue_timers_by_kind": _grouped(conn, timer_t.c.kind, and_(IS_PENDING, timer_t.c.due_at < now)),
         "failed_timers_by_kind": _failed_by_kind(conn),
         "resolved_last_30_days": len(hours),
         "median_hours_to_resolve": round(statistics.median(hours), 2) if hours else None,

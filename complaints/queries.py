@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
 
-from complaints.repository import TIMER_PENDING, complaint_t, customer_t, timer_t, unattended_failed_timers
+from complaints.repository import IS_PENDING, complaint_t, customer_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
@@ -73,7 +73,7 @@ def list_cases(
     failed = unattended_failed_timers().subquery()
     deadlines = union_all(
         select(timer_t.c.complaint_id, timer_t.c.due_at.label("due"), cast(null(), String).label("attention"))
-        .where(timer_t.c.status == TIMER_PENDING),
+        .where(IS_PENDING),
         select(failed.c.complaint_id, failed.c.fired_at,
                literal("timer '") + failed.c.name + literal("' ") + failed.c.result),
     ).subquery()

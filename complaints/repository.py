@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal_column, select, update
 
 from complaints.bulk import Bulk
 from complaints.errors import ConflictError, NotFound
@@ -31,6 +31,10 @@ WORKFLOW_TIMER = "workflow"
 #: fired was refused (the reason is its result) and a person must act on the case.
 TIMER_PENDING, TIMER_FIRED, TIMER_FAILED, TIMER_CANCELLED = "pending", "fired", "failed", "cancelled"
 ASSIGNEE = "assignee"
+#: ``timer.status = 'pending'`` with the value written out, not bound: only then can the
+#: planner be sure the partial index on pending timers' due times applies (PostgreSQL's
+#: generic plans for prepared statements cannot know a bound value).
+IS_PENDING = timer_t.c.status == literal_column("'pending'")
 
 _case_query = (
     select(complaint_t, customer_t.c.name.label("customer_name"))
@@ -247,7 +251,7 @@ class CaseRepository:
         query = (
             select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name,
                    timer_t.c.action, timer_t.c.state, timer_t.c.due_at, timer_t.c.payload)
-            .where(and_(timer_t.c.status == "pending", timer_t.c.due_at <= now, timer_t.c.kind.in_(kinds)))
+            .where(and_(IS_PENDING, timer_t.c.due_at <= now, timer_t.c.kind.in_(kinds)))
             .order_by(timer_t.c.due_at)
             .limit(limit)
         )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, select
 
 from complaints.errors import InvalidInput
-from complaints.repository import complaint_t, timer_t
+from complaints.repository import IS_PENDING, complaint_t, timer_t
 from complaints.uow import UnitOfWork
 from escalation.calendar import BusinessCalendar
 from escalation.clocks import COMMITMENT, REGULATORY, SLA_BREACH, ClockState, hours
@@ -163,7 +163,7 @@ def due_within(engine: WorkflowEngine, within: BusinessDuration, limit: int = 50
                complaint_t.c.tier, complaint_t.c.severity, complaint_t.c.state, complaint_t.c.workflow_name,
                complaint_t.c.workflow_version)
         .select_from(timer_t.join(complaint_t, complaint_t.c.id == timer_t.c.complaint_id))
-        .where(and_(timer_t.c.status == "pending", timer_t.c.due_at <= widest, timer_t.c.kind.in_(DUE_KINDS)))
+        .where(and_(IS_PENDING, timer_t.c.due_at <= widest, timer_t.c.kind.in_(DUE_KINDS)))
         .order_by(timer_t.c.due_at)
         .limit(limit)
     )
