@@ -54,8 +54,9 @@ def _sqlite_time(value: Any) -> Any:
 
 
 def json_text(value: Any) -> str:
-    """JSON as ``json.dumps`` would write it, through orjson (an order of magnitude faster);
-    what orjson refuses (integers beyond 64 bits, say) goes to ``json.dumps``."""
+    """JSON text through orjson (an order of magnitude faster than ``json.dumps``; the same
+    values, written without spaces); what orjson refuses (integers beyond 64 bits, say) goes
+    to ``json.dumps``."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
@@ -246,14 +247,14 @@ def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys
 
 @lru_cache(maxsize=64)
 def _matching_sql(table: Table, columns: tuple[str, ...], order_by: str, dialect: str) -> str:
-    names = ", ".join(f"t.{c.name}" for c in table.c)
+    names = ", ".join(f't."{c.name}"' for c in table.c)  # quoted: a column may be named "key"
     if dialect == "postgresql":
         arrays = ", ".join(f"%(k{i})s::{'integer' if isinstance(table.c[c].type, Integer) else 'text'}[]"
                            for i, c in enumerate(columns))
         keys = ", ".join(f"k{i}" for i in range(len(columns)))
         source = f"unnest({arrays}) AS w({keys})"
-        match = " AND ".join(f"t.{c} = w.k{i}" for i, c in enumerate(columns))
+        match = " AND ".join(f't."{c}" = w.k{i}' for i, c in enumerate(columns))
     else:
         source = "json_each(?) AS w"
-        match = " AND ".join(f"t.{c} = w.value ->> {i}" for i, c in enumerate(columns))
-    return f"SELECT {names} FROM {table.name} AS t JOIN {source} ON {match} ORDER BY t.{order_by}"
+        match = " AND ".join(f't."{c}" = w.value ->> {i}' for i, c in enumerate(columns))
+    return f'SELECT {names} FROM "{table.name}" AS t JOIN {source} ON {match} ORDER BY t."{order_by}"'
