@@ -110,3 +110,14 @@ def test_a_batch_costs_the_same_number_of_statements_whatever_its_size(app: App,
         app.engine.advance_many([Move(c, "pause", PAYLOADS["pause"]) for c in cases[4:]], handler)
     assert len(large) == len(small)
     assert {stored(app, c)["state"] for c in cases} == {"on_hold"}
+
+
+def test_a_batch_joined_to_a_larger_transaction_undoes_only_itself_when_refused(app: App, handler: Actor) -> None:
+    first, second = investigating(app, "A", 2)
+    with UnitOfWork(app.db) as uow:
+        app.engine.advance(first, "assign", handler, PAYLOADS["assign"], uow=uow)
+        with pytest.raises(ActionNotAllowed):
+            app.engine.advance_many([Move(second, "pause", PAYLOADS["pause"]), Move(second, "close")], handler, uow)
+        uow.commit()
+    assert stored(app, first)["data"]["assignee"] == "ines"
+    assert stored(app, second)["state"] == "investigating"

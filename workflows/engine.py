@@ -121,13 +121,18 @@ class WorkflowEngine:
         unknown reference) raises, naming its case, and nothing is written. A batch reads its
         cases with one query, writes one statement per table and hands its steps to the
         observers at once. A case moved twice is moved again in a later round that reads it
-        afresh, since an observer (an escalation) may have moved it in between.
+        afresh, since an observer (an escalation) may have moved it in between. Joined to the
+        caller's ``uow``, the batch runs in a savepoint: refused, it undoes only itself.
         """
         if uow is None:
             with UnitOfWork(self.db) as own:
-                steps = self.advance_many(moves, actor, own)
+                steps = self._advance_many(own, moves, actor)
                 own.commit()
                 return steps
+        with uow.conn.begin_nested():  # joined to a larger transaction: a refusal undoes this batch only
+            return self._advance_many(uow, moves, actor)
+
+    def _advance_many(self, uow: UnitOfWork, moves: Sequence[Move], actor: Actor) -> list[Step]:
         now = self.clock.now()
         steps: list[Step | None] = [None] * len(moves)
         for positions in _rounds(moves):
