@@ -28,10 +28,13 @@ from workflows.machine import Actor
 pytestmark = pytest.mark.prefect
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def prefect_server() -> Iterator[None]:
     """One temporary Prefect server for the whole file; flow heartbeats off (each costs a
-    second per flow run and only serves crash detection on a real server)."""
+    second per flow run and only serves crash detection on a real server). Module-scoped:
+    leaving the harness drains Prefect's event and log workers, whose background sends
+    otherwise run on during later tests (and draw from the global ``random``, which made
+    Hypothesis fail the replay property test as if its strategy had)."""
     quiet_prefect_env()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
