@@ -123,7 +123,7 @@ class Timer(SQLModel, table=True):
     name: str = Field(max_length=80)
     action: str | None = Field(default=None, max_length=60)
     state: str | None = Field(default=None, max_length=40)  # the state that set it
-    due_at: datetime = _utc()  # indexed where pending (ix_timer_pending_due): every due query is
+    due_at: datetime = _utc()  # indexed where pending only (ix_timer_pending_due): every due query asks for those
     status: str = Field(default="pending", max_length=10)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     created_at: datetime = _utc()

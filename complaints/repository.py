@@ -55,11 +55,9 @@ _write_case = Bulk(update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
 ))
 _insert_event, _insert_timer, _insert_note = Bulk(event_t.insert()), Bulk(timer_t.insert()), Bulk(note_t.insert())
-_cancel_pending_stmt = update(timer_t).where(
-    and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending")
-)
-_cancel_pending = Bulk(_cancel_pending_stmt)
-_cancel_pending_kind = Bulk(_cancel_pending_stmt.where(timer_t.c.kind == bindparam("b_kind")))
+_cancel_pending_kind = Bulk(update(timer_t).where(
+    and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending", timer_t.c.kind == bindparam("b_kind"))
+))
 
 
 def unattended_failed_timers() -> Select[Any]:
@@ -235,12 +233,6 @@ class CaseRepository:
         ]
         if rows:
             _insert_note.run(self.conn, rows)
-
-    def cancel_timers(self, complaint_id: int, at: datetime, kind: str | None = None) -> int:
-        params: dict[str, Any] = {"status": "cancelled", "cancelled_at": at, "b_id": complaint_id}
-        if kind is None:
-            return _cancel_pending.run(self.conn, [params])
-        return _cancel_pending_kind.run(self.conn, [{**params, "b_kind": kind}])
 
     def due_timers(
         self, now: datetime, limit: int, kinds: Sequence[str] = (WORKFLOW_TIMER,),

@@ -134,21 +134,9 @@ class ClockRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
 
-    @staticmethod
-    def state_of(row: Any) -> ClockState:
-        return _state(row)
-
     def clocks(self, complaint_id: int, kinds: Sequence[str] | None = None) -> dict[str, ClockState]:
         rows = self.conn.execute(_CLOCKS_OF, {"cid": complaint_id})
         return {r.name: _state(r) for r in rows if kinds is None or r.kind in kinds}
-
-    def clocks_of(self, complaint_ids: Iterable[int], names: Iterable[str] | None = None) -> dict[int, dict[str, ClockState]]:
-        """The clocks of many complaints (only ``names`` if given), one query per 500."""
-        ids = sorted(set(complaint_ids))
-        if names is None:
-            return self.clocks_wanted(dict.fromkeys(ids))
-        wanted = frozenset(names)
-        return self.clocks_wanted(dict.fromkeys(ids, wanted))
 
     def clocks_wanted(self, wanted: Mapping[int, Collection[str] | None]) -> dict[int, dict[str, ClockState]]:
         """For each complaint the clocks named (all of them for ``None``): the rows a batch of
@@ -173,7 +161,3 @@ class ClockRepository:
         for outcome in outcomes:
             changes.add(complaint_id, outcome, actor, at)
         changes.flush(self.conn)
-
-    def cancel_timers(self, complaint_id: int, clocks: Sequence[str], at: datetime) -> None:
-        """Cancel the pending timers of ``clocks`` (named ``clock`` or ``clock.<milestone>...``)."""
-        _CANCEL.run(self.conn, [_cancel_row(complaint_id, c, at) for c in clocks])

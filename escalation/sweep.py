@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, update
 
 from complaints.repository import WORKFLOW_TIMER
 from complaints.uow import UnitOfWork
@@ -69,10 +69,7 @@ class Batch(timers.Batch):
         super().load(complaint_ids)
         if not complaint_ids:
             return
-        self.clocks = {cid: {} for cid in complaint_ids}
-        for row in self.uow.conn.execute(select(clock_t).where(clock_t.c.complaint_id.in_(complaint_ids))):
-            state = self.repo.state_of(row)
-            self.clocks[row.complaint_id][state.name] = state
+        self.clocks = self.repo.clocks_wanted(dict.fromkeys(complaint_ids))
 
     def flush(self) -> None:
         conn = self.uow.conn
