@@ -59,7 +59,7 @@ class Complaint(SQLModel, table=True):
     severity: str = Field(default="medium", max_length=10)
     language: str = Field(default="en", max_length=8)
     region: str | None = Field(default=None, max_length=20)
-    state: str = Field(max_length=40, index=True)
+    state: str = Field(max_length=40)  # indexed by ix_complaint_state_tier, which starts with it
     tier: str = Field(max_length=40)
     queue: str = Field(max_length=60, index=True)
     assignee: str | None = Field(default=None, max_length=100)
@@ -80,7 +80,7 @@ class ComplaintEvent(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("complaint_id", "seq", name="uq_event_complaint_seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    complaint_id: int = Field(foreign_key="complaint.id")  # indexed by uq_event_complaint_seq, which starts with it
     seq: int
     actor: str = Field(max_length=100)
     role: str = Field(max_length=40)
