@@ -7,10 +7,12 @@ import killed half-way leaves whole batches or nothing, and a rerun completes it
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -103,17 +105,20 @@ class IntakeService:
         """Store valid records in batches; rows that failed parsing are reported, not stored."""
         report = IntakeReport()
         iterator = iter(records)
-        while batch := list(islice(iterator, self.batch_size)):
-            good = []
-            for row, item in batch:
-                if isinstance(item, ComplaintflowError):
-                    report.errors.append((row, str(item)))
-                else:
-                    good.append((row, item))
-            report.merge(self._store_batch(good, actor))
+        while True:
+            with _collector_paused():
+                batch = list(islice(iterator, self.batch_size))
+                if not batch:
+                    return report
+                good = []
+                for row, item in batch:
+                    if isinstance(item, ComplaintflowError):
+                        report.errors.append((row, str(item)))
+                    else:
+                        good.append((row, item))
+                report.merge(self._store_batch(good, actor))
             if on_batch:
                 on_batch(len(batch))
-        return report
 
     def _store_batch(self, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> IntakeReport:
         for attempt in range(3):
@@ -229,6 +234,25 @@ class IntakeService:
         for chunk in _chunks(references, CHUNK):
             ids.update((r.reference, r.id) for r in uow.conn.execute(_id_by_reference, {"refs": chunk}))
         return [ids[ref] for ref in references]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for one batch, on again after it.
+
+    A batch allocates a few hundred thousand short-lived objects and keeps some (the report,
+    memoised dates): enough to trigger a full collection, which walks every object the
+    process holds, every few batches. That was about a fifth of intake's time (measured with
+    ``gc.callbacks``). A batch's objects are freed by reference counting; what is cyclic
+    waits for the collector after the batch. Left off if something else turned it off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _customer_ids(uow: UnitOfWork, pseudonyms: list[str]) -> dict[str, int]:

@@ -4,6 +4,7 @@ once, customers recognised, and a failed batch leaving nothing half-written."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -331,3 +332,41 @@ def test_rows_that_failed_parsing_are_reported_beside_the_stored_ones(app: App, 
     report = app.intake.take_in([(2, complaint(external_id="G2")), (3, bad), (4, complaint(external_id="G4"))], handler)
     assert [row for row, _ in report.created] == [2, 4]
     assert report.errors == [(3, "row 3: product: Field required")] and not report.ok
+
+
+class _CollectorSeen:
+    """Notes whether Python's cyclic garbage collector was running while a batch was written."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.seen: list[bool] = []
+        self.fail = fail
+
+    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        self.seen.append(gc.isenabled())
+        if self.fail:
+            raise RuntimeError("batch refused")
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["stored", "failed"])
+def test_the_garbage_collector_pauses_for_each_batch_and_runs_again_after_it(
+    app: App, handler: Actor, fail: bool
+) -> None:
+    seen = _CollectorSeen(fail)
+    app.engine.observers.append(seen)
+    app.intake.batch_size = 2
+    assert gc.isenabled()
+    try:
+        app.intake.take_in([(i, complaint(external_id=f"GC{i}")) for i in range(1, 6)], handler)
+    except RuntimeError:
+        assert fail
+    assert seen.seen == ([False] if fail else [False, False, False])
+    assert gc.isenabled()
+
+
+def test_intake_leaves_a_collector_turned_off_elsewhere_off(app: App, handler: Actor) -> None:
+    gc.disable()
+    try:
+        take_in(app, external_id="GC-OFF")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
