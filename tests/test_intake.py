@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from casework import complaint, stored, take_in
+from conftest import CFPB_SAMPLE, T0
 from sqlalchemy import func, select
 
-from casework import complaint, stored, take_in
 from complaints.bootstrap import App
 from complaints.errors import ImportRowError, InvalidInput
 from complaints.importers import parse_cfpb_date, read_file
 from complaints.intake import IntakeReport
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t, timer_t
 from complaints.uow import UnitOfWork
-from conftest import CFPB_SAMPLE, T0
 from workflows.compiled import CompiledWorkflow
 from workflows.machine import Actor, Case, Step
 
