@@ -15,13 +15,23 @@ from typing import Any
 from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState, Context, Outcome, SlaClocks
 from escalation.policy import SlaPolicy, as_aware
-from escalation.repository import ClockChanges, ClockRepository
+from escalation.repository import ClockChanges, ClockRepository, FreshClocks
 from escalation.tiers import escalate, find_repeats, policy_for
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
 from workflows.machine import Actor, Case, Step
 
 OPEN = ("running", "paused")
+#: (case before the step, step, clocks its states touch, clocks it restarts, tier changed)
+Move = tuple[Case, Step, frozenset[str], list[str], bool]
+
+
+def _looks(move: Move) -> tuple[Any, ...]:
+    """All of a step that its clocks' outcomes depend on (see ``SlaObserver._outcomes``)."""
+    before, step, _, _, tier_changed = move
+    fields = before.fields
+    return (step.action, step.actor, step.from_state, step.to_state, step.tier, step.queue, step.at,
+            describe_step(step), tier_changed, fields.get("severity"), fields.get("received_at"))
 
 
 def describe_step(step: Step) -> str:
@@ -54,7 +64,7 @@ class SlaObserver:
 
     # -- clocks --------------------------------------------------------------------------------
     def _move_clocks(self, uow: UnitOfWork, policy: SlaPolicy, items: Sequence[tuple[Case, Step]]) -> None:
-        moves: list[tuple[Case, Step, frozenset[str], list[str], bool]] = []
+        moves: dict[int, list[Move]] = {}  # by complaint, each complaint's in order
         new: set[int] = set()
         wanted: dict[int, set[str] | None] = {}  # stored complaints -> the clocks their steps read (None: all)
         for before, step in items:
@@ -72,19 +82,37 @@ class SlaObserver:
                     wanted[before.id] = None  # retargeting touches every clock
                 else:
                     names |= affected | set(restarted)
-            moves.append((before, step, affected, restarted, tier_changed))
+            moves.setdefault(before.id, []).append((before, step, affected, restarted, tier_changed))
         if not moves:
             return
         clocks = ClockRepository(uow.conn).clocks_wanted(wanted) if wanted else {}
         ops = SlaClocks(policy)
         changes = ClockChanges()
         memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]] = {}
-        for before, step, affected, restarted, tier_changed in moves:
-            current = clocks.setdefault(before.id, {})  # type: ignore[arg-type]
+        shapes: dict[tuple[Any, ...], FreshClocks] = {}
+        for cid, case_moves in moves.items():
+            if cid not in new:
+                self._fold(changes, cid, clocks.setdefault(cid, {}), case_moves, ops, policy, memo)
+                continue
+            # A complaint new in this batch has no stored clocks: its steps alone decide its
+            # rows, so complaints whose steps look alike (an intake batch) get the same rows.
+            shape = tuple(_looks(move) for move in case_moves)
+            fresh = shapes.get(shape)
+            if fresh is None:
+                scratch = ClockChanges()
+                self._fold(scratch, 0, {}, case_moves, ops, policy, memo)
+                fresh = shapes[shape] = scratch.fresh(0)
+            changes.add_fresh(cid, fresh)
+        changes.flush(uow.conn)
+
+    def _fold(self, changes: ClockChanges, cid: int, current: dict[str, ClockState], case_moves: list[Move],
+              ops: SlaClocks, policy: SlaPolicy,
+              memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]]) -> None:
+        """One complaint's steps applied to its clocks (``current``, updated), into ``changes``."""
+        for before, step, affected, restarted, tier_changed in case_moves:
             for outcome in self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed, memo):
                 current[outcome.state.name] = outcome.state
-                changes.add(before.id, outcome, str(step.actor), step.at)  # type: ignore[arg-type]
-        changes.flush(uow.conn)
+                changes.add(cid, outcome, str(step.actor), step.at)
 
     def _outcomes(
         self, ops: SlaClocks, policy: SlaPolicy, clocks: dict[str, ClockState], before: Case, step: Step,

@@ -6,17 +6,17 @@ leaves no clock change behind.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import count
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from complaints.bulk import Bulk, select_matching
+from complaints.bulk import Bulk, Stamps, select_matching
 from complaints.repository import timer_t
-from escalation.clocks import TIMER_KINDS, ClockState, Outcome
+from escalation.clocks import TIMER_KINDS, ClockState, Due, Entry, Outcome
 from escalation.models import SlaClock, SlaLedgerEntry
 
 clock_t = SlaClock.__table__  # type: ignore[attr-defined]
@@ -68,6 +68,16 @@ def _owns(clock: str, timer: dict[str, Any]) -> bool:
     return timer["kind"] in TIMER_KINDS and (name == clock or name.startswith(clock + "."))
 
 
+@dataclass(frozen=True)
+class FreshClocks:
+    """A new complaint's clock rows, without its id: final clock states (with the time of
+    their last change), ledger rows and timer rows, in order."""
+
+    clocks: list[tuple[ClockState, datetime]]
+    ledger: list[dict[str, Any]]
+    timers: list[dict[str, Any]]
+
+
 class ClockChanges:
     """Clock outcomes of one batch of steps, folded in memory and written set-based.
 
@@ -78,16 +88,28 @@ class ClockChanges:
     start and stop. The pending timers already stored for a clock are cancelled by its
     first cancelling outcome.
     ``flush`` then writes with one executemany per kind of statement, whatever the batch size.
+    Complaints that share outcomes (the observer memoises them) share their rows too: each
+    row is built once per outcome and stamped with each complaint's id (``Stamps``).
     """
 
     def __init__(self) -> None:
         self._clocks: dict[tuple[int, str], tuple[ClockState, datetime]] = {}
-        self._ledger: list[dict[str, Any]] = []
-        self._timers: dict[int, dict[str, Any]] = {}  # in the order added, by a running number
+        self._ledger = Stamps(_INSERT_LEDGER, "complaint_id")
+        self._timers: dict[int, tuple[dict[str, Any], int]] = {}  # (template, complaint) in the order added
         self._numbers = count()
         self._pending: dict[int, list[tuple[int, dict[str, Any]]]] = {}  # complaint -> timers added here
         self._cancel: list[dict[str, Any]] = []
         self._cancelled: set[tuple[int, str]] = set()  # stored clocks whose stored timers are cancelled
+        # Rows without their complaint, by the (shared, unchanging) object they come from; the
+        # object is kept beside its row so that its id stays its own.
+        self._templates: dict[tuple[Any, ...], tuple[object, dict[str, Any]]] = {}
+
+    def _template(self, source: object, build: Callable[[], dict[str, Any]], *extra: Any) -> dict[str, Any]:
+        key = (id(source), *extra)
+        found = self._templates.get(key)
+        if found is None:
+            found = self._templates[key] = (source, build())
+        return found[1]
 
     def add(self, complaint_id: int, outcome: Outcome, actor: str, at: datetime) -> None:
         state = outcome.state
@@ -104,30 +126,61 @@ class ClockChanges:
                 self._cancelled.add(key)
                 self._cancel.append(_cancel_row(complaint_id, state.name, at))
         self._clocks[key] = (state, at)
-        self._ledger += [
-            {"complaint_id": complaint_id, "clock": e.clock, "entry": e.entry, "at": e.at, "actor": actor,
-             "reason": e.reason[:500], "detail": e.detail}
-            for e in outcome.entries
-        ]
+        for e in outcome.entries:
+            self._ledger.add(self._template(e, lambda e=e: _ledger_row(e, actor), actor), complaint_id)
         for t in outcome.timers:
-            row = {"complaint_id": complaint_id, "kind": t.kind, "name": t.name, "action": None, "state": None,
-                   "due_at": t.due_at, "status": "pending", "payload": t.payload, "created_at": at}
+            row = self._template(t, lambda t=t: _timer_row(t, at), at)
             number = next(self._numbers)
-            self._timers[number] = row
+            self._timers[number] = (row, complaint_id)
             self._pending.setdefault(complaint_id, []).append((number, row))
+
+    def fresh(self, complaint_id: int) -> FreshClocks:
+        """What was added for ``complaint_id``, a complaint with no clocks stored: to add for
+        other complaints with ``add_fresh``."""
+        return FreshClocks(
+            clocks=[(state, at) for (cid, _), (state, at) in self._clocks.items() if cid == complaint_id],
+            ledger=[row for row, cid in self._ledger if cid == complaint_id],
+            timers=[row for row, cid in self._timers.values() if cid == complaint_id],
+        )
+
+    def add_fresh(self, complaint_id: int, fresh: FreshClocks) -> None:
+        """The clocks, ledger entries and timers of ``fresh`` for ``complaint_id`` (no clocks stored)."""
+        for state, at in fresh.clocks:
+            self._clocks[(complaint_id, state.name)] = (state, at)
+        for row in fresh.ledger:
+            self._ledger.add(row, complaint_id)
+        pending = self._pending.setdefault(complaint_id, [])
+        for row in fresh.timers:
+            number = next(self._numbers)
+            self._timers[number] = (row, complaint_id)
+            pending.append((number, row))
 
     def flush(self, conn: Connection) -> None:
         """Write everything added: clocks, cancellations, ledger, timers (call once). A clock
         inserted here keeps ``id`` None in memory; read the clocks again to get it."""
-        fresh = [_columns(state) | {"updated_at": at, "complaint_id": cid}
-                 for (cid, _), (state, at) in self._clocks.items() if state.id is None]
+        fresh, timers = Stamps(_INSERT_CLOCKS, "complaint_id"), Stamps(_INSERT_TIMERS, "complaint_id")
+        for (cid, _), (state, at) in self._clocks.items():
+            if state.id is None:
+                fresh.add(self._template(state, lambda s=state, a=at: _columns(s) | {"updated_at": a, "complaint_id": 0}, at), cid)
         changed = [_columns(state) | {"updated_at": at, "clock_id": state.id}
                    for state, at in self._clocks.values() if state.id is not None]
-        _INSERT_CLOCKS.run(conn, fresh)
+        for row, cid in self._timers.values():
+            timers.add(row, cid)
+        fresh.run(conn)
         _UPDATE_CLOCK.run(conn, changed)
         _CANCEL.run(conn, self._cancel)  # before the inserts: only timers stored by earlier transactions are meant
-        _INSERT_LEDGER.run(conn, self._ledger)
-        _INSERT_TIMERS.run(conn, list(self._timers.values()))
+        self._ledger.run(conn)
+        timers.run(conn)
+
+
+def _ledger_row(e: Entry, actor: str) -> dict[str, Any]:
+    return {"complaint_id": 0, "clock": e.clock, "entry": e.entry, "at": e.at, "actor": actor,
+            "reason": e.reason[:500], "detail": e.detail}
+
+
+def _timer_row(t: Due, at: datetime) -> dict[str, Any]:
+    return {"complaint_id": 0, "kind": t.kind, "name": t.name, "action": None, "state": None,
+            "due_at": t.due_at, "status": "pending", "payload": t.payload, "created_at": at}
 
 
 class ClockRepository:

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.bootstrap import App
-from complaints.bulk import Bulk, select_matching
+from complaints.bulk import Bulk, Stamps, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
 
@@ -49,6 +49,22 @@ def test_bulk_inserts_store_the_same_values_as_sqlalchemy(app: App, handler: Any
     assert via_bulk == via_sqlalchemy and len(via_bulk) == 3
     assert [t["due_at"] for t in via_bulk] == [AT] * 3  # aware UTC again, to the microsecond
     assert via_bulk[2]["payload"] == {"n": 2, "text": "café ✓", "nested": [1, None]}
+
+
+def test_stamped_rows_store_what_each_row_written_alone_stores(app: App, handler: Any) -> None:
+    refs = [take_in(app, handler, external_id=f"S-{i}") for i in range(3)]
+    with UnitOfWork(app.db) as uow:
+        ids = [uow.cases.get(ref).id for ref in refs]
+        uow.conn.execute(timer_t.insert(), timer_rows(ids[0], ["a", "b", "c"]))
+        stamps = Stamps(Bulk(timer_t.insert()), "complaint_id")
+        templates = timer_rows(0, ["a", "b", "c"])  # each template serves two complaints
+        for cid in ids[1:]:
+            for template in templates:
+                stamps.add(template, cid)
+        assert len(stamps) == 6 and [cid for _, cid in stamps] == [ids[1]] * 3 + [ids[2]] * 3
+        assert stamps.run(uow.conn) == 6
+        uow.commit()
+    assert stored(app, ids[1]) == stored(app, ids[2]) == stored(app, ids[0]) and len(stored(app, ids[0])) == 3
 
 
 def test_a_bulk_update_takes_its_constants_from_the_statement_and_counts_the_rows_it_changed(
