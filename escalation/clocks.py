@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from escalation.calendar import BusinessCalendar
-from escalation.policy import Milestone, SlaPolicy
+from escalation.policy import SlaPolicy
 
 SLA_WARNING, SLA_BREACH, REGULATORY, COMMITMENT = "sla_warning", "sla_breach", "regulatory", "commitment"
 TIMER_KINDS = (SLA_WARNING, SLA_BREACH, REGULATORY, COMMITMENT)
@@ -101,14 +101,6 @@ class SlaClocks:
             return self._memo[key]
         except KeyError:
             value = self._memo[key] = getattr(calendar, op)(*args)
-            return value
-
-    def _milestones(self, name: str, received_at: datetime) -> list[Milestone]:
-        key = ("milestones", name, received_at)
-        try:
-            return self._memo[key]  # type: ignore[no-any-return]
-        except KeyError:
-            value = self._memo[key] = self.policy.milestones(name, received_at)
             return value
 
     def _schedule(self, state: ClockState, ctx: Context) -> tuple[ClockState, list[Due]]:
@@ -208,7 +200,7 @@ class SlaClocks:
             return outcome
 
     def _start_regulatory(self, name: str, received_at: datetime, at: datetime) -> Outcome:
-        milestones = self._milestones(name, received_at)
+        milestones = self.policy.milestones(name, received_at)
         preset = self.policy.regulatory[name]
         detail = {"label": preset.label, "milestones": {m.name: {"label": m.label, "deadline": m.deadline.isoformat(), "breach": m.breach}
                                                         for m in milestones}}

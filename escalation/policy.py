@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
+from escalation.calendar import BusinessCalendar
 from workflows.compiled import CompiledWorkflow
 from workflows.regulatory_presets import resolved
 from workflows.sla_spec import ANY, BusinessDuration, EscalationSpec, RegulatoryPreset, SlaClockSpec
-
-from escalation.calendar import BusinessCalendar
 
 Role = Literal["start", "pause", "stop", "other"]
 
@@ -122,7 +121,16 @@ class SlaPolicy:
         return clock in (self.escalation.on_warning if what == "warning" else self.escalation.on_breach)
 
     # -- regulatory ----------------------------------------------------------------------------
-    def milestones(self, clock: str, received_at: datetime) -> list[Milestone]:
+    def milestones(self, clock: str, received_at: datetime) -> tuple[Milestone, ...]:
+        """The clock's milestones for a complaint received at ``received_at``, soonest first.
+
+        Memoised for the policy's life (bounded): an import's complaints share a few hundred
+        receipt dates, and counting business days across the calendar for each was a few
+        percent of intake's time."""
+        return self._milestones(clock, received_at)
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - one policy per loaded workflow (policy_for), kept for the process
+    def _milestones(self, clock: str, received_at: datetime) -> tuple[Milestone, ...]:
         preset = self.regulatory[clock]
         calendar_name = self._regulatory_calendar[clock]
         calendar = self.calendars.get(calendar_name) if calendar_name else None
@@ -138,7 +146,7 @@ class SlaPolicy:
                 deadline = received_at + timedelta(days=ms.calendar_days or 0)
             letter_at = deadline - ms.letter_lead if ms.letter else None
             out.append(Milestone(clock, name, ms.label, deadline, ms.letter, letter_at, ms.breach))
-        return sorted(out, key=lambda m: m.deadline)
+        return tuple(sorted(out, key=lambda m: m.deadline))
 
 
 def add_months(at: datetime, months: int) -> datetime:
