@@ -99,7 +99,7 @@ class SlaObserver:
             shape = tuple(_looks(move) for move in case_moves)
             fresh = shapes.get(shape)
             if fresh is None:
-                scratch = ClockChanges()
+                scratch = ClockChanges(sharing=changes)  # shapes share outcomes, so rows too
                 self._fold(scratch, 0, {}, case_moves, ops, policy, memo)
                 fresh = shapes[shape] = scratch.fresh(0)
             changes.add_fresh(cid, fresh)

@@ -92,7 +92,8 @@ class ClockChanges:
     row is built once per outcome and stamped with each complaint's id (``Stamps``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sharing: ClockChanges | None = None) -> None:
+        """``sharing``: another batch's changes whose row templates this one may reuse."""
         self._clocks: dict[tuple[int, str], tuple[ClockState, datetime]] = {}
         self._ledger = Stamps(_INSERT_LEDGER, "complaint_id")
         self._timers: dict[int, tuple[dict[str, Any], int]] = {}  # (template, complaint) in the order added
@@ -102,7 +103,7 @@ class ClockChanges:
         self._cancelled: set[tuple[int, str]] = set()  # stored clocks whose stored timers are cancelled
         # Rows without their complaint, by the (shared, unchanging) object they come from; the
         # object is kept beside its row so that its id stays its own.
-        self._templates: dict[tuple[Any, ...], tuple[object, dict[str, Any]]] = {}
+        self._templates: dict[tuple[Any, ...], tuple[object, dict[str, Any]]] = sharing._templates if sharing else {}
 
     def _template(self, source: object, build: Callable[[], dict[str, Any]], *extra: Any) -> dict[str, Any]:
         key = (id(source), *extra)

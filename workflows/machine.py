@@ -230,8 +230,8 @@ def plan(
         queue=workflow.queue_of(tier), seq=case.version + 1, at=now, payload=clean,
         changes=changes, timers=timers, notifications=[],
     )
-    notes = [render(workflow, t, after, step, deadline) for t in tr.notify]
-    return replace(step, notifications=notes)
+    step.notifications.extend(render(workflow, t, after, step, deadline) for t in tr.notify)  # they quote the step
+    return step
 
 
 def start(
