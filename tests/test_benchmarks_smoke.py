@@ -76,3 +76,13 @@ def test_a_target_is_met_by_the_ratio_or_the_value_it_names(target: Target, valu
 def test_an_unknown_figure_is_refused_with_the_known_ones_listed(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--only", "nonsense"]) == 2
     assert "unknown figure(s) nonsense; known: transitions" in capsys.readouterr().out
+
+
+def test_a_probed_job_reports_its_own_peak_memory_not_the_parents(tmp_path: Path) -> None:
+    from benchmarks.probe import measure
+
+    held = bytearray(400 * 1024 * 1024)  # the parent holds 400 MB while the child runs
+    for page in range(0, len(held), 4096):
+        held[page] = 1
+    peak = measure("benchmarks.memory:floor_job", f"sqlite:///{tmp_path / 'floor.db'}")["peak_mb"]
+    assert 0 < peak < 300, f"the child reported {peak:.0f} MB: the parent's 400 MB were counted"
