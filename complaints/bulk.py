@@ -276,9 +276,9 @@ def decoder(table: Table, dialect: str) -> Callable[[Sequence[Any]], dict[str, A
 
 
 def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[Sequence[Any]],
-                    order_by: str = "id") -> list[dict[str, Any]]:
+                    order_by: str = "id", for_update: bool = False) -> list[dict[str, Any]]:
     """The rows of ``table`` whose ``columns`` equal one of ``keys`` (tuples of values),
-    decoded, in ``order_by`` order.
+    decoded, in ``order_by`` order; ``for_update`` locks them on PostgreSQL (in that order).
 
     One statement of constant text whatever the number of keys: the keys travel as one
     parameter (arrays joined with ``unnest`` on PostgreSQL, a JSON array read by
@@ -288,7 +288,7 @@ def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys
     if not keys:
         return []
     dialect = conn.dialect.name
-    sql = _matching_sql(table, tuple(columns), order_by, dialect)
+    sql = _matching_sql(table, tuple(columns), order_by, dialect, for_update and dialect == "postgresql")
     if dialect == "postgresql":
         params: Any = {f"k{i}": [key[i] for key in keys] for i in range(len(columns))}
     else:
@@ -298,7 +298,7 @@ def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys
 
 
 @lru_cache(maxsize=64)
-def _matching_sql(table: Table, columns: tuple[str, ...], order_by: str, dialect: str) -> str:
+def _matching_sql(table: Table, columns: tuple[str, ...], order_by: str, dialect: str, lock: bool) -> str:
     names = ", ".join(f't."{c.name}"' for c in table.c)  # quoted: a column may be named "key"
     if dialect == "postgresql":
         arrays = ", ".join(f"%(k{i})s::{'integer' if isinstance(table.c[c].type, Integer) else 'text'}[]"
@@ -309,4 +309,5 @@ def _matching_sql(table: Table, columns: tuple[str, ...], order_by: str, dialect
     else:
         source = "json_each(?) AS w"
         match = " AND ".join(f't."{c}" = w.value ->> {i}' for i, c in enumerate(columns))
-    return f'SELECT {names} FROM "{table.name}" AS t JOIN {source} ON {match} ORDER BY t."{order_by}"'
+    return (f'SELECT {names} FROM "{table.name}" AS t JOIN {source} ON {match} ORDER BY t."{order_by}"'
+            + (" FOR UPDATE OF t" if lock else ""))

@@ -6,14 +6,14 @@ Writes are conditional on the optimistic version, so a stale writer changes noth
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal_column, select, update
 
-from complaints.bulk import Bulk
+from complaints.bulk import Bulk, select_matching
 from complaints.errors import ConflictError, NotFound
 from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
 from workflows.checks import COMPLAINT_FIELDS
@@ -45,11 +45,6 @@ _case_query = (
 # transition's time (cProfile, benchmarks/transitions.py). SET columns come from the parameters.
 _by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
 _by_reference_locked = _by_reference.with_for_update(of=complaint_t)
-_by_references = _case_query.where(complaint_t.c.reference.in_(bindparam("b_references", expanding=True))).order_by(
-    complaint_t.c.id)
-_by_references_locked = _by_references.with_for_update(of=complaint_t)
-#: References per IN list: far below every database's limit on bound parameters.
-CHUNK = 500
 # Writes go through ``Bulk``: straight to the driver, values converted per column.
 _write_case = Bulk(update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
@@ -72,7 +67,10 @@ def unattended_failed_timers() -> Select[Any]:
 
 
 def case_from_row(row: Row[Any]) -> Case:
-    m = row._mapping
+    return case_from_mapping(row._mapping, row._mapping["customer_name"])
+
+
+def case_from_mapping(m: Mapping[str, Any], customer_name: str | None) -> Case:
     return Case(
         id=m["id"],
         reference=m["reference"],
@@ -82,7 +80,7 @@ def case_from_row(row: Row[Any]) -> Case:
         version=m["version"],
         data=dict(m["data"] or {}),
         fields={k: m[k] for k in COMPLAINT_FIELDS if k in m},
-        customer_name=m["customer_name"],
+        customer_name=customer_name,
     )
 
 
@@ -105,14 +103,15 @@ class CaseRepository:
         return case_from_row(self.row(reference, for_update))
 
     def get_many(self, references: Iterable[str], for_update: bool = False) -> dict[str, Case]:
-        """The cases with these references, one query per 500 (locked on PostgreSQL if
-        ``for_update``); any reference not found raises ``NotFound`` naming it."""
+        """The cases with these references, read with one statement of constant text (locked
+        on PostgreSQL if ``for_update``, in id order), and their customers' names with one
+        more; any reference not found raises ``NotFound`` naming it."""
         wanted = sorted(set(references))
-        query = _by_references_locked if for_update and self.conn.dialect.name == "postgresql" else _by_references
-        found: dict[str, Case] = {}
-        for first in range(0, len(wanted), CHUNK):
-            for row in self.conn.execute(query, {"b_references": wanted[first : first + CHUNK]}):
-                found[row.reference] = case_from_row(row)
+        rows = select_matching(self.conn, complaint_t, ("reference",), [(ref,) for ref in wanted],
+                               for_update=for_update)
+        customers = sorted({row["customer_id"] for row in rows if row["customer_id"] is not None})
+        names = {c["id"]: c["name"] for c in select_matching(self.conn, customer_t, ("id",), [(c,) for c in customers])}
+        found = {row["reference"]: case_from_mapping(row, names.get(row["customer_id"])) for row in rows}
         missing = [ref for ref in wanted if ref not in found]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
