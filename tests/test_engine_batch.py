@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from casework import PAYLOADS, TO_INVESTIGATING, stored, take_in, walk
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from test_intake_statements import statements
 
 from complaints.bootstrap import App
@@ -121,3 +122,20 @@ def test_a_batch_joined_to_a_larger_transaction_undoes_only_itself_when_refused(
         uow.commit()
     assert stored(app, first)["data"]["assignee"] == "ines"
     assert stored(app, second)["state"] == "investigating"
+
+
+def test_cases_read_for_a_batch_stay_locked_on_postgresql_until_it_ends(app: App) -> None:
+    if app.db.dialect != "postgresql":
+        pytest.skip("SQLite takes the whole database's write lock at BEGIN IMMEDIATE instead")
+    refs = [take_in(app, external_id=f"L{i}") for i in range(3)]
+    grab = text("SELECT id FROM complaint WHERE reference = :ref FOR UPDATE NOWAIT")
+    with UnitOfWork(app.db) as uow:
+        assert set(uow.cases.get_many(refs[:2], for_update=True)) == set(refs[:2])
+        with app.db.engine.connect() as other:
+            for ref in refs[:2]:
+                with pytest.raises(OperationalError, match="lock"), other.begin():
+                    other.execute(grab, {"ref": ref})
+            with other.begin():
+                assert other.execute(grab, {"ref": refs[2]}).scalar() is not None  # not read: not locked
+    with app.db.engine.connect() as other, other.begin():
+        assert other.execute(grab, {"ref": refs[0]}).scalar() is not None  # released with the transaction
