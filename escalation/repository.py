@@ -93,7 +93,7 @@ class ClockChanges:
     """
 
     def __init__(self, sharing: ClockChanges | None = None) -> None:
-        """``sharing``: another batch's changes whose row templates this one may reuse."""
+        """``sharing``: the changes of the same batch whose row templates this one reuses."""
         self._clocks: dict[tuple[int, str], tuple[ClockState, datetime]] = {}
         self._ledger = Stamps(_INSERT_LEDGER, "complaint_id")
         self._timers: dict[int, tuple[dict[str, Any], int]] = {}  # (template, complaint) in the order added
@@ -101,15 +101,16 @@ class ClockChanges:
         self._pending: dict[int, list[tuple[int, dict[str, Any]]]] = {}  # complaint -> timers added here
         self._cancel: list[dict[str, Any]] = []
         self._cancelled: set[tuple[int, str]] = set()  # stored clocks whose stored timers are cancelled
-        # Rows without their complaint, by the (shared, unchanging) object they come from; the
-        # object is kept beside its row so that its id stays its own.
+        # Rows without their complaint, by how they are built and the (shared, unchanging) object
+        # they are built from; the object is kept beside its row so that its id stays its own.
         self._templates: dict[tuple[Any, ...], tuple[object, dict[str, Any]]] = sharing._templates if sharing else {}
 
-    def _template(self, source: object, build: Callable[[], dict[str, Any]], *extra: Any) -> dict[str, Any]:
-        key = (id(source), *extra)
+    def _template(self, build: Callable[[Any, Any], dict[str, Any]], source: Any, extra: Any) -> dict[str, Any]:
+        """``build(source, extra)``, built once per batch."""
+        key = (build, id(source), extra)
         found = self._templates.get(key)
         if found is None:
-            found = self._templates[key] = (source, build())
+            found = self._templates[key] = (source, build(source, extra))
         return found[1]
 
     def add(self, complaint_id: int, outcome: Outcome, actor: str, at: datetime) -> None:
@@ -128,9 +129,9 @@ class ClockChanges:
                 self._cancel.append(_cancel_row(complaint_id, state.name, at))
         self._clocks[key] = (state, at)
         for e in outcome.entries:
-            self._ledger.add(self._template(e, lambda e=e: _ledger_row(e, actor), actor), complaint_id)
+            self._ledger.add(self._template(_ledger_row, e, actor), complaint_id)
         for t in outcome.timers:
-            row = self._template(t, lambda t=t: _timer_row(t, at), at)
+            row = self._template(_timer_row, t, at)
             number = next(self._numbers)
             self._timers[number] = (row, complaint_id)
             self._pending.setdefault(complaint_id, []).append((number, row))
@@ -162,7 +163,7 @@ class ClockChanges:
         fresh, timers = Stamps(_INSERT_CLOCKS, "complaint_id"), Stamps(_INSERT_TIMERS, "complaint_id")
         for (cid, _), (state, at) in self._clocks.items():
             if state.id is None:
-                fresh.add(self._template(state, lambda s=state, a=at: _columns(s) | {"updated_at": a, "complaint_id": 0}, at), cid)
+                fresh.add(self._template(_clock_row, state, at), cid)
         changed = [_columns(state) | {"updated_at": at, "clock_id": state.id}
                    for state, at in self._clocks.values() if state.id is not None]
         for row, cid in self._timers.values():
@@ -172,6 +173,10 @@ class ClockChanges:
         _CANCEL.run(conn, self._cancel)  # before the inserts: only timers stored by earlier transactions are meant
         self._ledger.run(conn)
         timers.run(conn)
+
+
+def _clock_row(state: ClockState, at: datetime) -> dict[str, Any]:
+    return _columns(state) | {"updated_at": at, "complaint_id": 0}
 
 
 def _ledger_row(e: Entry, actor: str) -> dict[str, Any]:
