@@ -34,7 +34,7 @@ ASSIGNEE = "assignee"
 #: ``timer.status = 'pending'`` with the value written out, not bound: only then can the
 #: planner be sure the partial index on pending timers' due times applies (PostgreSQL's
 #: generic plans for prepared statements cannot know a bound value).
-IS_PENDING = timer_t.c.status == literal_column("'pending'")
+IS_PENDING = timer_t.c.status == literal_column(f"'{TIMER_PENDING}'")
 
 _case_query = (
     select(complaint_t, customer_t.c.name.label("customer_name"))

@@ -26,12 +26,18 @@ OPEN = ("running", "paused")
 Move = tuple[Case, Step, frozenset[str], list[str], bool]
 
 
+def _step_key(before: Case, step: Step, tier_changed: bool, reason: str) -> tuple[Any, ...]:
+    """All of a step that its SLA clocks' outcomes depend on, beside the clocks it starts from
+    (``reason`` is ``describe_step(step)``)."""
+    return (step.action, step.from_state, step.to_state, step.tier, step.queue, step.at, reason, tier_changed,
+            before.fields.get("severity"))
+
+
 def _looks(move: Move) -> tuple[Any, ...]:
-    """All of a step that its clocks' outcomes depend on (see ``SlaObserver._outcomes``)."""
+    """All of a new complaint's step that its clock rows depend on: the SLA outcomes, the
+    regulatory start (the receipt) and the ledger's actor."""
     before, step, _, _, tier_changed = move
-    fields = before.fields
-    return (step.action, step.actor, step.from_state, step.to_state, step.tier, step.queue, step.at,
-            describe_step(step), tier_changed, fields.get("severity"), fields.get("received_at"))
+    return (*_step_key(before, step, tier_changed, describe_step(step)), step.actor, before.fields.get("received_at"))
 
 
 def describe_step(step: Step) -> str:
@@ -101,7 +107,7 @@ class SlaObserver:
             if fresh is None:
                 scratch = ClockChanges(sharing=changes)  # shapes share outcomes, so rows too
                 self._fold(scratch, 0, {}, case_moves, ops, policy, memo)
-                fresh = shapes[shape] = scratch.fresh(0)
+                fresh = shapes[shape] = scratch.fresh()
             changes.add_fresh(cid, fresh)
         changes.flush(uow.conn)
 
@@ -129,8 +135,7 @@ class SlaObserver:
         ctx = Context(step.tier, str(before.fields.get("severity") or "medium"), step.queue, step.at)
         reason = describe_step(step)
         states = tuple(clocks.get(name) for name in policy.clocks)
-        key = (step.action, step.from_state, step.to_state, ctx, reason, affected, tuple(restarted), tier_changed,
-               tuple(map(id, states)))
+        key = (_step_key(before, step, tier_changed, reason), tuple(map(id, states)))  # affected, restarted: of the step
         known = memo.get(key)
         if known is not None and all(a is b for a, b in zip(known[0], states, strict=True)):
             outcomes = list(known[1])

@@ -7,7 +7,7 @@ leaves no clock change behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 from typing import Any
@@ -22,11 +22,8 @@ from escalation.models import SlaClock, SlaLedgerEntry
 clock_t = SlaClock.__table__  # type: ignore[attr-defined]
 ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
 
-_STATE_FIELDS = [f.name for f in fields(ClockState) if f.name != "id"]
-
 # Built once with bind parameters: the observer runs them inside every clock-changing step,
 # and rebuilding SQLAlchemy expressions per call was most of an observer's cost (cProfile).
-_CLOCKS_OF = select(clock_t).where(clock_t.c.complaint_id == bindparam("cid")).order_by(clock_t.c.id)
 _UPDATE_CLOCK = Bulk(update(clock_t).where(clock_t.c.id == bindparam("clock_id")))
 _CANCEL = Bulk(
     update(timer_t)
@@ -43,11 +40,6 @@ _CANCEL = Bulk(
 _INSERT_CLOCKS = Bulk(clock_t.insert())
 _SELECT_LEDGER = select(ledger_t).where(ledger_t.c.complaint_id == bindparam("cid")).order_by(ledger_t.c.id)
 _INSERT_LEDGER, _INSERT_TIMERS = Bulk(ledger_t.insert()), Bulk(timer_t.insert())
-
-
-def _state(row: Any) -> ClockState:
-    m = row._mapping
-    return ClockState(id=m["id"], **{k: m[k] for k in _STATE_FIELDS})
 
 
 def _columns(state: ClockState) -> dict[str, Any]:
@@ -136,13 +128,14 @@ class ClockChanges:
             self._timers[number] = (row, complaint_id)
             self._pending.setdefault(complaint_id, []).append((number, row))
 
-    def fresh(self, complaint_id: int) -> FreshClocks:
-        """What was added for ``complaint_id``, a complaint with no clocks stored: to add for
-        other complaints with ``add_fresh``."""
+    def fresh(self) -> FreshClocks:
+        """Everything added, when it was added for one complaint with no clocks stored: to add
+        for other complaints with ``add_fresh``."""
+        assert len({cid for cid, _ in self._clocks}) <= 1, "fresh() takes the changes of one complaint"
         return FreshClocks(
-            clocks=[(state, at) for (cid, _), (state, at) in self._clocks.items() if cid == complaint_id],
-            ledger=[row for row, cid in self._ledger if cid == complaint_id],
-            timers=[row for row, cid in self._timers.values() if cid == complaint_id],
+            clocks=list(self._clocks.values()),
+            ledger=[row for row, _ in self._ledger],
+            timers=[row for row, _ in self._timers.values()],
         )
 
     def add_fresh(self, complaint_id: int, fresh: FreshClocks) -> None:
@@ -194,8 +187,9 @@ class ClockRepository:
         self.conn = conn
 
     def clocks(self, complaint_id: int, kinds: Sequence[str] | None = None) -> dict[str, ClockState]:
-        rows = self.conn.execute(_CLOCKS_OF, {"cid": complaint_id})
-        return {r.name: _state(r) for r in rows if kinds is None or r.kind in kinds}
+        """The complaint's clocks (only those of ``kinds``, if given), in the order started."""
+        found = self.clocks_wanted({complaint_id: None})[complaint_id]
+        return {name: state for name, state in found.items() if kinds is None or state.kind in kinds}
 
     def clocks_wanted(self, wanted: Mapping[int, Collection[str] | None]) -> dict[int, dict[str, ClockState]]:
         """For each complaint the clocks named (all of them for ``None``): the rows a batch of
