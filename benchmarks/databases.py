@@ -1,8 +1,8 @@
 """Databases for the figures: fresh application databases and raw driver connections.
 
 The raw connections are the baselines' side of the comparison: the same file or server, the
-same pragmas as ``complaints.db`` sets (WAL, synchronous=NORMAL, foreign keys, immediate
-transactions), no SQLAlchemy in between.
+same pragmas as ``complaints.db`` sets (``SQLITE_PRAGMAS``: WAL, synchronous=NORMAL, foreign
+keys, checkpoints, page cache) and immediate transactions, no SQLAlchemy in between.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from complaints.bootstrap import App, build, init_database
 from complaints.clock import Clock
+from complaints.db import SQLITE_PRAGMAS
 from complaints.schemas import ComplaintIn
 from complaints.settings import Settings
 from complaints.uow import UnitOfWork
@@ -51,7 +52,7 @@ def sqlite_path(url: str) -> str:
 def raw_sqlite(url: str) -> sqlite3.Connection:
     """A plain ``sqlite3`` connection with the pragmas the application uses; BEGIN is explicit."""
     conn = sqlite3.connect(sqlite_path(url), isolation_level=None, check_same_thread=False)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=60000"):
+    for pragma in SQLITE_PRAGMAS:
         conn.execute(f"PRAGMA {pragma}")
     return conn
 

@@ -1,7 +1,8 @@
 """The database: one engine per URL, SQLite tuned for safe concurrent use, transactions.
 
-SQLite runs in WAL mode with foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` so
-that two writers queue instead of failing half-way. PostgreSQL needs nothing special. No
+SQLite runs in WAL mode with foreign keys on, a busy timeout, checkpoints and a page cache
+sized for bulk writes (``SQLITE_PRAGMAS``), and ``BEGIN IMMEDIATE`` so that two writers
+queue instead of failing half-way. PostgreSQL needs nothing special. No
 engine is created at import time.
 """
 
@@ -19,6 +20,16 @@ from sqlalchemy.pool import StaticPool
 from complaints.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+#: Every SQLite connection's settings, in order. WAL lets readers run beside the one writer,
+#: and with synchronous=NORMAL a commit waits for no fsync (a power cut can lose the last
+#: commits, never corrupt the file). The WAL is copied back into the database every 10,000
+#: pages (about 40 MB) instead of SQLite's 1,000: an intake batch writes about 4 MB, so at
+#: 1,000 nearly every batch paid for a checkpoint, and the pages consecutive batches share
+#: (index pages, the ends of tables) were copied back each time. With a 16 MiB page cache
+#: instead of 2 MiB, the database time of a 100,000-row intake fell by about a fifth
+#: (benchmarks/intake.py's same-writes round, 142 -> 116 us a complaint).
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                  f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "wal_autocheckpoint=10000", "cache_size=-16384")
 READ_ONLY = "complaintflow_read_only"
 
 
@@ -27,10 +38,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN itself
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        for pragma in SQLITE_PRAGMAS:
+            cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
     @event.listens_for(engine, "begin")

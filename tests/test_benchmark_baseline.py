@@ -23,6 +23,7 @@ from benchmarks.databases import fresh_app, investigating_cases, raw_pg, raw_sql
 from benchmarks.transitions import NOW, ClockMoves, RawTransitions, Rotation, engine_round
 from complaints.bootstrap import App
 from complaints.clock import FixedClock
+from complaints.db import SQLITE_PRAGMAS
 
 #: Per table, the columns that say which row it is and what happened to it (no ids, no times).
 IDENTITY: dict[str, tuple[str, ...]] = {
@@ -100,3 +101,20 @@ def test_the_raw_baseline_leaves_the_same_rows_as_the_engine(engine_and_raw: tup
     assert {table: len(r) for table, r in raw.items()} == {table: len(r) for table, r in engine.items()}
     for table, columns in IDENTITY.items():
         assert raw[table] == engine[table], f"{table}: {columns}"
+
+
+def test_the_raw_sqlite_connections_run_with_the_application_s_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'settings.db'}"
+    app = fresh_app(url, FixedClock(NOW))
+    raw = raw_sqlite(url)
+    names = [pragma.split("=")[0] for pragma in SQLITE_PRAGMAS]
+    try:
+        with app.db.engine.connect() as conn:
+            application = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names}
+        baseline = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+    finally:
+        raw.close()
+        app.db.dispose()
+    assert application == baseline
+    assert application == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 60_000,
+                           "wal_autocheckpoint": 10_000, "cache_size": -16_384}
