@@ -185,9 +185,6 @@ class Stamps:
     def add(self, template: Mapping[str, Any], value: Any) -> None:
         self._rows.append((template, value))
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
     def __iter__(self) -> Iterator[tuple[Mapping[str, Any], Any]]:
         """(template, value) in the order added."""
         return iter(self._rows)

@@ -121,16 +121,13 @@ class SlaPolicy:
         return clock in (self.escalation.on_warning if what == "warning" else self.escalation.on_breach)
 
     # -- regulatory ----------------------------------------------------------------------------
+    @lru_cache(maxsize=8192)  # noqa: B019 - one policy per loaded workflow (policy_for), kept for the process
     def milestones(self, clock: str, received_at: datetime) -> tuple[Milestone, ...]:
         """The clock's milestones for a complaint received at ``received_at``, soonest first.
 
         Memoised for the policy's life (bounded): an import's complaints share a few hundred
         receipt dates, and counting business days across the calendar for each was a few
         percent of intake's time."""
-        return self._milestones(clock, received_at)
-
-    @lru_cache(maxsize=8192)  # noqa: B019 - one policy per loaded workflow (policy_for), kept for the process
-    def _milestones(self, clock: str, received_at: datetime) -> tuple[Milestone, ...]:
         preset = self.regulatory[clock]
         calendar_name = self._regulatory_calendar[clock]
         calendar = self.calendars.get(calendar_name) if calendar_name else None
