@@ -134,6 +134,18 @@ def test_intake_prints_the_reference_and_show_displays_the_case(cli: Cli) -> Non
         assert text in shown
 
 
+def test_values_cut_to_fit_the_screen_end_in_an_ellipsis(cli: Cli) -> None:
+    product = "Payday loan, title loan, or personal loan"  # 41 characters: the list shows 40
+    description = "Charged twice. " * 60
+    reference = cli.intake("--product", product, "--description", description)
+    listed = next(line for line in cli.ok("list").out.splitlines() if reference in line)
+    assert "Payday loan, title loan, or personal lo…" in listed
+    assert product not in listed
+    shown = cli.ok("show", reference).out
+    assert "Charged twice. Charged twice." in shown and "…" in shown
+    assert cli.show(reference)["complaint"]["description"] == description.strip()  # --json keeps it whole
+
+
 def test_intake_with_a_known_external_id_says_nothing_new_was_stored(cli: Cli) -> None:
     first = cli.intake("--external-id", "X-1")
     again = cli.ok("intake", "--product", "Current account", "--description", "Again", "--external-id", "X-1")

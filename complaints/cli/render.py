@@ -23,6 +23,12 @@ def when(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in '…' when something was cut: a reader
+    must be able to tell a shortened value (a product, a description) from the whole one."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def state_text(state: str) -> Text:
     return Text(state, style=STATE_STYLE.get(state, "white"))
 
@@ -33,7 +39,7 @@ def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r["reference"], state_text(r["state"]), r["tier"], r["queue"], r["severity"],
-                      (r["product"] or "")[:40], _deadline(r))
+                      clip(r["product"] or "", 40), _deadline(r))
     return table
 
 
@@ -70,7 +76,7 @@ def case_panel(view: dict[str, Any]) -> Group:
     if view.get("customer"):
         head.add_row("Customer", view["customer"].get("name") or view["customer"]["pseudonym"][:12])
     head.add_row("Received", when(c["received_at"]))
-    description = (c.get("description") or "")[:600]
+    description = clip(c.get("description") or "", 600)
 
     actions = Table(title="Actions you can take", header_style="bold", title_justify="left")
     for col in ("Action", "Goes to", "Needs", "Blocked by"):
@@ -84,7 +90,7 @@ def case_panel(view: dict[str, Any]) -> Group:
     for col in ("#", "When", "Who", "Action", "From → to", "Tier", "Details"):
         events.add_column(col, overflow="fold")
     for e in view["events"]:
-        details = "; ".join(f"{k}={v}" for k, v in e["payload"].items() if k != "description")[:120]
+        details = clip("; ".join(f"{k}={v}" for k, v in e["payload"].items() if k != "description"), 120)
         events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
                        f"{e['from_state'] or '∅'} → {e['to_state']}", e["tier"], details)
 
@@ -98,7 +104,7 @@ def case_panel(view: dict[str, Any]) -> Group:
     for col in ("#", "Template", "Lang", "Status", "Text"):
         notes.add_column(col, overflow="fold")
     for n in view["notifications"]:
-        notes.add_row(str(n["event_seq"]), n["template"], n["language"], n["status"], n["body"][:200])
+        notes.add_row(str(n["event_seq"]), n["template"], n["language"], n["status"], clip(n["body"], 200))
 
     parts: list[Any] = [Panel(Group(head, Text(""), Text(description, style="italic")), title=view["reference"])]
     parts += [actions, events, timers]
