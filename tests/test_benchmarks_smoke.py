@@ -6,12 +6,14 @@ No timing is asserted: figures are compared against their baselines by the bench
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from benchmarks.__main__ import main
 from benchmarks.harness import Context, Figure, Measure, NotAvailable, Target, run_figure
+from benchmarks.intake import WRITTEN
 from benchmarks.report import load
 
 FIGURES = "transitions,intake,sweep"
@@ -48,6 +50,10 @@ def test_every_measure_has_a_value_a_baseline_and_a_verdict_where_a_target_appli
     assert single["baseline_name"] == "raw sqlite3, one per transaction"
     assert single["ratio"] == pytest.approx(single["value"] / single["baseline"])
     assert "skipped" in transitions["PostgreSQL"]["note"]
+    intake = {m["name"]: m for m in doc["figures"][1]["measures"]}
+    limit = intake["the engine's import against the database's limit for the same writes"]["note"]
+    for spent in (*WRITTEN, "COMMIT"):  # where the database's time goes, table by table
+        assert re.search(rf"\b{spent} \d+ us\b", limit), spent
 
 
 def test_comparing_two_result_files_needs_no_new_run(result_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
