@@ -100,7 +100,10 @@ class CaseRepository:
         return row
 
     def get(self, reference: str, for_update: bool = False) -> Case:
-        return case_from_row(self.row(reference, for_update))
+        """One case (locked on PostgreSQL if ``for_update``): ``get_many``'s statements, read
+        at the driver, cost a fraction of a SQLAlchemy ``execute`` of the joined query, which
+        was a tenth of a single transition (py-spy, benchmarks/transitions.py)."""
+        return self.get_many((reference,), for_update)[reference]
 
     def get_many(self, references: Iterable[str], for_update: bool = False) -> dict[str, Case]:
         """The cases with these references, read with one statement of constant text (locked
