@@ -51,7 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # can fail with "database is locked" without the busy handler ever retrying.
         # Read-only connections (Database.read) begin deferred and never block writers.
         # At the driver (``bulk.execute``): through SQLAlchemy's execution context the BEGIN
-        # cost a third as much as a single transition's own SQL (py-spy).
+        # took about 3% of a single transition (py-spy).
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", [()])
 

@@ -40,11 +40,10 @@ _case_query = (
     select(complaint_t, customer_t.c.name.label("customer_name"))
     .select_from(complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id))
 )
+_by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
 # The per-transition statements, built once with bind parameters: SQLAlchemy then reuses their
 # cache keys and compiled SQL. Rebuilding the expressions for every step was half of a
 # transition's time (cProfile, benchmarks/transitions.py). SET columns come from the parameters.
-_by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
-_by_reference_locked = _by_reference.with_for_update(of=complaint_t)
 # Writes go through ``Bulk``: straight to the driver, values converted per column.
 _write_case = Bulk(update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
@@ -91,18 +90,17 @@ class CaseRepository:
         self.conn = conn
 
     # -- reads ----------------------------------------------------------------------------------
-    def row(self, reference: str, for_update: bool = False) -> Row[Any]:
-        locked = for_update and self.conn.dialect.name == "postgresql"
-        query = _by_reference_locked if locked else _by_reference
-        row = self.conn.execute(query, {"b_reference": reference}).first()
+    def row(self, reference: str) -> Row[Any]:
+        """The complaint's row with its customer's name, as SQLAlchemy returns it."""
+        row = self.conn.execute(_by_reference, {"b_reference": reference}).first()
         if row is None:
             raise NotFound(f"No complaint with reference {reference!r}")
         return row
 
     def get(self, reference: str, for_update: bool = False) -> Case:
-        """One case (locked on PostgreSQL if ``for_update``): ``get_many``'s statements, read
-        at the driver, cost a fraction of a SQLAlchemy ``execute`` of the joined query, which
-        was a tenth of a single transition (py-spy, benchmarks/transitions.py)."""
+        """One case (locked on PostgreSQL if ``for_update``), read like ``get_many``'s: at the
+        driver. A SQLAlchemy ``execute`` of the joined query (``row``) was a tenth of a single
+        transition (py-spy, benchmarks/transitions.py)."""
         return self.get_many((reference,), for_update)[reference]
 
     def get_many(self, references: Iterable[str], for_update: bool = False) -> dict[str, Case]:
