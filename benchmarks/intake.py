@@ -232,7 +232,7 @@ def run(ctx: Context) -> list[Measure]:
 
 
 def by_table(spent: dict[str, float], complaints: int) -> str:
-    """'sla_clock 26 us, timer 27 us, ...': ``spent`` seconds per complaint, costliest first."""
+    """'timer 27 us, COMMIT 26 us, ...': ``spent`` seconds per complaint, costliest first."""
     ranked = sorted(spent.items(), key=lambda item: -item[1])
     return ", ".join(f"{name} {1e6 * seconds / complaints:.0f} us" for name, seconds in ranked)
 

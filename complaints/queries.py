@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
 
-from complaints.repository import IS_PENDING, complaint_t, customer_t, timer_t, unattended_failed_timers
+from complaints.repository import IS_PENDING, case_from_row, complaint_t, customer_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
@@ -20,7 +20,7 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
     """Everything a handler needs to act on one case, as plain data (JSON-ready after dumping)."""
     with UnitOfWork(engine.db) as uow:
         row = uow.cases.row(reference)
-        case = uow.cases.get(reference)
+        case = case_from_row(row)
         events = uow.cases.events(case.id)  # type: ignore[arg-type]
         timers = uow.cases.timers(case.id)  # type: ignore[arg-type]
         notes = uow.cases.notifications(case.id)  # type: ignore[arg-type]
