@@ -3,7 +3,7 @@
 Cheap on the hot path: a step that enters no clock state, changes no tier and triggers no
 escalation returns before touching the database (a dictionary lookup per step). Steps come
 in batches (intake passes a whole batch): the clocks they change are read with one query,
-moved in memory and written with one executemany per table, so the statements per batch do
+moved in memory and written set-based (``ClockChanges``), so the statements per batch do
 not grow with its size.
 """
 
@@ -54,8 +54,9 @@ class SlaObserver:
 
     A batch of steps costs a constant number of statements: one read of the clocks the steps
     can change (none for complaints that are new in the batch: they have none yet), the
-    outcomes computed in memory, then one executemany per table written (``ClockChanges``),
-    and one query for repeat complaints.
+    outcomes computed in memory, then the writes of ``ClockChanges`` (an executemany per
+    table, or an ``INSERT ... SELECT`` per row that many complaints share), and one query
+    for repeat complaints.
     """
 
     def __init__(self, engine: WorkflowEngine):

@@ -79,9 +79,10 @@ class ClockChanges:
     and stops the acknowledgement clock in one batch), and the ledger keeps the clock's
     start and stop. The pending timers already stored for a clock are cancelled by its
     first cancelling outcome.
-    ``flush`` then writes with one executemany per kind of statement, whatever the batch size.
+    ``flush`` then writes with one statement per kind of statement, whatever the batch size.
     Complaints that share outcomes (the observer memoises them) share their rows too: each
-    row is built once per outcome and stamped with each complaint's id (``Stamps``).
+    row is built once per outcome, and written once for all the complaints that share it
+    (``Stamps``: their ids travel as one list).
     """
 
     def __init__(self, sharing: ClockChanges | None = None) -> None:

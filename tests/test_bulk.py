@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from casework import take_in
-from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy import and_, bindparam, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.bootstrap import App
-from complaints.bulk import Bulk, Stamps, select_matching
+from complaints.bulk import SPREAD_FROM, Bulk, Stamps, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
 
@@ -65,6 +65,37 @@ def test_stamped_rows_store_what_each_row_written_alone_stores(app: App, handler
         assert stamps.run(uow.conn) == 6
         uow.commit()
     assert stored(app, ids[1]) == stored(app, ids[2]) == stored(app, ids[0]) and len(stored(app, ids[0])) == 3
+
+
+def test_rows_many_complaints_share_are_written_in_one_statement_each_and_keep_each_complaints_order(
+    app: App, handler: Any
+) -> None:
+    refs = [take_in(app, handler, external_id=f"S-{i}") for i in range(SPREAD_FROM + 3)]
+    seen: list[str] = []
+    with UnitOfWork(app.db) as uow:
+        ids = [uow.cases.get(ref).id for ref in refs]
+        uow.conn.execute(timer_t.insert(), timer_rows(ids[0], ["a", "b", "c"]))
+        shared = timer_rows(0, ["a", "b", "c"])  # shared by all the other complaints
+        own = dict(shared[0])  # the same values in a template of its own, for the last complaint's first row
+        stamps = Stamps(Bulk(timer_t.insert()), "complaint_id")
+        for cid in ids[1:]:
+            for template in [own if cid == ids[-1] else shared[0], *shared[1:]]:
+                stamps.add(template, cid)
+        listen = lambda *args: seen.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+        event.listen(app.db.engine, "before_cursor_execute", listen)
+        try:
+            assert stamps.run(uow.conn) == 3 * (len(ids) - 1)
+        finally:
+            event.remove(app.db.engine, "before_cursor_execute", listen)
+        uow.commit()
+    assert all(stored(app, cid) == stored(app, ids[0]) for cid in ids[1:]) and len(stored(app, ids[0])) == 3
+    # one statement per shared row; rows shared by too few go into one executemany per round
+    assert ["SELECT" in s for s in seen] == [True, False, True, True]
+    with app.db.read() as conn:
+        for cid in ids[1:]:
+            names = conn.execute(select(timer_t.c.name).where(timer_t.c.complaint_id == cid, timer_t.c.kind == "workflow")
+                                 .order_by(timer_t.c.id)).scalars().all()
+            assert names == ["a", "b", "c"], "a complaint's rows are stored in the order they were added"
 
 
 def test_a_bulk_update_takes_its_constants_from_the_statement_and_counts_the_rows_it_changed(
