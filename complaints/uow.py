@@ -26,7 +26,19 @@ class UnitOfWork:
         return self
 
     def commit(self) -> None:
-        self._tx.commit()
+        """Commit; if that fails, the connection is discarded and the transaction lost.
+
+        A connection whose commit failed may still be inside its transaction (SQLite keeps
+        it open after a failed COMMIT), and SQLAlchemy's pool skips its rollback on return
+        once the transaction object has ended: the next unit of work would then begin inside
+        the failed one ("cannot start a transaction within a transaction") and could commit
+        its leftovers. Closing the driver connection ends the transaction for certain.
+        """
+        try:
+            self._tx.commit()
+        except BaseException:
+            self.conn.invalidate()
+            raise
 
     def rollback(self) -> None:
         if self._tx.is_active:

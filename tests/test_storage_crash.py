@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from complaints.bootstrap import App
 from complaints.integrity import check_integrity
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t
+from complaints.uow import UnitOfWork
 from conftest import T0
 
 ROWS = 1500
@@ -80,3 +81,23 @@ def test_an_import_killed_half_way_and_run_again_stores_every_row_exactly_once(
     assert counter == ROWS + 1  # the killed batch's references were rolled back with it
     assert sorted(c.reference for c in complaints) == [f"C-2026-{n:06d}" for n in range(1, ROWS + 1)]
     assert check_integrity(app.db, app.registry).problems == []
+
+
+def test_a_failed_commit_loses_its_transaction_and_the_next_one_starts_clean(app: App) -> None:
+    """The connection of a failed commit may still be inside its transaction: it is discarded,
+    never handed to the next unit of work."""
+    def fail(conn: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    event.listen(app.db.engine, "commit", fail)
+    try:
+        with pytest.raises(RuntimeError, match="the disk is full"), UnitOfWork(app.db) as uow:
+            uow.conn.execute(counter_t.insert().values(year=1999, next_number=7))
+            uow.commit()
+    finally:
+        event.remove(app.db.engine, "commit", fail)
+    with UnitOfWork(app.db) as uow:  # would fail to begin, or commit the leftovers, on the same connection
+        uow.conn.execute(counter_t.insert().values(year=2000, next_number=1))
+        uow.commit()
+    with app.db.read() as conn:
+        assert conn.execute(select(counter_t.c.year)).scalars().all() == [2000]
