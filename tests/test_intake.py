@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from casework import complaint, stored, take_in
 from conftest import CFPB_SAMPLE, T0
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from complaints.bootstrap import App
 from complaints.errors import ImportRowError, InvalidInput
 from complaints.importers import parse_cfpb_date, read_file
 from complaints.intake import IntakeReport
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t, timer_t
+from complaints.schemas import ComplaintIn
 from complaints.uow import UnitOfWork
 from workflows.compiled import CompiledWorkflow
 from workflows.machine import Actor, Case, Step
@@ -325,6 +326,47 @@ def test_batches_before_the_failing_one_are_kept_whole_and_a_rerun_completes_the
     rerun = app.intake.take_in(records, handler)
     assert ([row for row, _ in rerun.created], [row for row, *_ in rerun.duplicates]) == ([3, 4, 5], [1, 2])
     assert counts(app)["complaint"] == 5
+
+
+def test_progress_is_reported_for_a_batch_once_it_is_committed(app: App, handler: Actor) -> None:
+    app.intake.batch_size = 2
+    heard: list[tuple[int, int]] = []  # (rows in the batch, complaints another connection sees)
+    records = [(i, complaint(external_id=f"P{i}")) for i in range(1, 6)]
+    app.intake.take_in(records, handler, on_batch=lambda n: heard.append((n, counts(app)["complaint"])))
+    assert heard == [(2, 2), (2, 4), (1, 5)]
+
+
+def test_a_batch_whose_commit_fails_is_not_stored_and_the_batches_before_it_are(app: App, handler: Actor) -> None:
+    app.intake.batch_size = 2
+    commits: list[int] = []
+
+    def second_fails(conn: object) -> None:
+        commits.append(1)
+        if len(commits) == 2:
+            raise RuntimeError("the disk is full")
+
+    records = [(i, complaint(external_id=f"F{i}")) for i in range(1, 6)]
+    event.listen(app.db.engine, "commit", second_fails)
+    try:
+        with pytest.raises(RuntimeError, match="the disk is full"):
+            app.intake.take_in(records, handler)
+    finally:
+        event.remove(app.db.engine, "commit", second_fails)
+    assert counts(app)["complaint"] == 2
+    rerun = app.intake.take_in(records, handler)
+    assert ([row for row, _ in rerun.created], [row for row, *_ in rerun.duplicates]) == ([3, 4, 5], [1, 2])
+
+
+def test_a_file_that_breaks_off_while_a_batch_commits_keeps_that_batch(app: App, handler: Actor) -> None:
+    app.intake.batch_size = 2
+
+    def rows() -> Iterator[tuple[int, ComplaintIn]]:
+        yield from ((i, complaint(external_id=f"R{i}")) for i in range(1, 4))
+        raise InvalidInput("export.csv: row 4", ["the file ends in the middle of a row"])
+
+    with pytest.raises(InvalidInput, match="row 4"):
+        app.intake.take_in(rows(), handler)
+    assert counts(app)["complaint"] == 2  # the first batch; the second was never whole
 
 
 def test_rows_that_failed_parsing_are_reported_beside_the_stored_ones(app: App, handler: Actor) -> None:
