@@ -211,13 +211,23 @@ class SlaClocks:
         for m in milestones:
             payload = {"clock": name, "milestone": m.name}
             if m.deadline <= at:
-                entries.append(Entry(name, "missed", at, f"'{m.label}' had already passed when the case was taken in"))
+                entries.append(self._missed(name, m.label, at))
                 continue
             timers.append(Due(REGULATORY, f"{name}.{m.name}", m.deadline, payload))
             if m.letter and m.letter_at is not None:
                 timers.append(Due(REGULATORY, f"{name}.{m.name}.letter", max(m.letter_at, at),
                                   payload | {"letter": m.letter}))
         return Outcome(state, entries, timers)
+
+    def _missed(self, clock: str, label: str, at: datetime) -> Entry:
+        """One entry object for every complaint whose milestone had passed when it was taken in
+        at ``at``, whatever its receipt date: shared entries are written as one row for all of
+        them (``bulk.Stamps``)."""
+        key = ("missed", clock, label, at)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = Entry(clock, "missed", at, f"'{label}' had already passed when the case was taken in")
+        return found  # type: ignore[no-any-return]
 
     def stop_regulatory(self, state: ClockState, at: datetime, reason: str) -> Outcome:
         deadlines = {k: datetime.fromisoformat(v["deadline"]) for k, v in state.detail.get("milestones", {}).items()}
