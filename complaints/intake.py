@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from complaints.bulk import Bulk
+from complaints.db import Database
 from complaints.errors import ComplaintflowError
 from complaints.repository import complaint_t, customer_t
 from complaints.schemas import ComplaintIn, CustomerIn
@@ -106,28 +107,27 @@ class IntakeService:
     ) -> IntakeReport:
         """Store valid records in batches; rows that failed parsing are reported, not stored.
 
-        A batch commits on a thread of its own while the next batch is read and validated:
-        the commit writes the batch's pages (and now and then copies the WAL back) without
-        Python, reading needs nothing from the database, so the two overlap. A batch is
-        written only once the one before it has committed, and ``on_batch`` hears of a batch
-        once it is committed.
+        A batch commits on a helper thread while the next batch is read and validated (the
+        commit writes the batch's pages without Python, reading needs nothing from the
+        database), and SQLite's log is copied back on another while the next batch is written
+        (``_Committer``). A batch is written only once the one before it has committed, and
+        ``on_batch`` hears of a batch once it is committed.
         """
         report = IntakeReport()
         iterator = iter(records)
-        with ThreadPoolExecutor(1, thread_name_prefix="intake-commit") as committer:
-            committing: Future[IntakeReport] | None = None
+        with ThreadPoolExecutor(2, thread_name_prefix="intake") as helpers:
+            committer = _Committer(helpers, self.engine.db, report)
             size = 0
             while True:
                 with _collector_paused():
                     try:
                         batch = list(islice(iterator, self.batch_size))
                     finally:
-                        if committing is not None:
-                            report.merge(committing.result())
-                            committing = None
-                    if on_batch and size:
+                        committed = committer.settle()
+                    if committed and on_batch:
                         on_batch(size)
                     if not batch:
+                        committer.finish()
                         return report
                     good = []
                     for row, item in batch:
@@ -135,10 +135,7 @@ class IntakeService:
                             report.errors.append((row, str(item)))
                         else:
                             good.append((row, item))
-                    uow, written = self._write_batch(good, actor)
-                    started = Event()
-                    committing = committer.submit(_commit, uow, written, started)
-                    started.wait()
+                    committer.commit(*self._write_batch(good, actor))
                     size = len(batch)
 
     def _write_batch(self, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> tuple[UnitOfWork, IntakeReport]:
@@ -186,11 +183,9 @@ class IntakeService:
         uow.cases.add_timers(pairs)
         uow.cases.add_notifications(pairs)
         items: list[tuple[Case, Step]] = []
-        for cid, (_, case, steps, _) in zip(ids, planned, strict=True):
+        for cid, (_, case, (received, ack), _) in zip(ids, planned, strict=True):
             before = Case(**{**case.__dict__, "id": cid})
-            for step in steps:
-                items.append((before, step))
-                before = step.apply(before)
+            items += [(before, received), (received.apply(before), ack)]
         for observer in self.engine.observers:  # the whole batch at once: set-based observer writes
             observer.after_steps(uow, workflow, items)
         for (row, record), ref in zip(fresh, references, strict=True):
@@ -257,15 +252,51 @@ class IntakeService:
         return [ids[ref] for ref in references]
 
 
+class _Committer:
+    """Commits intake's batches on a helper thread, one at a time, and after each commit
+    copies SQLite's log back into the database on another (``Database.checkpoint``), so the
+    importer waits for neither while it reads and writes the next batch."""
+
+    def __init__(self, helpers: ThreadPoolExecutor, db: Database, report: IntakeReport):
+        self.helpers, self.db, self.report = helpers, db, report
+        self._committing: Future[IntakeReport] | None = None
+        self._checkpointing: Future[None] | None = None
+
+    def commit(self, uow: UnitOfWork, written: IntakeReport) -> None:
+        """Start committing a written batch (``settle`` waits for it).
+
+        Returns once the helper has started: reading the next batch releases the interpreter
+        lock at every chunk of the file and takes it back at once, which would keep the helper
+        from the lock, and from its commit, until reading stopped (measured: the commit began
+        8 to 10 ms late, after the whole next batch was read)."""
+        started = Event()
+        self._committing = self.helpers.submit(_commit, uow, written, started)
+        started.wait()
+
+    def settle(self) -> bool:
+        """Wait for the batch being committed, if any, add it to the report and start copying
+        the log back (unless the last copy still runs); whether there was one. Raises what
+        the commit, or the last copy, raised."""
+        if self._committing is None:
+            return False
+        committing, self._committing = self._committing, None
+        self.report.merge(committing.result())
+        if self._checkpointing is None or self._checkpointing.done():
+            if self._checkpointing is not None:
+                self._checkpointing.result()
+            self._checkpointing = self.helpers.submit(self.db.checkpoint)
+        return True
+
+    def finish(self) -> None:
+        """Wait for everything started; raises what failed."""
+        self.settle()
+        if self._checkpointing is not None:
+            self._checkpointing.result()
+
+
 def _commit(uow: UnitOfWork, report: IntakeReport, started: Event) -> IntakeReport:
     """Commit a batch's transaction and close it (a failed commit loses the batch whole:
-    ``UnitOfWork.commit``).
-
-    ``started`` is set on the way in, and the importer waits for it before it reads on:
-    reading releases the interpreter lock at every chunk of the file and takes it back at
-    once, which would keep this thread from the lock, and from its commit, until reading
-    stops (measured: the commit started 8 to 10 ms late, after the whole next batch was read).
-    """
+    ``UnitOfWork.commit``)."""
     started.set()
     try:
         uow.commit()

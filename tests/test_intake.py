@@ -369,6 +369,30 @@ def test_a_file_that_breaks_off_while_a_batch_commits_keeps_that_batch(app: App,
     assert counts(app)["complaint"] == 2  # the first batch; the second was never whole
 
 
+def test_the_log_is_copied_back_after_each_commit_and_a_failed_copy_stops_the_import(
+    app: App, handler: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.intake.batch_size = 2
+    seen: list[int] = []  # complaints committed when each checkpoint ran
+    checkpoint = app.db.checkpoint
+
+    def spy() -> None:
+        seen.append(counts(app)["complaint"])
+        checkpoint()
+
+    monkeypatch.setattr(app.db, "checkpoint", spy)
+    app.intake.take_in([(i, complaint(external_id=f"W{i}")) for i in range(1, 6)], handler)
+    assert seen and set(seen) <= {2, 4, 5}, "a checkpoint follows a commit"
+
+    def broken() -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(app.db, "checkpoint", broken)
+    with pytest.raises(OSError, match="disk I/O error"):
+        app.intake.take_in([(i, complaint(external_id=f"X{i}")) for i in range(1, 9)], handler)
+    assert 5 < counts(app)["complaint"] < 13, "whole batches before the failure are kept"
+
+
 def test_rows_that_failed_parsing_are_reported_beside_the_stored_ones(app: App, handler: Actor) -> None:
     bad = ImportRowError(3, ["product: Field required"])
     report = app.intake.take_in([(2, complaint(external_id="G2")), (3, bad), (4, complaint(external_id="G4"))], handler)

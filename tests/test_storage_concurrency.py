@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from casework import TO_INVESTIGATING, stored, take_in, walk
 from complaints.bootstrap import App
+from complaints.db import Database
 from complaints.integrity import check_integrity
 from conftest import T0
 from storage_workers import CYCLE, advance_worker, run_workers
@@ -47,3 +50,35 @@ def test_racing_processes_lose_no_update_and_every_refusal_is_clean(
         assert (folded.state, folded.tier, folded.queue, folded.version, folded.data) == (
             case["state"], case["tier"], case["queue"], case["version"], case["data"])
     assert check_integrity(app.db, app.registry).problems == []
+
+
+def test_a_checkpoint_copies_the_log_back_beside_a_writer_without_waiting_for_it(sqlite_app: App) -> None:
+    take_in(sqlite_app, external_id="CP-1")
+    writer = sqlite3.connect(sqlite_app.db.engine.url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a writer mid-transaction holds the write lock
+        writer.execute("UPDATE reference_counter SET next_number = next_number")
+        started = time.perf_counter()
+        sqlite_app.db.checkpoint()
+        assert time.perf_counter() - started < 5, "a checkpoint must not wait for the writer (busy timeout: 60 s)"
+        writer.execute("COMMIT")
+        sqlite_app.db.checkpoint()
+        busy, in_log, copied = writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert (busy, copied) == (0, in_log), "everything committed is back in the database file"
+    finally:
+        writer.close()
+
+
+def test_a_checkpoint_leaves_databases_without_a_log_alone(app: App) -> None:
+    """PostgreSQL has no log to copy back; an in-memory SQLite database has one connection,
+    which a checkpoint must not use mid-transaction."""
+    memory = Database("sqlite://")
+    with memory.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        memory.checkpoint()
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    with memory.read() as conn:
+        assert conn.exec_driver_sql("SELECT x FROM t").scalars().all() == [1]
+    reference = take_in(app, external_id="CP-1")
+    app.db.checkpoint()
+    assert stored(app, reference)["state"] == "acknowledged"
