@@ -15,10 +15,12 @@ Reads of many rows work alike: ``select_matching`` takes the driver's values and
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -238,13 +240,13 @@ class Stamps:
             return 0
         keys = tuple(self._rows[0][0])
         compiled = self.bulk._compile(conn.dialect, keys)
-        rounds = self._rounds()
-        shared = any(len(values) >= SPREAD_FROM for groups in rounds for _, values in groups.values())
+        # counted at C speed: a batch of transitions shares few rows, and pays nothing more
+        shared = max(Counter(map(id, map(itemgetter(0), self._rows))).values()) >= SPREAD_FROM
         spread = self.bulk._compile_spread(conn.dialect, keys, self.key) if shared else None
         if spread is None:
             return execute(conn, compiled.sql, self._stamped(compiled, self._rows))
         changed = 0
-        for groups in rounds:
+        for groups in self._rounds():
             alone: list[tuple[Mapping[str, Any], Any]] = []
             for template, values in groups.values():
                 if len(values) >= SPREAD_FROM:
