@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY = "duplicate_of", "related", "same_root_cause", "fixed_by"
 LINK_KINDS = (DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY)
@@ -26,16 +27,22 @@ class LinkRecord:
 
 def blocking_keys(record: LinkRecord) -> list[str]:
     """The blocks a complaint falls in, as short stable hashes (what the database indexes)."""
+    return list(_keys(record.customer, record.product, record.company, record.category))
+
+
+@lru_cache(maxsize=8192)  # intake computes them for every new complaint; most share their fields
+def _keys(customer: str | None, product: str | None, company: str | None, category: str | None) -> tuple[str, ...]:
+    fields = {"product": product, "company": company, "category": category}
     parts = []
-    if record.customer:
-        parts.append(f"customer={record.customer}")
+    if customer:
+        parts.append(f"customer={customer}")
     for a, b in (("company", "category"), ("product", "category"), ("product", "company")):
-        va, vb = getattr(record, a), getattr(record, b)
+        va, vb = fields[a], fields[b]
         if va and vb:
             parts.append(f"{a}+{b}={va.casefold()}|{vb.casefold()}")
-    if len(parts) == (1 if record.customer else 0) and record.product:
-        parts.append(f"product={record.product.casefold()}")  # nothing more specific is known
-    return [hashlib.sha1(p.encode()).hexdigest()[:20] for p in parts]
+    if len(parts) == (1 if customer else 0) and product:
+        parts.append(f"product={product.casefold()}")  # nothing more specific is known
+    return tuple(hashlib.sha1(p.encode()).hexdigest()[:20] for p in parts)
 
 
 def shared_fields(a: LinkRecord, b: LinkRecord) -> tuple[str, ...]:
