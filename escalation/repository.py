@@ -79,7 +79,7 @@ class ClockChanges:
     and stops the acknowledgement clock in one batch), and the ledger keeps the clock's
     start and stop. The pending timers already stored for a clock are cancelled by its
     first cancelling outcome.
-    ``flush`` then writes with one statement per kind of statement, whatever the batch size.
+    ``flush`` then writes set-based: its statements do not grow in number with the batch.
     Complaints that share outcomes (the observer memoises them) share their rows too: each
     row is built once per outcome, and written once for all the complaints that share it
     (``Stamps``: their ids travel as one list).

@@ -4,6 +4,7 @@ state, what a step writes, and that a refused step writes nothing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -432,3 +433,18 @@ def test_steps_joined_to_a_larger_transaction_are_written_only_when_it_commits(a
         app.engine.advance(reference, "need_info", handler, PAYLOADS["need_info"], uow=uow)
         uow.commit()
     assert stored(app, reference)["state"] == "awaiting_customer"
+
+
+def test_applying_a_step_changes_what_the_step_says_and_keeps_every_other_field_of_the_case() -> None:
+    case = Case("C-2026-000001", "assessing", "frontline", "frontline", 3, {"assignee": "hana"},
+                {"product": "Current account", "state": "assessing"}, id=7, customer_name="Ada")
+    step = Step(action="escalate", actor=Actor("hana"), from_state="assessing", to_state="investigating",
+                tier="specialist", queue="specialist", seq=4, at=T0, payload={}, changes={"reason": "x"},
+                timers=[], notifications=[])
+    after = step.apply(case)
+    changed = {"state": "investigating", "tier": "specialist", "queue": "specialist", "version": 4,
+               "data": {"assignee": "hana", "reason": "x"},
+               "fields": {"product": "Current account", "state": "investigating", "tier": "specialist",
+                          "queue": "specialist"}}
+    for f in fields(Case):  # a field added to Case and forgotten by apply fails here
+        assert getattr(after, f.name) == changed.get(f.name, getattr(case, f.name)), f.name

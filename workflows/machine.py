@@ -107,10 +107,10 @@ class Step:
         # Built field by field rather than with dataclasses.replace, whose generic copy was
         # most of this method's time (it runs several times for every complaint taken in).
         return Case(
-            case.reference, self.to_state, self.tier, self.queue, self.seq,
-            {**case.data, **self.changes},
-            {**case.fields, "state": self.to_state, "tier": self.tier, "queue": self.queue},
-            case.id, case.customer_name,
+            reference=case.reference, state=self.to_state, tier=self.tier, queue=self.queue, version=self.seq,
+            data={**case.data, **self.changes},
+            fields={**case.fields, "state": self.to_state, "tier": self.tier, "queue": self.queue},
+            id=case.id, customer_name=case.customer_name,
         )
 
 
