@@ -149,7 +149,7 @@ class Bulk:
         found = self._compiled.get(cache_key)
         if found is not None:
             return found
-        found = self._compiled[cache_key] = _compiled(
+        found = self._compiled[cache_key] = _for_driver(
             self.statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True), dialect, keys)
         return found
 
@@ -173,13 +173,13 @@ class Bulk:
                 source = source.render_derived()
             values = [source.c.value if k == key else bindparam(k, type_=table.c[k].type) for k in keys]
             statement = insert(table).from_select(list(keys), select(*values).select_from(source))
-            found = _compiled(statement.compile(dialect=dialect), dialect, keys)
+            found = _for_driver(statement.compile(dialect=dialect), dialect, keys)
         self._spread[cache_key] = found
         return found
 
 
-def _compiled(compiled: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-    """The driver's statement and a row -> parameters function for a compiled statement."""
+def _for_driver(compiled: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+    """A compiled statement as the driver takes it: its text and a row -> parameters function."""
     processors = compiled._bind_processors
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.bind_names.values())

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from threading import Event
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -111,19 +111,20 @@ class IntakeService:
         commit writes the batch's pages without Python, reading needs nothing from the
         database), and SQLite's log is copied back on another while the next batch is written
         (``_Committer``). A batch is written only once the one before it has committed, and
-        ``on_batch`` hears of a batch once it is committed.
+        ``on_batch`` hears of a batch once it is committed. The last batch, and so a single
+        complaint, commits in the caller's thread: nothing is left to read beside it.
         """
         report = IntakeReport()
         iterator = iter(records)
-        with ThreadPoolExecutor(2, thread_name_prefix="intake") as helpers:
-            committer = _Committer(helpers, self.engine.db, report)
+        with _Committer(self.engine.db, report) as committer:
             size = 0
             while True:
                 with _collector_paused():
+                    batch = []
                     try:
                         batch = list(islice(iterator, self.batch_size))
                     finally:
-                        committed = committer.settle()
+                        committed = committer.settle(more=bool(batch))
                     if committed and on_batch:
                         on_batch(size)
                     if not batch:
@@ -135,7 +136,8 @@ class IntakeService:
                             report.errors.append((row, str(item)))
                         else:
                             good.append((row, item))
-                    committer.commit(*self._write_batch(good, actor))
+                    # fewer rows than asked for: the records have run out
+                    committer.commit(*self._write_batch(good, actor), last=len(batch) < self.batch_size)
                     size = len(batch)
 
     def _write_batch(self, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> tuple[UnitOfWork, IntakeReport]:
@@ -255,49 +257,70 @@ class IntakeService:
 class _Committer:
     """Commits intake's batches on a helper thread, one at a time, and after each commit
     copies SQLite's log back into the database on another (``Database.checkpoint``), so the
-    importer waits for neither while it reads and writes the next batch."""
+    importer waits for neither while it reads and writes the next batch. The helpers start
+    with the first batch that has another after it."""
 
-    def __init__(self, helpers: ThreadPoolExecutor, db: Database, report: IntakeReport):
-        self.helpers, self.db, self.report = helpers, db, report
+    def __init__(self, db: Database, report: IntakeReport):
+        self.db, self.report = db, report
+        self._helpers: ThreadPoolExecutor | None = None
         self._committing: Future[IntakeReport] | None = None
         self._checkpointing: Future[None] | None = None
 
-    def commit(self, uow: UnitOfWork, written: IntakeReport) -> None:
-        """Start committing a written batch (``settle`` waits for it).
+    def __enter__(self) -> Self:
+        return self
 
-        Returns once the helper has started: reading the next batch releases the interpreter
-        lock at every chunk of the file and takes it back at once, which would keep the helper
-        from the lock, and from its commit, until reading stopped (measured: the commit began
-        8 to 10 ms late, after the whole next batch was read)."""
+    def __exit__(self, *exc: object) -> None:
+        if self._helpers is not None:
+            self._helpers.shutdown(wait=True)
+
+    def _submit(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._helpers is None:
+            self._helpers = ThreadPoolExecutor(2, thread_name_prefix="intake")
+        return self._helpers.submit(work, *args)
+
+    def commit(self, uow: UnitOfWork, written: IntakeReport, last: bool) -> None:
+        """Commit a written batch: here if it is the ``last``, else started on a helper
+        (``settle`` waits for it).
+
+        A helper's commit is under way when this returns: reading the next batch releases the
+        interpreter lock at every chunk of the file and takes it back at once, which would keep
+        the helper from the lock, and from its commit, until reading stopped (measured: the
+        commit began 8 to 10 ms late, after the whole next batch was read)."""
+        if last:
+            self._committing = Future()
+            self._committing.set_result(_commit(uow, written))
+            return
         started = Event()
-        self._committing = self.helpers.submit(_commit, uow, written, started)
+        self._committing = self._submit(_commit, uow, written, started)
         started.wait()
 
-    def settle(self) -> bool:
-        """Wait for the batch being committed, if any, add it to the report and start copying
-        the log back (unless the last copy still runs); whether there was one. Raises what
-        the commit, or the last copy, raised."""
+    def settle(self, more: bool) -> bool:
+        """Wait for the batch being committed, if any, and add it to the report; whether there
+        was one. If ``more`` batches follow, start copying the log back (unless the last copy
+        still runs): an import of one batch leaves that to SQLite, as any other transaction
+        does. Raises what the commit, or the last copy, raised."""
         if self._committing is None:
             return False
         committing, self._committing = self._committing, None
         self.report.merge(committing.result())
-        if self._checkpointing is None or self._checkpointing.done():
+        if more and (self._checkpointing is None or self._checkpointing.done()):
             if self._checkpointing is not None:
                 self._checkpointing.result()
-            self._checkpointing = self.helpers.submit(self.db.checkpoint)
+            self._checkpointing = self._submit(self.db.checkpoint)
         return True
 
     def finish(self) -> None:
         """Wait for everything started; raises what failed."""
-        self.settle()
+        self.settle(more=False)
         if self._checkpointing is not None:
             self._checkpointing.result()
 
 
-def _commit(uow: UnitOfWork, report: IntakeReport, started: Event) -> IntakeReport:
+def _commit(uow: UnitOfWork, report: IntakeReport, started: Event | None = None) -> IntakeReport:
     """Commit a batch's transaction and close it (a failed commit loses the batch whole:
-    ``UnitOfWork.commit``)."""
-    started.set()
+    ``UnitOfWork.commit``); ``started`` is set on the way in."""
+    if started is not None:
+        started.set()
     try:
         uow.commit()
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -334,6 +335,24 @@ def test_progress_is_reported_for_a_batch_once_it_is_committed(app: App, handler
     records = [(i, complaint(external_id=f"P{i}")) for i in range(1, 6)]
     app.intake.take_in(records, handler, on_batch=lambda n: heard.append((n, counts(app)["complaint"])))
     assert heard == [(2, 2), (2, 4), (1, 5)]
+
+
+def test_batches_commit_beside_the_reading_of_the_next_and_the_last_commits_in_the_callers_thread(
+    app: App, handler: Actor
+) -> None:
+    app.intake.batch_size = 2
+    committed_on: list[str] = []
+    listen = lambda conn: committed_on.append(threading.current_thread().name)
+    event.listen(app.db.engine, "commit", listen)
+    try:
+        app.intake.take_in([(i, complaint(external_id=f"T{i}")) for i in range(1, 6)], handler)
+        main = threading.current_thread().name
+        assert [name == main for name in committed_on] == [False, False, True]
+        committed_on.clear()
+        take_in(app, external_id="T-alone")  # one complaint: no helper thread at all
+        assert committed_on == [main]
+    finally:
+        event.remove(app.db.engine, "commit", listen)
 
 
 def test_a_batch_whose_commit_fails_is_not_stored_and_the_batches_before_it_are(app: App, handler: Actor) -> None:
