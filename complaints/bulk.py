@@ -234,6 +234,9 @@ class Stamps:
         """(template, value) in the order added."""
         return iter(self._rows)
 
+    def __len__(self) -> int:
+        return len(self._rows)
+
     def run(self, conn: Connection) -> int:
         """Write every row queued; the rows changed."""
         if not self._rows:

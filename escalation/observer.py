@@ -34,10 +34,10 @@ def _step_key(before: Case, step: Step, tier_changed: bool, reason: str) -> tupl
 
 
 def _looks(move: Move) -> tuple[Any, ...]:
-    """All of a new complaint's step that its clock rows depend on: the SLA outcomes, the
-    regulatory start (the receipt) and the ledger's actor."""
+    """All of a new complaint's step that its SLA clock rows depend on: the SLA outcomes and
+    the ledger's actor (not the receipt, which only the regulatory clocks count from)."""
     before, step, _, _, tier_changed = move
-    return (*_step_key(before, step, tier_changed, describe_step(step)), step.actor, before.fields.get("received_at"))
+    return (*_step_key(before, step, tier_changed, describe_step(step)), step.actor)
 
 
 def describe_step(step: Step) -> str:
@@ -102,36 +102,49 @@ class SlaObserver:
                 self._fold(changes, cid, clocks.setdefault(cid, {}), case_moves, ops, policy, memo)
                 continue
             # A complaint new in this batch has no stored clocks: its steps alone decide its
-            # rows, so complaints whose steps look alike (an intake batch) get the same rows.
+            # rows, so complaints whose steps look alike (an intake batch) get the same SLA
+            # rows, folded once. Regulatory clocks count from each complaint's receipt: they
+            # are added per complaint after each step's SLA rows, in the order of the steps.
             shape = tuple(_looks(move) for move in case_moves)
             fresh = shapes.get(shape)
             if fresh is None:
                 scratch = ClockChanges(sharing=changes)  # shapes share outcomes, so rows too
-                self._fold(scratch, 0, {}, case_moves, ops, policy, memo)
+                self._fold(scratch, 0, {}, case_moves, ops, policy, memo, regulatory=False)
                 fresh = shapes[shape] = scratch.fresh()
-            changes.add_fresh(cid, fresh)
+            regulatory: dict[str, ClockState] = {}
+            for (before, step, *_), part in zip(case_moves, fresh, strict=True):
+                changes.add_fresh(cid, part)
+                for outcome in self._regulatory(ops, policy, regulatory, before, step):
+                    regulatory[outcome.state.name] = outcome.state
+                    changes.add(cid, outcome, str(step.actor), step.at)
         changes.flush(uow.conn)
 
     def _fold(self, changes: ClockChanges, cid: int, current: dict[str, ClockState], case_moves: list[Move],
               ops: SlaClocks, policy: SlaPolicy,
-              memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]]) -> None:
-        """One complaint's steps applied to its clocks (``current``, updated), into ``changes``."""
+              memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]],
+              regulatory: bool = True) -> None:
+        """One complaint's steps applied to its clocks (``current``, updated), into ``changes``,
+        marking the end of each step; its SLA clocks only unless ``regulatory``."""
         for before, step, affected, restarted, tier_changed in case_moves:
-            for outcome in self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed, memo):
+            outcomes = self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed, memo)
+            if regulatory:
+                outcomes += self._regulatory(ops, policy, current, before, step)
+            for outcome in outcomes:
                 current[outcome.state.name] = outcome.state
                 changes.add(cid, outcome, str(step.actor), step.at)
+            changes.end_step()
 
     def _outcomes(
         self, ops: SlaClocks, policy: SlaPolicy, clocks: dict[str, ClockState], before: Case, step: Step,
         affected: frozenset[str], restarted: list[str], tier_changed: bool,
         memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]],
     ) -> list[Outcome]:
-        """What one step does to the case's clocks (``clocks``: their state before it). Pure.
+        """What one step does to the case's SLA clocks (``clocks``: their state before it). Pure.
 
-        The SLA part is memoised for the batch on the step and the very clock objects it
-        starts from: the complaints of an intake batch are received and acknowledged alike,
-        so after the first their clocks are the same objects and the outcomes are shared
-        (outcomes are never changed once made).
+        Memoised for the batch on the step and the very clock objects it starts from: the
+        complaints of an intake batch are received and acknowledged alike, so after the
+        first their clocks are the same objects and the outcomes are shared (outcomes are
+        never changed once made).
         """
         ctx = Context(step.tier, str(before.fields.get("severity") or "medium"), step.queue, step.at)
         reason = describe_step(step)
@@ -148,6 +161,14 @@ class SlaObserver:
                 if outcome is not None:
                     outcomes.append(outcome)
             memo[key] = (states, list(outcomes))  # holding the states keeps their ids unique
+        return outcomes
+
+    @staticmethod
+    def _regulatory(ops: SlaClocks, policy: SlaPolicy, clocks: dict[str, ClockState], before: Case,
+                    step: Step) -> list[Outcome]:
+        """What one step does to the case's regulatory clocks (``clocks``: their state before it).
+        Pure; their start is memoised on the receipt (``SlaClocks.start_regulatory``)."""
+        outcomes = []
         for name in policy.regulatory:
             state = clocks.get(name)
             if step.from_state is None and state is None:
@@ -155,7 +176,7 @@ class SlaObserver:
                 outcomes.append(ops.start_regulatory(name, received, step.at))
             elif state is not None and state.status == "running" and step.to_state in policy.regulatory_stop[name] \
                     and step.state_changed:
-                outcomes.append(ops.stop_regulatory(state, step.at, reason))
+                outcomes.append(ops.stop_regulatory(state, step.at, reason=describe_step(step)))
         return outcomes
 
     @staticmethod

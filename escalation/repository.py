@@ -61,13 +61,18 @@ def _owns(clock: str, timer: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class FreshClocks:
-    """A new complaint's clock rows, without its id: final clock states (with the time of
-    their last change), ledger rows and timer rows, in order."""
+class FreshStep:
+    """What one step of a new complaint adds to its clock rows, without its id: the clocks it
+    adds first (in their final states, with the time of their last change), its ledger rows
+    and the timer rows it adds that are still pending at the end, each in order."""
 
     clocks: list[tuple[ClockState, datetime]]
     ledger: list[dict[str, Any]]
     timers: list[dict[str, Any]]
+
+
+#: A new complaint's clock rows, by step (``ClockChanges.fresh``).
+FreshClocks = list[FreshStep]
 
 
 class ClockChanges:
@@ -91,6 +96,7 @@ class ClockChanges:
         self._ledger = Stamps(_INSERT_LEDGER, "complaint_id")
         self._timers: dict[int, tuple[dict[str, Any], int]] = {}  # (template, complaint) in the order added
         self._numbers = count()
+        self._ends: list[tuple[int, int, int]] = []  # (clocks, ledger rows, timer number) at each step's end
         self._pending: dict[int, list[tuple[int, dict[str, Any]]]] = {}  # complaint -> timers added here
         self._cancel: list[dict[str, Any]] = []
         self._cancelled: set[tuple[int, str]] = set()  # stored clocks whose stored timers are cancelled
@@ -129,18 +135,27 @@ class ClockChanges:
             self._timers[number] = (row, complaint_id)
             self._pending.setdefault(complaint_id, []).append((number, row))
 
-    def fresh(self) -> FreshClocks:
-        """Everything added, when it was added for one complaint with no clocks stored: to add
-        for other complaints with ``add_fresh``."""
-        assert len({cid for cid, _ in self._clocks}) <= 1, "fresh() takes the changes of one complaint"
-        return FreshClocks(
-            clocks=list(self._clocks.values()),
-            ledger=[row for row, _ in self._ledger],
-            timers=[row for row, _ in self._timers.values()],
-        )
+    def end_step(self) -> None:
+        """Mark the end of a step's outcomes: ``fresh`` splits what was added by step."""
+        self._ends.append((len(self._clocks), len(self._ledger), next(self._numbers)))
 
-    def add_fresh(self, complaint_id: int, fresh: FreshClocks) -> None:
-        """The clocks, ledger entries and timers of ``fresh`` for ``complaint_id`` (no clocks stored)."""
+    def fresh(self) -> FreshClocks:
+        """Everything added, by step (``end_step``), when it was added for one complaint with
+        no clocks stored: to add for other complaints with ``add_fresh``."""
+        assert len({cid for cid, _ in self._clocks}) <= 1, "fresh() takes the changes of one complaint"
+        clocks, ledger = list(self._clocks.values()), [row for row, _ in self._ledger]
+        steps, start = [], (0, 0, -1)
+        for end in self._ends:
+            steps.append(FreshStep(
+                clocks=clocks[start[0]:end[0]], ledger=ledger[start[1]:end[1]],
+                timers=[row for number, (row, _) in self._timers.items() if start[2] < number < end[2]],
+            ))
+            start = end
+        return steps
+
+    def add_fresh(self, complaint_id: int, fresh: FreshStep) -> None:
+        """The clocks, ledger entries and timers of one step of ``fresh`` for ``complaint_id``
+        (which has no clocks stored)."""
         for state, at in fresh.clocks:
             self._clocks[(complaint_id, state.name)] = (state, at)
         for row in fresh.ledger:

@@ -34,10 +34,18 @@ def statements(app: App) -> Iterator[list[str]]:
         event.remove(app.db.engine, "before_cursor_execute", count)
 
 
-def batch(first: int, size: int) -> list[tuple[int, Any]]:
-    """``size`` complaints of distinct customers, a quarter of them critical (they start higher)."""
+#: Receipts, which regulatory clocks count from: complaint i gets ``RECEIVED[i % 4]``. The
+#: first two have milestones still ahead of the tests' clock (``conftest.T0``), the others
+#: only passed ones.
+RECEIVED = ("2026-11-20", "2026-10-01", "2023-03-22", "2023-03-22")
+
+
+def batch(first: int, size: int, received: tuple[str, ...] | None = None) -> list[tuple[int, Any]]:
+    """``size`` complaints of distinct customers, a quarter of them critical (they start
+    higher), received now or on the dates of ``received`` in turn."""
     return [
         (i, complaint(external_id=f"E{i}", severity="critical" if i % 4 == 0 else "medium",
+                      received_at=received[i % len(received)] if received else None,
                       customer={"name": f"Customer {i}", "email": f"c{i}@example.com"}))
         for i in range(first, first + size)
     ]
@@ -57,15 +65,15 @@ def test_an_intake_batch_costs_the_same_number_of_statements_whatever_its_size(a
 
 
 def _history(app: App, reference: str) -> dict[str, list[tuple[Any, ...]]]:
-    """A complaint's clocks, ledger and observer timers without row ids, and how many blocking
-    keys it has (their values hash the customer's pseudonym, which differs)."""
+    """A complaint's clocks, ledger and observer timers without row ids, in the order stored,
+    and how many blocking keys it has (their values hash the customer's pseudonym, which differs)."""
     with UnitOfWork(app.db) as uow:
         cid = uow.conn.execute(select(complaint_t.c.id).where(complaint_t.c.reference == reference)).scalar_one()
 
         def rows(table: Any, *skip: str) -> list[tuple[Any, ...]]:
             cols = [c for c in table.c if c.name not in ("id", "complaint_id", *skip)]
-            found = uow.conn.execute(select(*cols).where(table.c.complaint_id == cid))
-            return sorted(tuple(repr(v) for v in r) for r in found)
+            found = uow.conn.execute(select(*cols).where(table.c.complaint_id == cid).order_by(table.c.id))
+            return [tuple(repr(v) for v in r) for r in found]
 
         keys = uow.conn.execute(select(block_t.c.key).where(block_t.c.complaint_id == cid)).scalars().all()
         return {"clocks": rows(clock_t), "ledger": rows(ledger_t), "keys": [len(keys)],
@@ -75,9 +83,14 @@ def _history(app: App, reference: str) -> dict[str, list[tuple[Any, ...]]]:
 def test_complaints_taken_in_together_get_the_clocks_ledger_and_timers_each_gets_alone(
     app: App, handler: Actor
 ) -> None:
-    together = app.intake.take_in(batch(1, 4), handler).created
-    alone = [app.intake.take_in(batch(i, 1), handler).created[0] for i in range(5, 9)]  # same severities as 1-4
+    together = app.intake.take_in(batch(1, 8, RECEIVED), handler).created
+    alone = [app.intake.take_in(batch(i, 1, RECEIVED), handler).created[0] for i in range(9, 17)]  # same severities, receipts
     for (_, a), (_, b) in zip(together, alone, strict=True):
         history = _history(app, a)
         assert history["clocks"] and history["ledger"] and history["timers"]
         assert history == _history(app, b)
+    ahead, passed = _history(app, together[0][1]), _history(app, together[1][1])  # complaints 1 and 2
+    assert [e[:2] for e in passed["ledger"]] == [  # in the order of the steps: received, then acknowledged
+        ("'acknowledge'", "'start'"), ("'first_response'", "'start'"), ("'resolution'", "'start'"),
+        ("'fca'", "'start'"), ("'fca'", "'missed'"), ("'fca'", "'missed'"), ("'acknowledge'", "'stop'")]
+    assert any("'regulatory'" in t for t in ahead["timers"]) and not any("'regulatory'" in t for t in passed["timers"])
