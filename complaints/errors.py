@@ -14,10 +14,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 class ComplaintflowError(Exception):
     """Root of every error complaintflow raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as their message and attributes, not as ``cls(*args)``: most take other
+        # arguments than the message they keep, and errors cross processes (a Prefect task
+        # run's result, a worker's report).
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[ComplaintflowError], args: tuple[Any, ...], state: dict[str, Any]) -> ComplaintflowError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(ComplaintflowError, ValueError):
@@ -88,3 +102,4 @@ class ConflictError(ComplaintflowError):
             f"Complaint {reference} was changed by someone else: expected version {expected}, {now}. "
             "Reload it and try again."
         )
+
