@@ -46,8 +46,26 @@ def read_file(path: str | Path, fmt: Format | None = None) -> Rows:
     if not path.is_file():
         raise InvalidInput(f"Import file {str(path)!r}", ["does not exist or is not a file"])
     fmt = fmt or detect_format(path)
-    readers = {"cfpb": read_cfpb, "csv": read_csv, "json": read_json}
-    return readers[fmt](path)
+    return READERS[fmt](path)
+
+
+def count_records(path: str | Path, fmt: Format | None = None) -> int | None:
+    """How many records the file holds, good or bad, without validating them (for a progress
+    bar); None if it cannot be read as ``fmt`` (reading it for the import says why)."""
+    path = Path(path)
+    try:
+        fmt = fmt or detect_format(path)
+        if fmt != "json":
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+        if path.suffix.lower() in (".jsonl", ".ndjson"):
+            with path.open(encoding="utf-8") as fh:
+                return sum(1 for line in fh if line.strip())
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, csv.Error):
+        return None
+    items = doc.get("complaints") if isinstance(doc, dict) else doc
+    return len(items) if isinstance(items, list) else None
 
 
 def _validated(row: int, raw: dict[str, Any]) -> ComplaintIn | ImportRowError:
@@ -159,3 +177,6 @@ def _object(number: int, item: Any) -> ComplaintIn | ImportRowError:
     if not isinstance(item, dict):
         return ImportRowError(number, [f"expected an object, got {type(item).__name__}"])
     return _validated(number, item)
+
+
+READERS = {"cfpb": read_cfpb, "csv": read_csv, "json": read_json}

@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 
 from complaints.bootstrap import App
 from complaints.errors import ImportRowError, InvalidInput
-from complaints.importers import parse_cfpb_date, read_file
+from complaints.importers import count_records, parse_cfpb_date, read_file
 from complaints.intake import IntakeReport
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t, timer_t
 from complaints.schemas import ComplaintIn
@@ -139,6 +139,16 @@ def test_bad_cfpb_rows_are_reported_with_row_number_and_reason(app: App, handler
 def test_an_import_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"Import file '.*missing\.csv': does not exist or is not a file"):
         read_file(tmp_path / "missing.csv")
+
+
+def test_records_are_counted_for_the_progress_bar_as_the_import_will_read_them(tmp_path: Path) -> None:
+    multi_line = write(tmp_path / "a.csv", 'external_id,product,description\nE1,Loan,"two\nlines"\nE2,,bad row\n')
+    lines = write(tmp_path / "a.jsonl", '{"product": "Card"}\n\n{"product": 3}\n')
+    listed = write(tmp_path / "a.json", json.dumps({"complaints": [{"product": "Card"}, {}, {}]}))
+    for path in (multi_line, lines, listed):
+        assert count_records(path) == sum(1 for _ in read_file(path)), path.name
+    assert count_records(write(tmp_path / "broken.json", "[{")) is None  # the import itself says why
+    assert count_records(tmp_path / "missing.csv") is None
 
 
 # -- the CFPB format ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from complaints.cli.sla_cmd import app as sla_app
 from complaints.cli.sla_cmd import with_clocks
 from complaints.cli.workflow_cmd import app as workflow_app
 from complaints.errors import ComplaintflowError, InvalidInput
-from complaints.importers import read_file
+from complaints.importers import count_records, read_file
 from complaints.queries import case_view, list_cases
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
 
@@ -135,7 +135,7 @@ def import_(
     if format not in (None, "cfpb", "csv", "json"):
         raise typer.BadParameter(f"unknown format {format!r}; use cfpb, csv or json", param_hint="--format")
     rows = read_file(file, format)  # type: ignore[arg-type]
-    total = _count_records(file)
+    total = count_records(file, format)  # type: ignore[arg-type]
     with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("import", total=total)
@@ -153,13 +153,6 @@ def import_(
             cli.console.print(f"  … and {len(report.errors) - 50} more")
     if report.errors:
         raise typer.Exit(1)
-
-
-def _count_records(file: Path) -> int | None:
-    try:
-        return sum(1 for _ in read_file(file))
-    except ComplaintflowError:
-        return None
 
 
 @app.command("list")
