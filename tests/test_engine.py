@@ -3,6 +3,7 @@ state, what a step writes, and that a refused step writes nothing."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from complaints.repository import WORKFLOW_TIMER, timer_t
 from complaints.uow import UnitOfWork
 from conftest import T0
 from workflows.compiled import CompiledWorkflow
-from workflows import timers
+from workflows import machine, timers
 from workflows.machine import Actor, Case, Step
 
 SYSTEM = Actor.system()
@@ -343,6 +344,22 @@ def test_notifications_are_rendered_in_the_customers_language(app: App, handler:
                                                        f"Atsauces numurs: {reference}.")
     assert notes["assessment_invalid"]["language"] == "lv"
     assert "Iemesls: the loan is with another lender (pārbaudītie kritēriji: our product)" in notes["assessment_invalid"]["body"]
+
+
+@pytest.mark.parametrize("text", [
+    "Dear $customer_name, ${reference}: $$5 {braces} }{ $ 1 $1 $nobody ${nobody}x $$$reference$",
+    "$reference$reference ${ $ {0} {reference} %s",
+])
+def test_a_template_is_filled_as_python_fills_one_placeholders_it_cannot_fill_stay_as_written(
+    text: str, sqlite_app: App
+) -> None:
+    workflow = sqlite_app.engine.registry.get(sqlite_app.intake.workflow_name)
+    spec = workflow.spec.model_copy(update={"templates": {**workflow.spec.templates, "probe": {"en": text}}})
+    case = Case(reference="C-2026-000001", state="received", tier="frontline", queue="frontline", version=1,
+                fields={"reference": "C-2026-000001", "channel": "web"}, customer_name="Ana {x}")
+    step = machine.plan(workflow, case, "acknowledge", Actor.system("intake"), {}, T0)
+    body = machine.render(CompiledWorkflow(spec, source="probe"), "probe", case, step).body
+    assert body == string.Template(text).safe_substitute(customer_name="Ana {x}", reference="C-2026-000001")
 
 
 def test_a_template_without_the_customers_language_falls_back_to_english(app: App, handler: Actor) -> None:
