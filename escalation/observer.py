@@ -28,16 +28,17 @@ Move = tuple[Case, Step, frozenset[str], list[str], bool]
 
 def _step_key(before: Case, step: Step, tier_changed: bool, reason: str) -> tuple[Any, ...]:
     """All of a step that its SLA clocks' outcomes depend on, beside the clocks it starts from
-    (``reason`` is ``describe_step(step)``)."""
+    (``reason`` is ``describe_step(step)``, or its ``_why`` where the key also holds the actor)."""
     return (step.action, step.from_state, step.to_state, step.tier, step.queue, step.at, reason, tier_changed,
             before.fields.get("severity"))
 
 
 def _looks(move: Move) -> tuple[Any, ...]:
     """All of a new complaint's step that its SLA clock rows depend on: the SLA outcomes and
-    the ledger's actor (not the receipt, which only the regulatory clocks count from)."""
+    the ledger's actor (not the receipt, which only the regulatory clocks count from). The
+    step's description is made of what the key holds besides its ``_why``."""
     before, step, _, _, tier_changed = move
-    return (*_step_key(before, step, tier_changed, describe_step(step)), step.actor)
+    return (*_step_key(before, step, tier_changed, _why(step)), step.actor)
 
 
 def describe_step(step: Step) -> str:
@@ -45,8 +46,12 @@ def describe_step(step: Step) -> str:
     move = f"{step.from_state} → {step.to_state}" if step.from_state else f"received into '{step.to_state}'"
     if step.from_state == step.to_state:
         move = f"stays '{step.to_state}'"
-    why = next((str(step.payload[k]) for k in ("reason", "question", "summary") if step.payload.get(k)), "")
+    why = _why(step)
     return f"'{step.action}' by {step.actor}: {move}" + (f" — {why}" if why else "")
+
+
+def _why(step: Step) -> str:
+    return next((str(step.payload[k]) for k in ("reason", "question", "summary") if step.payload.get(k)), "")
 
 
 class SlaObserver:

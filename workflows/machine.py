@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -218,7 +218,10 @@ def plan(
     to_state = workflow.target(action, case.state)
     changes = _changes(tr.record, tr.set_, clean, actor, action, now)
     tier = workflow.tier_after(action, case.tier)
-    after = replace(case, data={**case.data, **changes}, fields={**case.fields, "state": to_state, "tier": tier})
+    # The case as guards and templates see it after the step; every other field is kept
+    # (its __dict__: dataclasses.replace's generic copy costs twice as much).
+    after = Case(**{**case.__dict__, "data": {**case.data, **changes},
+                    "fields": {**case.fields, "state": to_state, "tier": tier}})
     entry_failed = failures(workflow.spec.states[to_state].entry_guards, _context(after, clean)) if to_state != case.state else []
     if entry_failed:
         raise GuardFailed(case.reference, action, case.state, [f"'{to_state}' requires: " + f for f in entry_failed])
