@@ -33,7 +33,9 @@ TIMER_PENDING, TIMER_FIRED, TIMER_FAILED, TIMER_CANCELLED = "pending", "fired", 
 ASSIGNEE = "assignee"
 #: ``timer.status = 'pending'`` with the value written out, not bound: only then can the
 #: planner be sure the partial index on pending timers' due times applies (PostgreSQL's
-#: generic plans for prepared statements cannot know a bound value).
+#: generic plans for prepared statements cannot know a bound value). SQLite also cancels
+#: (``UPDATE ... SET status``) about 2.5 times faster with it written out: with a bound
+#: value it cannot know which rows leave that index (scratch: 40 against 16 us a row).
 IS_PENDING = timer_t.c.status == literal_column(f"'{TIMER_PENDING}'")
 
 _case_query = (
@@ -50,7 +52,7 @@ _write_case = Bulk(update(complaint_t).where(
 ))
 _insert_event, _insert_timer, _insert_note = Bulk(event_t.insert()), Bulk(timer_t.insert()), Bulk(note_t.insert())
 _cancel_pending_kind = Bulk(update(timer_t).where(
-    and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending", timer_t.c.kind == bindparam("b_kind"))
+    and_(timer_t.c.complaint_id == bindparam("b_id"), IS_PENDING, timer_t.c.kind == bindparam("b_kind"))
 ))
 
 
@@ -128,7 +130,7 @@ class CaseRepository:
     def timers(self, complaint_id: int, pending_only: bool = False) -> list[dict[str, Any]]:
         query = select(timer_t).where(timer_t.c.complaint_id == complaint_id)
         if pending_only:
-            query = query.where(timer_t.c.status == "pending")
+            query = query.where(IS_PENDING)
         return [dict(r._mapping) for r in self.conn.execute(query.order_by(timer_t.c.due_at))]
 
     def notifications(self, complaint_id: int) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from complaints.bulk import Bulk, Stamps, select_matching
-from complaints.repository import timer_t
+from complaints.repository import IS_PENDING, timer_t
 from escalation.clocks import TIMER_KINDS, ClockState, Due, Entry, Outcome
 from escalation.models import SlaClock, SlaLedgerEntry
 
@@ -27,7 +27,7 @@ ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
 _UPDATE_CLOCK = Bulk(update(clock_t).where(clock_t.c.id == bindparam("clock_id")))
 _CANCEL = Bulk(
     update(timer_t)
-    .where(and_(timer_t.c.complaint_id == bindparam("cid"), timer_t.c.status == "pending",
+    .where(and_(timer_t.c.complaint_id == bindparam("cid"), IS_PENDING,
                 or_(*[timer_t.c.kind == kind for kind in TIMER_KINDS]),  # no IN: executemany can't expand it
                 # 'clock' or 'clock.<milestone>...': a range, not LIKE, which SQLite can't take
                 # from an index with a bound pattern (5x slower) and where '_' is a wildcard.
@@ -46,6 +46,14 @@ def _columns(state: ClockState) -> dict[str, Any]:
     """A clock's column values (its id is the row's key, never written)."""
     row = vars(state).copy()
     del row["id"]
+    return row
+
+
+def _changeable(state: ClockState) -> dict[str, Any]:
+    """A stored clock's column values but its name and kind, which never change: left out of
+    the update, SQLite leaves the unique index on (complaint, name) alone."""
+    row = _columns(state)
+    del row["name"], row["kind"]
     return row
 
 
@@ -173,7 +181,7 @@ class ClockChanges:
         for (cid, _), (state, at) in self._clocks.items():
             if state.id is None:
                 fresh.add(self._template(_clock_row, state, at), cid)
-        changed = [_columns(state) | {"updated_at": at, "clock_id": state.id}
+        changed = [_changeable(state) | {"updated_at": at, "clock_id": state.id}
                    for state, at in self._clocks.values() if state.id is not None]
         for row, cid in self._timers.values():
             timers.add(row, cid)

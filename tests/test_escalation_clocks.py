@@ -264,3 +264,27 @@ def test_a_step_that_touches_no_clock_costs_the_observer_no_query(app: App) -> N
         event.remove(app.db.engine, "before_cursor_execute", listener)
     assert not [s for s in quiet if "sla_" in s]
     assert [s for s in statements if "sla_" in s]
+
+
+def test_statements_on_pending_timers_write_the_status_out_for_the_planner(app: App, clock: FixedClock) -> None:
+    """Cancelling, claiming and finding pending timers name 'pending' in the SQL rather than
+    binding it: only then can the planner rely on the partial index of pending timers, and
+    SQLite cancels about 2.5 times faster."""
+    import re
+
+    from sqlalchemy import event
+
+    reference = take_in(app)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(app.db.engine, "before_cursor_execute", listener)
+    try:
+        walk(app, reference, [*TO_INVESTIGATING, "pause", "resume"])  # timers cancelled and rescheduled
+        at(clock, 2027, 6, 1)
+        sweep(app)  # due timers found and claimed
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", listener)
+    on_status = [s for s in statements if re.search(r"\btimer\b", s) and re.search(r"WHERE.*\bstatus\b", s, re.S)]
+    assert any(s.startswith("UPDATE") for s in on_status) and any(s.startswith("SELECT") for s in on_status)
+    for statement in on_status:
+        assert re.search(r"status = 'pending'", statement), statement

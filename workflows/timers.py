@@ -26,6 +26,7 @@ from sqlalchemy import Row, and_, bindparam, select, update
 from complaints.clock import as_utc
 from complaints.errors import ComplaintflowError, ConfigurationError, ConflictError
 from complaints.repository import (
+    IS_PENDING,
     TIMER_FAILED,
     TIMER_FIRED,
     WORKFLOW_TIMER,
@@ -134,7 +135,7 @@ class Batch:
         if not ids:
             return set()
         rows = self.uow.conn.execute(
-            update(timer_t).where(and_(timer_t.c.id.in_(ids), timer_t.c.status == "pending"))
+            update(timer_t).where(and_(timer_t.c.id.in_(ids), IS_PENDING))
             .values(status=TIMER_FIRED, fired_at=self.now).returning(timer_t.c.id)
         )
         return {r.id for r in rows}
