@@ -200,34 +200,35 @@ class SlaClocks:
             return outcome
 
     def _start_regulatory(self, name: str, received_at: datetime, at: datetime) -> Outcome:
+        """The clock, from the receipt; milestones already passed when the case is taken in (an
+        import of older complaints) are named in its start entry, and get no timer."""
         milestones = self.policy.milestones(name, received_at)
         preset = self.policy.regulatory[name]
-        detail = {"label": preset.label, "milestones": {m.name: {"label": m.label, "deadline": m.deadline.isoformat(), "breach": m.breach}
-                                                        for m in milestones}}
+        detail: dict[str, Any] = {
+            "label": preset.label,
+            "milestones": {m.name: {"label": m.label, "deadline": m.deadline.isoformat(), "breach": m.breach}
+                           for m in milestones},
+        }
         state = ClockState(name=name, kind="regulatory", status="running", started_at=received_at,
                            running_since=received_at, due_at=milestones[-1].deadline if milestones else None,
                            detail=detail)
-        timers, entries = [], [Entry(name, "start", at, f"{preset.label}: counted from receipt, never paused", detail)]
+        timers, passed = [], []
         for m in milestones:
             payload = {"clock": name, "milestone": m.name}
             if m.deadline <= at:
-                entries.append(self._missed(name, m.label, at))
+                passed.append(m)
                 continue
             timers.append(Due(REGULATORY, f"{name}.{m.name}", m.deadline, payload))
             if m.letter and m.letter_at is not None:
                 timers.append(Due(REGULATORY, f"{name}.{m.name}.letter", max(m.letter_at, at),
                                   payload | {"letter": m.letter}))
-        return Outcome(state, entries, timers)
-
-    def _missed(self, clock: str, label: str, at: datetime) -> Entry:
-        """One entry object for every complaint whose milestone had passed when it was taken in
-        at ``at``, whatever its receipt date: shared entries are written as one row for all of
-        them (``bulk.Stamps``)."""
-        key = ("missed", clock, label, at)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = Entry(clock, "missed", at, f"'{label}' had already passed when the case was taken in")
-        return found  # type: ignore[no-any-return]
+        reason = f"{preset.label}: counted from receipt, never paused"
+        if passed:
+            # Named here rather than in an entry of their own each: importing older complaints
+            # wrote two more rows for each, a tenth of what it wrote (5-7% of its time).
+            reason += "; already passed when the case was taken in: " + ", ".join(f"'{m.label}'" for m in passed)
+            detail = detail | {"passed": [m.name for m in passed]}
+        return Outcome(state, [Entry(name, "start", at, reason, detail)], timers)
 
     def stop_regulatory(self, state: ClockState, at: datetime, reason: str) -> Outcome:
         deadlines = {k: datetime.fromisoformat(v["deadline"]) for k, v in state.detail.get("milestones", {}).items()}

@@ -233,6 +233,20 @@ def test_approaching_the_regulatory_deadline_queues_the_delay_letter_once(app: A
     assert "Dear Ana" in letters[0]["body"] and "2027-01-18" in letters[0]["body"] and "2027-07-16" in letters[0]["body"]
 
 
+def test_an_older_complaint_taken_in_names_the_regulatory_milestones_already_passed_in_its_start_entry(
+    app: App,
+) -> None:
+    reference = take_in(app, received_at="2026-10-01")  # summary resolution passed, final response ahead
+    with UnitOfWork(app.db) as uow:
+        entries = [e for e in ClockRepository(uow.conn).ledger(uow.cases.get(reference).id) if e["clock"] == "fca"]  # type: ignore[arg-type]
+    [start] = entries
+    assert start["entry"] == "start" and start["detail"]["passed"] == ["summary_resolution"]
+    assert start["reason"].endswith("already passed when the case was taken in: "
+                                    "'summary resolution by close of the third business day after receipt'")
+    pending = {t["name"] for t in case_of(app, reference)["timers"] if t["status"] == "pending"}
+    assert "fca.final_response" in pending and not any(name.startswith("fca.summary_resolution") for name in pending)
+
+
 def test_the_event_log_still_replays_the_case_after_escalations_and_promises(app: App, clock: FixedClock) -> None:
     from escalation.services import promise
 
