@@ -5,7 +5,7 @@ The engine's side reads the export with ``complaints.importers.read_file`` (vali
 the complaint, its 'receive' and 'acknowledge' events, the acknowledgement in the outbox).
 The baseline parses the same file with ``csv`` and inserts the complaint, its two events and
 the acknowledgement with plain ``sqlite3`` in batches of the same size. That is 4 of the
-about 22 rows the engine writes for a complaint (SLA clocks, ledger entries, timers and
+about 20 rows the engine writes for a complaint (SLA clocks, ledger entries, timers and
 blocking keys are the rest), so a second, diagnostic baseline writes exactly the engine's
 stored rows again with plain ``sqlite3``: the database's own limit for intake's writes on
 the machine, which no importer that keeps those writes can pass.
