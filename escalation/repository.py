@@ -75,7 +75,7 @@ class FreshStep:
     and the timer rows it adds that are still pending at the end, each in order."""
 
     clocks: list[tuple[ClockState, datetime]]
-    ledger: list[dict[str, Any]]
+    ledger: list[Mapping[str, Any]]
     timers: list[dict[str, Any]]
 
 
