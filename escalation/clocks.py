@@ -222,13 +222,13 @@ class SlaClocks:
             if m.letter and m.letter_at is not None:
                 timers.append(Due(REGULATORY, f"{name}.{m.name}.letter", max(m.letter_at, at),
                                   payload | {"letter": m.letter}))
-        reason = f"{preset.label}: counted from receipt, never paused"
-        if passed:
-            # Named here rather than in an entry of their own each: importing older complaints
-            # wrote two more rows for each, a tenth of what it wrote (5-7% of its time).
-            reason += "; already passed when the case was taken in: " + ", ".join(f"'{m.label}'" for m in passed)
-            detail = detail | {"passed": [m.name for m in passed]}
-        return Outcome(state, [Entry(name, "start", at, reason, detail)], timers)
+        # Milestones already passed are named in the start entry rather than in an entry each:
+        # importing older complaints wrote two more rows for each, a tenth of what it wrote.
+        reason = f"{preset.label}: counted from receipt, never paused" + (
+            "; already passed when the case was taken in: " + ", ".join(f"'{m.label}'" for m in passed)
+            if passed else "")
+        entry_detail = detail | {"passed": [m.name for m in passed]} if passed else detail
+        return Outcome(state, [Entry(name, "start", at, reason, entry_detail)], timers)
 
     def stop_regulatory(self, state: ClockState, at: datetime, reason: str) -> Outcome:
         deadlines = {k: datetime.fromisoformat(v["deadline"]) for k, v in state.detail.get("milestones", {}).items()}

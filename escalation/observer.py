@@ -114,7 +114,7 @@ class SlaObserver:
             fresh = shapes.get(shape)
             if fresh is None:
                 scratch = ClockChanges(sharing=changes)  # shapes share outcomes, so rows too
-                self._fold(scratch, 0, {}, case_moves, ops, policy, memo, regulatory=False)
+                self._fold(scratch, 0, {}, case_moves, ops, policy, memo, fresh=True)
                 fresh = shapes[shape] = scratch.fresh()
             regulatory: dict[str, ClockState] = {}
             for (before, step, *_), part in zip(case_moves, fresh, strict=True):
@@ -127,17 +127,20 @@ class SlaObserver:
     def _fold(self, changes: ClockChanges, cid: int, current: dict[str, ClockState], case_moves: list[Move],
               ops: SlaClocks, policy: SlaPolicy,
               memo: dict[tuple[Any, ...], tuple[tuple[ClockState | None, ...], list[Outcome]]],
-              regulatory: bool = True) -> None:
-        """One complaint's steps applied to its clocks (``current``, updated), into ``changes``,
-        marking the end of each step; its SLA clocks only unless ``regulatory``."""
+              fresh: bool = False) -> None:
+        """One complaint's steps applied to its clocks (``current``, updated), into ``changes``.
+        ``fresh``: the SLA rows of a new complaint's shape, for ``ClockChanges.fresh``: its
+        regulatory clocks, which count from each complaint's receipt, are left out, and the
+        end of each step is marked."""
         for before, step, affected, restarted, tier_changed in case_moves:
             outcomes = self._outcomes(ops, policy, current, before, step, affected, restarted, tier_changed, memo)
-            if regulatory:
+            if not fresh:
                 outcomes += self._regulatory(ops, policy, current, before, step)
             for outcome in outcomes:
                 current[outcome.state.name] = outcome.state
                 changes.add(cid, outcome, str(step.actor), step.at)
-            changes.end_step()
+            if fresh:
+                changes.end_step()
 
     def _outcomes(
         self, ops: SlaClocks, policy: SlaPolicy, clocks: dict[str, ClockState], before: Case, step: Step,
