@@ -15,6 +15,7 @@ from typing import Any
 
 from complaints.bootstrap import App, build
 from complaints.clock import FixedClock
+from complaints.schema import check_schema
 from complaints.settings import load_settings
 
 #: Set unless the user set them: no telemetry, no usage events, and a Prefect database that
@@ -39,6 +40,7 @@ def flow_app(now: datetime | None = None) -> Iterator[App]:
     clock fixed at ``now`` when given (replays), and its connections closed afterwards."""
     app = build(load_settings(), clock=FixedClock(now) if now else None)
     try:
+        check_schema(app.db, init="complaints init (with the same COMPLAINTS_DATABASE_URL)")
         yield app
     finally:
         app.db.dispose()

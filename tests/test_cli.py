@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from casework import PAYLOADS
-from complaints.bootstrap import build, init_database
+from complaints.bootstrap import build, init_database, metadata
 from complaints.cli.app import main
+from complaints.schema import HEAD
 from complaints.settings import Settings
 from conftest import T0
 from workflows.loader import shipped_workflow_files
@@ -410,14 +413,90 @@ def test_a_bad_now_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch, c
         ("nonsense", "Error: Database URL 'nonsense' is not a valid SQLAlchemy URL; use e.g. sqlite:///complaintflow.db "
                      "or postgresql+psycopg://user@host/db"),
         ("nosuchdb://x", "Error: No database driver for 'nosuchdb://x': Can't load plugin: sqlalchemy.dialects:nosuchdb"),
-        ("sqlite:////nonexistent-dir/x.db", "Error: OperationalError: (sqlite3.OperationalError) unable to open "
-                                            "database file (run with --debug for details)"),
+        ("sqlite:////nonexistent-dir/x.db", "Error: No database at /nonexistent-dir/x.db: run `complaints --db "
+                                            "sqlite:////nonexistent-dir/x.db init` to create it there, or point --db "
+                                            "(or COMPLAINTS_DATABASE_URL) at an existing one"),
     ],
 )
 def test_a_bad_database_url_is_one_line(cli: Cli, url: str, message: str) -> None:
     cli.url = url
     result = cli("list")
     assert (result.code, result.err.splitlines()) == (1, [message])
+
+
+# -- a database that is not ready says what to run --------------------------------------------
+
+
+def test_a_missing_database_file_is_named_with_the_command_that_creates_it_and_not_created(
+    cli: Cli, tmp_path: Path
+) -> None:
+    typo = tmp_path / "complaintsflow.db"
+    cli.url = f"sqlite:///{typo}"
+    result = cli("list")
+    assert (result.code, result.err.splitlines()) == (1, [
+        f"Error: No database at {typo}: run `complaints --db {cli.url} init` to create it there, or point --db "
+        "(or COMPLAINTS_DATABASE_URL) at an existing one"])
+    assert not typo.exists()
+    cli.ok("init")
+    assert cli.ok("--json", "list").data == []
+
+
+def test_a_database_without_the_schema_says_to_run_init(cli: Cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).execute("CREATE TABLE notes (text TEXT)")
+    cli.url = f"sqlite:///{empty}"
+    result = cli("show", "C-2026-000001")
+    assert (result.code, result.err.splitlines()) == (1, [
+        f"Error: {cli.url} has no complaintflow schema yet: run `complaints --db {cli.url} init` to create it"])
+
+
+def _stamp(url: str, revision: str) -> None:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+
+
+def test_a_database_at_an_older_schema_revision_says_to_upgrade_it_and_upgrading_fixes_it(cli: Cli) -> None:
+    from complaints.migrations import downgrade
+
+    reference = cli.intake()
+    app = build(Settings(database_url=cli.url))
+    downgrade(app.db, "0005")
+    app.db.dispose()
+    result = cli("show", reference)
+    assert (result.code, result.err.splitlines()) == (1, [
+        f"Error: {cli.url} is at schema revision 0005, and this version of complaintflow needs {HEAD}: "
+        f"run `complaints --db {cli.url} db upgrade` (back it up first)"])
+    cli.ok("db", "upgrade")
+    assert cli.show(reference)["reference"] == reference
+
+
+def test_a_database_migrated_by_a_newer_complaintflow_is_left_alone(cli: Cli) -> None:
+    _stamp(cli.url, "9999")
+    result = cli("list")
+    assert (result.code, result.err.splitlines()) == (1, [
+        f"Error: {cli.url} is at schema revision 9999, newer than this version of complaintflow knows ({HEAD}): "
+        "upgrade complaintflow to use it"])
+
+
+def test_a_database_made_before_migrations_says_to_adopt_it_with_db_upgrade(cli: Cli, tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    cli.url = f"sqlite:///{old}"
+    engine = create_engine(cli.url)
+    metadata().create_all(engine)
+    engine.dispose()
+    result = cli("list")
+    assert (result.code, result.err.splitlines()) == (1, [
+        f"Error: {cli.url} has complaintflow tables but no migration history: run `complaints --db {cli.url} "
+        "db upgrade` to adopt it"])
+    cli.ok("db", "upgrade")
+    assert cli.ok("--json", "list").data == []
+
+
+def test_commands_that_need_no_database_run_without_one(cli: Cli, tmp_path: Path) -> None:
+    cli.url = f"sqlite:///{tmp_path / 'none.db'}"
+    assert "PROCESS" in cli.ok("rootcause", "taxonomy").out
+    assert cli.ok("workflow", "validate", str(SHIPPED)).code == 0
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_debug_shows_the_traceback(cli: Cli) -> None:

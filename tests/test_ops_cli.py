@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from complaints.cli.app import app as cli
 from complaints.cli.ops_cmd import absolute_sqlite_url
 from complaints.errors import ConfigurationError
+from complaints.ops import flow_app
 from complaints.schedules import FLOWS, parse_schedule
 from complaints.settings import Settings
 
@@ -90,3 +91,22 @@ def test_an_unknown_flow_is_refused_with_the_list_of_flows():
 ])
 def test_flow_runs_get_a_database_url_that_does_not_depend_on_their_working_directory(url, expected):
     assert absolute_sqlite_url(url) == expected
+
+
+def test_running_or_serving_flows_on_a_database_without_the_schema_fails_before_prefect_starts(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    for command in (["run", "sla-sweep"], ["schedule", "--stop-after", "1"]):
+        out = CliRunner().invoke(cli, ["--db", url, *command])
+        assert out.exit_code == 1
+        assert isinstance(out.exception, ConfigurationError)
+        assert str(out.exception).startswith(f"No database at {tmp_path / 'none.db'}: run `complaints --db {url} init`")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_flow_run_on_a_database_without_the_schema_fails_saying_what_to_run(tmp_path: Path, monkeypatch):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", f"sqlite:///{empty}")
+    with pytest.raises(ConfigurationError, match=r"has no complaintflow schema yet: run `complaints init \(with the "
+                                                 r"same COMPLAINTS_DATABASE_URL\)` to create it"), flow_app():
+        pass

@@ -27,6 +27,7 @@ from complaints.migrations import (
     schema_differences,
     upgrade,
 )
+from complaints.schema import HEAD, check_schema
 from conftest import POSTGRES_URL
 from storage_workers import init_worker, run_workers
 
@@ -40,6 +41,10 @@ def test_migrations_build_exactly_the_schema_the_models_declare(app: App) -> Non
 
 def test_the_migration_history_has_a_single_head() -> None:
     assert len(heads()) == 1, f"several heads {heads()}: add a merge revision"
+
+
+def test_the_schema_check_knows_the_newest_migration() -> None:
+    assert heads() == [HEAD], "set complaints.schema.HEAD to the new migration's revision"
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(app: App) -> None:
@@ -151,4 +156,14 @@ def test_workers_initialising_an_empty_postgres_database_at_once_all_succeed(
     db = Database(empty_postgres_database)
     with db.read() as conn:
         assert schema_differences(conn) == []
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgres_database_is_refused_until_initialised(empty_postgres_database: str) -> None:
+    db = Database(empty_postgres_database)
+    with pytest.raises(ConfigurationError, match="has no complaintflow schema yet: run `complaints init`"):
+        check_schema(db)
+    init_database(db)
+    check_schema(db)
     db.dispose()

@@ -78,7 +78,7 @@ def _user() -> str:
 def init(ctx: typer.Context) -> None:
     """Create (or upgrade) the database schema."""
     cli = ctx_of(ctx)
-    init_database(cli.app().db)
+    init_database(cli.app(schema=False).db)
     if cli.json:
         cli.emit_json({"database": str(cli.app().db), "initialised": True})
     else:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from complaints.bootstrap import App, build
 from complaints.clock import Clock, FixedClock
+from complaints.schema import check_schema
 from complaints.settings import load_settings
 from workflows.machine import Actor
 
@@ -35,11 +36,24 @@ class CliContext:
     def clock(self) -> Clock | None:
         return FixedClock(self.now) if self.now else None
 
-    def app(self) -> App:
-        """Built on first use, so --help and workflow commands never touch a database."""
+    def app(self, schema: bool = True) -> App:
+        """Built on first use, so --help and workflow commands never touch a database; the
+        database is checked to hold the current schema (``check_schema``) unless the command
+        creates or inspects the schema itself (``schema=False``)."""
         if self._app is None:
-            self._app = build(load_settings(database_url=self.db), clock=self.clock)
+            app = build(load_settings(database_url=self.db), clock=self.clock)
+            if schema:
+                try:
+                    check_schema(app.db, init=self.command("init"))
+                except BaseException:
+                    app.db.dispose()
+                    raise
+            self._app = app
         return self._app
+
+    def command(self, name: str) -> str:
+        """How the user runs ``complaints <name>`` on the same database, for messages."""
+        return f"complaints --db {self.db} {name}" if self.db else f"complaints {name}"
 
     def emit_json(self, value: Any) -> None:
         typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))

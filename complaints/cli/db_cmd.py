@@ -30,7 +30,7 @@ def upgrade(ctx: typer.Context) -> None:
     from complaints.migrations import current, heads, upgrade as run_upgrade
 
     cli = ctx_of(ctx)
-    db = cli.app().db
+    db = cli.app(schema=False).db
     before = current(db)
     run_upgrade(db)
     after = current(db)
@@ -49,7 +49,7 @@ def current_(ctx: typer.Context) -> None:
     from complaints.migrations import current, heads
 
     cli = ctx_of(ctx)
-    db = cli.app().db
+    db = cli.app(schema=False).db
     at, newest = current(db), heads()
     up_to_date = sorted(at) == sorted(newest)
     if cli.json:

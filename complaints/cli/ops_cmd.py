@@ -71,6 +71,7 @@ def run(
     """Run one flow now and print its result (a temporary Prefect server unless PREFECT_API_URL is set)."""
     cli = ctx_of(ctx)
     spec = flow_spec(flow)
+    cli.app()  # the database holds the schema: say so now, not from inside a flow run
     _export_environment(load_settings(database_url=cli.db))
     quiet_prefect_env()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -126,6 +127,8 @@ def schedule(
     cli = ctx_of(ctx)
     settings = load_settings(database_url=cli.db)
     plan = _schedules(settings, schedule, flow)
+    if not work_pool:
+        cli.app()  # the runs served here use this database: it holds the schema
     _export_environment(settings)
     quiet_prefect_env()
     if stop_after:

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from complaints.cli.context import CliContext, ctx_of
 from complaints.cli.render import when
+from complaints.settings import load_settings
 
 app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
                   no_args_is_help=True)
@@ -245,7 +246,7 @@ def taxonomy(ctx: typer.Context, file: Annotated[Path | None, typer.Argument(hel
     from root_cause.taxonomy import load_taxonomy
 
     cli = ctx_of(ctx)
-    tax = load_taxonomy(file or cli.app().settings.root_cause_taxonomy)
+    tax = load_taxonomy(file or load_settings(database_url=cli.db).root_cause_taxonomy)  # no database needed
     if cli.json:
         cli.emit_json({"source": tax.source, "codes": [c.model_dump() for c in tax.spec.codes]})
         return

@@ -23,10 +23,9 @@ from sqlalchemy import Connection, inspect
 
 from complaints.db import Database
 from complaints.errors import ConfigurationError
+from complaints.schema import MARKER_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
-#: A table every complaintflow schema has; present without migration history = made by create_all.
-_MARKER_TABLE = "complaint"
 
 
 def alembic_config(url: str, script_location: Path = MIGRATIONS_DIR, connection: Connection | None = None) -> Config:
@@ -74,7 +73,7 @@ def downgrade(db: Database, revision: str, script_location: Path = MIGRATIONS_DI
 def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) -> None:
     """Stamp a pre-migration database that already matches the models; refuse one that doesn't."""
     versioned = bool(MigrationContext.configure(conn).get_current_heads())
-    has_tables = inspect(conn).has_table(_MARKER_TABLE)
+    has_tables = inspect(conn).has_table(MARKER_TABLE)
     conn.rollback()
     if versioned or not has_tables:
         return
