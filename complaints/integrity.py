@@ -27,7 +27,7 @@ from complaints.repository import (
     TIMER_FAILED, TIMER_FIRED, TIMER_PENDING, WORKFLOW_TIMER, complaint_t, event_t, timer_t,
 )
 from workflows.compiled import CompiledWorkflow
-from workflows.machine import replay
+from workflows.machine import SYSTEM_ROLE, replay
 from workflows.registry import WorkflowRegistry
 
 DEFAULT_BATCH_SIZE = 1000
@@ -111,7 +111,7 @@ def _read_batch(conn: Connection, after: int, size: int) -> tuple[Rows, dict[int
     low, high = complaints[0]["id"], complaints[-1]["id"]
     events: dict[int, Rows] = defaultdict(list)
     for r in conn.execute(
-        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.action, event_t.c.from_state,
+        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.action, event_t.c.role, event_t.c.from_state,
                event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.changes, event_t.c.at)
         .where(event_t.c.complaint_id.between(low, high))
         .order_by(event_t.c.complaint_id, event_t.c.seq)
@@ -170,12 +170,12 @@ def _chain_problems(events: Sequence[Mapping[str, Any]]) -> Iterator[str]:
 
 
 def _unattended_failures(events: Sequence[Mapping[str, Any]], timers: Sequence[Mapping[str, Any]]) -> Iterator[str]:
-    """Failed timers with no event after them (``repository.unattended_failed_timers``)."""
-    last = max((ev["at"] for ev in events), default=None)
+    """Failed timers with no person's event after them (``repository.unattended_failed_timers``)."""
+    last = max((ev["at"] for ev in events if ev["role"] != SYSTEM_ROLE), default=None)
     for t in timers:
         if t["status"] == TIMER_FAILED and (last is None or last <= t["fired_at"]):
             yield (f"{t['kind']} timer '{t['name']}' was refused at {t['fired_at']:%Y-%m-%d %H:%M} UTC "
-                   f"({t['result']}) and nothing has happened to the complaint since: act on it by hand")
+                   f"({t['result']}) and nobody has acted on the complaint since: act on it by hand")
 
 
 def _timer_problems(

@@ -17,7 +17,7 @@ from complaints.bulk import Bulk, select_matching
 from complaints.errors import ConflictError, NotFound
 from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
 from workflows.checks import COMPLAINT_FIELDS
-from workflows.machine import Case, Step
+from workflows.machine import SYSTEM_ROLE, Case, Step
 
 complaint_t = Complaint.__table__  # type: ignore[attr-defined]
 event_t = ComplaintEvent.__table__  # type: ignore[attr-defined]
@@ -58,10 +58,11 @@ _cancel_pending_kind = Bulk(update(timer_t).where(
 
 def unattended_failed_timers() -> Select[Any]:
     """Failed timers (their action was refused) on cases nobody has acted on since: such a
-    case may wait with nothing scheduled, so it needs a person. Acting on the case (any event
-    after the failure) attends to it."""
+    case may wait with nothing scheduled, so it needs a person. A person acting on the case
+    (an event after the failure by anyone but the system) attends to it: the sweep escalating
+    the case, or another timer firing, does not."""
     acted_since = exists().where(and_(event_t.c.complaint_id == timer_t.c.complaint_id,
-                                      event_t.c.at > timer_t.c.fired_at))
+                                      event_t.c.at > timer_t.c.fired_at, event_t.c.role != SYSTEM_ROLE))
     return (select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name, timer_t.c.state,
                    timer_t.c.fired_at, timer_t.c.result)
             .where(and_(timer_t.c.status == TIMER_FAILED, ~acted_since)))

@@ -86,6 +86,23 @@ def test_the_work_list_puts_a_case_left_by_a_refused_timer_first_until_someone_a
     assert all(r["attention"] is None for r in list_cases(app.engine))
 
 
+def test_only_a_person_acting_attends_to_the_case_not_the_system_moving_it(
+    app: App, clock: FixedClock, variant: Path
+) -> None:
+    critical, _ = refused_auto_close(app, clock)
+    timers.sweep(app)
+    clock.advance(minutes=5)
+    app.engine.advance(critical, "escalate", Actor.system("sla-sweep"), {"reason": "SLA 'first_response' breach"})
+    assert list_cases(app.engine)[0]["attention"] == f"timer 'auto_close' failed: {refusal(critical)}"
+    assert [p.aspect for p in check_integrity(app.db, app.registry).problems] == ["failed timer"]
+    with app.db.read() as conn:
+        assert compute(conn, clock.now())["failed_timers_by_kind"] == {"workflow": 1}
+    clock.advance(minutes=5)
+    app.engine.advance(critical, "assign", Actor("lena", "supervisor"), {"assignee": "hana"})
+    assert all(r["attention"] is None for r in list_cases(app.engine))
+    assert check_integrity(app.db, app.registry).ok
+
+
 def test_db_check_and_metrics_report_a_refused_timer_by_reference_until_someone_acts(
     app: App, clock: FixedClock, variant: Path
 ) -> None:
@@ -96,7 +113,7 @@ def test_db_check_and_metrics_report_a_refused_timer_by_reference_until_someone_
     assert [(p.reference, p.aspect, p.message) for p in report.problems] == [(
         critical, "failed timer",
         (f"workflow timer 'auto_close' was refused at {failed_at:%Y-%m-%d %H:%M} UTC (failed: {refusal(critical)}) "
-         "and nothing has happened to the complaint since: act on it by hand"))]
+         "and nobody has acted on the complaint since: act on it by hand"))]
     with app.db.read() as conn:
         snapshot = compute(conn, clock.now() + timedelta(hours=1))
     assert snapshot["failed_timers_by_kind"] == {"workflow": 1}
