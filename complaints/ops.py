@@ -40,7 +40,7 @@ def flow_app(now: datetime | None = None) -> Iterator[App]:
     clock fixed at ``now`` when given (replays), and its connections closed afterwards."""
     app = build(load_settings(), clock=FixedClock(now) if now else None)
     try:
-        check_schema(app.db, init="complaints init (with the same COMPLAINTS_DATABASE_URL)")
+        check_schema(app.db, lambda name: f"complaints {name} (with the same COMPLAINTS_DATABASE_URL)")
         yield app
     finally:
         app.db.dispose()

@@ -9,6 +9,7 @@ to Alembic's head.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -33,21 +34,30 @@ def revisions(db: Database) -> tuple[list[str], bool]:
         return [r for (r,) in conn.execute(text(f"SELECT version_num FROM {_VERSIONS}"))], True
 
 
-def check_schema(db: Database, init: str = "complaints init") -> None:
+def complaints_command(name: str) -> str:
+    """How a message tells the user to run ``complaints <name>``."""
+    return f"complaints {name}"
+
+
+def check_exists(db: Database, command: Callable[[str], str] = complaints_command) -> None:
+    """Raise a ``ConfigurationError`` if ``db`` is a SQLite file that does not exist, rather
+    than let the driver create an empty one; ``command``: how the user runs a command on it."""
+    path = db.engine.url.database
+    if db.dialect == "sqlite" and path not in (None, "", ":memory:") and not Path(path).exists():  # type: ignore[arg-type]
+        raise ConfigurationError(f"No database at {path}: run `{command('init')}` to create it there, or point --db "
+                                 "(or COMPLAINTS_DATABASE_URL) at an existing one")
+
+
+def check_schema(db: Database, command: Callable[[str], str] = complaints_command) -> None:
     """Raise a ``ConfigurationError`` saying what to run unless ``db`` is at ``HEAD``: a SQLite
     file that does not exist (and is not created here), a database never initialised, or one
-    migrated to an older or a newer revision. ``init``: the command that creates the schema."""
-    url = db.engine.url
-    name = url.render_as_string(hide_password=True)
-    if db.dialect == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not Path(url.database).exists():  # type: ignore[arg-type]
-        raise ConfigurationError(
-            f"No database at {url.database}: run `{init}` to create it there, or point --db "
-            "(or COMPLAINTS_DATABASE_URL) at an existing one")
+    migrated to an older or a newer revision. ``command``: how the user runs a command on it."""
+    check_exists(db, command)
+    name = db.engine.url.render_as_string(hide_password=True)
     at, has_tables = revisions(db)
     if at == [HEAD]:
         return
-    upgrade = init.replace(" init", " db upgrade")
+    init, upgrade = command("init"), command("db upgrade")
     if not at and has_tables:
         raise ConfigurationError(f"{name} has complaintflow tables but no migration history: "
                                  f"run `{upgrade}` to adopt it")

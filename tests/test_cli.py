@@ -437,6 +437,8 @@ def test_a_missing_database_file_is_named_with_the_command_that_creates_it_and_n
         f"Error: No database at {typo}: run `complaints --db {cli.url} init` to create it there, or point --db "
         "(or COMPLAINTS_DATABASE_URL) at an existing one"])
     assert not typo.exists()
+    assert cli("db", "current").err == result.err
+    assert not typo.exists()
     cli.ok("init")
     assert cli.ok("--json", "list").data == []
 

@@ -44,7 +44,7 @@ class CliContext:
             app = build(load_settings(database_url=self.db), clock=self.clock)
             if schema:
                 try:
-                    check_schema(app.db, init=self.command("init"))
+                    check_schema(app.db, self.command)
                 except BaseException:
                     app.db.dispose()
                     raise

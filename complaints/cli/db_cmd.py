@@ -13,6 +13,7 @@ from rich.table import Table
 from complaints.cli.context import ctx_of
 from complaints.db import Database
 from complaints.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
+from complaints.schema import check_exists
 
 app = typer.Typer(help="Schema migrations and the event-log integrity check.", no_args_is_help=True)
 
@@ -50,6 +51,7 @@ def current_(ctx: typer.Context) -> None:
 
     cli = ctx_of(ctx)
     db = cli.app(schema=False).db
+    check_exists(db, cli.command)
     at, newest = current(db), heads()
     up_to_date = sorted(at) == sorted(newest)
     if cli.json:
