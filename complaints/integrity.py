@@ -170,8 +170,9 @@ def _chain_problems(events: Sequence[Mapping[str, Any]]) -> Iterator[str]:
 
 
 def _unattended_failures(events: Sequence[Mapping[str, Any]], timers: Sequence[Mapping[str, Any]]) -> Iterator[str]:
-    """Failed timers with no person's event after them (``repository.unattended_failed_timers``)."""
-    last = max((ev["at"] for ev in events if ev["role"] != SYSTEM_ROLE), default=None)
+    """Failed timers with no event attending to them after (``repository.unattended_failed_timers``)."""
+    last = max((ev["at"] for ev in events if ev["role"] != SYSTEM_ROLE or ev["from_state"] != ev["to_state"]),
+               default=None)
     for t in timers:
         if t["status"] == TIMER_FAILED and (last is None or last <= t["fired_at"]):
             yield (f"{t['kind']} timer '{t['name']}' was refused at {t['fired_at']:%Y-%m-%d %H:%M} UTC "

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal_column, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal_column, or_, select, update
 
 from complaints.bulk import Bulk, select_matching
 from complaints.errors import ConflictError, NotFound
@@ -58,11 +58,13 @@ _cancel_pending_kind = Bulk(update(timer_t).where(
 
 def unattended_failed_timers() -> Select[Any]:
     """Failed timers (their action was refused) on cases nobody has acted on since: such a
-    case may wait with nothing scheduled, so it needs a person. A person acting on the case
-    (an event after the failure by anyone but the system) attends to it: the sweep escalating
-    the case, or another timer firing, does not."""
+    case may wait with nothing scheduled, so it needs a person. An event after the failure
+    attends to it if a person acted, or if the case moved to another state (which schedules
+    its own timers: a customer's reply taken in by the inbox); the system acting on the case
+    in place (the sweep escalating it) does not."""
     acted_since = exists().where(and_(event_t.c.complaint_id == timer_t.c.complaint_id,
-                                      event_t.c.at > timer_t.c.fired_at, event_t.c.role != SYSTEM_ROLE))
+                                      event_t.c.at > timer_t.c.fired_at,
+                                      or_(event_t.c.role != SYSTEM_ROLE, event_t.c.from_state != event_t.c.to_state)))
     return (select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name, timer_t.c.state,
                    timer_t.c.fired_at, timer_t.c.result)
             .where(and_(timer_t.c.status == TIMER_FAILED, ~acted_since)))

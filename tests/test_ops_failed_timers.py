@@ -86,7 +86,7 @@ def test_the_work_list_puts_a_case_left_by_a_refused_timer_first_until_someone_a
     assert all(r["attention"] is None for r in list_cases(app.engine))
 
 
-def test_only_a_person_acting_attends_to_the_case_not_the_system_moving_it(
+def test_the_system_acting_in_place_leaves_the_case_waiting_for_a_person(
     app: App, clock: FixedClock, variant: Path
 ) -> None:
     critical, _ = refused_auto_close(app, clock)
@@ -99,6 +99,15 @@ def test_only_a_person_acting_attends_to_the_case_not_the_system_moving_it(
         assert compute(conn, clock.now())["failed_timers_by_kind"] == {"workflow": 1}
     clock.advance(minutes=5)
     app.engine.advance(critical, "assign", Actor("lena", "supervisor"), {"assignee": "hana"})
+    assert all(r["attention"] is None for r in list_cases(app.engine))
+    assert check_integrity(app.db, app.registry).ok
+
+
+def test_a_case_the_system_moves_on_to_another_state_no_longer_waits(app: App, clock: FixedClock, variant: Path) -> None:
+    critical, _ = refused_auto_close(app, clock)
+    timers.sweep(app)
+    clock.advance(minutes=5)
+    app.engine.advance(critical, "info_received", Actor.system("import"), {"summary": "the customer's reply"})
     assert all(r["attention"] is None for r in list_cases(app.engine))
     assert check_integrity(app.db, app.registry).ok
 
