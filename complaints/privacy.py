@@ -1,20 +1,28 @@
 """Erasure of a customer's personal data (GDPR art. 17) that keeps the audit trail intact.
 
-Personal data lives only in the ``customer`` row, so erasure blanks that row's name, email
-and phone and stamps ``erased_at``; complaints, their event logs and the pseudonym (a keyed
+Personal data lives in the ``customer`` row, and the customer's name in the text of the
+notifications written to them ("Dear Anna Bērziņa, ..."). Erasure blanks the row's name,
+email and phone, stamps ``erased_at`` and replaces the name in those texts with
+``ERASED_NAME``, in one transaction; complaints, their event logs and the pseudonym (a keyed
 hash that cannot be turned back into the email) stay, so cases still replay and the
-root-cause analysis still sees repeat complaints without knowing who made them.
+root-cause analysis still sees repeat complaints without knowing who made them. Free text
+the customer or a handler wrote (the description, a summary) is kept as written: finding
+personal data in prose needs a person.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from complaints.db import Database
 from complaints.errors import InvalidInput, NotFound
-from complaints.repository import complaint_t, customer_t
+from complaints.repository import complaint_t, customer_t, note_t
+
+#: What an erased customer's name reads as in the notifications already written to them.
+ERASED_NAME = "[name erased]"
 
 
 def erase_customer(db: Database, now: datetime, email: str | None = None, reference: str | None = None) -> dict[str, object]:
@@ -31,6 +39,8 @@ def erase_customer(db: Database, now: datetime, email: str | None = None, refere
             raise NotFound(f"No customer with {'email ' + repr(email) if email else 'a complaint ' + repr(reference)}")
         complaints = [r for r, in conn.execute(
             select(complaint_t.c.reference).where(complaint_t.c.customer_id == customer_id).order_by(complaint_t.c.id))]
+        name = conn.execute(select(customer_t.c.name).where(customer_t.c.id == customer_id)).scalar()
+        redacted = _redact_notifications(conn, customer_id, name) if name else 0
         changed = conn.execute(
             update(customer_t)
             .where(customer_t.c.id == customer_id)
@@ -38,4 +48,20 @@ def erase_customer(db: Database, now: datetime, email: str | None = None, refere
             .values(name=None, email=None, phone=None, erased_at=now)
         ).rowcount
     return {"customer_id": customer_id, "erased": bool(changed), "already_erased": not changed,
-            "complaints_kept": complaints}
+            "complaints_kept": complaints, "notifications_redacted": redacted}
+
+
+def _redact_notifications(conn: Connection, customer_id: int, name: str) -> int:
+    """Replace the customer's name, as a whole word, in the text of every notification of
+    their complaints with ``ERASED_NAME``; how many texts changed."""
+    pattern = re.compile(rf"(?<!\w){re.escape(name.strip())}(?!\w)")
+    rows = conn.execute(
+        select(note_t.c.id, note_t.c.body)
+        .join(complaint_t, complaint_t.c.id == note_t.c.complaint_id)
+        .where(complaint_t.c.customer_id == customer_id)
+    )
+    changed = [{"nid": nid, "text": text} for nid, body in rows
+               if (text := pattern.sub(ERASED_NAME, body)) != body]
+    if changed:
+        conn.execute(update(note_t).where(note_t.c.id == bindparam("nid")).values(body=bindparam("text")), changed)
+    return len(changed)

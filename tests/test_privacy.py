@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from complaints.bootstrap import App
 from complaints.errors import InvalidInput, NotFound
-from complaints.privacy import erase_customer
-from complaints.repository import customer_t
+from complaints.privacy import ERASED_NAME, erase_customer
+from complaints.repository import customer_t, note_t
 from complaints.schemas import ComplaintIn
 from complaints.uow import UnitOfWork
 from workflows.machine import Actor, replay
@@ -47,3 +47,25 @@ def test_erasure_needs_exactly_one_way_to_find_the_customer(app: App) -> None:
         erase_customer(app.db, app.clock.now())
     with pytest.raises(NotFound, match="No customer with email 'nobody@example.com'"):
         erase_customer(app.db, app.clock.now(), email="nobody@example.com")
+
+
+def _texts(app: App) -> list[str]:
+    with app.db.read() as conn:
+        return [body for (body,) in conn.execute(select(note_t.c.body).order_by(note_t.c.id))]
+
+
+def test_erasure_removes_the_name_from_the_notifications_already_written(app: App, handler: Actor) -> None:
+    first, second = _take_in(app, handler, "P-4"), _take_in(app, handler, "P-5")
+    other = app.intake.take_in_one(ComplaintIn.model_validate({
+        "product": "Loan", "description": "Late fee", "customer": {"name": "Annas Bērziņš", "email": "o@example.lv"},
+    }), handler)[0]
+    before = _texts(app)
+    assert sum("Anna Bērziņa" in text for text in before) == 2
+    result = erase_customer(app.db, app.clock.now(), email="anna@example.lv")
+    assert result["notifications_redacted"] == 2 and result["complaints_kept"] == [first, second]
+    after = _texts(app)
+    assert after == [text.replace("Anna Bērziņa", ERASED_NAME) for text in before]
+    assert any("Dear Annas Bērziņš" in text for text in after)  # another customer's name, a letter apart
+    assert erase_customer(app.db, app.clock.now(), reference=first)["notifications_redacted"] == 0
+    assert erase_customer(app.db, app.clock.now(), reference=other)["notifications_redacted"] == 1
+    assert not any("Bērziņ" in text for text in _texts(app))
