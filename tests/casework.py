@@ -24,7 +24,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "need_info": {"question": "the date of the second charge"},
     "info_received": {"summary": "statement received"},
     "escalate": {"reason": "needs a senior decision"},
-    "pause": {"reason": "waiting for the bank statement", "resume_on": "2026-12-01"},
+    "pause": {"reason": "waiting for the bank statement", "resume_on": "2027-03-01"},
     "propose": {"resolution": "refund of 40 EUR", "reasons": "the second charge was a system error"},
     "reject": {"reason": "the refund is too small"},
     "satisfied": {"comment": "thanks"},

@@ -150,6 +150,20 @@ def test_a_date_field_must_hold_a_date(app: App, handler: Actor) -> None:
         app.engine.advance(reference, "pause", handler, {"reason": "waiting", "resume_on": "next week"})
 
 
+@pytest.mark.parametrize("days", [-1, -365])
+def test_a_pause_until_a_day_already_past_is_refused_and_nothing_is_stored(app: App, handler: Actor, days: int) -> None:
+    reference = take_in(app)
+    walk(app, reference, TO_INVESTIGATING)
+    before = stored(app, reference)
+    past = (app.clock.now() + timedelta(days=days)).date().isoformat()
+    with pytest.raises(GuardFailed, match=rf"^Can't 'pause' complaint {reference} in state 'investigating': "
+                                          r"the resume date must be today or later$"):
+        app.engine.advance(reference, "pause", handler, {"reason": "waiting", "resume_on": past})
+    assert stored(app, reference) == before
+    today = app.clock.now().date().isoformat()
+    assert app.engine.advance(reference, "pause", handler, {"reason": "waiting", "resume_on": today}).to_state == "on_hold"
+
+
 def test_payload_values_are_stored_in_their_declared_types(app: App, handler: Actor) -> None:
     reference = take_in(app)
     walk(app, reference, TO_INVESTIGATING)
@@ -274,7 +288,7 @@ def test_a_timer_at_a_date_field_is_due_at_that_date(app: App, handler: Actor) -
     reference = take_in(app)
     walk(app, reference, [*TO_INVESTIGATING, "pause"])
     [resume] = pending_timers(app, reference)
-    assert (resume["name"], resume["action"], resume["due_at"]) == ("resume_on_date", "resume", datetime(2026, 12, 1, tzinfo=UTC))
+    assert (resume["name"], resume["action"], resume["due_at"]) == ("resume_on_date", "resume", datetime(2027, 3, 1, tzinfo=UTC))
 
 
 def test_a_step_that_stays_in_the_state_keeps_its_timers(app: App, handler: Actor) -> None:

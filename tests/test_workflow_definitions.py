@@ -292,6 +292,16 @@ def test_a_guard_without_an_operator_is_refused() -> None:
                                           "exists, gt, gte, lt, lte; got none")
 
 
+@pytest.mark.parametrize(("guard", "problem"), [
+    ({"field": "payload.resume_on", "gte": "$tomorrow"}, "unknown operand '$tomorrow': the step's time is $today or $now"),
+    ({"field": "payload.resume_on", "equals": "$today"}, "$today compares with gt, gte, lt, lte, not 'equals'"),
+])
+def test_a_guard_on_the_steps_time_names_what_it_may_say(guard: dict[str, Any], problem: str) -> None:
+    text = mutated(lambda d: d["transitions"]["pause"].update(guards=[guard]))
+    line = line_of(text, r"field: payload.resume_on")
+    assert the_one_problem(text) == f"line {line}, transitions.pause.guards.0: Value error, {problem}"
+
+
 def test_a_guard_reading_an_unknown_complaint_field_is_refused() -> None:
     text = mutated(lambda d: d["transitions"]["close"].update(guards=[{"field": "complaint.mood", "equals": "x"}]))
     with pytest.raises(InvalidWorkflow, match=(

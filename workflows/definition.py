@@ -19,6 +19,10 @@ NEXT_TIER = "next"
 
 FieldType = Literal["str", "text", "int", "float", "bool", "date", "datetime", "list", "choice"]
 OPERATORS = ("equals", "not_equals", "in", "not_in", "exists", "gt", "gte", "lt", "lte")
+#: Operands that stand for the step's time rather than for themselves: ``{gte: $today}`` holds
+#: for a date (or the date of a time) no earlier than the day the action is taken.
+CLOCK_OPERANDS = ("$today", "$now")
+_ORDERING = ("gt", "gte", "lt", "lte")
 
 
 class _Strict(BaseModel):
@@ -46,7 +50,8 @@ class FieldSpec(_Strict):
 class Condition(_Strict):
     """One guard condition: a field test, or ``all``/``any``/``not`` of conditions.
 
-    ``field`` is a path: ``complaint.<column>``, ``data.<key>`` or ``payload.<field>``.
+    ``field`` is a path: ``complaint.<column>``, ``data.<key>`` or ``payload.<field>``. An
+    ordering operator may compare it with the step's time (``CLOCK_OPERANDS``).
     """
 
     field: str | None = Field(None, pattern=r"^(complaint|data|payload)\.[a-z_][a-z0-9_.]*$")
@@ -76,6 +81,12 @@ class Condition(_Strict):
                     f"a condition on '{self.field}' needs exactly one operator of "
                     f"{', '.join(OPERATORS)}; got {ops or 'none'}"
                 )
+            operand = self.operand
+            if isinstance(operand, str) and operand.startswith("$"):
+                if operand not in CLOCK_OPERANDS:
+                    raise ValueError(f"unknown operand {operand!r}: the step's time is {' or '.join(CLOCK_OPERANDS)}")
+                if ops[0] not in _ORDERING:
+                    raise ValueError(f"{operand} compares with {', '.join(_ORDERING)}, not {ops[0]!r}")
         else:
             if ops:
                 raise ValueError(f"operator {ops[0]!r} needs a 'field'")

@@ -82,7 +82,7 @@ class WorkflowEngine:
 
     def available_actions(self, complaint: Case | str, actor: Actor) -> list[ActionOption]:
         case = complaint if isinstance(complaint, Case) else self.get(complaint)
-        return machine.available_actions(self.workflow_of(case), case, actor)
+        return machine.available_actions(self.workflow_of(case), case, actor, self.clock.now())
 
     def get(self, reference: str) -> Case:
         with UnitOfWork(self.db) as uow:

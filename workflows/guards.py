@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from workflows.definition import Condition
+from workflows.definition import CLOCK_OPERANDS, Condition
+
+#: Where a guard's context holds the step's time: ``context[CLOCK]["now"]``.
+CLOCK = "clock"
 
 _MISSING = object()
 
@@ -59,7 +63,28 @@ def holds(cond: Condition, context: Mapping[str, Mapping[str, Any]]) -> bool:
     if cond.not_ is not None:
         return not holds(cond.not_, context)
     assert cond.field is not None and cond.operator is not None
-    return _compare(cond.operator, resolve(cond.field, context), cond.operand)
+    value, operand = resolve(cond.field, context), cond.operand
+    if operand in CLOCK_OPERANDS:
+        value, operand = _against_clock(operand, value, context[CLOCK]["now"])
+    return _compare(cond.operator, value, operand)
+
+
+def _against_clock(operand: str, value: Any, now: datetime) -> tuple[Any, Any]:
+    """``value`` (a date or time, or its ISO text as a payload holds it) and the step's day
+    (``$today``) or time (``$now``), as values that compare; an unreadable value stays as
+    it is and fails the comparison."""
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    except ValueError:
+        return value, None
+    if operand == "$today":
+        return (value.date() if isinstance(value, datetime) else value), now.date()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(), UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value, now
 
 
 def describe(cond: Condition) -> str:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from complaints.errors import ActionNotAllowed, GuardFailed, InvalidInput
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import NEXT_TIER
-from workflows.guards import failures
+from workflows.guards import CLOCK, failures
 
 SYSTEM_ROLE = "system"
 
@@ -137,12 +137,12 @@ def allowed_for(workflow: CompiledWorkflow, case: Case, actor: Actor) -> list[st
     return [a for a in workflow.actions_from(case.state) if actor.role in workflow.transition(a).roles]
 
 
-def available_actions(workflow: CompiledWorkflow, case: Case, actor: Actor) -> list[ActionOption]:
+def available_actions(workflow: CompiledWorkflow, case: Case, actor: Actor, now: datetime) -> list[ActionOption]:
     options = []
     for action in allowed_for(workflow, case, actor):
         tr = workflow.transition(action)
         blocked = failures(
-            [g for g in tr.guards if not _reads_payload(g.model_dump(by_alias=True))], _context(case, {})
+            [g for g in tr.guards if not _reads_payload(g.model_dump(by_alias=True))], _context(case, {}, now)
         )
         if tr.tier == NEXT_TIER and workflow.next_tier(case.tier) is None:
             blocked.append(f"already at the highest tier '{case.tier}'")
@@ -211,7 +211,7 @@ def plan(
     clean = validate_payload(workflow, action, payload, case.reference)
     if tr.tier == NEXT_TIER and workflow.next_tier(case.tier) is None:
         raise GuardFailed(case.reference, action, case.state, [f"already at the highest tier '{case.tier}'"])
-    failed = failures(tr.guards, _context(case, clean))
+    failed = failures(tr.guards, _context(case, clean, now))
     if failed:
         raise GuardFailed(case.reference, action, case.state, failed)
 
@@ -222,7 +222,7 @@ def plan(
     # (its __dict__: dataclasses.replace's generic copy costs twice as much).
     after = Case(**{**case.__dict__, "data": {**case.data, **changes},
                     "fields": {**case.fields, "state": to_state, "tier": tier}})
-    entry_failed = failures(workflow.spec.states[to_state].entry_guards, _context(after, clean)) if to_state != case.state else []
+    entry_failed = failures(workflow.spec.states[to_state].entry_guards, _context(after, clean, now)) if to_state != case.state else []
     if entry_failed:
         raise GuardFailed(case.reference, action, case.state, [f"'{to_state}' requires: " + f for f in entry_failed])
 
@@ -269,8 +269,8 @@ def _changes(record: str | None, set_: Mapping[str, Any], payload: dict[str, Any
     return changes
 
 
-def _context(case: Case, payload: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {"complaint": case.fields, "data": case.data, "payload": payload}
+def _context(case: Case, payload: Mapping[str, Any], now: datetime) -> dict[str, Mapping[str, Any]]:
+    return {"complaint": case.fields, "data": case.data, "payload": payload, CLOCK: {"now": now}}
 
 
 def _timers(workflow: CompiledWorkflow, state: str, case: Case, now: datetime, deadline: DeadlineFn) -> list[TimerPlan]:
