@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from complaints.clock import as_utc
+from complaints.errors import InvalidInput
 from complaints.uow import UnitOfWork
 from root_cause import capa as rules
 from root_cause.blocking import FIXED_BY
@@ -23,20 +24,22 @@ if TYPE_CHECKING:
 def create_capa(app: App, data: CapaIn, actor: Actor) -> dict[str, Any]:
     from root_cause.services import taxonomy
 
+    now, due = app.clock.now(), as_utc(data.due_at)
+    if due.date() < now.date():  # due today is fine: a date alone reads as its midnight
+        raise InvalidInput("Invalid CAPA", [f"due_at: {due:%Y-%m-%d} is already past (today is {now:%Y-%m-%d}, UTC)"])
     tax = taxonomy(app)
     codes = sorted({tax.check_code(code, "root_causes") for code in data.root_causes})
-    now = app.clock.now()
     with UnitOfWork(app.db) as uow:
         repo = RootCauseRepository(uow.conn)
         fixes = [repo.complaint_id(ref) for ref in data.complaints]
         capa_id = repo.insert_capa({
-            "title": data.title, "description": data.description, "owner": data.owner, "due_at": as_utc(data.due_at),
+            "title": data.title, "description": data.description, "owner": data.owner, "due_at": due,
             "status": rules.OPEN, "window_days": data.window_days, "version": 1, "created_by": actor.name,
             "created_at": now, "last_check": {},
         }, codes)
         repo.add_capa_event(capa_id, 1, action="create", from_status=None, to_status=rules.OPEN, actor=actor.name,
                             role=actor.role, at=now, details={"root_causes": codes, "owner": data.owner,
-                                                              "due_at": as_utc(data.due_at).isoformat()})
+                                                              "due_at": due.isoformat()})
         repo.insert_links([
             {"pair_key": pair_key(cid, capa=capa_id), "source_id": cid, "capa_id": capa_id, "kind": FIXED_BY,
              "score": 1.0, "evidence": {"capa": data.title}, "origin": "manual", "status": "confirmed",

@@ -43,6 +43,15 @@ def test_a_capa_needs_known_root_causes_and_a_valid_shape(app: App) -> None:
         parse_capa({"title": "x fix", "due_at": "2026-12-01", "root_causes": ["BILLING"]})
 
 
+def test_a_capa_due_before_today_is_refused_and_nothing_is_stored(app: App, clock: FixedClock) -> None:
+    yesterday = (clock.now() - timedelta(days=1)).date().isoformat()
+    with pytest.raises(InvalidInput, match=rf"^Invalid CAPA: due_at: {yesterday} is already past "
+                                           rf"\(today is {clock.now():%Y-%m-%d}, UTC\)$"):
+        _capa(app, due_at=yesterday)
+    assert capa_service.list_capas(app, None) == []
+    assert _capa(app, due_at=clock.now().date().isoformat())["status"] == "open"  # due today
+
+
 def test_every_status_change_is_audited_and_wrong_moves_are_refused(app: App, clock: FixedClock) -> None:
     capa = _capa(app)
     with pytest.raises(InvalidInput, match=r"Can't 'reopen' CAPA 1 in status 'open': allowed: implement, cancel"):
