@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from threading import Event
 from typing import Any, Self
@@ -24,8 +24,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from complaints.bulk import Bulk
+from complaints.clock import as_utc
 from complaints.db import Database
-from complaints.errors import ComplaintflowError
+from complaints.errors import ComplaintflowError, ImportRowError, InvalidInput
 from complaints.repository import complaint_t, customer_t
 from complaints.schemas import ComplaintIn, CustomerIn
 from complaints.uow import UnitOfWork
@@ -51,6 +52,18 @@ _id_by_reference = select(complaint_t.c.reference, complaint_t.c.id).where(
 _customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
     customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
 _insert_complaint, _insert_customer = Bulk(complaint_t.insert()), Bulk(customer_t.insert())
+
+
+#: How far ahead of the clock a receipt may be (a date alone, from a source ahead of UTC):
+#: a complaint received later than that is a mistyped date, refused with its row.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def receipt_problem(record: ComplaintIn, now: datetime) -> str | None:
+    """Why the record's receipt can't be right (later than ``now`` and its tolerance), if so."""
+    if record.received_at is None or as_utc(record.received_at) <= now + FUTURE_TOLERANCE:
+        return None
+    return f"received_at: {as_utc(record.received_at):%Y-%m-%d %H:%M} UTC is in the future (now {now:%Y-%m-%d %H:%M} UTC)"
 
 
 def first_tier(workflow: CompiledWorkflow, record: ComplaintIn) -> str:
@@ -94,6 +107,9 @@ class IntakeService:
 
     def take_in_one(self, record: ComplaintIn, actor: Actor) -> tuple[str, bool]:
         """(reference, created). A known external id returns the existing reference."""
+        problem = receipt_problem(record, self.engine.clock.now())
+        if problem:
+            raise InvalidInput("Invalid complaint", [problem])
         report = self.take_in([(1, record)], actor)
         if report.created:
             return report.created[0][1], True
@@ -131,7 +147,10 @@ class IntakeService:
                         committer.finish()
                         return report
                     good = []
+                    now = self.engine.clock.now()
                     for row, item in batch:
+                        if not isinstance(item, ComplaintflowError) and (problem := receipt_problem(item, now)):
+                            item = ImportRowError(row, [problem])
                         if isinstance(item, ComplaintflowError):
                             report.errors.append((row, str(item)))
                         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,21 @@ def test_bad_csv_rows_are_reported_with_row_number_and_reason_and_good_rows_kept
     ]
     assert stored(app, by_external_id(app, "E5"))["state"] == "acknowledged"
     assert counts(app)["complaint"] == 2
+
+
+def test_a_complaint_received_in_the_future_is_refused_with_its_row(app: App, handler: Actor, tmp_path: Path) -> None:
+    later = app.clock.now() + timedelta(days=400)
+    path = write(tmp_path / "complaints.json", json.dumps([
+        {"external_id": "F1", "product": "Card", "description": "Fee", "received_at": later.isoformat()},
+        {"external_id": "F2", "product": "Card", "description": "Fee",  # a date ahead of UTC is fine
+         "received_at": (app.clock.now() + timedelta(hours=20)).isoformat()},
+    ]))
+    report = import_file(app, path, handler)
+    problem = (f"received_at: {later:%Y-%m-%d %H:%M} UTC is in the future (now {app.clock.now():%Y-%m-%d %H:%M} UTC)")
+    assert report.errors == [(1, f"row 1: {problem}")]
+    assert report.created == [(2, by_external_id(app, "F2"))]
+    with pytest.raises(InvalidInput, match=rf"^Invalid complaint: {re.escape(problem)}$"):
+        app.intake.take_in_one(complaint(received_at=later), handler)
 
 
 def test_a_csv_without_the_required_columns_is_refused_as_a_whole(tmp_path: Path) -> None:
