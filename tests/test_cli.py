@@ -501,6 +501,12 @@ def test_commands_that_need_no_database_run_without_one(cli: Cli, tmp_path: Path
     assert not (tmp_path / "none.db").exists()
 
 
+def test_a_file_that_cannot_be_written_is_named_with_the_reason(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-folder" / "graph.html"
+    result = cli("rootcause", "graph", "--format", "html", "-o", str(target))
+    assert (result.code, result.err.splitlines()) == (1, [f"Error: {target}: No such file or directory"])
+
+
 def test_debug_shows_the_traceback(cli: Cli) -> None:
     from complaints.errors import NotFound
 

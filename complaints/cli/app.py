@@ -293,6 +293,10 @@ def main() -> None:
         if debug:
             raise
         _fail(err, exc.format_message(), exc.exit_code)
+    except OSError as exc:  # a file that can't be read or written: say which and why, as the shell would
+        if debug:
+            raise
+        _fail(err, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), 1)
     except Exception as exc:  # anything unexpected, e.g. a database that can't be reached
         if debug:
             raise
