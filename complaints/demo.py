@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from complaints.bootstrap import App, build, init_database
+from complaints.cli.render import columns
 from complaints.clock import FixedClock, SystemClock
 from complaints.errors import ComplaintflowError
 from complaints.importers import read_file
@@ -201,8 +202,7 @@ def _print(console: Console, summary: dict[str, Any]) -> None:
         counts.add_row(key.replace("_", " "), str(summary[key]))
     console.print(counts)
     related = Table(title="Related complaints found by the nightly linking (any language)", header_style="bold")
-    for col in ("Complaint", "Related", "Kind", "Score"):
-        related.add_column(col)
+    columns(related, ("Complaint", "Related", "Kind", "Score"))
     shown: set[frozenset[str]] = set()
     for ref, rows in summary["related"].items():
         for r in rows:

@@ -137,6 +137,14 @@ def test_intake_prints_the_reference_and_show_displays_the_case(cli: Cli) -> Non
         assert text in shown
 
 
+def test_references_stay_whole_on_a_narrow_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    references = [cli.intake(), cli.intake()]
+    monkeypatch.setenv("COLUMNS", "60")
+    out = cli.ok("list").out
+    assert all(reference in out for reference in references)  # one piece, to read and copy
+    assert max(map(len, out.splitlines())) <= 60
+
+
 def test_values_cut_to_fit_the_screen_end_in_an_ellipsis(cli: Cli) -> None:
     product = "Payday loan, title loan, or personal loan"  # 41 characters: the list shows 40
     description = "Charged twice. " * 60

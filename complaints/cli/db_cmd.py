@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from complaints.cli.context import ctx_of
+from complaints.cli.render import columns
 from complaints.db import Database
 from complaints.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
 from complaints.schema import check_exists
@@ -97,8 +98,7 @@ def _print_report(console: Console, report: IntegrityReport) -> None:
         return
     table = Table(header_style="bold", title=f"{len(report.references)} of {report.checked} complaints differ "
                                              "from their event log or wait on a refused timer")
-    for column in ("Reference", "Aspect", "Difference"):
-        table.add_column(column, overflow="fold")
+    columns(table, ("Reference", "Aspect", "Difference"))
     for problem in report.problems[:SHOWN_PROBLEMS]:
         table.add_row(problem.reference, problem.aspect, problem.message)
     console.print(table)

@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from complaints.cli.context import CliContext, ctx_of
+from complaints.cli.render import columns
 from complaints.errors import InvalidInput
 from complaints.ops import quiet_prefect_env
 from complaints.schedules import FLOWS, FlowSpec, Schedule, flow_spec, load_flow
@@ -53,8 +54,7 @@ def flows_(ctx: typer.Context, schedule: ScheduleOpt = None) -> None:
         cli.emit_json(rows)
         return
     table = Table(title="Scheduled flows", header_style="bold")
-    for col in ("Flow", "Schedule", "Setting", "What it does"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("Flow", "Schedule", "Setting", "What it does"))
     for r in rows:
         table.add_row(r["name"], r["schedule"], r["setting"], r["does"])
     cli.console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,19 @@ STATE_STYLE = {
     "investigating": "yellow", "on_hold": "magenta", "resolution_proposed": "blue", "resolved": "green",
     "follow_up": "blue", "recurrence_review": "yellow", "closed": "green", "archived": "dim",
 }
+
+
+#: Columns holding complaint references: never folded, so a reference reads (and copies)
+#: whole on a narrow terminal, and the other columns wrap instead.
+WHOLE = frozenset({"Reference", "Complaint", "Related"})
+
+
+def columns(table: Table, names: Iterable[str]) -> Table:
+    """``names`` added to ``table``: a value too long for its column folds onto the next
+    line, a reference's never does."""
+    for name in names:
+        table.add_column(name, overflow="fold", no_wrap=name in WHOLE)
+    return table
 
 
 def when(value: Any) -> str:
@@ -35,8 +49,7 @@ def state_text(state: str) -> Text:
 
 def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
     table = Table(title=title, header_style="bold")
-    for col in ("Reference", "State", "Tier", "Queue", "Severity", "Product", "Next deadline"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("Reference", "State", "Tier", "Queue", "Severity", "Product", "Next deadline"))
     for r in rows:
         table.add_row(r["reference"], state_text(r["state"]), r["tier"], r["queue"], r["severity"],
                       clip(r["product"] or "", 40), _deadline(r))
@@ -46,8 +59,7 @@ def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
 def moves_table(rows: list[tuple[str, Any]]) -> Table:
     """(reference, step) of each action a batch performed."""
     table = Table(title=f"{len(rows)} actions done in one transaction", header_style="bold")
-    for col in ("Reference", "Action", "Move", "Tier", "Version"):
-        table.add_column(col)
+    columns(table, ("Reference", "Action", "Move", "Tier", "Version"))
     for reference, step in rows:
         move = Text.assemble(step.from_state, " → ", state_text(step.to_state)) if step.state_changed \
             else Text.assemble("stays ", state_text(step.to_state))
@@ -79,30 +91,26 @@ def case_panel(view: dict[str, Any]) -> Group:
     description = clip(c.get("description") or "", 600)
 
     actions = Table(title="Actions you can take", header_style="bold", title_justify="left")
-    for col in ("Action", "Goes to", "Needs", "Blocked by"):
-        actions.add_column(col, overflow="fold")
+    columns(actions, ("Action", "Goes to", "Needs", "Blocked by"))
     for a in view["actions"]:
         needs = ", ".join(f"{k}: {v}" for k, v in a["fields"].items()) or "-"
         actions.add_row(Text(a["action"], style="green" if a["allowed"] else "red"), a["to_state"], needs,
                         "; ".join(a["blocked_by"]) or "-")
 
     events = Table(title="Timeline", header_style="bold", title_justify="left")
-    for col in ("#", "When", "Who", "Action", "From → to", "Tier", "Details"):
-        events.add_column(col, overflow="fold")
+    columns(events, ("#", "When", "Who", "Action", "From → to", "Tier", "Details"))
     for e in view["events"]:
         details = clip("; ".join(f"{k}={v}" for k, v in e["payload"].items() if k != "description"), 120)
         events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
                        f"{e['from_state'] or '∅'} → {e['to_state']}", e["tier"], details)
 
     timers = Table(title="Timers", header_style="bold", title_justify="left")
-    for col in ("Kind", "Name", "Due", "Status", "Result"):
-        timers.add_column(col, overflow="fold")
+    columns(timers, ("Kind", "Name", "Due", "Status", "Result"))
     for t in view["timers"]:
         timers.add_row(t["kind"], t["name"], when(t["due_at"]), t["status"], t["result"] or "")
 
     notes = Table(title="Notifications", header_style="bold", title_justify="left")
-    for col in ("#", "Template", "Lang", "Status", "Text"):
-        notes.add_column(col, overflow="fold")
+    columns(notes, ("#", "Template", "Lang", "Status", "Text"))
     for n in view["notifications"]:
         notes.add_row(str(n["event_seq"]), n["template"], n["language"], n["status"], clip(n["body"], 200))
 

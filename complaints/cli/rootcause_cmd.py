@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import when
+from complaints.cli.render import columns, when
 from complaints.settings import load_settings
 
 app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
@@ -47,8 +47,7 @@ def related_table(rows: list[dict[str, Any]]) -> Table | Text:
     if not rows:
         return Text("No likely duplicates or related open complaints.", style="dim")
     table = Table(title="Likely duplicates and related complaints", header_style="bold", title_justify="left")
-    for col in ("Reference", "State", "Kind", "Score", "Status", "Link", "Why"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("Reference", "State", "Kind", "Score", "Status", "Link", "Why"))
     for r in rows:
         ev = r["evidence"] or {}
         why = "; ".join(p for p in (
@@ -163,8 +162,7 @@ def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or
 
 def _alerts_table(alerts: list[dict[str, Any]]) -> Table:
     table = Table(title="Recurring problems (strongest first)", header_style="bold", title_justify="left")
-    for col in ("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"))
     for i, a in enumerate(alerts, start=1):
         table.add_row(str(i), a["subject"], a["period"], str(a["observed"]), f"{a['expected']:.2f}",
                       f"{a['strength']:.1f}", a["explanation"])
@@ -182,8 +180,7 @@ def report(ctx: typer.Context) -> None:
         cli.emit_json(data)
         return
     pareto = Table(title="Root causes (Pareto)", header_style="bold", title_justify="left")
-    for col in ("Code", "Name", "Complaints", "Share", "Cumulative", ""):
-        pareto.add_column(col)
+    columns(pareto, ("Code", "Name", "Complaints", "Share", "Cumulative", ""))
     for p in data["pareto"]:
         bar = "█" * max(1, round(p["share"] * 30))
         pareto.add_row(p["code"], p["name"], str(p["count"]), f"{p['share']:.0%}", f"{p['cumulative']:.0%}",
@@ -279,8 +276,7 @@ def nightly(ctx: typer.Context) -> None:
 
 def _capa_table(capas: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title, header_style="bold", title_justify="left")
-    for col in ("Id", "Title", "Owner", "Status", "Due", "Root causes"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("Id", "Title", "Owner", "Status", "Due", "Root causes"))
     for c in capas:
         due = Text(when(c["due_at"]), style="bold red" if c.get("overdue") else "")
         table.add_row(str(c["id"]), c["title"], c["owner"], c["status"], due, ", ".join(c["root_causes"]))
@@ -377,8 +373,7 @@ def capa_show(ctx: typer.Context, capa_id: Annotated[int, typer.Argument()]) -> 
     if view["last_check"]:
         head.add_row("last check", view["last_check"].get("explanation", ""))
     events = Table(title="Audit trail", header_style="bold", title_justify="left")
-    for col in ("#", "When", "Who", "Action", "From → to"):
-        events.add_column(col)
+    columns(events, ("#", "When", "Who", "Action", "From → to"))
     for e in view["events"]:
         events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
                        f"{e['from_status'] or '∅'} → {e['to_status']}")

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complaints.cli.context import ctx_of
-from complaints.cli.render import when
+from complaints.cli.render import columns, when
 from complaints.errors import InvalidInput
 from escalation.explain import clocks_view, due_within, parse_within
 from escalation.services import keep_promises, promise as record_promise
@@ -53,8 +53,7 @@ def due(
         cli.emit_json(rows)
         return
     table = Table(title=f"Due within {within} of business time", header_style="bold")
-    for col in ("Queue", "Reference", "Clock", "Kind", "Due", "Tier", "Severity", "State"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("Queue", "Reference", "Clock", "Kind", "Due", "Tier", "Severity", "State"))
     for r in rows:
         due_text = Text(when(r["due_at"]), style="red" if r["overdue"] else "yellow")
         table.add_row(r["queue"], r["reference"], r["clock"], r["kind"], due_text, r["tier"], r["severity"], r["state"])
@@ -122,8 +121,7 @@ def with_clocks(view: dict[str, Any], engine: WorkflowEngine, as_json: bool) -> 
 def clocks_panel(view: dict[str, Any]) -> Group:
     reference = view["reference"]
     table = Table(title="SLA and regulatory clocks", header_style="bold", title_justify="left")
-    for col in ("Clock", "Kind", "Status", "Target", "Used", "Due"):
-        table.add_column(col, overflow="fold")
+    columns(table, ("Clock", "Kind", "Status", "Target", "Used", "Due"))
     for c in view["clocks"]:
         style = "red" if "breached" in c["status"] else "green" if c["status"] == "stopped" else "yellow"
         table.add_row(c["name"], c["kind"], Text(c["status"], style=style), c["target"] or "-", c["used"],
