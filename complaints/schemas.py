@@ -65,13 +65,25 @@ class ComplaintIn(_In):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+#: What a value that fails a field's pattern should look like, said to a person (pydantic
+#: would quote the regular expression).
+PATTERN_HINTS = {
+    "email": "not an email address (name@example.com)",
+    "phone": "not a phone number (5 to 30 digits, spaces and + ( ) . / -)",
+    "language": "not a language code (ISO 639: en, lv, el)",
+}
+
+
 def field_problems(exc: ValidationError) -> list[str]:
-    """One line per field: ``customer.email: String should match pattern ...``."""
+    """One line per field: ``customer.email: not an email address (name@example.com), got 'x'``."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
+        hint = PATTERN_HINTS.get(str(err["loc"][-1])) if err["loc"] else None
         if err["type"] == "extra_forbidden":
             lines.append(f"{loc}: unknown field")
+        elif err["type"] == "string_pattern_mismatch" and hint:
+            lines.append(f"{loc}: {hint}, got {err['input']!r}")
         elif err["type"] == "literal_error":
             lines.append(f"{loc}: {err['msg'].replace('Input should be', 'must be')}, got {err['input']!r}")
         else:
