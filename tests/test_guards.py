@@ -28,6 +28,7 @@ def check(op: str, operand: str, value: Any) -> bool:
     ("gt", "2026-12-01", False),
     ("lt", "2026-11-30", True),
     ("gte", "2026-12-01T00:00:00Z", True),  # a time compares by its date
+    ("gte", "2026-12-01T08:00:00+10:00", False),  # ... in UTC: 2026-11-30 22:00
     ("gte", date(2026, 12, 1), True),
     ("gte", datetime(2026, 11, 30, 23, 0, tzinfo=UTC), False),
     ("gte", "2026-12-1", False),  # unreadable: the guard fails, it never passes by accident

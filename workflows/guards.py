@@ -78,12 +78,12 @@ def _against_clock(operand: str, value: Any, now: datetime) -> tuple[Any, Any]:
             value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
     except ValueError:
         return value, None
+    if isinstance(value, datetime):  # an instant, in UTC (a time without a zone is UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if operand == "$today":
         return (value.date() if isinstance(value, datetime) else value), now.date()
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time(), UTC)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
     return value, now
 
 
