@@ -102,4 +102,3 @@ class ConflictError(ComplaintflowError):
             f"Complaint {reference} was changed by someone else: expected version {expected}, {now}. "
             "Reload it and try again."
         )
-

@@ -24,10 +24,10 @@ from sqlalchemy import Connection, and_, func, or_, select
 from complaints.db import Database
 from complaints.errors import ComplaintflowError
 from complaints.repository import (
-    TIMER_FAILED, TIMER_FIRED, TIMER_PENDING, WORKFLOW_TIMER, complaint_t, event_t, timer_t,
+    TIMER_FAILED, TIMER_FIRED, TIMER_PENDING, WORKFLOW_TIMER, attends, complaint_t, event_t, timer_t,
 )
 from workflows.compiled import CompiledWorkflow
-from workflows.machine import SYSTEM_ROLE, replay
+from workflows.machine import replay
 from workflows.registry import WorkflowRegistry
 
 DEFAULT_BATCH_SIZE = 1000
@@ -170,9 +170,8 @@ def _chain_problems(events: Sequence[Mapping[str, Any]]) -> Iterator[str]:
 
 
 def _unattended_failures(events: Sequence[Mapping[str, Any]], timers: Sequence[Mapping[str, Any]]) -> Iterator[str]:
-    """Failed timers with no event attending to them after (``repository.unattended_failed_timers``)."""
-    last = max((ev["at"] for ev in events if ev["role"] != SYSTEM_ROLE or ev["from_state"] != ev["to_state"]),
-               default=None)
+    """Failed timers with no event that ``attends`` to them after (``repository.unattended_failed_timers``)."""
+    last = max((ev["at"] for ev in events if attends(ev)), default=None)
     for t in timers:
         if t["status"] == TIMER_FAILED and (last is None or last <= t["fired_at"]):
             yield (f"{t['kind']} timer '{t['name']}' was refused at {t['fired_at']:%Y-%m-%d %H:%M} UTC "

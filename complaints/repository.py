@@ -56,12 +56,17 @@ _cancel_pending_kind = Bulk(update(timer_t).where(
 ))
 
 
+def attends(event: Mapping[str, Any]) -> bool:
+    """Whether an event after a refused timer attends to its case: a person acted, or the case
+    moved to another state (which schedules its own timers: a customer's reply taken in by
+    the inbox); the system acting on the case in place (the sweep escalating it) does not.
+    ``unattended_failed_timers`` asks the same in SQL."""
+    return bool(event["role"] != SYSTEM_ROLE or event["from_state"] != event["to_state"])
+
+
 def unattended_failed_timers() -> Select[Any]:
-    """Failed timers (their action was refused) on cases nobody has acted on since: such a
-    case may wait with nothing scheduled, so it needs a person. An event after the failure
-    attends to it if a person acted, or if the case moved to another state (which schedules
-    its own timers: a customer's reply taken in by the inbox); the system acting on the case
-    in place (the sweep escalating it) does not."""
+    """Failed timers (their action was refused) on cases nobody has acted on since (no event
+    that ``attends`` to it): such a case may wait with nothing scheduled, so it needs a person."""
     acted_since = exists().where(and_(event_t.c.complaint_id == timer_t.c.complaint_id,
                                       event_t.c.at > timer_t.c.fired_at,
                                       or_(event_t.c.role != SYSTEM_ROLE, event_t.c.from_state != event_t.c.to_state)))
