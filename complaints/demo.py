@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from complaints.bootstrap import App, build, init_database
-from complaints.cli.render import columns
+from complaints.cli.render import Listing
 from complaints.clock import FixedClock, SystemClock
 from complaints.errors import ComplaintflowError
 from complaints.importers import read_file
@@ -201,8 +201,8 @@ def _print(console: Console, summary: dict[str, Any]) -> None:
     for key in ("events", "notifications", "timers", "timers_fired"):
         counts.add_row(key.replace("_", " "), str(summary[key]))
     console.print(counts)
-    related = Table(title="Related complaints found by the nightly linking (any language)", header_style="bold")
-    columns(related, ("Complaint", "Related", "Kind", "Score"))
+    related = Listing(("Complaint", "Related", "Kind", "Score"),
+                      title="Related complaints found by the nightly linking (any language)")
     shown: set[frozenset[str]] = set()
     for ref, rows in summary["related"].items():
         for r in rows:

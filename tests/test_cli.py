@@ -145,6 +145,20 @@ def test_references_stay_whole_on_a_narrow_terminal(cli: Cli, monkeypatch: pytes
     assert max(map(len, out.splitlines())) <= 60
 
 
+def test_an_80_column_terminal_leaves_columns_out_rather_than_cut_words(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    reference = cli.intake()
+    cli.advance(reference, "assess")
+    cli.advance(reference, "need_info")
+    monkeypatch.setenv("COLUMNS", "80")
+    listed = cli.ok("list").out
+    assert "awaiting_customer" in listed and "Queue, Tier left out at this width" in listed
+    shown = cli.ok("show", reference).out
+    assert "acknowledgement" in shown and "need_info" in shown and "Tier, #, From → to left out" in shown
+    assert max(map(len, (listed + shown).splitlines())) <= 80
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "left out" not in cli.ok("list").out + cli.ok("show", reference).out
+
+
 def test_values_cut_to_fit_the_screen_end_in_an_ellipsis(cli: Cli) -> None:
     product = "Payday loan, title loan, or personal loan"  # 41 characters: the list shows 40
     description = "Charged twice. " * 60

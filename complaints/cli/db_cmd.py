@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from complaints.cli.context import ctx_of
-from complaints.cli.render import columns
+from complaints.cli.render import Listing
 from complaints.db import Database
 from complaints.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
 from complaints.schema import check_exists
@@ -96,9 +95,9 @@ def _print_report(console: Console, report: IntegrityReport) -> None:
     if report.ok:
         console.print(f"[green]✓[/] {report.checked} complaints match their event logs and timers")
         return
-    table = Table(header_style="bold", title=f"{len(report.references)} of {report.checked} complaints differ "
-                                             "from their event log or wait on a refused timer")
-    columns(table, ("Reference", "Aspect", "Difference"))
+    table = Listing(("Reference", "Aspect", "Difference"), wrap=("Difference",),
+                    title=f"{len(report.references)} of {report.checked} complaints differ "
+                          "from their event log or wait on a refused timer")
     for problem in report.problems[:SHOWN_PROBLEMS]:
         table.add_row(problem.reference, problem.aspect, problem.message)
     console.print(table)

@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import columns
+from complaints.cli.render import Listing
 from complaints.errors import InvalidInput
 from complaints.ops import quiet_prefect_env
 from complaints.schedules import FLOWS, FlowSpec, Schedule, flow_spec, load_flow
@@ -53,8 +53,8 @@ def flows_(ctx: typer.Context, schedule: ScheduleOpt = None) -> None:
     if cli.json:
         cli.emit_json(rows)
         return
-    table = Table(title="Scheduled flows", header_style="bold")
-    columns(table, ("Flow", "Schedule", "Setting", "What it does"))
+    table = Listing(("Flow", "Schedule", "Setting", "What it does"), wrap=("Schedule", "What it does"),
+                    spare=("Setting",), title="Scheduled flows")
     for r in rows:
         table.add_row(r["name"], r["schedule"], r["setting"], r["does"])
     cli.console.print(table)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from copy import copy
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 STATE_STYLE = {
@@ -18,17 +21,76 @@ STATE_STYLE = {
 }
 
 
-#: Columns holding complaint references: never folded, so a reference reads (and copies)
-#: whole on a narrow terminal, and the other columns wrap instead.
-WHOLE = frozenset({"Reference", "Complaint", "Related"})
+#: The longest word a wrapping column keeps whole when the console is narrow: a longer one
+#: (a URL, a list written out) folds rather than push out a column of identifiers.
+LONG_WORD = 20
 
 
-def columns(table: Table, names: Iterable[str]) -> Table:
-    """``names`` added to ``table``: a value too long for its column folds onto the next
-    line, a reference's never does."""
-    for name in names:
-        table.add_column(name, overflow="fold", no_wrap=name in WHOLE)
-    return table
+class Listing(Table):
+    """A table that fits a narrow terminal without cutting identifiers mid-word.
+
+    Columns hold whole values (references, states, times, names) unless named in ``wrap``:
+    free text, wrapped between words, and as narrow as its longest word (at most
+    ``LONG_WORD``), or as a width given in a ``wrap`` mapping. When the console is too
+    narrow for every whole value and the narrowest of each wrapping column, the columns
+    named in ``spare`` are left out, in that order, until the table fits, and a line under
+    it says which: ``--json`` and a wider terminal show them. A table that still does not
+    fit is left to rich, which ends the cells it cuts in '…'.
+    """
+
+    def __init__(self, names: Iterable[str], wrap: Iterable[str] | Mapping[str, int | None] = (),
+                 spare: Iterable[str] = (), **options: Any):
+        super().__init__(**{"header_style": "bold", **options})
+        names = tuple(names)
+        self.least: dict[str, int | None] = dict(wrap) if isinstance(wrap, Mapping) else dict.fromkeys(wrap)
+        self.spare = tuple(spare)
+        assert set(self.least) | set(self.spare) <= set(names), "wrap or spare name a column the table lacks"
+        for name in names:
+            wraps = name in self.least
+            self.add_column(name, overflow="fold" if wraps else "ellipsis", no_wrap=not wraps)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        ranges = {str(c.header): self._range(console, options, c) for c in self.columns}
+        kept, hidden = list(self.columns), []
+        for name in self.spare:
+            if _room(kept, options) >= sum(ranges[str(c.header)][0] for c in kept):
+                break
+            kept = [c for c in kept if c.header != name]
+            hidden.append(name)
+        widths = _fit([ranges[str(c.header)] for c in kept], _room(kept, options))
+        shown = copy(self)
+        shown.columns = [replace(c, _index=i, width=w) for i, (c, w) in enumerate(zip(kept, widths, strict=True))]
+        yield from Table.__rich_console__(shown, console, options)
+        if hidden:
+            yield Text(f"{', '.join(hidden)} left out at this width: widen the terminal, or use --json", style="dim")
+
+    def _range(self, console: Console, options: ConsoleOptions, column: Column) -> tuple[int, int]:
+        """(narrowest, widest) ``column`` may be: a whole value's column is as wide as its widest."""
+        measured = [Measurement.get(console, options, cell) for cell in (column.header, *column.cells)]
+        widest = max(m.maximum for m in measured)
+        if (name := str(column.header)) not in self.least:
+            return widest, widest
+        least = self.least[name]
+        return min(widest, least if least is not None else min(LONG_WORD, max(m.minimum for m in measured))), widest
+
+
+def _room(columns: list[Column], options: ConsoleOptions) -> int:
+    """The width left for ``columns``' values: the console's, less each column's padding and
+    the borders around and between them."""
+    return options.max_width - 3 * len(columns) - 1
+
+
+def _fit(ranges: list[tuple[int, int]], room: int) -> list[int | None]:
+    """Each column's width: its widest if all fit, else the wrapping ones narrowed in
+    proportion to how much each can give; ``None`` (rich decides) if even that is too wide."""
+    excess = sum(widest for _, widest in ranges) - room
+    slack = [widest - least for least, widest in ranges]
+    if excess <= 0 or excess > sum(slack):
+        return [None] * len(ranges)
+    cuts = [excess * s // sum(slack) for s in slack]
+    for i in sorted(range(len(ranges)), key=lambda i: -slack[i])[: excess - sum(cuts)]:
+        cuts[i] += 1  # what rounding down left, from the columns with most to give
+    return [widest - cut for (_, widest), cut in zip(ranges, cuts, strict=True)]
 
 
 def when(value: Any) -> str:
@@ -48,8 +110,9 @@ def state_text(state: str) -> Text:
 
 
 def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
-    table = Table(title=title, header_style="bold")
-    columns(table, ("Reference", "State", "Tier", "Queue", "Severity", "Product", "Next deadline"))
+    table = Listing(("Reference", "State", "Tier", "Queue", "Severity", "Product", "Next deadline"), title=title,
+                    wrap={"Product": None, "Next deadline": len("2026-12-01 09:00")},
+                    spare=("Queue", "Tier"))
     for r in rows:
         table.add_row(r["reference"], state_text(r["state"]), r["tier"], r["queue"], r["severity"],
                       clip(r["product"] or "", 40), _deadline(r))
@@ -58,8 +121,8 @@ def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
 
 def moves_table(rows: list[tuple[str, Any]]) -> Table:
     """(reference, step) of each action a batch performed."""
-    table = Table(title=f"{len(rows)} actions done in one transaction", header_style="bold")
-    columns(table, ("Reference", "Action", "Move", "Tier", "Version"))
+    table = Listing(("Reference", "Action", "Move", "Tier", "Version"), wrap=("Move",), spare=("Tier",),
+                    title=f"{len(rows)} actions done in one transaction")
     for reference, step in rows:
         move = Text.assemble(step.from_state, " → ", state_text(step.to_state)) if step.state_changed \
             else Text.assemble("stays ", state_text(step.to_state))
@@ -90,27 +153,27 @@ def case_panel(view: dict[str, Any]) -> Group:
     head.add_row("Received", when(c["received_at"]))
     description = clip(c.get("description") or "", 600)
 
-    actions = Table(title="Actions you can take", header_style="bold", title_justify="left")
-    columns(actions, ("Action", "Goes to", "Needs", "Blocked by"))
+    actions = Listing(("Action", "Goes to", "Needs", "Blocked by"), wrap=("Needs", "Blocked by"),
+                      title="Actions you can take", title_justify="left")
     for a in view["actions"]:
         needs = ", ".join(f"{k}: {v}" for k, v in a["fields"].items()) or "-"
         actions.add_row(Text(a["action"], style="green" if a["allowed"] else "red"), a["to_state"], needs,
                         "; ".join(a["blocked_by"]) or "-")
 
-    events = Table(title="Timeline", header_style="bold", title_justify="left")
-    columns(events, ("#", "When", "Who", "Action", "From → to", "Tier", "Details"))
+    events = Listing(("#", "When", "Who", "Action", "From → to", "Tier", "Details"),
+                     wrap=("Who", "From → to", "Details"), spare=("Tier", "#", "From → to"), title="Timeline", title_justify="left")
     for e in view["events"]:
         details = clip("; ".join(f"{k}={v}" for k, v in e["payload"].items() if k != "description"), 120)
         events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
                        f"{e['from_state'] or '∅'} → {e['to_state']}", e["tier"], details)
 
-    timers = Table(title="Timers", header_style="bold", title_justify="left")
-    columns(timers, ("Kind", "Name", "Due", "Status", "Result"))
+    timers = Listing(("Kind", "Name", "Due", "Status", "Result"), wrap=("Result",), spare=("Result",),
+                     title="Timers", title_justify="left")
     for t in view["timers"]:
         timers.add_row(t["kind"], t["name"], when(t["due_at"]), t["status"], t["result"] or "")
 
-    notes = Table(title="Notifications", header_style="bold", title_justify="left")
-    columns(notes, ("#", "Template", "Lang", "Status", "Text"))
+    notes = Listing(("#", "Template", "Lang", "Status", "Text"), wrap=("Text",), title="Notifications",
+                    title_justify="left")
     for n in view["notifications"]:
         notes.add_row(str(n["event_seq"]), n["template"], n["language"], n["status"], clip(n["body"], 200))
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import columns, when
+from complaints.cli.render import Listing, when
 from complaints.settings import load_settings
 
 app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
@@ -46,8 +46,8 @@ def with_related(cli: CliContext, view: dict[str, Any], k: int = 5, always: bool
 def related_table(rows: list[dict[str, Any]]) -> Table | Text:
     if not rows:
         return Text("No likely duplicates or related open complaints.", style="dim")
-    table = Table(title="Likely duplicates and related complaints", header_style="bold", title_justify="left")
-    columns(table, ("Reference", "State", "Kind", "Score", "Status", "Link", "Why"))
+    table = Listing(("Reference", "State", "Kind", "Score", "Status", "Link", "Why"), wrap=("Why",),
+                    spare=("Link", "Status"), title="Likely duplicates and related complaints", title_justify="left")
     for r in rows:
         ev = r["evidence"] or {}
         why = "; ".join(p for p in (
@@ -161,8 +161,8 @@ def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or
 
 
 def _alerts_table(alerts: list[dict[str, Any]]) -> Table:
-    table = Table(title="Recurring problems (strongest first)", header_style="bold", title_justify="left")
-    columns(table, ("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"))
+    table = Listing(("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"), wrap=("Subject", "Why"),
+                    spare=("Expected",), title="Recurring problems (strongest first)", title_justify="left")
     for i, a in enumerate(alerts, start=1):
         table.add_row(str(i), a["subject"], a["period"], str(a["observed"]), f"{a['expected']:.2f}",
                       f"{a['strength']:.1f}", a["explanation"])
@@ -179,8 +179,8 @@ def report(ctx: typer.Context) -> None:
     if cli.json:
         cli.emit_json(data)
         return
-    pareto = Table(title="Root causes (Pareto)", header_style="bold", title_justify="left")
-    columns(pareto, ("Code", "Name", "Complaints", "Share", "Cumulative", ""))
+    pareto = Listing(("Code", "Name", "Complaints", "Share", "Cumulative", ""), wrap=("Name",),
+                     spare=("Cumulative",), title="Root causes (Pareto)", title_justify="left")
     for p in data["pareto"]:
         bar = "█" * max(1, round(p["share"] * 30))
         pareto.add_row(p["code"], p["name"], str(p["count"]), f"{p['share']:.0%}", f"{p['cumulative']:.0%}",
@@ -275,8 +275,8 @@ def nightly(ctx: typer.Context) -> None:
 
 
 def _capa_table(capas: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, header_style="bold", title_justify="left")
-    columns(table, ("Id", "Title", "Owner", "Status", "Due", "Root causes"))
+    table = Listing(("Id", "Title", "Owner", "Status", "Due", "Root causes"), wrap=("Title", "Root causes"),
+                    title=title, title_justify="left")
     for c in capas:
         due = Text(when(c["due_at"]), style="bold red" if c.get("overdue") else "")
         table.add_row(str(c["id"]), c["title"], c["owner"], c["status"], due, ", ".join(c["root_causes"]))
@@ -372,8 +372,8 @@ def capa_show(ctx: typer.Context, capa_id: Annotated[int, typer.Argument()]) -> 
         head.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else when(value) if isinstance(value, datetime) else str(value))
     if view["last_check"]:
         head.add_row("last check", view["last_check"].get("explanation", ""))
-    events = Table(title="Audit trail", header_style="bold", title_justify="left")
-    columns(events, ("#", "When", "Who", "Action", "From → to"))
+    events = Listing(("#", "When", "Who", "Action", "From → to"), wrap=("Who", "From → to"), title="Audit trail",
+                     title_justify="left")
     for e in view["events"]:
         events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
                        f"{e['from_status'] or '∅'} → {e['to_status']}")

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from complaints.cli.context import ctx_of
-from complaints.cli.render import columns, when
+from complaints.cli.render import Listing, when
 from complaints.errors import InvalidInput
 from escalation.explain import clocks_view, due_within, parse_within
 from escalation.services import keep_promises, promise as record_promise
@@ -52,8 +51,8 @@ def due(
     if cli.json:
         cli.emit_json(rows)
         return
-    table = Table(title=f"Due within {within} of business time", header_style="bold")
-    columns(table, ("Queue", "Reference", "Clock", "Kind", "Due", "Tier", "Severity", "State"))
+    table = Listing(("Queue", "Reference", "Clock", "Kind", "Due", "Tier", "Severity", "State"),
+                    spare=("Tier", "Kind", "Queue"), title=f"Due within {within} of business time")
     for r in rows:
         due_text = Text(when(r["due_at"]), style="red" if r["overdue"] else "yellow")
         table.add_row(r["queue"], r["reference"], r["clock"], r["kind"], due_text, r["tier"], r["severity"], r["state"])
@@ -120,8 +119,8 @@ def with_clocks(view: dict[str, Any], engine: WorkflowEngine, as_json: bool) -> 
 
 def clocks_panel(view: dict[str, Any]) -> Group:
     reference = view["reference"]
-    table = Table(title="SLA and regulatory clocks", header_style="bold", title_justify="left")
-    columns(table, ("Clock", "Kind", "Status", "Target", "Used", "Due"))
+    table = Listing(("Clock", "Kind", "Status", "Target", "Used", "Due"), wrap=("Status",),
+                    title="SLA and regulatory clocks", title_justify="left")
     for c in view["clocks"]:
         style = "red" if "breached" in c["status"] else "green" if c["status"] == "stopped" else "yellow"
         table.add_row(c["name"], c["kind"], Text(c["status"], style=style), c["target"] or "-", c["used"],
