@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
 
+from complaints.errors import InvalidInput
 from complaints.repository import IS_PENDING, case_from_row, complaint_t, customer_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
@@ -59,6 +60,20 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
     }
 
 
+def _check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:
+    """Raise ``InvalidInput`` naming each filter whose value no registered workflow knows."""
+    workflows = list(engine.registry)
+    known = {
+        "state": {s for w in workflows for s in w.spec.states},
+        "tier": {t.name for w in workflows for t in w.tiers},
+        "queue": {t.queue for w in workflows for t in w.tiers},
+    }
+    problems = [f"{name}: '{value}' is in no workflow (known: {', '.join(sorted(known[name]))})"
+                for name, value in wanted.items() if value is not None and value not in known[name]]
+    if problems:
+        raise InvalidInput("Unknown value to filter by", problems)
+
+
 def list_cases(
     engine: WorkflowEngine,
     state: str | None = None,
@@ -69,7 +84,9 @@ def list_cases(
 ) -> list[dict[str, Any]]:
     """Open work: first the cases that need a person because a timer's action was refused
     (``attention`` says which and why; overdue since the failure), then by the nearest pending
-    deadline (cases without one come last)."""
+    deadline (cases without one come last). A state, tier or queue no workflow has is refused
+    (a mistyped filter would otherwise show an empty, reassuring list)."""
+    _check_filters(engine, state=state, tier=tier, queue=queue)
     failed = unattended_failed_timers().subquery()
     deadlines = union_all(
         select(timer_t.c.complaint_id, timer_t.c.due_at.label("due"), cast(null(), String).label("attention"))

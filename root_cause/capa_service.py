@@ -125,6 +125,12 @@ def capa_view(app: App, capa_id: int) -> dict[str, Any]:
 
 
 def list_capas(app: App, statuses: list[str] | None = None) -> list[dict[str, Any]]:
+    """CAPAs (only those in ``statuses``, if given) by due date; an unknown status is refused
+    rather than listing nothing."""
+    unknown = [s for s in statuses or () if s not in rules.STATUSES]
+    if unknown:
+        raise InvalidInput("Unknown value to filter by", [
+            f"status: '{s}' is no CAPA status (known: {', '.join(rules.STATUSES)})" for s in unknown])
     now = app.clock.now()
     with UnitOfWork(app.db) as uow:
         capas = RootCauseRepository(uow.conn).capas(statuses)

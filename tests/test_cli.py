@@ -145,6 +145,13 @@ def test_references_stay_whole_on_a_narrow_terminal(cli: Cli, monkeypatch: pytes
     assert max(map(len, out.splitlines())) <= 60
 
 
+def test_listing_by_a_state_no_workflow_has_says_which_are_known(cli: Cli) -> None:
+    cli.intake()
+    result = cli("list", "--state", "investigation")
+    assert result.code == 1 and result.out == ""
+    assert result.err.startswith("Error: Unknown value to filter by: state: 'investigation' is in no workflow (known: ")
+
+
 def test_an_80_column_terminal_leaves_columns_out_rather_than_cut_words(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     reference = cli.intake()
     cli.advance(reference, "assess")

@@ -64,6 +64,17 @@ def test_assigning_a_case_stays_in_its_state_and_puts_it_in_the_handlers_work_li
     assert list_cases(app.engine, assignee="nobody") == []
 
 
+def test_a_work_list_filtered_by_a_state_tier_or_queue_no_workflow_has_is_refused(app: App) -> None:
+    take_in(app)
+    assert list_cases(app.engine, state="acknowledged", tier="frontline", queue="frontline")
+    with pytest.raises(InvalidInput) as refused:  # a typo would otherwise list nothing, as if the queue were empty
+        list_cases(app.engine, state="investigation", queue="frontline", tier="specialists")
+    assert refused.value.problems[0].startswith("state: 'investigation' is in no workflow (known: acknowledged, ")
+    assert "investigating" in refused.value.problems[0]
+    assert refused.value.problems[1].startswith("tier: 'specialists' is in no workflow (known: executive, frontline")
+    assert len(refused.value.problems) == 2  # the queue is known
+
+
 def test_available_actions_follow_the_role(app: App, handler: Actor) -> None:
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info"])

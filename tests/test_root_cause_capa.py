@@ -100,3 +100,10 @@ def test_open_capas_past_their_due_date_are_overdue(app: App, clock: FixedClock)
     clock.advance(days=8)
     assert [c["overdue"] for c in capa_service.list_capas(app)] == [True]
     assert not rules.is_overdue("implemented", datetime(2020, 1, 1), clock.now())
+
+
+def test_listing_capas_by_a_status_that_does_not_exist_is_refused(app: App) -> None:
+    _capa(app, due_at="2026-11-30T00:00:00Z")
+    assert [c["status"] for c in capa_service.list_capas(app, ["open"])] == ["open"]
+    with pytest.raises(InvalidInput, match=r"status: 'opened' is no CAPA status \(known: open, implemented"):
+        capa_service.list_capas(app, ["open", "opened"])
