@@ -387,6 +387,23 @@ def test_a_template_is_filled_as_python_fills_one_placeholders_it_cannot_fill_st
     assert body == string.Template(text).safe_substitute(customer_name="Ana {x}", reference="C-2026-000001")
 
 
+@pytest.mark.parametrize(("value", "body"), [
+    ("Refund of the second charge.", "Proposed: Refund of the second charge. Next: Refund of the second charge."),
+    ("Can you confirm?", "Proposed: Can you confirm? Next: Can you confirm?"),
+    ("Refund", "Proposed: Refund. Next: Refund"),
+])
+def test_a_value_that_ends_its_own_sentence_is_not_given_a_second_full_stop(
+    value: str, body: str, sqlite_app: App
+) -> None:
+    workflow = sqlite_app.engine.registry.get(sqlite_app.intake.workflow_name)
+    spec = workflow.spec.model_copy(update={"templates": {**workflow.spec.templates,
+                                                          "probe": {"en": "Proposed: $resolution. Next: ${resolution}"}}})
+    case = Case(reference="C-2026-000001", state="received", tier="frontline", queue="frontline", version=1,
+                fields={"reference": "C-2026-000001", "channel": "web"}, data={"resolution": value})
+    step = machine.plan(workflow, case, "acknowledge", Actor.system("intake"), {}, T0)
+    assert machine.render(CompiledWorkflow(spec, source="probe"), "probe", case, step).body == body
+
+
 def test_a_template_without_the_customers_language_falls_back_to_english(app: App, handler: Actor) -> None:
     reference = take_in(app, language="lv")
     walk(app, reference, TO_INVESTIGATING)

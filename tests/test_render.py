@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from complaints.cli.render import LONG_WORD, Listing, _fit
+from casework import take_in
+from complaints.bootstrap import App
+from complaints.cli.render import LONG_WORD, Listing, _fit, case_panel
+from complaints.queries import case_view
+from workflows.machine import Actor
 
 STATES = ("awaiting_customer", "resolution_proposed", "investigating")
 NOTE = "Free text wraps between its words on a narrow terminal, never inside one"
@@ -74,3 +78,16 @@ def test_fit_narrows_only_the_wrapping_columns_in_proportion_to_what_they_can_gi
     assert widths[1] == 40 - 15 and widths[3] == 15 - 5
     assert _fit([(13, 13), (10, 40)], room=60) == [None, None]  # fits: rich lays it out
     assert _fit([(13, 13), (10, 40)], room=20) == [None, None]  # cannot fit: rich cuts it
+
+
+def test_a_timeline_shows_a_payloads_list_as_its_items(sqlite_app: App) -> None:
+    handler = Actor("hana", "handler")
+    reference = take_in(sqlite_app)
+    sqlite_app.engine.advance(reference, "assess", handler)
+    sqlite_app.engine.advance(reference, "valid", handler, {"criteria": ["within scope", "customer identified"],
+                                                             "rationale": "charged twice"})
+    console = Console(width=200, record=True, color_system=None)
+    console.print(case_panel(case_view(sqlite_app.engine, reference, handler)))
+    text = console.export_text()
+    assert "criteria=within scope, customer identified; rationale=charged twice" in text
+    assert "['" not in text

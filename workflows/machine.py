@@ -314,35 +314,48 @@ def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, de
     form, fields = _template(texts[language])
     # Only the placeholders the text uses are computed: an intake batch renders one
     # acknowledgement per complaint, and formatting every field of the case was most of it.
-    values = {name: _placeholder(name, workflow, case, step, deadline) for name, _ in fields}
-    body = form.format(*[as_written if (v := values[name]) is _ABSENT else v for name, as_written in fields])
+    values = {name: _placeholder(name, workflow, case, step, deadline) for name, _, _ in fields}
+    body = form.format(*[
+        as_written + period if (v := values[name]) is _ABSENT else _end_sentence(str(v), period)
+        for name, as_written, period in fields
+    ])
     return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body)
 
 
 _ABSENT = object()
+_SENTENCE_ENDS = (".", "!", "?", "…")
+
+
+def _end_sentence(value: str, period: str) -> str:
+    """``value`` and the template's full stop after it, unless the value ends a sentence of
+    its own: a handler's "Refund of the second charge." reads once, not with "..." twice."""
+    return value if period and value.rstrip().endswith(_SENTENCE_ENDS) else value + period
 
 
 @lru_cache(maxsize=256)
-def _template(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _template(text: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
     """``text`` as a ``str.format`` form with a positional field for each placeholder
     (``$name`` or ``${name}``, found as ``string.Template`` finds them; ``$$`` is a '$'),
-    and each placeholder's name and text as written. Filling it is ``safe_substitute`` at
-    C speed: its callback for every placeholder was half of rendering an acknowledgement."""
+    and each placeholder's name, text as written, and the full stop right after it if any
+    (``_end_sentence``). Filling it is ``safe_substitute`` at C speed: its callback for
+    every placeholder was half of rendering an acknowledgement."""
     def literal(part: str) -> str:
         return part.replace("{", "{{").replace("}", "}}")
 
     form: list[str] = []
-    fields: list[tuple[str, str]] = []
+    fields: list[tuple[str, str, str]] = []
     end = 0
     for match in string.Template.pattern.finditer(text):
         form.append(literal(text[end:match.start()]))
+        end = match.end()
         name = match.group("named") or match.group("braced")
         if name is not None:
             form.append(f"{{{len(fields)}}}")
-            fields.append((name, match.group()))
+            period = "." if text.startswith(".", end) else ""
+            fields.append((name, match.group(), period))
+            end += len(period)
         else:  # "$$" is a dollar sign; any other "$" stays as it is
             form.append("$" if match.group("escaped") is not None else literal(match.group()))
-        end = match.end()
     form.append(literal(text[end:]))
     return "".join(form), tuple(fields)
 

@@ -130,6 +130,15 @@ def moves_table(rows: list[tuple[str, Any]]) -> Table:
     return table
 
 
+def _value(value: Any) -> str:
+    """A payload value as a handler reads it: a list as its items, not Python's brackets."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(_value, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    return str(value)
+
+
 def _deadline(row: dict[str, Any]) -> Text:
     """The next deadline, or (in red) the refused timer that left the case waiting for a person."""
     if row.get("attention"):
@@ -163,7 +172,7 @@ def case_panel(view: dict[str, Any]) -> Group:
     events = Listing(("#", "When", "Who", "Action", "From → to", "Tier", "Details"),
                      wrap=("Who", "From → to", "Details"), spare=("Tier", "#", "From → to"), title="Timeline", title_justify="left")
     for e in view["events"]:
-        details = clip("; ".join(f"{k}={v}" for k, v in e["payload"].items() if k != "description"), 120)
+        details = clip("; ".join(f"{k}={_value(v)}" for k, v in e["payload"].items() if k != "description"), 120)
         events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
                        f"{e['from_state'] or '∅'} → {e['to_state']}", e["tier"], details)
 
