@@ -1,11 +1,12 @@
-"""Tables on a narrow terminal: identifiers stay whole, free text wraps between words, and
-the columns a table can spare are left out, saying so, rather than fold a word in two."""
+"""What the command line prints reads well: on a narrow terminal identifiers stay whole,
+free text wraps between words, and the columns a table can spare are left out, saying so,
+rather than fold a word in two; a payload's values read as a handler writes them."""
 
 from __future__ import annotations
 
+from casework import take_in
 from rich.console import Console
 
-from casework import take_in
 from complaints.bootstrap import App
 from complaints.cli.render import LONG_WORD, Listing, _fit, case_panel
 from complaints.queries import case_view
