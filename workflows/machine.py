@@ -308,7 +308,8 @@ def _as_datetime(value: Any) -> datetime | None:
 
 def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, deadline: DeadlineFn = plain_deadline) -> NotificationPlan:
     """The template's text in the case's language, its placeholders filled as
-    ``string.Template.safe_substitute`` fills them: one it cannot fill stays as written."""
+    ``string.Template.safe_substitute`` fills them (one it cannot fill stays as written),
+    except that a value ending a sentence of its own takes no second full stop."""
     texts = workflow.spec.templates[template]
     language = case.language if case.language in texts else workflow.spec.default_language
     form, fields = _template(texts[language])
@@ -316,7 +317,7 @@ def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, de
     # acknowledgement per complaint, and formatting every field of the case was most of it.
     values = {name: _placeholder(name, workflow, case, step, deadline) for name, _, _ in fields}
     body = form.format(*[
-        as_written + period if (v := values[name]) is _ABSENT else _end_sentence(str(v), period)
+        as_written + period if (v := values[name]) is _ABSENT else _end_sentence(str(v)) if period else v
         for name, as_written, period in fields
     ])
     return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body)
@@ -326,10 +327,10 @@ _ABSENT = object()
 _SENTENCE_ENDS = (".", "!", "?", "…")
 
 
-def _end_sentence(value: str, period: str) -> str:
+def _end_sentence(value: str) -> str:
     """``value`` and the template's full stop after it, unless the value ends a sentence of
-    its own: a handler's "Refund of the second charge." reads once, not with "..." twice."""
-    return value if period and value.rstrip().endswith(_SENTENCE_ENDS) else value + period
+    its own: a handler's "Refund of the second charge." is not followed by a second one."""
+    return value if value.rstrip().endswith(_SENTENCE_ENDS) else value + "."
 
 
 @lru_cache(maxsize=256)
