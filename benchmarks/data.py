@@ -47,7 +47,7 @@ def _synthetic(count: int) -> list[dict[str, str]]:
         issue = rng.choice(issues)
         text = " ".join(rng.choices(_WORDS, k=rng.randint(20, 120)))
         rows.append({
-            **{col: "None" for col in CFPB_COLUMNS},
+            **dict.fromkeys(CFPB_COLUMNS, "None"),
             "Date received": f"{rng.randint(1, 8):02d}/{rng.randint(1, 28):02d}/23",
             "Product": "Payday loan, title loan, or personal loan", "Sub-product": "Installment loan",
             "Issue": issue, "Sub-issue": f"{issue} detail {rng.randint(0, 2)}",

@@ -21,24 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from benchmarks.databases import (
-    HANDLER,
-    fresh_app,
-    investigating_cases,
-    raw_pg,
-    raw_sqlite,
-    sql_time,
-)
-from benchmarks.harness import (
-    Context,
-    Figure,
-    Measure,
-    NotAvailable,
-    Profile,
-    Round,
-    Target,
-    interleaved,
-)
+from benchmarks.databases import HANDLER, fresh_app, investigating_cases, raw_pg, raw_sqlite, sql_time
+from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, Round, Target, interleaved
 from benchmarks.peers import spiff_transitions, statemachine_transitions
 from complaints.bootstrap import App, build
 from complaints.clock import FixedClock

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -24,7 +25,14 @@ from sqlalchemy import Connection, and_, func, or_, select
 from complaints.db import Database
 from complaints.errors import ComplaintflowError
 from complaints.repository import (
-    TIMER_FAILED, TIMER_FIRED, TIMER_PENDING, WORKFLOW_TIMER, attends, complaint_t, event_t, timer_t,
+    TIMER_FAILED,
+    TIMER_FIRED,
+    TIMER_PENDING,
+    WORKFLOW_TIMER,
+    attends,
+    complaint_t,
+    event_t,
+    timer_t,
 )
 from workflows.compiled import CompiledWorkflow
 from workflows.machine import replay
@@ -163,7 +171,7 @@ def check_complaint(
 
 
 def _chain_problems(events: Sequence[Mapping[str, Any]]) -> Iterator[str]:
-    for before, ev in zip(events, events[1:]):
+    for before, ev in pairwise(events):
         if ev["from_state"] != before["to_state"]:
             yield (f"event {ev['seq']} ('{ev['action']}') starts from '{ev['from_state']}' "
                    f"but event {before['seq']} ended in '{before['to_state']}'")

@@ -178,8 +178,8 @@ class CaseRepository:
             assert case.id is not None, "write_steps needs stored cases"
             assert case.id not in references, f"{case.reference} appears twice in one write"
             references[case.id] = case.reference
-            values: dict[str, Any] = dict(state=step.to_state, tier=step.tier, queue=step.queue,
-                                          version=step.seq, updated_at=step.at)
+            values: dict[str, Any] = {"state": step.to_state, "tier": step.tier, "queue": step.queue,
+                                          "version": step.seq, "updated_at": step.at}
             if step.changes:
                 values["data"] = {**case.data, **step.changes}
                 if ASSIGNEE in step.changes:  # mirrored into its column for the work queue

@@ -126,9 +126,7 @@ class BusinessCalendar:
         """Close of the ``days``-th business day after the day of ``start`` (regulators' count)."""
         local_day = start.astimezone(self.tz).date()
         after = datetime.combine(local_day + timedelta(days=1), time(), tzinfo=self.tz).astimezone(UTC)
-        count = 0
-        for _, _, close in self._windows(after):
-            count += 1
+        for count, (_, _, close) in enumerate(self._windows(after), start=1):
             if count == days:
                 return close
         raise AssertionError("unreachable")  # pragma: no cover

@@ -16,15 +16,7 @@ from complaints.bulk import Bulk
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
 from root_cause.blocking import LinkRecord
-from root_cause.models import (
-    BlockKey,
-    Capa,
-    CapaCause,
-    CapaEvent,
-    ComplaintLink,
-    ComplaintRootCause,
-    RecurrenceAlert,
-)
+from root_cause.models import BlockKey, Capa, CapaCause, CapaEvent, ComplaintLink, ComplaintRootCause, RecurrenceAlert
 
 cause_t = ComplaintRootCause.__table__  # type: ignore[attr-defined]
 block_t = BlockKey.__table__  # type: ignore[attr-defined]

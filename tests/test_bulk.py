@@ -81,7 +81,10 @@ def test_rows_many_complaints_share_are_written_in_one_statement_each_and_keep_e
         for cid in ids[1:]:
             for template in [own if cid == ids[-1] else shared[0], *shared[1:]]:
                 stamps.add(template, cid)
-        listen = lambda *args: seen.append(args[2])  # (conn, cursor, statement, ...)
+
+        def listen(*args: Any) -> None:  # (conn, cursor, statement, ...)
+            seen.append(args[2])
+
         event.listen(app.db.engine, "before_cursor_execute", listen)
         try:
             assert stamps.run(uow.conn) == 3 * (len(ids) - 1)

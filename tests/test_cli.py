@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from casework import PAYLOADS
+from conftest import T0
 from sqlalchemy import create_engine
 
-from casework import PAYLOADS
 from complaints.bootstrap import build, init_database, metadata
 from complaints.cli.app import main
 from complaints.schema import HEAD
 from complaints.settings import Settings
-from conftest import T0
 from workflows.loader import shipped_workflow_files
 
 SHIPPED = next(p for p in shipped_workflow_files() if p.name == "complaint.yaml")

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from casework import (
     PAYLOADS,
     TO_CLOSED,
@@ -24,15 +23,16 @@ from casework import (
     walk,
     workflow_timers,
 )
+from conftest import T0
+
 from complaints.bootstrap import App
 from complaints.clock import FixedClock
-from complaints.queries import list_cases
 from complaints.errors import ActionNotAllowed, ConflictError, GuardFailed, InvalidInput
+from complaints.queries import list_cases
 from complaints.repository import WORKFLOW_TIMER, timer_t
 from complaints.uow import UnitOfWork
-from conftest import T0
-from workflows.compiled import CompiledWorkflow
 from workflows import machine, timers
+from workflows.compiled import CompiledWorkflow
 from workflows.machine import Actor, Case, Step
 
 SYSTEM = Actor.system()

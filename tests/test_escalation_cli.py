@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import T0
 
 from complaints.bootstrap import build, init_database
 from complaints.cli.app import main
 from complaints.settings import Settings
-from conftest import T0
 
 
 class Run:

@@ -9,12 +9,12 @@ from typing import Any
 
 import yaml
 from casework import PAYLOADS, TO_INVESTIGATING, take_in, walk
+from conftest import T0
 
 from complaints.bootstrap import App, build, init_database
 from complaints.clock import FixedClock
 from complaints.settings import Settings
 from complaints.uow import UnitOfWork
-from conftest import T0
 from escalation.clocks import ClockState
 from escalation.repository import ClockRepository
 from escalation.sweep import sweep

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from casework import take_in
+from conftest import T0
 
 from complaints.bootstrap import App, build
 from complaints.clock import FixedClock
 from complaints.repository import note_t, timer_t
 from complaints.settings import Settings
 from complaints.uow import UnitOfWork
-from conftest import T0
 from escalation.sweep import sweep
 
 CASES, PER_CASE = 100, 100  # 10,000 due regulatory-letter timers

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casework import complaint, stored, take_in
@@ -368,7 +369,10 @@ def test_batches_commit_beside_the_reading_of_the_next_and_the_last_commits_in_t
 ) -> None:
     app.intake.batch_size = 2
     committed_on: list[str] = []
-    listen = lambda conn: committed_on.append(threading.current_thread().name)
+
+    def listen(conn: Any) -> None:
+        committed_on.append(threading.current_thread().name)
+
     event.listen(app.db.engine, "commit", listen)
     try:
         app.intake.take_in([(i, complaint(external_id=f"T{i}")) for i in range(1, 6)], handler)

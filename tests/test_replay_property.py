@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from casework import stored
+from conftest import T0
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from casework import stored
 from complaints.bootstrap import App, build, init_database
 from complaints.clock import FixedClock
 from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, InvalidInput
 from complaints.repository import WORKFLOW_TIMER
 from complaints.schemas import ComplaintIn
 from complaints.settings import Settings
-from conftest import T0
 from workflows import timers
 from workflows.checks import sources, state_graph
 from workflows.compiled import CompiledWorkflow
@@ -119,15 +119,15 @@ def check_consistent(app: App, workflow: CompiledWorkflow, reference: str) -> di
     assert (now["state"], now["tier"], now["queue"], now["version"], now["data"]) == (
         folded.state, folded.tier, folded.queue, folded.version, folded.data,
     )
-    for event in now["events"]:
-        assert event["to_state"] in reachable_states(workflow), event
-        assert event["queue"] == workflow.queue_of(event["tier"]), event
-        if event["seq"] == 1:
-            assert (event["action"], event["from_state"], event["to_state"]) == ("receive", None, workflow.initial_state)
+    for ev in now["events"]:
+        assert ev["to_state"] in reachable_states(workflow), ev
+        assert ev["queue"] == workflow.queue_of(ev["tier"]), ev
+        if ev["seq"] == 1:
+            assert (ev["action"], ev["from_state"], ev["to_state"]) == ("receive", None, workflow.initial_state)
             continue
-        transition = workflow.transition(event["action"])  # KeyError: an undeclared action was taken
-        assert event["from_state"] in sources(workflow.spec, transition.from_), event
-        assert event["to_state"] == (transition.to or event["from_state"]), event
+        transition = workflow.transition(ev["action"])  # KeyError: an undeclared action was taken
+        assert ev["from_state"] in sources(workflow.spec, transition.from_), ev
+        assert ev["to_state"] == (transition.to or ev["from_state"]), ev
     workflow_timers = [t for t in now["timers"] if t["kind"] == WORKFLOW_TIMER and t["status"] == "pending"]
     assert all(t["state"] == now["state"] for t in workflow_timers), workflow_timers
     return now

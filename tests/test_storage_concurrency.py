@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 from casework import TO_INVESTIGATING, stored, take_in, walk
+from conftest import T0
+from storage_workers import CYCLE, advance_worker, run_workers
+
 from complaints.bootstrap import App
 from complaints.db import Database
 from complaints.integrity import check_integrity
-from conftest import T0
-from storage_workers import CYCLE, advance_worker, run_workers
 from workflows.machine import replay
 
 WORKERS = 4

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import T0
 from sqlalchemy import event, func, select
 
 from complaints.bootstrap import App
 from complaints.integrity import check_integrity
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t
 from complaints.uow import UnitOfWork
-from conftest import T0
 
 ROWS = 1500
 BATCH = 25

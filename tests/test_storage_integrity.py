@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from casework import TO_CLOSED, TO_INVESTIGATING, take_in, walk
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
-from casework import TO_CLOSED, TO_INVESTIGATING, take_in, walk
 from complaints.bootstrap import App
 from complaints.cli.app import app as cli
 from complaints.clock import FixedClock

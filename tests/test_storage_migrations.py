@@ -9,27 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import POSTGRES_URL
 from sqlalchemy import Column, Integer, String, Table, create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
+from storage_workers import init_worker, run_workers
 from typer.testing import CliRunner
 
 from complaints.bootstrap import App, init_database, metadata
 from complaints.cli.app import app as cli
 from complaints.db import Database
 from complaints.errors import ConfigurationError
-from complaints.migrations import (
-    MIGRATIONS_DIR,
-    current,
-    downgrade,
-    heads,
-    new_revision,
-    schema_differences,
-    upgrade,
-)
+from complaints.migrations import MIGRATIONS_DIR, current, downgrade, heads, new_revision, schema_differences, upgrade
 from complaints.schema import HEAD, check_schema
-from conftest import POSTGRES_URL
-from storage_workers import init_worker, run_workers
 
 ADMIN_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_ADMIN_URL")
 

@@ -7,13 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import T0
 from sqlalchemy import func, select
+from storage_workers import run_workers, sweep_worker
 
 from complaints.bootstrap import App
 from complaints.integrity import check_integrity
 from complaints.repository import WORKFLOW_TIMER, complaint_t, event_t, timer_t
-from conftest import T0
-from storage_workers import run_workers, sweep_worker
 
 #: PostgreSQL is where sweepers share the work (SKIP LOCKED); SQLite serialises writers, so a
 #: smaller run there shows the same property without the wait.

@@ -61,7 +61,7 @@ def _names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
     states, roles, tiers = set(spec.states), set(spec.roles), set(spec.tier_names())
     for action, tr in spec.transitions.items():
         base = ("transitions", action)
-        for i, src in enumerate(tr.from_):
+        for src in tr.from_:
             if src != ANY_OPEN_STATE and src not in states:
                 yield (*base, "from"), f"unknown state '{src}'; states are {_list(states)}"
         if tr.to is not None and tr.to not in states:

@@ -88,7 +88,7 @@ class CalendarSpec(_Strict):
     country: str | None = Field(None, description="ISO 3166 code whose public holidays close the office")
     subdivision: str | None = Field(None, description="e.g. ENG for England within GB")
     hours: dict[Weekday, str] = Field(
-        default_factory=lambda: {d: "09:00-17:00" for d in WEEKDAYS[:5]},
+        default_factory=lambda: dict.fromkeys(WEEKDAYS[:5], "09:00-17:00"),
         description="'09:00-17:30' per open weekday; days not listed are closed",
     )
     closures: list[date] = Field(default_factory=list, description="extra closed days (office events, strikes)")

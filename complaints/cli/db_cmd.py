@@ -28,7 +28,8 @@ def _name(db: Database) -> str:
 @app.command()
 def upgrade(ctx: typer.Context) -> None:
     """Create the schema, or upgrade it to the newest migration (SQLite or PostgreSQL)."""
-    from complaints.migrations import current, heads, upgrade as run_upgrade
+    from complaints.migrations import current, heads
+    from complaints.migrations import upgrade as run_upgrade
 
     cli = ctx_of(ctx)
     db = cli.app(schema=False).db

@@ -13,7 +13,8 @@ from complaints.cli.context import ctx_of
 from complaints.cli.render import Listing, when
 from complaints.errors import InvalidInput
 from escalation.explain import clocks_view, due_within, parse_within
-from escalation.services import keep_promises, promise as record_promise
+from escalation.services import keep_promises
+from escalation.services import promise as record_promise
 from escalation.sweep import sweep as run_sweep
 from workflows.engine import WorkflowEngine
 

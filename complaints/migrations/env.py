@@ -20,7 +20,6 @@ from sqlalchemy.types import TypeDecorator
 from complaints.bootstrap import metadata
 from complaints.db import make_engine
 
-
 #: A bare ``Text()`` in rendered code: Alembic writes PostgreSQL's JSONB inside a variant as
 #: ``JSONB(astext_type=Text())`` when autogenerating on SQLite, which fails with NameError.
 _BARE_TEXT = re.compile(r"(?<![\w.])Text\(\)")
@@ -52,14 +51,14 @@ def _default_render(type_: Any, autogen_context: AutogenContext) -> str:
 
 
 def _options(sqlite: bool) -> dict[str, Any]:
-    return dict(
-        target_metadata=metadata(),
-        render_as_batch=sqlite,
-        compare_type=True,
-        render_item=render_item,
-        transactional_ddl=True,
-        process_revision_directives=context.config.attributes.get("process_revision_directives"),
-    )
+    return {
+        "target_metadata": metadata(),
+        "render_as_batch": sqlite,
+        "compare_type": True,
+        "render_item": render_item,
+        "transactional_ddl": True,
+        "process_revision_directives": context.config.attributes.get("process_revision_directives"),
+    }
 
 
 def _set_sqlite_foreign_keys(conn: Connection, on: bool) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from alembic import op
 
-
 revision: str = '0005'
 down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
