@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select, update
 
@@ -25,7 +26,7 @@ from complaints.repository import complaint_t, customer_t, note_t
 ERASED_NAME = "[name erased]"
 
 
-def erase_customer(db: Database, now: datetime, email: str | None = None, reference: str | None = None) -> dict[str, object]:
+def erase_customer(db: Database, now: datetime, email: str | None = None, reference: str | None = None) -> dict[str, Any]:
     """Erase the customer found by email or by one of their complaints; returns what was done."""
     if (email is None) == (reference is None):
         raise InvalidInput("Erase a customer", ["give exactly one of --email or --reference"])

@@ -79,7 +79,7 @@ def case_from_row(row: Row[Any]) -> Case:
     return case_from_mapping(row._mapping, row._mapping["customer_name"])
 
 
-def case_from_mapping(m: Mapping[str, Any], customer_name: str | None) -> Case:
+def case_from_mapping(m: Mapping[Any, Any], customer_name: str | None) -> Case:
     return Case(
         id=m["id"],
         reference=m["reference"],
@@ -199,9 +199,8 @@ class CaseRepository:
 
     def _raise_conflict(self, rows: list[dict[str, Any]], references: dict[int, str]) -> None:
         expected = {row["b_id"]: row["b_version"] for row in rows}
-        stored = dict(self.conn.execute(
-            select(complaint_t.c.id, complaint_t.c.version).where(complaint_t.c.id.in_(list(expected)))
-        ).all())
+        stored: dict[int, int] = {cid: version for cid, version in self.conn.execute(
+            select(complaint_t.c.id, complaint_t.c.version).where(complaint_t.c.id.in_(list(expected))))}
         for cid, version in expected.items():
             if stored.get(cid) != version + 1:  # this write did not happen: someone else's did
                 raise ConflictError(references[cid], version, stored.get(cid))

@@ -177,8 +177,8 @@ def due_within(engine: WorkflowEngine, within: BusinessDuration, limit: int = 50
         policy = policy_for(workflow)
         calendar = policy.calendar_for(r.name, r.queue) if r.name in policy.clocks else (
             policy.calendars.get(policy.sla.calendar) if policy.sla else None)
-        horizon = horizons.get((id(workflow), calendar.name)) if calendar else now
-        if horizon is not None and r.due_at <= horizon:
+        until = horizons.get((id(workflow), calendar.name)) if calendar else now
+        if until is not None and r.due_at <= until:
             out.append({"queue": r.queue, "reference": r.reference, "clock": r.name, "kind": r.kind,
                         "due_at": r.due_at, "overdue": r.due_at <= now, "tier": r.tier, "severity": r.severity,
                         "state": r.state})

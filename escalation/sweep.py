@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Row, update
 
@@ -117,7 +117,7 @@ class Batch(timers.Batch):
 
 # -- handlers: each returns the result kept on the timer --------------------------------------------
 def _sla(batch: Batch, case: Case, timer: Any) -> str:
-    what = "warning" if timer.kind == SLA_WARNING else "breach"
+    what: Literal["warning", "breach"] = "warning" if timer.kind == SLA_WARNING else "breach"
     stamp = "warned_at" if what == "warning" else "breached_at"
     clock = batch.clock(case, timer.name)
     if clock is None or clock.run != timer.payload.get("run") or getattr(clock, stamp) is not None:

@@ -7,7 +7,7 @@ graph is a networkx DiGraph, so reachability questions are one library call each
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import networkx as nx
 
@@ -358,5 +358,5 @@ def check_workflow(spec: WorkflowSpec) -> list[Problem]:
     return problems
 
 
-def _list(names: object) -> str:
-    return ", ".join(sorted(str(n) for n in names))  # type: ignore[union-attr]
+def _list(names: Iterable[object]) -> str:
+    return ", ".join(sorted(str(n) for n in names))

@@ -18,10 +18,10 @@ def _split_list(value: Any) -> Any:
 
 
 def _python_type(spec: FieldSpec) -> Any:
-    length = {"min_length": spec.min_length or 1}
+    least = spec.min_length or 1
     match spec.type:
         case "str" | "text":
-            return Annotated[str, Field(**length, description=spec.description)]
+            return Annotated[str, Field(min_length=least, description=spec.description)]
         case "int":
             return int
         case "float":
@@ -33,7 +33,7 @@ def _python_type(spec: FieldSpec) -> Any:
         case "datetime":
             return datetime
         case "list":
-            return Annotated[list[str], BeforeValidator(_split_list), Field(**length)]
+            return Annotated[list[str], BeforeValidator(_split_list), Field(min_length=least)]
         case "choice":
             return Literal[tuple(spec.choices or ())]  # type: ignore[valid-type]
     raise AssertionError(spec.type)  # pragma: no cover - FieldType is closed

@@ -276,6 +276,7 @@ def _context(case: Case, payload: Mapping[str, Any], now: datetime) -> dict[str,
 def _timers(workflow: CompiledWorkflow, state: str, case: Case, now: datetime, deadline: DeadlineFn) -> list[TimerPlan]:
     plans = []
     for spec in workflow.spec.states[state].timers:
+        due: datetime | None
         if spec.after is not None:
             due = deadline(now, spec.after)
         else:

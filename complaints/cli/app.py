@@ -251,7 +251,7 @@ def erase(
         cli.emit_json(result)
     elif result["erased"]:
         cli.console.print(f"[green]✓[/] personal data erased; {len(result['complaints_kept'])} complaint(s) "
-                          f"kept with their audit trail: {', '.join(result['complaints_kept'])}"  # type: ignore[arg-type]
+                          f"kept with their audit trail: {', '.join(result['complaints_kept'])}"
                           f"; the name removed from {result['notifications_redacted']} notification(s)")
     else:
         cli.console.print("[yellow]=[/] this customer's personal data was already erased")
