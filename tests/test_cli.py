@@ -145,6 +145,19 @@ def test_references_stay_whole_on_a_narrow_terminal(cli: Cli, monkeypatch: pytes
     assert max(map(len, out.splitlines())) <= 60
 
 
+def test_a_role_no_workflow_names_or_the_engines_own_is_refused(cli: Cli) -> None:
+    reference = cli.intake()
+    before = cli.show(reference)
+    result = cli("list", role="boss")
+    assert result.code == 1 and result.out == ""
+    assert result.err.strip() == ("Error: Invalid --role: 'boss' is no role a person acts in "
+                                  "(roles: executive, handler, quality, specialist, supervisor)")
+    claimed = cli("advance", reference, "assign", "-f", "assignee=ines", role="system")  # timers and intake act as 'system'
+    assert claimed.code == 1 and "'system' is no role a person acts in" in claimed.err
+    assert cli.show(reference) == before
+    assert cli("list", role="supervisor").code == 0
+
+
 def test_listing_by_a_state_no_workflow_has_says_which_are_known(cli: Cli) -> None:
     cli.intake()
     result = cli("list", "--state", "investigation")

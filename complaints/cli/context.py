@@ -12,9 +12,10 @@ from rich.console import Console
 
 from complaints.bootstrap import App, build
 from complaints.clock import Clock, FixedClock
+from complaints.errors import InvalidInput
 from complaints.schema import check_schema
 from complaints.settings import load_settings
-from workflows.machine import Actor
+from workflows.machine import SYSTEM_ROLE, Actor
 
 
 @dataclass
@@ -42,12 +43,13 @@ class CliContext:
         creates or inspects the schema itself (``schema=False``)."""
         if self._app is None:
             app = build(load_settings(database_url=self.db), clock=self.clock)
-            if schema:
-                try:
+            try:
+                _check_role(app, self.role)
+                if schema:
                     check_schema(app.db, self.command)
-                except BaseException:
-                    app.db.dispose()
-                    raise
+            except BaseException:
+                app.db.dispose()
+                raise
             self._app = app
         return self._app
 
@@ -57,6 +59,14 @@ class CliContext:
 
     def emit_json(self, value: Any) -> None:
         typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def _check_role(app: App, role: str) -> None:
+    """A person acts in a role some workflow names; 'system' is the engine's own (timers,
+    intake, the inbox), so a person claiming it could take actions no person may take."""
+    roles = {r for workflow in app.engine.registry for r in workflow.spec.roles} - {SYSTEM_ROLE}
+    if role not in roles:
+        raise InvalidInput("Invalid --role", [f"'{role}' is no role a person acts in (roles: {', '.join(sorted(roles))})"])
 
 
 def _json_default(value: Any) -> Any:
