@@ -24,6 +24,8 @@ from sqlalchemy import create_engine
 
 from complaints.bootstrap import build, init_database, metadata
 from complaints.cli.app import main
+from complaints.cli.context import CliContext
+from complaints.db import Database
 from complaints.schema import HEAD
 from complaints.settings import Settings
 from workflows.loader import shipped_workflow_files
@@ -118,10 +120,19 @@ def actions_taken(view: dict[str, Any]) -> list[str]:
 # -- taking in and looking at a complaint ------------------------------------------------------
 
 
+def test_a_database_url_is_shown_without_its_password() -> None:
+    db = Database("postgresql+psycopg://ops:s3cret@db.example:5432/complaints")
+    assert db.shown_url == "postgresql+psycopg://ops:***@db.example:5432/complaints"
+    assert "s3cret" not in repr(db)
+    told = CliContext(db="postgresql://ops:s3cret@db.example/complaints").command("db upgrade")
+    assert told == "complaints --db postgresql://ops:***@db.example/complaints db upgrade"  # messages end up in logs
+    assert CliContext(db="sqlite:///here.db").command("init") == "complaints --db sqlite:///here.db init"
+
+
 def test_init_creates_the_database_and_can_run_again(cli: Cli, tmp_path: Path) -> None:
     cli.url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    assert cli.ok("init").out == f"✓ database ready: Database('{cli.url}')\n"
-    assert cli.ok("init").out == f"✓ database ready: Database('{cli.url}')\n"
+    assert cli.ok("init").out == f"✓ database ready: {cli.url} (schema {HEAD})\n"
+    assert cli.ok("init").out == f"✓ database ready: {cli.url} (schema {HEAD})\n"
     assert cli.ok("--json", "list").data == []
 
 

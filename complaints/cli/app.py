@@ -29,6 +29,7 @@ from complaints.cli.workflow_cmd import app as workflow_app
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import count_records, read_file
 from complaints.queries import case_view, list_cases
+from complaints.schema import HEAD
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
 
 app = typer.Typer(
@@ -78,11 +79,12 @@ def _user() -> str:
 def init(ctx: typer.Context) -> None:
     """Create (or upgrade) the database schema."""
     cli = ctx_of(ctx)
-    init_database(cli.app(schema=False).db)
+    db = cli.app(schema=False).db
+    init_database(db)
     if cli.json:
-        cli.emit_json({"database": str(cli.app().db), "initialised": True})
+        cli.emit_json({"database": db.shown_url, "schema": HEAD, "initialised": True})
     else:
-        cli.console.print(f"[green]✓[/] database ready: {cli.app().db}")
+        cli.console.print(f"[green]✓[/] database ready: {db.shown_url} (schema {HEAD})")
 
 
 @app.command()

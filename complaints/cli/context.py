@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from complaints.bootstrap import App, build
 from complaints.clock import Clock, FixedClock
@@ -54,8 +56,15 @@ class CliContext:
         return self._app
 
     def command(self, name: str) -> str:
-        """How the user runs ``complaints <name>`` on the same database, for messages."""
-        return f"complaints --db {self.db} {name}" if self.db else f"complaints {name}"
+        """How the user runs ``complaints <name>`` on the same database, for messages (a
+        password in the URL masked: messages end up in logs)."""
+        if not self.db:
+            return f"complaints {name}"
+        try:
+            shown = make_url(self.db).render_as_string(hide_password=True)
+        except ArgumentError:  # not a URL at all: building the app has said so already
+            shown = self.db
+        return f"complaints --db {shown} {name}"
 
     def emit_json(self, value: Any) -> None:
         typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))
