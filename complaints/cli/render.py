@@ -76,7 +76,8 @@ class Listing(Table):
 
 def _room(columns: list[Column], options: ConsoleOptions) -> int:
     """The width left for ``columns``' values: the console's, less each column's padding and
-    the borders around and between them."""
+    the borders around and between them (rich's default box and padding, which every
+    ``Listing`` keeps)."""
     return options.max_width - 3 * len(columns) - 1
 
 
