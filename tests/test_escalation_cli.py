@@ -19,10 +19,10 @@ class Run:
     def __init__(self, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
         self.url, self.capsys, self.monkeypatch = url, capsys, monkeypatch
 
-    def __call__(self, *args: str, now: datetime = T0) -> tuple[int, str, str]:
+    def __call__(self, *args: str, now: datetime = T0, columns: int = 200) -> tuple[int, str, str]:
         argv = ["complaints", "--db", self.url, "--actor", "hana", "--now", now.isoformat(), *args]
         self.monkeypatch.setattr(sys, "argv", argv)
-        self.monkeypatch.setenv("COLUMNS", "200")
+        self.monkeypatch.setenv("COLUMNS", str(columns))
         try:
             main()
             code = 0
@@ -70,6 +70,18 @@ def test_explain_says_why_the_resolution_is_due_when_it_is(run: Run) -> None:
     assert "Paused since 2026-11-23 11:00 UTC with 2h00m used" in out
     assert "'need_info' by hana (handler): assessing → awaiting_customer — which card?" in out
     assert "UK FCA DISP 1.6: counted from receipt 2026-11-23 09:00 UTC, never paused." in out
+
+
+def test_explain_keeps_its_layout_on_an_80_column_terminal(run: Run) -> None:
+    reference = intake(run)
+    run("advance", reference, "assess")
+    run("advance", reference, "need_info", "-f", "question=which card?", now=T0 + timedelta(hours=2))
+    code, out, _ = run("sla", "explain", reference, now=T0 + timedelta(days=1), columns=80)
+    lines = [line for line in out.splitlines()[1:] if line.strip()]
+    assert code == 0 and max(map(len, lines)) <= 80
+    headers = [line for line in lines if not line.startswith("  ")]  # a long line wraps under itself
+    assert [h.split()[0] for h in headers] == ["acknowledge", "first_response", "resolution", "fca"]
+    assert sum(1 for line in lines if line.split()[:3] == ["When", "Entry", "Why"]) == len(headers)  # the ledgers
 
 
 def test_show_adds_the_clocks_panel(run: Run) -> None:

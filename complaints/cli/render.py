@@ -53,16 +53,22 @@ class Listing(Table):
         ranges = {str(c.header): self._range(console, options, c) for c in self.columns}
         kept, hidden = list(self.columns), []
         for name in self.spare:
-            if _room(kept, options) >= sum(ranges[str(c.header)][0] for c in kept):
+            if self._room(kept, options) >= sum(ranges[str(c.header)][0] for c in kept):
                 break
             kept = [c for c in kept if c.header != name]
             hidden.append(name)
-        widths = _fit([ranges[str(c.header)] for c in kept], _room(kept, options))
+        widths = _fit([ranges[str(c.header)] for c in kept], self._room(kept, options))
         shown = copy(self)
         shown.columns = [replace(c, _index=i, width=w) for i, (c, w) in enumerate(zip(kept, widths, strict=True))]
         yield from Table.__rich_console__(shown, console, options)
         if hidden:
             yield Text(f"{', '.join(hidden)} left out at this width: widen the terminal, or use --json", style="dim")
+
+    def _room(self, columns: list[Column], options: ConsoleOptions) -> int:
+        """The width left for ``columns``' values: the console's, less each column's padding
+        (rich's default, one space each side) and the borders between and around them."""
+        borders = len(columns) - 1 + (2 if self.show_edge else 0) if self.box else 0
+        return options.max_width - 2 * len(columns) - borders
 
     def _range(self, console: Console, options: ConsoleOptions, column: Column) -> tuple[int, int]:
         """(narrowest, widest) ``column`` may be: a whole value's column is as wide as its widest."""
@@ -72,13 +78,6 @@ class Listing(Table):
             return widest, widest
         least = self.least[name]
         return min(widest, least if least is not None else min(LONG_WORD, max(m.minimum for m in measured))), widest
-
-
-def _room(columns: list[Column], options: ConsoleOptions) -> int:
-    """The width left for ``columns``' values: the console's, less each column's padding and
-    the borders around and between them (rich's default box and padding, which every
-    ``Listing`` keeps)."""
-    return options.max_width - 3 * len(columns) - 1
 
 
 def _fit(ranges: list[tuple[int, int]], room: int) -> list[int | None]:

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Group
+from rich.padding import Padding
 from rich.text import Text
 
 from complaints.cli.context import ctx_of
@@ -71,11 +73,13 @@ def explain(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e
     cli.console.print(f"[bold]{view['reference']}[/] — {view['state']}, tier {view['tier']} (queue {view['queue']})")
     for clock in view["clocks"]:
         cli.console.print(f"\n[bold]{clock['name']}[/] [dim]({clock['kind']}, {clock['status']})[/]")
-        for line in clock["explanation"]:
-            cli.console.print(f"  {line}", highlight=False)
+        for line in clock["explanation"]:  # a long line wraps under itself, not under the clock's name
+            cli.console.print(Padding(Text(line), (0, 0, 0, 2)))
+        ledger = Listing(("When", "Entry", "Why", "Who"), wrap=("Why", "Who"), spare=("Who",), box=box.SIMPLE,
+                         show_edge=False)
         for e in clock["ledger"]:
-            cli.console.print(f"  [dim]{when(e['at'])}[/] {e['entry']:<8} {e['reason']} [dim]— {e['actor']}[/]",
-                              highlight=False)
+            ledger.add_row(when(e["at"]), e["entry"], e["reason"], e["actor"])
+        cli.console.print(Padding(ledger, (0, 0, 0, 2)))
 
 
 @app.command()
