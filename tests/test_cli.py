@@ -609,6 +609,19 @@ def test_workflow_show_lists_every_state_with_its_actions_and_timers(cli: Cli) -
     assert spec["states"]["received"]["initial"] is True and spec["transitions"]["need_info"]["to"] == "awaiting_customer"
 
 
+def test_a_workflow_is_named_by_its_file_or_by_a_shipped_workflows_name(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    assert cli.ok("--json", "workflow", "show", "complaint").data == cli.ok("--json", "workflow", "show").data
+    assert cli.ok("workflow", "diagram", "complaint").out.startswith("stateDiagram-v2")
+    unknown = cli("workflow", "show", "nosuch")
+    assert unknown.code == 1 and "No workflow 'nosuch'; known: complaint v1" in unknown.err
+    missing = cli("workflow", "show", "complaints.yaml")
+    assert missing.code == 1 and "'complaints.yaml' does not exist" in missing.err
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "complaint").write_text(SHIPPED.read_text(encoding="utf-8").replace("version: 1", "version: 7", 1))
+    assert cli.ok("--json", "workflow", "show", "complaint").data["version"] == 7  # a file of that name comes first
+
+
 def test_workflow_diagram_in_mermaid_draws_every_state_and_marks_start_and_final(cli: Cli) -> None:
     text = cli.ok("workflow", "diagram", "--format", "mermaid").out
     lines = text.splitlines()

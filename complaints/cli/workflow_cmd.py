@@ -19,13 +19,15 @@ from workflows.registry import WorkflowRegistry
 
 app = typer.Typer(help="Validate, inspect and draw workflow definitions.", no_args_is_help=True)
 
-FileArg = Annotated[Path | None, typer.Argument(help="a workflow YAML file (default: the shipped workflow)")]
+FileArg = Annotated[Path | None, typer.Argument(
+    help="a workflow YAML file, or a shipped workflow's name (default: the shipped workflow)")]
 
 
 def _pick(file: Path | None, name: str) -> CompiledWorkflow:
-    if file is not None:
+    """The workflow in ``file``; a bare word that is no file names a shipped workflow."""
+    if file is not None and (file.exists() or file.suffix or len(file.parts) > 1):
         return load_workflow(file)
-    return WorkflowRegistry.load().get(name)
+    return WorkflowRegistry.load().get(str(file) if file is not None else name)
 
 
 def _iso(duration: timedelta) -> str:
