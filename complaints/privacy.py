@@ -52,17 +52,24 @@ def erase_customer(db: Database, now: datetime, email: str | None = None, refere
             "complaints_kept": complaints, "notifications_redacted": redacted}
 
 
+WITHHELD_NAME = "[name withheld]"
+
+
+def without_name(text: str, name: str, instead: str) -> str:
+    """``text`` with ``name``, wherever it stands as a whole word, replaced by ``instead``."""
+    return re.sub(rf"(?<!\w){re.escape(name.strip())}(?!\w)", instead, text) if name.strip() else text
+
+
 def _redact_notifications(conn: Connection, customer_id: int, name: str) -> int:
     """Replace the customer's name, as a whole word, in the text of every notification of
     their complaints with ``ERASED_NAME``; how many texts changed."""
-    pattern = re.compile(rf"(?<!\w){re.escape(name.strip())}(?!\w)")
     rows = conn.execute(
         select(note_t.c.id, note_t.c.body)
         .join(complaint_t, complaint_t.c.id == note_t.c.complaint_id)
         .where(complaint_t.c.customer_id == customer_id)
     )
     changed = [{"nid": nid, "text": text} for nid, body in rows
-               if (text := pattern.sub(ERASED_NAME, body)) != body]
+               if (text := without_name(body, name, ERASED_NAME)) != body]
     if changed:
         conn.execute(update(note_t).where(note_t.c.id == bindparam("nid")).values(body=bindparam("text")), changed)
     return len(changed)

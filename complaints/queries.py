@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
 
 from complaints.errors import InvalidInput
+from complaints.privacy import WITHHELD_NAME, without_name
 from complaints.repository import IS_PENDING, case_from_row, complaint_t, customer_t, timer_t, unattended_failed_timers
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
@@ -18,7 +19,10 @@ LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "
 
 
 def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str, Any]:
-    """Everything a handler needs to act on one case, as plain data (JSON-ready after dumping)."""
+    """Everything a handler needs to act on one case, as plain data (JSON-ready after dumping).
+
+    A role the workflow does not show personal data (``personal_data_roles``) gets the
+    customer's pseudonym only, and the letters to them without their name."""
     with UnitOfWork(engine.db) as uow:
         row = uow.cases.row(reference)
         case = case_from_row(row)
@@ -32,6 +36,12 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
                 customer = {"pseudonym": c.pseudonym, "name": c.name, "email": c.email, "phone": c.phone}
     m = row._mapping
     options = engine.available_actions(case, actor)
+    shown = engine.workflow_of(case).spec.personal_data_roles
+    if customer is not None and shown is not None and actor.role not in shown:
+        name = customer["name"] or ""
+        customer = {"pseudonym": customer["pseudonym"], "name": None, "email": None, "phone": None,
+                    "withheld": f"personal data is not shown to role '{actor.role}'"}
+        notes = [{**n, "body": without_name(n["body"], name, WITHHELD_NAME)} for n in notes]
     return {
         "reference": case.reference,
         "state": case.state,

@@ -190,6 +190,21 @@ def test_an_80_column_terminal_leaves_columns_out_rather_than_cut_words(cli: Cli
     assert "left out" not in cli.ok("list").out + cli.ok("show", reference).out
 
 
+def test_text_in_square_brackets_is_shown_as_written_not_read_as_markup(cli: Cli, tmp_path: Path) -> None:
+    # rich reads "[...]" as markup: "[/]" stopped list and show, "[bold]" vanished
+    reference = cli.intake("--product", "Card [/]", "--description", "Charged [/] twice [bold]again",
+                           "--customer-name", "Ann [red]Lee", "--external-id", "CRM[/]7")
+    listed, shown = cli.ok("list").out, cli.ok("show", reference).out
+    assert "Card [/]" in listed
+    assert all(text in shown for text in ("Card [/]", "Charged [/] twice [bold]again", "Ann [red]Lee"))
+    again = cli.ok("intake", "--product", "Card", "--description", "x", "--external-id", "CRM[/]7").out
+    assert f"external id CRM[/]7 is already {reference}" in again
+    rows = tmp_path / "rows.json"
+    rows.write_text('[{"product": "A", "description": "x", "channel": "[/]fax"}]', encoding="utf-8")
+    refused = cli("import", str(rows))
+    assert refused.code == 1 and "got '[/]fax'" in refused.out
+
+
 def test_values_cut_to_fit_the_screen_end_in_an_ellipsis(cli: Cli) -> None:
     product = "Payday loan, title loan, or personal loan"  # 41 characters: the list shows 40
     description = "Charged twice. " * 60

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from complaints.bootstrap import App
 from complaints.errors import InvalidInput, NotFound
-from complaints.privacy import ERASED_NAME, erase_customer
+from complaints.privacy import ERASED_NAME, WITHHELD_NAME, erase_customer
+from complaints.queries import case_view
 from complaints.repository import customer_t, note_t
 from complaints.schemas import ComplaintIn
 from complaints.uow import UnitOfWork
@@ -34,6 +35,20 @@ def test_erasure_blanks_the_person_and_keeps_the_cases_and_their_logs(app: App, 
         case = uow.cases.get(first)
         folded = replay(uow.cases.events(case.id))  # type: ignore[arg-type]
     assert folded is not None and (folded.state, folded.version) == (case.state, case.version)
+
+
+def test_a_role_not_shown_personal_data_sees_the_pseudonym_and_letters_without_the_name(
+    app: App, handler: Actor
+) -> None:
+    reference = _take_in(app, handler, "P-9")
+    seen = case_view(app.engine, reference, handler)
+    assert seen["customer"]["name"] == "Anna Bērziņa" and "Dear Anna Bērziņa," in seen["notifications"][0]["body"]
+    quality = case_view(app.engine, reference, Actor("qa", "quality"))  # the shipped workflow names who may
+    assert quality["customer"] == {"pseudonym": seen["customer"]["pseudonym"], "name": None, "email": None,
+                                   "phone": None, "withheld": "personal data is not shown to role 'quality'"}
+    assert quality["notifications"][0]["body"].startswith(f"Dear {WITHHELD_NAME}, we received your complaint")
+    assert "Bērziņa" not in str(quality) and "example.lv" not in str(quality)
+    assert case_view(app.engine, reference, handler)["customer"]["name"] == "Anna Bērziņa"  # nothing stored changed
 
 
 def test_erasing_twice_says_it_was_already_done(app: App, handler: Actor) -> None:

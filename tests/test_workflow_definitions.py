@@ -176,6 +176,13 @@ def test_a_waiting_state_without_a_timer_could_wait_forever() -> None:
             id="role",
         ),
         pytest.param(
+            lambda d: d.update(personal_data_roles=["handler", "auditor"]),
+            "personal_data_roles",
+            (r"^personal_data_roles:", r"^roles:"),
+            "unknown role 'auditor'; declare it under 'roles' (executive, handler, quality, specialist, supervisor, system)",
+            id="personal-data-role",
+        ),
+        pytest.param(
             lambda d: d["transitions"]["assess"].update(tier="boardroom"),
             "transitions.assess.tier",
             (r"^    tier:", r"^  assess:"),

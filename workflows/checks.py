@@ -59,6 +59,9 @@ def _one_initial(spec: WorkflowSpec) -> Iterator[Problem]:
 
 def _names_exist(spec: WorkflowSpec) -> Iterator[Problem]:
     states, roles, tiers = set(spec.states), set(spec.roles), set(spec.tier_names())
+    for role in spec.personal_data_roles or ():
+        if role not in roles:
+            yield ("personal_data_roles",), f"unknown role '{role}'; declare it under 'roles' ({_list(roles)})"
     for action, tr in spec.transitions.items():
         base = ("transitions", action)
         for src in tr.from_:

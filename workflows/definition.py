@@ -200,6 +200,9 @@ class WorkflowSpec(_Strict):
     description: str = ""
     default_language: str = "en"
     roles: list[str] = Field(min_length=1)
+    personal_data_roles: list[str] | None = Field(
+        None, description="the roles shown a customer's name, email and phone (others see the pseudonym); "
+                          "omitted: every role")
     tiers: list[TierSpec] = Field(min_length=1)
     states: dict[str, StateSpec] = Field(min_length=1)
     transitions: dict[str, TransitionSpec] = Field(min_length=1)

@@ -120,7 +120,7 @@ def intake(
     if created:
         cli.console.print(f"[green]✓[/] {reference} taken in and acknowledged ({view['state']}, {view['tier']})")
     else:
-        cli.console.print(f"[yellow]=[/] external id {external_id} is already {reference}; nothing new stored")
+        cli.console.print(f"[yellow]=[/] external id {escape(external_id or '')} is already {reference}; nothing new stored")
     for panel in view.get("extra_panels", []):
         cli.console.print(panel)
     typer.echo(reference)
@@ -150,7 +150,7 @@ def import_(
         cli.console.print(f"[green]{summary['created']} created[/], {summary['duplicates']} already known, "
                           f"[red]{len(report.errors)} rejected[/]")
         for row, why in report.errors[:50]:
-            cli.console.print(f"  [red]✗[/] {why}" if why.startswith("row") else f"  [red]✗[/] row {row}: {why}")
+            cli.console.print(f"  [red]✗[/] {escape(why)}" if why.startswith("row") else f"  [red]✗[/] row {row}: {escape(why)}")
         if len(report.errors) > 50:
             cli.console.print(f"  … and {len(report.errors) - 50} more")
     if report.errors:

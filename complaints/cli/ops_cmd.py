@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import Listing
+from complaints.cli.render import Listing, literal
 from complaints.errors import InvalidInput
 from complaints.ops import quiet_prefect_env
 from complaints.schedules import FLOWS, FlowSpec, Schedule, flow_spec, load_flow
@@ -101,11 +101,11 @@ def _result_table(name: str, result: dict[str, Any]) -> Table:
     for key, value in result.items():
         if isinstance(value, list):
             shown = ", ".join(str(v) for v in value[:10]) + (f" … (+{len(value) - 10})" if len(value) > 10 else "")
-            table.add_row(key, f"{len(value)}" + (f": {shown}" if value else ""))
+            table.add_row(key, literal(f"{len(value)}" + (f": {shown}" if value else "")))
         elif isinstance(value, dict):
-            table.add_row(key, ", ".join(f"{k}={v}" for k, v in value.items()) or "-")
+            table.add_row(key, literal(", ".join(f"{k}={v}" for k, v in value.items()) or "-"))
         else:
-            table.add_row(key, "-" if value is None else str(value))
+            table.add_row(key, literal("-" if value is None else str(value)))
     return table
 
 

@@ -49,6 +49,11 @@ class Listing(Table):
             wraps = name in self.least
             self.add_column(name, overflow="fold" if wraps else "ellipsis", no_wrap=not wraps)
 
+    def add_row(self, *cells: Any, **options: Any) -> None:
+        """A row whose text cells are shown as written: a customer's "[sic]" or "[/]" is not
+        rich markup (it vanished, or stopped the command)."""
+        super().add_row(*(literal(c) for c in cells), **options)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         ranges = {str(c.header): self._range(console, options, c) for c in self.columns}
         kept, hidden = list(self.columns), []
@@ -91,6 +96,12 @@ def _fit(ranges: list[tuple[int, int]], room: int) -> list[int | None]:
     for i in sorted(range(len(ranges)), key=lambda i: -slack[i])[: excess - sum(cuts)]:
         cuts[i] += 1  # what rounding down left, from the columns with most to give
     return [widest - cut for (_, widest), cut in zip(ranges, cuts, strict=True)]
+
+
+def literal(value: Any) -> Any:
+    """``value`` as text shown as written (a ``str`` would be read as rich markup); other
+    renderables as they are."""
+    return Text(value) if isinstance(value, str) else value
 
 
 def when(value: Any) -> str:
@@ -152,13 +163,16 @@ def case_panel(view: dict[str, Any]) -> Group:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("State", state_text(view["state"]))
-    head.add_row("Tier / queue", f"{view['tier']} / {view['queue']}")
+    head.add_row("Tier / queue", literal(f"{view['tier']} / {view['queue']}"))
     head.add_row("Version", str(view["version"]))
     for key in ("channel", "product", "company", "category", "severity", "language", "external_id"):
         if c.get(key):
-            head.add_row(key.replace("_", " ").capitalize(), str(c[key]))
+            head.add_row(key.replace("_", " ").capitalize(), literal(str(c[key])))
     if view.get("customer"):
-        head.add_row("Customer", view["customer"].get("name") or view["customer"]["pseudonym"][:12])
+        customer = view["customer"]
+        shown = customer.get("name") or customer["pseudonym"][:12]
+        head.add_row("Customer", Text.assemble(shown, (f" ({customer['withheld']})", "dim")) if customer.get("withheld")
+                     else literal(shown))
     head.add_row("Received", when(c["received_at"]))
     description = clip(c.get("description") or "", 600)
 

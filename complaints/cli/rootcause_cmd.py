@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import Listing, when
+from complaints.cli.render import Listing, literal, when
 from complaints.settings import load_settings
 
 app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
@@ -108,7 +109,7 @@ def _decide(ctx: typer.Context, link_id: int, decision: str, reason: str | None)
     if cli.json:
         cli.emit_json(result)
     else:
-        cli.console.print(f"[green]✓[/] link {link_id} ({result['kind']}) {decision} by {cli.actor.name}")
+        cli.console.print(f"[green]✓[/] link {link_id} ({result['kind']}) {decision} by {escape(cli.actor.name)}")
 
 
 @app.command()
@@ -305,7 +306,7 @@ def capa_create(
     if cli.json:
         cli.emit_json(capa)
     else:
-        cli.console.print(f"[green]✓[/] CAPA {capa['id']} opened for {', '.join(capa['root_causes'])}, owner {owner}")
+        cli.console.print(f"[green]✓[/] CAPA {capa['id']} opened for {', '.join(capa['root_causes'])}, owner {escape(owner)}")
 
 
 @capa_app.command("move")
@@ -338,7 +339,7 @@ def capa_verify(ctx: typer.Context, capa_id: Annotated[int | None, typer.Argumen
         return
     for r in results:
         style = {"reopened": "red", "effective": "green"}.get(r["outcome"], "yellow")
-        cli.console.print(f"CAPA {r['capa']}: [{style}]{r['outcome']}[/] — {r['explanation']}")
+        cli.console.print(f"CAPA {r['capa']}: [{style}]{r['outcome']}[/] — {escape(r['explanation'])}")
     if not results:
         cli.console.print("No implemented CAPA to verify.")
 
@@ -369,9 +370,10 @@ def capa_show(ctx: typer.Context, capa_id: Annotated[int, typer.Argument()]) -> 
     head = Table.grid(padding=(0, 2))
     for key in ("title", "owner", "status", "due_at", "window_days", "implemented_at", "root_causes"):
         value = view[key]
-        head.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else when(value) if isinstance(value, datetime) else str(value))
+        head.add_row(key.replace("_", " "), literal(", ".join(value) if isinstance(value, list)
+                                                    else when(value) if isinstance(value, datetime) else str(value)))
     if view["last_check"]:
-        head.add_row("last check", view["last_check"].get("explanation", ""))
+        head.add_row("last check", literal(view["last_check"].get("explanation", "")))
     events = Listing(("#", "When", "Who", "Action", "From → to"), wrap=("Who", "From → to"), title="Audit trail",
                      title_justify="left")
     for e in view["events"]:

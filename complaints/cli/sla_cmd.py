@@ -40,7 +40,7 @@ def sweep(
                       f"[yellow]{len(report.escalated)} escalated[/], {len(report.letters)} letters queued, "
                       f"[red]{len(report.failed)} failed[/]")
     for line in report.escalated + report.letters + report.failed:
-        cli.console.print(f"  {line}")
+        cli.console.print(Text(f"  {line}"))
 
 
 @app.command()

@@ -8,10 +8,13 @@ from typing import Annotated
 
 import typer
 from pydantic import TypeAdapter
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from complaints.cli.context import ctx_of
+from complaints.cli.render import literal
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_dot, to_mermaid
 from workflows.loader import load_workflow
@@ -45,7 +48,7 @@ def validate(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="work
     if cli.json:
         cli.emit_json(summary)
     else:
-        cli.console.print(f"[green]✓[/] {file}: workflow '{wf.name}' v{wf.version} is valid "
+        cli.console.print(f"[green]✓[/] {escape(str(file))}: workflow '{wf.name}' v{wf.version} is valid "
                           f"({summary['states']} states, {summary['transitions']} actions)")
 
 
@@ -61,10 +64,10 @@ def show(
     if cli.json:
         cli.emit_json(wf.spec.model_dump(mode="json", by_alias=True, exclude_none=True))
         return
-    tree = Tree(f"[bold]{wf.name}[/] v{wf.version} — {wf.spec.title}")
+    tree = Tree(f"[bold]{wf.name}[/] v{wf.version} — {escape(wf.spec.title)}")
     for state, st in wf.spec.states.items():
         tags = [t for t, on in (("initial", st.initial), ("waiting", st.waiting), ("final", st.final)) if on]
-        node = tree.add(f"[bold]{state}[/] {' '.join(f'[dim]({t})[/]' for t in tags)} {st.description}")
+        node = tree.add(f"[bold]{state}[/] {' '.join(f'[dim]({t})[/]' for t in tags)} {escape(st.description)}")
         for action in wf.actions_from(state):
             tr = wf.transition(action)
             fields = ", ".join(tr.fields)
@@ -81,7 +84,7 @@ def show(
     for col in ("Tier", "Queue", "Label"):
         tiers.add_column(col)
     for t in wf.tiers:
-        tiers.add_row(t.name, t.queue, t.label)
+        tiers.add_row(t.name, t.queue, literal(t.label))
     cli.console.print(tiers)
 
 
@@ -100,6 +103,6 @@ def diagram(
     text = renderers[format](_pick(file, name))
     if output:
         output.write_text(text, encoding="utf-8")
-        ctx_of(ctx).console.print(f"wrote {output}")
+        ctx_of(ctx).console.print(Text(f"wrote {output}"))
     else:
         typer.echo(text, nl=False)
