@@ -180,11 +180,14 @@ def show(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g.
     """One complaint: details, allowed actions, timeline, timers and notifications."""
     cli = ctx_of(ctx)
     view = with_clocks(case_view(cli.app().engine, reference, cli.actor), cli.app().engine, cli.json)
-    view = with_related(cli, view)
     if cli.json:
-        cli.emit_json(view)
-    else:
-        cli.console.print(render.case_panel(view))
+        cli.emit_json(with_related(cli, view))
+        return
+    # The case first: finding related complaints loads the text-similarity libraries (a second
+    # or more), and the handler can read meanwhile.
+    cli.console.print(render.case_panel(view))
+    for panel in with_related(cli, {"reference": reference})["extra_panels"]:
+        cli.console.print(panel)
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
