@@ -205,6 +205,13 @@ def test_text_in_square_brackets_is_shown_as_written_not_read_as_markup(cli: Cli
     assert refused.code == 1 and "got '[/]fax'" in refused.out
 
 
+def test_a_database_file_name_in_square_brackets_is_shown_as_written(cli: Cli, tmp_path: Path) -> None:
+    cli.url = f"sqlite:///{tmp_path / 'cases[b].db'}"
+    assert "cases[b].db (schema" in cli.ok("init").out
+    assert "cases[b].db: revision" in cli.ok("db", "current").out
+    assert cli.ok("--json", "db", "current").data["database"] == cli.url
+
+
 def test_values_cut_to_fit_the_screen_end_in_an_ellipsis(cli: Cli) -> None:
     product = "Payday loan, title loan, or personal loan"  # 41 characters: the list shows 40
     description = "Charged twice. " * 60

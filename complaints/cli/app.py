@@ -84,7 +84,7 @@ def init(ctx: typer.Context) -> None:
     if cli.json:
         cli.emit_json({"database": db.shown_url, "schema": HEAD, "initialised": True})
     else:
-        cli.console.print(f"[green]✓[/] database ready: {db.shown_url} (schema {HEAD})")
+        cli.console.print(f"[green]✓[/] database ready: {escape(db.shown_url)} (schema {HEAD})")
 
 
 @app.command()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from complaints.cli.context import ctx_of
@@ -22,7 +23,8 @@ SHOWN_PROBLEMS = 100
 
 
 def _name(db: Database) -> str:
-    return db.engine.url.render_as_string(hide_password=True)
+    """The database as a person reads it in a message: password masked, shown as written."""
+    return escape(db.shown_url)
 
 
 @app.command()
@@ -37,7 +39,7 @@ def upgrade(ctx: typer.Context) -> None:
     run_upgrade(db)
     after = current(db)
     if cli.json:
-        cli.emit_json({"database": _name(db), "from": before, "to": after, "changed": before != after})
+        cli.emit_json({"database": db.shown_url, "from": before, "to": after, "changed": before != after})
     elif before == after:
         cli.console.print(f"[green]✓[/] {_name(db)} is already at the newest revision {', '.join(after)}")
     else:
@@ -56,7 +58,7 @@ def current_(ctx: typer.Context) -> None:
     at, newest = current(db), heads()
     up_to_date = sorted(at) == sorted(newest)
     if cli.json:
-        cli.emit_json({"database": _name(db), "current": at, "head": newest, "up_to_date": up_to_date})
+        cli.emit_json({"database": db.shown_url, "current": at, "head": newest, "up_to_date": up_to_date})
     elif up_to_date:
         cli.console.print(f"{_name(db)}: revision {', '.join(at)} [green](head)[/]")
     else:
@@ -82,7 +84,7 @@ def check(
         report = check_integrity(application.db, application.registry, batch_size,
                                  on_batch=lambda n: progress.advance(task, n))
     if cli.json:
-        cli.emit_json({"database": _name(application.db), "checked": report.checked, "ok": report.ok,
+        cli.emit_json({"database": application.db.shown_url, "checked": report.checked, "ok": report.ok,
                        "complaints_with_problems": report.references,
                        "problems": [{"reference": p.reference, "aspect": p.aspect, "message": p.message}
                                     for p in report.problems]})

@@ -210,7 +210,7 @@ def graph(
     if cli.json:
         cli.emit_json(summary)
     else:
-        cli.console.print(f"[green]✓[/] wrote {output} ({summary['nodes']} nodes, {summary['edges']} edges, "
+        cli.console.print(f"[green]✓[/] wrote {escape(str(output))} ({summary['nodes']} nodes, {summary['edges']} edges, "
                           f"{summary['clusters']} clusters)")
 
 
@@ -233,7 +233,7 @@ def chart(
     if cli.json:
         cli.emit_json({"file": str(output), "periods": labels, "counts": counts})
     else:
-        cli.console.print(f"[green]✓[/] wrote {output} ({sum(counts)} complaints over {len(labels)} {unit}s)")
+        cli.console.print(f"[green]✓[/] wrote {escape(str(output))} ({sum(counts)} complaints over {len(labels)} {unit}s)")
 
 
 @app.command()
