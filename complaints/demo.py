@@ -183,9 +183,9 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
 
 
 def _print(console: Console, summary: dict[str, Any]) -> None:
-    table = Table(title="Lifecycle branches walked", header_style="bold", show_lines=True)
-    for col in ("Scenario", "Reference", "Path (⏱ = fired by a timer)", "Now", "Refused as it should be"):
-        table.add_column(col, overflow="fold")
+    path = "Path (⏱ = fired by a timer)"
+    table = Listing(("Scenario", "Reference", path, "Now", "Refused as it should be"),
+                    wrap=("Scenario", path, "Refused as it should be"), title="Lifecycle branches walked", show_lines=True)
     for s in summary["scenarios"]:
         table.add_row(s["name"], s["reference"], " → ".join(s["path"]) or "-", s["state"],
                       "\n".join(r.split(":")[0] for r in s["refused"]) or "-")
