@@ -7,7 +7,8 @@ email and phone, stamps ``erased_at`` and replaces the name in those texts with
 hash that cannot be turned back into the email) stay, so cases still replay and the
 root-cause analysis still sees repeat complaints without knowing who made them. Free text
 the customer or a handler wrote (the description, a summary) is kept as written: finding
-personal data in prose needs a person.
+personal data in prose needs a person. ``without_name`` also serves the case view of a role
+not shown personal data (``WITHHELD_NAME``), with the same limit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from complaints.repository import complaint_t, customer_t, note_t
 
 #: What an erased customer's name reads as in the notifications already written to them.
 ERASED_NAME = "[name erased]"
+#: What a role not shown personal data (a workflow's ``personal_data_roles``) reads instead.
+WITHHELD_NAME = "[name withheld]"
 
 
 def erase_customer(db: Database, now: datetime, email: str | None = None, reference: str | None = None) -> dict[str, Any]:
@@ -50,9 +53,6 @@ def erase_customer(db: Database, now: datetime, email: str | None = None, refere
         ).rowcount
     return {"customer_id": customer_id, "erased": bool(changed), "already_erased": not changed,
             "complaints_kept": complaints, "notifications_redacted": redacted}
-
-
-WITHHELD_NAME = "[name withheld]"
 
 
 def without_name(text: str, name: str, instead: str) -> str:
