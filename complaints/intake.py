@@ -61,9 +61,8 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 def receipt_problem(record: ComplaintIn, now: datetime) -> str | None:
     """Why the record's receipt can't be right (later than ``now`` and its tolerance), if so."""
-    if record.received_at is None or as_utc(record.received_at) <= now + FUTURE_TOLERANCE:
+    if record.received_at is None or (received := as_utc(record.received_at)) <= now + FUTURE_TOLERANCE:
         return None
-    received = as_utc(record.received_at)
     return f"received_at: {received:%Y-%m-%d %H:%M} UTC is in the future (now {now:%Y-%m-%d %H:%M} UTC)"
 
 

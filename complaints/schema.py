@@ -53,7 +53,7 @@ def check_schema(db: Database, command: Callable[[str], str] = complaints_comman
     file that does not exist (and is not created here), a database never initialised, or one
     migrated to an older or a newer revision. ``command``: how the user runs a command on it."""
     check_exists(db, command)
-    name = db.engine.url.render_as_string(hide_password=True)
+    name = db.shown_url
     at, has_tables = revisions(db)
     if at == [HEAD]:
         return

@@ -70,21 +70,33 @@ def holds(cond: Condition, context: Mapping[str, Mapping[str, Any]]) -> bool:
 
 
 def _against_clock(operand: str, value: Any, now: datetime) -> tuple[Any, Any]:
-    """``value`` (a date or time, or its ISO text as a payload holds it) and the step's day
-    (``$today``) or time (``$now``), as values that compare; an unreadable value stays as
-    it is and fails the comparison."""
-    try:
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
-    except ValueError:
+    """``value`` and the step's day (``$today``: the value's UTC date) or time (``$now``), as
+    values that compare; an unreadable value fails the comparison."""
+    instant = as_instant(value)
+    if instant is None:
         return value, None
-    if isinstance(value, datetime):  # an instant, in UTC (a time without a zone is UTC)
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if operand == "$today":
-        return (value.date() if isinstance(value, datetime) else value), now.date()
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime.combine(value, time(), UTC)
-    return value, now
+    instant = instant.astimezone(UTC)
+    return (instant.date(), now.date()) if operand == "$today" else (instant, now)
+
+
+def as_instant(value: Any) -> datetime | None:
+    """A date or time, or its ISO text as a payload or a case's data holds it, as an aware
+    instant (a time without a zone is UTC, a date is the start of its day); ``None`` if it is
+    none of these."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), UTC)
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if len(text) == 10:  # a bare date: the start of that day
+        return datetime.combine(parsed.date(), time(), UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def describe(cond: Condition) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from complaints.errors import ActionNotAllowed, GuardFailed, InvalidInput
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import NEXT_TIER
-from workflows.guards import CLOCK, failures
+from workflows.guards import CLOCK, as_instant, failures
 
 SYSTEM_ROLE = "system"
 
@@ -280,28 +280,11 @@ def _timers(workflow: CompiledWorkflow, state: str, case: Case, now: datetime, d
         if spec.after is not None:
             due = deadline(now, spec.after)
         else:
-            due = _as_datetime(case.data.get(spec.at.split(".", 1)[1]))  # type: ignore[union-attr]
+            due = as_instant(case.data.get(spec.at.split(".", 1)[1]))  # type: ignore[union-attr]
             if due is None:
                 continue  # the field is optional and absent: other timers of the state still apply
         plans.append(TimerPlan(spec.label, spec.action, state, due))
     return plans
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, time(), UTC)
-    text = str(value)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if len(text) == 10:  # a bare date: the start of that day
-        return datetime.combine(parsed.date(), time(), UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # -- notifications ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from complaints.cli.context import CliContext, ctx_of
 from complaints.cli.db_cmd import app as db_app
 from complaints.cli.ops_cmd import app as ops_app
 from complaints.cli.rootcause_cmd import app as rootcause_app
-from complaints.cli.rootcause_cmd import with_related
+from complaints.cli.rootcause_cmd import related_of, related_table, with_related
 from complaints.cli.sla_cmd import app as sla_app
 from complaints.cli.sla_cmd import with_clocks
 from complaints.cli.workflow_cmd import app as workflow_app
@@ -186,8 +186,7 @@ def show(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g.
     # The case first: finding related complaints loads the text-similarity libraries (a second
     # or more), and the handler can read meanwhile.
     cli.console.print(render.case_panel(view))
-    for panel in with_related(cli, {"reference": reference})["extra_panels"]:
-        cli.console.print(panel)
+    cli.console.print(related_table(related_of(cli, reference)))
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

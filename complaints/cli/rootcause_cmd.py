@@ -35,13 +35,18 @@ app.add_typer(capa_app, name="capa")
 def with_related(cli: CliContext, view: dict[str, Any], k: int = 5, always: bool = True) -> dict[str, Any]:
     """The view plus ``related`` (JSON) and, for the terminal, an extra panel (when there is
     something to show, unless ``always``)."""
-    from root_cause.services import candidates
-
-    related = candidates(cli.app(), view["reference"], k=k)
+    related = related_of(cli, view["reference"], k)
     view = view | {"related": related}
     if not cli.json and (related or always):
         view["extra_panels"] = [*view.get("extra_panels", []), related_table(related)]
     return view
+
+
+def related_of(cli: CliContext, reference: str, k: int = 5) -> list[dict[str, Any]]:
+    """Likely duplicates and related open complaints (loads the text-similarity libraries)."""
+    from root_cause.services import candidates
+
+    return candidates(cli.app(), reference, k=k)
 
 
 def related_table(rows: list[dict[str, Any]]) -> Table | Text:
