@@ -8,6 +8,7 @@ at import time.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,20 @@ SQLITE_PRAGMAS = (
     "wal_autocheckpoint=10000", "cache_size=-16384",
 )
 READ_ONLY = "complaintflow_read_only"
+
+
+def _bind_none_directly() -> None:
+    """Let ``sqlite3`` bind ``None`` without its adaptation protocol.
+
+    The driver passes every parameter that is not an exact str, int or float through
+    ``PrepareProtocol``, whose failed ``__adapt__`` lookup builds and discards an
+    AttributeError message each time: about 0.5 us for every NULL bound, and an intake
+    batch binds some twenty a complaint (callgrind: 2.7% of a 100,000-row import). An
+    adapter registered for ``NoneType`` is found by the first lookup instead; ``{}.get``
+    returns ``None`` from C, so NULL is still bound as NULL. Process-wide, as every
+    ``sqlite3`` adapter is, and the same for any other user of the module.
+    """
+    sqlite3.register_adapter(type(None), {}.get)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -81,6 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     except (NoSuchModuleError, ImportError) as exc:
         raise ConfigurationError(f"No database driver for {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
+        _bind_none_directly()
         _configure_sqlite(engine)
     return engine
 

@@ -159,3 +159,12 @@ def test_an_empty_postgres_database_is_refused_until_initialised(empty_postgres_
     init_database(db)
     check_schema(db)
     db.dispose()
+
+
+def test_a_none_is_stored_as_null_on_sqlite(tmp_path: Path) -> None:
+    # make_engine registers a faster adapter for None with the sqlite3 module
+    db = Database(f"sqlite:///{tmp_path / 'nulls.db'}")
+    with db.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT ? IS NULL, typeof(?)", (None, None)).one()
+    db.dispose()
+    assert tuple(row) == (1, "null")
