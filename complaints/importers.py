@@ -30,6 +30,7 @@ CFPB_CHANNELS = {
 }
 CFPB_DATE_FORMATS = ("%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y")
 _NONE = {"", "none", "n/a", "null"}
+_NONE_LONGEST = max(map(len, _NONE))
 
 
 def detect_format(path: Path) -> Format:
@@ -76,9 +77,11 @@ def _validated(row: int, raw: dict[str, Any]) -> ComplaintIn | ImportRowError:
 
 
 def _clean(value: str | None) -> str | None:
-    if value is None or value.strip().lower() in _NONE:
+    if value is None:
         return None
-    return value.strip()
+    value = value.strip()
+    # only a short cell can be one of _NONE: a narrative is not lowercased to find out
+    return None if len(value) <= _NONE_LONGEST and value.lower() in _NONE else value
 
 
 @lru_cache(maxsize=4096)  # an export holds a few hundred distinct dates; strptime was a third of reading a row

@@ -485,3 +485,18 @@ def test_intake_leaves_a_collector_turned_off_elsewhere_off(app: App, handler: A
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_cfpb_placeholders_for_nothing_are_empty_and_long_text_is_kept_as_written(
+    app: App, handler: Actor, tmp_path: Path
+) -> None:
+    narrative = "  N/A is what they wrote on my FEE statement, twice.  "
+    path = write(tmp_path / "cfpb.csv", CFPB_HEADER + (
+        f'03/22/23,Payday loan, N/A ,Fees,NULL,"{narrative}",ACME,TX,Web,300\n'
+        "03/22/23,Payday loan,none,Fees,None, n/a ,ACME,TX,Web,301\n"
+    ))
+    assert import_file(app, path, handler).ok
+    with app.db.read() as conn:
+        rows = conn.execute(select(complaint_t).order_by(complaint_t.c.external_id)).all()
+    assert [(r.sub_product, r.sub_category) for r in rows] == [(None, None), (None, None)]
+    assert [r.description for r in rows] == [narrative.strip(), "Fees"]
