@@ -220,7 +220,7 @@ class IntakeService:
         fields.update(workflow_name=workflow.name, workflow_version=workflow.version,
                       received_at=record.received_at or now)
         intake = {k: v for k, v in fields.items() if v is not None and k not in ("workflow_name", "workflow_version")}
-        intake["received_at"] = (record.received_at or now).isoformat()
+        intake["received_at"] = machine.iso(record.received_at or now)
         intake["description"] = record.description
         case, received = machine.start(
             workflow, reference, fields, actor, now, tier=self.initial_tier(workflow, record), intake=intake

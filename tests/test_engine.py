@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from casework import (
@@ -507,3 +508,17 @@ def test_applying_a_step_changes_what_the_step_says_and_keeps_every_other_field_
                           "queue": "specialist"}}
     for f in fields(Case):  # a field added to Case and forgotten by apply fails here
         assert getattr(after, f.name) == changed.get(f.name, getattr(case, f.name)), f.name
+
+
+def test_instants_are_written_with_their_own_zone_and_offset() -> None:
+    # equal instants (and the two readings of a repeated hour) are equal keys to a cache
+    london, paris = ZoneInfo("Europe/London"), ZoneInfo("Europe/Paris")
+    noon = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert [machine.iso(noon), machine.iso(noon.astimezone(paris))] == [
+        "2026-06-01T12:00:00+00:00", "2026-06-01T14:00:00+02:00",
+    ]
+    repeated = datetime(2026, 10, 25, 1, 30, tzinfo=london)
+    assert [machine.iso(repeated), machine.iso(repeated.replace(fold=1))] == [
+        "2026-10-25T01:30:00+01:00", "2026-10-25T01:30:00+00:00",
+    ]
+    assert machine.iso(noon.date()) == "2026-06-01"
