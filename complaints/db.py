@@ -9,9 +9,9 @@ at import time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -48,7 +48,8 @@ def _bind_none_directly() -> None:
     returns ``None`` from C, so NULL is still bound as NULL. Process-wide, as every
     ``sqlite3`` adapter is, and the same for any other user of the module.
     """
-    sqlite3.register_adapter(type(None), {}.get)
+    none_as_null = cast(Callable[[None], None], {}.get)
+    sqlite3.register_adapter(type(None), none_as_null)
 
 
 def _configure_sqlite(engine: Engine) -> None:
