@@ -29,6 +29,7 @@ from complaints.clock import FixedClock
 from complaints.importers import read_file
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TARGET = 5_000  # rows a second, on SQLite
 ENGINE_DB = "intake_engine"
 EVENT_COLUMNS = ("complaint_id", "seq", "actor", "role", "action", "from_state", "to_state", "tier", "queue",
                  "payload", "changes", "at")
@@ -223,7 +224,7 @@ def run(ctx: Context) -> list[Measure]:
     return [
         Measure(f"SQLite: {sizes.rows:,} CFPB rows, importer + IntakeService (batches of {batch})",
                 sizes.rows / best["engine"], "rows/s", raw_rate, "csv + plain sqlite3 inserts",
-                Target(">=", 5_000, on="value"), note=f"source: {data.source_name()}"),
+                Target(">=", TARGET, on="value"), note=f"source: {data.source_name()}; {within_reach(limit)}"),
         Measure("the engine's import against the database's limit for the same writes", sizes.rows / best["engine"],
                 "rows/s", limit, "its stored rows written again with plain sqlite3",
                 note=f"diagnostic: {rows_per_complaint(ctx.workdir / f'{ENGINE_DB}.db'):.1f} rows a complaint; "
@@ -232,6 +233,15 @@ def run(ctx: Context) -> list[Measure]:
         Measure("the same without bootstrap's step observers", sizes.rows / best["core"], "rows/s", raw_rate,
                 "csv + plain sqlite3 inserts", note="diagnostic: SLA clocks and root-cause blocking keys not written"),
     ]
+
+
+def within_reach(limit: float) -> str:
+    """Whether this machine can meet the target at all: the target is a rate, not a ratio, and
+    no importer that keeps the engine's rows writes them faster than the database alone."""
+    if limit >= TARGET:
+        return f"the database alone writes the same rows at {limit:,.0f} complaints/s here"
+    return (f"out of reach on this machine: the database alone writes the same rows at only "
+            f"{limit:,.0f} complaints/s here")
 
 
 def by_table(spent: dict[str, float], complaints: int) -> str:

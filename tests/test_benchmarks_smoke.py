@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.__main__ import main
 from benchmarks.harness import Context, Figure, Measure, NotAvailable, Target, run_figure
-from benchmarks.intake import WRITTEN
+from benchmarks.intake import WRITTEN, within_reach
 from benchmarks.report import load
 
 FIGURES = "transitions,intake,sweep"
@@ -51,6 +51,8 @@ def test_every_measure_has_a_value_a_baseline_and_a_verdict_where_a_target_appli
     assert single["ratio"] == pytest.approx(single["value"] / single["baseline"])
     assert "skipped" in transitions["PostgreSQL"]["note"]
     intake = {m["name"]: m for m in doc["figures"][1]["measures"]}
+    rate = next(m for m in intake.values() if m["target"])
+    assert "the database alone writes the same rows at" in rate["note"]
     limit = intake["the engine's import against the database's limit for the same writes"]["note"]
     for spent in (*WRITTEN, "COMMIT"):  # where the database's time goes, table by table
         assert re.search(rf"\b{spent} \d+ us\b", limit), spent
@@ -92,3 +94,11 @@ def test_a_probed_job_reports_its_own_peak_memory_not_the_parents(tmp_path: Path
         held[page] = 1
     peak = measure("benchmarks.memory:floor_job", f"sqlite:///{tmp_path / 'floor.db'}")["peak_mb"]
     assert 0 < peak < 300, f"the child reported {peak:.0f} MB: the parent's 400 MB were counted"
+
+
+@pytest.mark.parametrize(("limit", "says"), [
+    (3_215.0, "out of reach on this machine: the database alone writes the same rows at only 3,215 complaints/s"),
+    (7_310.0, "the database alone writes the same rows at 7,310 complaints/s here"),
+])
+def test_intake_says_when_the_machine_cannot_meet_its_rate_at_all(limit: float, says: str) -> None:
+    assert within_reach(limit).startswith(says)
