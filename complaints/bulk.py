@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, Connection, Integer, Table, bindparam, func, insert, select
@@ -286,6 +286,19 @@ class Stamps:
                 base = converted[id(template)] = compiled.parameters(template)
             params.append(stamp(base, value))
         return params
+
+
+# -- parameter lists ---------------------------------------------------------------------------
+T = TypeVar("T")
+
+#: Values in one ``IN (...)`` list: well below SQLite's oldest limit of 999 bound parameters.
+CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``, for ``IN`` lists of bounded length."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 # -- the driver ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any, Self
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from complaints.bulk import Bulk
+from complaints.bulk import Bulk, chunks
 from complaints.clock import as_utc
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ImportRowError, InvalidInput
@@ -41,8 +41,6 @@ INTAKE_FIELDS = ("channel", "product", "sub_product", "company", "category", "su
                  "severity", "language", "region", "external_id")
 
 
-#: Keys per IN list: far below every database's limit on bound parameters.
-CHUNK = 500
 # Built once. Inserts go without RETURNING and ids are read back by their unique keys: with
 # ``RETURNING ... sort_by_parameter_order`` SQLAlchemy inserts SQLite rows one statement each.
 _by_external_id = select(complaint_t.c.external_id, complaint_t.c.reference).where(
@@ -232,7 +230,7 @@ class IntakeService:
 
     def _existing(self, uow: UnitOfWork, external_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(external_ids, CHUNK):
+        for chunk in chunks(external_ids):
             found.update((r.external_id, r.reference) for r in uow.conn.execute(_by_external_id, {"ids": chunk}))
         return found
 
@@ -268,7 +266,7 @@ class IntakeService:
         _insert_complaint.run(uow.conn, rows)
         ids: dict[str, int] = {}
         references = [row["reference"] for row in rows]
-        for chunk in _chunks(references, CHUNK):
+        for chunk in chunks(references):
             ids.update((r.reference, r.id) for r in uow.conn.execute(_id_by_reference, {"refs": chunk}))
         return [ids[ref] for ref in references]
 
@@ -368,11 +366,6 @@ def _collector_paused() -> Iterator[None]:
 
 def _customer_ids(uow: UnitOfWork, pseudonyms: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in _chunks(pseudonyms, CHUNK):
+    for chunk in chunks(pseudonyms):
         found.update((r.pseudonym, r.id) for r in uow.conn.execute(_customer_by_pseudonym, {"keys": chunk}))
     return found
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

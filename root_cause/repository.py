@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from complaints.bulk import Bulk
+from complaints.bulk import Bulk, chunks
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
 from root_cause.blocking import LinkRecord
@@ -25,8 +25,6 @@ capa_t = Capa.__table__  # type: ignore[attr-defined]
 capa_cause_t = CapaCause.__table__  # type: ignore[attr-defined]
 capa_event_t = CapaEvent.__table__  # type: ignore[attr-defined]
 alert_t = RecurrenceAlert.__table__  # type: ignore[attr-defined]
-
-CHUNK = 500
 
 
 class CapaConflict(ConflictError):
@@ -54,11 +52,6 @@ _insert_block_keys = Bulk(block_t.insert())
 
 def _record(row: Any) -> LinkRecord:
     return LinkRecord(row.id, row.description or "", row.product, row.company, row.category, row.pseudonym)
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def pair_key(source: int, target: int | None = None, capa: int | None = None) -> str:

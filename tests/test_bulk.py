@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.bootstrap import App
-from complaints.bulk import SPREAD_FROM, Bulk, Stamps, select_matching
+from complaints.bulk import CHUNK, SPREAD_FROM, Bulk, Stamps, chunks, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
 
@@ -162,3 +162,9 @@ def test_rows_matching_keys_are_read_in_one_statement_with_sqlalchemys_values(ap
             select(timer_t).where(timer_t.c.kind == "workflow", timer_t.c.name.in_(["a", "b"])).order_by(timer_t.c.id))]
         assert select_matching(conn, timer_t, ("complaint_id", "name"), keys) == expected
         assert select_matching(conn, timer_t, ("complaint_id", "name"), []) == []
+
+
+def test_in_lists_are_cut_into_consecutive_slices_of_bounded_length() -> None:
+    assert list(chunks(list(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(chunks([], 3)) == []
+    assert [len(part) for part in chunks(list(range(CHUNK + 1)))] == [CHUNK, 1]
