@@ -14,10 +14,11 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Profile = Literal["tiny", "quick", "full"]
 PROFILES: tuple[Profile, ...] = ("tiny", "quick", "full")
+K = TypeVar("K")
 
 #: Prepares one round (outside the clock) and returns the work to time.
 Round = Callable[[], Callable[[], object]]
@@ -136,7 +137,7 @@ def run_figure(figure: Figure, ctx: Context) -> FigureResult:
     return FigureResult(figure.key, figure.title, "ok", time.perf_counter() - started, measures)
 
 
-def interleaved(rounds: Mapping[str, Round], repeat: int, warmup: int = 1) -> dict[str, float]:
+def interleaved(rounds: Mapping[K, Round], repeat: int, warmup: int = 1) -> dict[K, float]:
     """Best seconds of each contender over ``repeat`` alternating rounds, after ``warmup`` rounds."""
     best = {name: float("inf") for name in rounds}
     for index in range(warmup + repeat):

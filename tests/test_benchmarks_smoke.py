@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from benchmarks.__main__ import main
-from benchmarks.harness import Context, Figure, Measure, NotAvailable, Target, run_figure
+from benchmarks.harness import Context, Figure, Measure, NotAvailable, Target, interleaved, run_figure
 from benchmarks.intake import WRITTEN, within_reach
 from benchmarks.report import load
+from benchmarks.sweep import Size
 
 FIGURES = "transitions,intake,sweep"
 MEASURE_KEYS = {"name", "value", "unit", "baseline", "baseline_name", "ratio", "target", "met", "note"}
@@ -102,3 +104,27 @@ def test_a_probed_job_reports_its_own_peak_memory_not_the_parents(tmp_path: Path
 ])
 def test_intake_says_when_the_machine_cannot_meet_its_rate_at_all(limit: float, says: str) -> None:
     assert within_reach(limit).startswith(says)
+
+
+def test_contenders_are_timed_in_alternating_rounds_whatever_their_keys() -> None:
+    calls: list[int] = []
+
+    def contender(key: int) -> Callable[[], Callable[[], object]]:
+        def prepare() -> Callable[[], object]:
+            calls.append(key)
+            return lambda: None
+        return prepare
+
+    best = interleaved({10_000: contender(10_000), 1_000_000: contender(1_000_000)}, repeat=2, warmup=1)
+    assert calls == [10_000, 1_000_000] * 3
+    assert set(best) == {10_000, 1_000_000}
+
+
+def test_the_sweep_figure_checks_outside_the_clock_that_every_due_timer_was_stored_as_fired(tmp_path: Path) -> None:
+    size = Size(Context("tiny", tmp_path), 50, due=5)
+    size.prepare()()
+    size.prepare()()
+    size.check()
+    size.conn.execute("UPDATE timer SET status = 'pending' WHERE id = (SELECT max(id) FROM timer WHERE status = 'fired')")
+    with pytest.raises(AssertionError, match="9 timers stored as fired, 10 due so far, at 50 open"):
+        size.close()
