@@ -152,10 +152,6 @@ def interleaved(rounds: Mapping[K, Round], repeat: int, warmup: int = 1) -> dict
     return best
 
 
-def best_of(prepare: Round, repeat: int, warmup: int = 1) -> float:
-    return interleaved({"only": prepare}, repeat, warmup)["only"]
-
-
 def format_number(value: float | None) -> str:
     if value is None:
         return "—"

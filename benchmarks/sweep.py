@@ -10,7 +10,7 @@ the sizes' rounds alternate, as every figure's contenders do.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,10 +86,7 @@ def run(ctx: Context) -> list[Measure]:
     machine falls on all of them rather than on the size measured at the time."""
     sizes = SIZES[ctx.profile]
     with ExitStack() as opened:  # each database closed, and checked, whatever fails
-        databases = []
-        for n in sizes.open:
-            databases.append(Size(ctx, n, sizes.due))
-            opened.callback(databases[-1].close)
+        databases = [opened.enter_context(closing(Size(ctx, n, sizes.due))) for n in sizes.open]
         seconds = interleaved({db.open_count: db.prepare for db in databases}, sizes.repeat, warmup=1)
     smallest = sizes.open[0]
     return [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
-from benchmarks.harness import Context, Figure, Measure, NotAvailable, Target, interleaved, run_figure
+from benchmarks.harness import Context, Figure, Measure, NotAvailable, Round, Target, interleaved, run_figure
 from benchmarks.intake import WRITTEN, within_reach
 from benchmarks.report import load
 from benchmarks.sweep import Size
@@ -109,7 +109,7 @@ def test_intake_says_when_the_machine_cannot_meet_its_rate_at_all(limit: float, 
 def test_contenders_are_timed_in_alternating_rounds_whatever_their_keys() -> None:
     calls: list[int] = []
 
-    def contender(key: int) -> Callable[[], Callable[[], object]]:
+    def contender(key: int) -> Round:
         def prepare() -> Callable[[], object]:
             calls.append(key)
             return lambda: None
