@@ -256,7 +256,7 @@ def test_a_timer_at_a_field_no_transition_sets_is_refused() -> None:
 # -- unknown keys ------------------------------------------------------------------------------
 
 
-def test_unknown_keys_are_refused_at_every_level_each_with_its_line() -> None:
+def test_unknown_keys_are_refused_at_every_level_each_with_its_line_and_the_likely_key() -> None:
     def misspell(doc: Doc) -> None:
         doc["colour"] = "blue"
         doc["states"]["received"]["intial"] = True
@@ -266,16 +266,39 @@ def test_unknown_keys_are_refused_at_every_level_each_with_its_line() -> None:
 
     text = mutated(misspell)
     found = problems_of(text)
-    expected = {
-        "colour": line_of(text, r"^colour:"),
-        "states.received.intial": line_of(text, r"intial:"),
-        "transitions.assess.role": line_of(text, r"^    role:"),
-        "transitions.valid.fields.rationale.requried": line_of(text, r"requried:"),
-        "states.closed.entry_guards.0.mesage": line_of(text, r"mesage:"),
+    expected = {  # path: (line, the key meant, or None where nothing is close)
+        "colour": (line_of(text, r"^colour:"), None),
+        "states.received.intial": (line_of(text, r"intial:"), "initial"),
+        "transitions.assess.role": (line_of(text, r"^    role:"), "roles"),
+        "transitions.valid.fields.rationale.requried": (line_of(text, r"requried:"), "required"),
+        "states.closed.entry_guards.0.mesage": (line_of(text, r"mesage:"), "message"),
     }
-    assert sorted(found) == sorted(
-        f"line {line}, {path}: unknown key '{path.split('.')[-1]}' (check the spelling; see docs/workflows.md)"
-        for path, line in expected.items()
+    assert sorted(p.split(" (keys here: ")[0] for p in found) == sorted(
+        f"line {line}, {path}: unknown key '{path.split('.')[-1]}'" + (f": did you mean '{meant}'?" if meant else "")
+        for path, (line, meant) in expected.items()
+    )
+
+
+def test_an_unknown_key_names_the_keys_allowed_where_it_stands() -> None:
+    text = mutated(lambda d: d["transitions"]["valid"]["fields"]["rationale"].update(requried=False))
+    assert the_one_problem(text).endswith(
+        "unknown key 'requried': did you mean 'required'? (keys here: type, required, choices, min_length, "
+        "description)"
+    )
+    text = mutated(lambda d: d.update(initial="received"))
+    assert the_one_problem(text).endswith(
+        "initial: unknown key 'initial' (keys here: name, version, title, description, default_language, roles, "
+        "personal_data_roles, tiers, states, transitions, templates, timeline, sla, regulatory, escalation)"
+    )
+
+
+@pytest.mark.parametrize("key", ["on", "yes", "off"])
+def test_a_key_yaml_reads_as_a_boolean_is_explained_with_its_line(key: str) -> None:
+    text = SHIPPED.read_text(encoding="utf-8").replace("  awaiting_customer:\n", f"  awaiting_customer:\n    {key}: x\n", 1)
+    reading = "false" if key == "off" else "true"
+    assert the_one_problem(text) == (
+        f"line {line_of(text, r'^  awaiting_customer:')}, states.awaiting_customer: a key here was read as "
+        f"{reading}: YAML takes an unquoted on, off, yes, no, true or false for a boolean; quote the key ('on':)"
     )
 
 

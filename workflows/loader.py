@@ -6,12 +6,14 @@ all problems are reported at once.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from complaints.errors import InvalidWorkflow, NotFound
 from workflows.checks import check_workflow
@@ -66,9 +68,65 @@ def _pydantic_problems(exc: ValidationError, index: dict[Path_, int]) -> list[st
         path = tuple(p for p in path if not (isinstance(p, str) and ("[" in p or "function-" in p)))
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = f"unknown key '{path[-1]}' (check the spelling; see docs/workflows.md)"
+            message = _unknown_key(str(path[-1]), _keys_allowed(path[:-1]))
+        elif err["type"] == "invalid_key":  # pydantic shows a key True as 1: name the mapping instead
+            path, message = path[:-1], _not_text_key(err["input"])
         problems.append(f"{locate(index, path)}: {message}")
     return problems
+
+
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    """'unknown key 'intial': did you mean 'initial'? (keys here: label, ...)'."""
+    close = get_close_matches(key, allowed, n=1)
+    guess = f": did you mean '{close[0]}'?" if close else ""
+    return f"unknown key '{key}'{guess}" + (f" (keys here: {', '.join(allowed)})" if allowed else "")
+
+
+def _not_text_key(key: object) -> str:
+    if isinstance(key, bool):  # YAML 1.1, as PyYAML reads it: on/off/yes/no/true/false unquoted
+        return (f"a key here was read as {str(key).lower()}: YAML takes an unquoted on, off, yes, no, true or "
+                "false for a boolean; quote the key ('on':)")
+    return f"key {key!r} is not text; quote it ('{key}':)"
+
+
+def _keys_allowed(path: Path_) -> list[str]:
+    """The keys the definition's mapping at ``path`` may hold, found by walking the field types
+    of ``WorkflowSpec``; none where no one model is found there."""
+    annotation: Any = WorkflowSpec
+    for part in path:
+        annotation = _inside(annotation, part)
+    model = _model(annotation)
+    return [field.alias or name for name, field in model.model_fields.items()] if model else []
+
+
+def _inside(annotation: Any, part: str | int) -> Any:
+    """The type of ``part`` of a value of type ``annotation`` (a model's field, a list's item,
+    a dict's value); None where it can't be told."""
+    model = _model(annotation)
+    if model is not None:
+        found = [f.annotation for name, f in model.model_fields.items() if part in (name, f.alias)]
+        return found[0] if found else None
+    members = [a for a in get_args(annotation) if a is not NoneType] if _is_union(annotation) else [annotation]
+    if len(members) != 1:
+        return None
+    origin, args = get_origin(members[0]), get_args(members[0])
+    if origin is list and isinstance(part, int) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    """The model ``annotation`` is, optional or not; None for anything else."""
+    members = [a for a in get_args(annotation) if a is not NoneType] if _is_union(annotation) else [annotation]
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0]
+    return None
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType)
 
 
 def parse_workflow(text: str, source: str = "<string>") -> CompiledWorkflow:
