@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from complaints.errors import ConfigurationError, InvalidInput, NotFound
+from complaints.yaml_problems import Path_, line_index, line_of, validation_problems
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"
 
@@ -76,35 +77,14 @@ class Taxonomy:
         raise InvalidInput("Unknown root cause", [f"{field}: {code!r} is not in the taxonomy {self.source}; try {hint}"])
 
 
-def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
-    """Path in the YAML document -> 1-based line, so errors can point at the entry."""
-    index: dict[tuple[str | int, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
-        index.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                index[(*path, str(key.value))] = key.start_mark.line + 1
-                walk(value, (*path, str(key.value)))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return index
-
-
-def _where(index: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> str:
+def _where(index: dict[Path_, int], path: Path_) -> str:
+    """'line 7, codes[2].parent' for ``path``, at the line of its nearest part the file has."""
     dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
-    for cut in range(len(path), -1, -1):
-        if path[:cut] in index:
-            return f"line {index[path[:cut]]}, {dotted or '(top level)'}"
-    return dotted
+    line = line_of(index, path)
+    return dotted if line is None else f"line {line}, {dotted or '(top level)'}"
 
 
-def _structure_problems(spec: TaxonomySpec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _structure_problems(spec: TaxonomySpec) -> Iterator[tuple[Path_, str]]:
     """Duplicates, unknown parents and cycles, each with the path of the entry at fault."""
     first: dict[str, int] = {}
     for i, c in enumerate(spec.codes):
@@ -132,7 +112,7 @@ def _structure_problems(spec: TaxonomySpec) -> Iterator[tuple[tuple[str | int, .
 def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     try:
         raw = yaml.safe_load(text)
-        index = _line_index(text)
+        index = line_index(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -142,7 +122,7 @@ def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     try:
         spec = TaxonomySpec.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_where(index, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        problems = [f"{_where(index, path)}: {message}" for path, message in validation_problems(exc, TaxonomySpec)]
         raise _invalid(source, problems) from exc
     problems = [f"{_where(index, path)}: {message}" for path, message in _structure_problems(spec)]
     if problems:

@@ -38,11 +38,17 @@ def test_a_broken_taxonomy_is_refused_with_every_problem_and_its_line() -> None:
     ]
 
 
-def test_a_taxonomy_entry_with_an_unknown_key_is_refused_with_its_line(tmp_path: Path) -> None:
+def test_a_taxonomy_entry_with_an_unknown_key_is_refused_with_its_line_and_the_likely_key(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
-    path.write_text("codes:\n  - {code: A, name: a}\n  - {code: B, name: b, colour: red}\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"t.yaml: 1 problem:\n  - line 3, codes\[1\].colour: Extra inputs"):
+    path.write_text("codes:\n  - {code: A, name: a}\n  - {code: B, name: b, colour: red}\n"
+                    "  - {code: C, name: c, parnt: A}\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as err:
         load_taxonomy(path)
+    assert str(err.value).splitlines()[1:] == [
+        "  - line 3, codes[1].colour: unknown key 'colour' (keys here: code, name, parent, description)",
+        "  - line 4, codes[2].parnt: unknown key 'parnt': did you mean 'parent'? (keys here: code, name, parent, "
+        "description)",
+    ]
     with pytest.raises(NotFound, match="does not exist"):
         load_taxonomy(tmp_path / "missing.yaml")
 
