@@ -2,7 +2,7 @@
 
 Storage: ``models`` (SQLModel tables), ``db`` (engine, SQLite pragmas), ``uow`` (unit of work),
 ``repository`` (Core statements for the hot paths), ``migrations`` (Alembic). Input: ``schemas``,
-``importers``, ``intake``, ``yaml_problems`` (what the YAML loaders say is wrong, by line).
+``importers``, ``intake``, ``problems`` (what is wrong in an input, and where).
 Reads: ``queries``, ``integrity``, ``metrics``. Edges: ``cli`` and ``bootstrap`` (the
 composition root), ``demo``, ``flows`` (Prefect, imported only by ops commands).
 """

@@ -73,7 +73,7 @@ def _validated(row: int, raw: dict[str, Any]) -> ComplaintIn | ImportRowError:
     try:
         return ComplaintIn.model_validate(raw)
     except ValidationError as exc:
-        return ImportRowError(row, field_problems(exc))
+        return ImportRowError(row, field_problems(exc, ComplaintIn))
 
 
 def _clean(value: str | None) -> str | None:

@@ -45,7 +45,7 @@ def read_moves(path: Path) -> list[Move]:
             problems.append(f"line {number}: not a JSON object ({exc.msg})")
             continue
         except ValidationError as exc:
-            problems += [f"line {number}: {p}" for p in field_problems(exc)]
+            problems += [f"line {number}: {p}" for p in field_problems(exc, MoveIn)]
             continue
         moves.append(Move(move.reference, move.action, move.payload, move.expected_version))
     if not moves and not problems:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from complaints.errors import InvalidInput
+from complaints.problems import likely_key
 
 Channel = Literal["email", "phone", "web", "letter", "in_person", "social", "chat", "regulator", "api"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -74,14 +75,16 @@ PATTERN_HINTS = {
 }
 
 
-def field_problems(exc: ValidationError) -> list[str]:
-    """One line per field: ``customer.email: not an email address (name@example.com), got 'x'``."""
+def field_problems(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    """One line per field: ``customer.email: not an email address (name@example.com), got 'x'``;
+    with the ``model`` validated, an unknown field names the field it most likely meant."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
         hint = PATTERN_HINTS.get(str(err["loc"][-1])) if err["loc"] else None
         if err["type"] == "extra_forbidden":
-            lines.append(f"{loc}: unknown field")
+            meant = likely_key(model, err["loc"]) if model else None
+            lines.append(f"{loc}: unknown field" + (f"; did you mean '{meant}'?" if meant else ""))
         elif err["type"] == "string_pattern_mismatch" and hint:
             lines.append(f"{loc}: {hint}, got {err['input']!r}")
         elif err["type"] == "literal_error":
@@ -95,4 +98,4 @@ def parse_complaint(raw: dict[str, object]) -> ComplaintIn:
     try:
         return ComplaintIn.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput("Invalid complaint", field_problems(exc)) from exc
+        raise InvalidInput("Invalid complaint", field_problems(exc, ComplaintIn)) from exc

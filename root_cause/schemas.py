@@ -28,4 +28,4 @@ def parse_capa(raw: dict[str, object]) -> CapaIn:
     try:
         return CapaIn.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput("Invalid CAPA", field_problems(exc)) from exc
+        raise InvalidInput("Invalid CAPA", field_problems(exc, CapaIn)) from exc

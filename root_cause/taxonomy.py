@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from complaints.errors import ConfigurationError, InvalidInput, NotFound
-from complaints.yaml_problems import Path_, line_index, line_of, validation_problems
+from complaints.problems import Path_, line_index, line_of, validation_problems
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"
 

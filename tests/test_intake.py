@@ -108,6 +108,8 @@ def test_bad_json_items_are_reported_by_position_and_good_ones_kept(app: App, ha
         {"external_id": "J3", "product": "Card"},
         {"external_id": "J4", "product": "Card", "description": "Fee", "colour": "red"},
         {"external_id": "J5", "product": "Card", "description": "Fee", "severity": "urgent"},
+        {"external_id": "J6", "product": "Card", "description": "Fee", "severty": "high"},
+        {"external_id": "J7", "product": "Card", "description": "Fee", "customer": {"emial": "a@example.com"}},
     ]}))
     report = import_file(app, path, handler)
     assert report.created == [(1, by_external_id(app, "J1"))]
@@ -116,6 +118,8 @@ def test_bad_json_items_are_reported_by_position_and_good_ones_kept(app: App, ha
         (3, "row 3: description: Field required"),
         (4, "row 4: colour: unknown field"),
         (5, "row 5: severity: must be 'low', 'medium', 'high' or 'critical', got 'urgent'"),
+        (6, "row 6: severty: unknown field; did you mean 'severity'?"),
+        (7, "row 7: customer.emial: unknown field; did you mean 'email'?"),
     ]
 
 

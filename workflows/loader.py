@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from complaints.errors import InvalidWorkflow, NotFound
-from complaints.yaml_problems import Loader, Path_, line_index, line_of, validation_problems
+from complaints.problems import Loader, Path_, line_index, line_of, validation_problems
 from workflows.checks import check_workflow
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import WorkflowSpec

@@ -1,10 +1,11 @@
-"""What is wrong in a YAML file that pydantic validates, and on which line: shared by the
-loaders of workflow definitions (``workflows.loader``) and the root-cause taxonomy.
+"""What is wrong in an input that pydantic validates, and where, said so a person can mend it.
 
-``line_index`` maps every path in the document to the line it starts on; ``validation_problems``
-turns pydantic's errors into ``(path, message)`` pairs a person can act on: an unknown key
-names the key it most likely meant and the keys allowed where it stands (found by walking the
-model's field types), and a key YAML read as a boolean is named as such.
+For YAML files (workflow definitions, the root-cause taxonomy): ``line_index`` maps every path
+in the document to the line it starts on, and ``validation_problems`` turns pydantic's errors
+into ``(path, message)`` pairs: an unknown key names the key it most likely meant and the keys
+allowed where it stands, and a key YAML read as a boolean is named as such. For any input
+(imports, moves, CAPA): ``likely_key`` is the key a misspelt one most likely meant. The keys
+allowed at a path are found by walking the model's field types.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def unknown_key(key: str, allowed: list[str]) -> str:
     close = get_close_matches(key, allowed, n=1)
     guess = f": did you mean '{close[0]}'?" if close else ""
     return f"unknown key '{key}'{guess}" + (f" (keys here: {', '.join(allowed)})" if allowed else "")
+
+
+def likely_key(model: type[BaseModel], path: Path_) -> str | None:
+    """The key allowed beside the unknown one at ``path`` that it most likely meant, if any is close."""
+    close = get_close_matches(str(path[-1]), keys_allowed(model, path[:-1]), n=1) if path else []
+    return close[0] if close else None
 
 
 def _not_text_key(key: object) -> str:
