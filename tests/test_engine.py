@@ -141,6 +141,12 @@ def test_an_unknown_action_is_named_as_unknown(app: App, handler: Actor) -> None
             ],
             id="blank-and-unknown",
         ),
+        pytest.param(
+            {"criteria": PAYLOADS["valid"]["criteria"], "rational": "Fee charged twice"},
+            ["rationale: Field required",
+             "rational: unknown field; did you mean 'rationale'? 'valid' takes criteria, rationale"],
+            id="misspelt-field",
+        ),
     ],
 )
 def test_a_bad_payload_is_refused_with_one_problem_per_field_and_nothing_written(
