@@ -600,6 +600,33 @@ def test_the_installed_command_prints_one_line_errors(cli: Cli) -> None:
     assert result.stderr.splitlines() == ["Error: No complaint with reference 'C-2026-000001'"]
 
 
+def test_with_json_an_error_is_one_json_object_on_stderr_with_what_a_script_needs(cli: Cli) -> None:
+    reference = cli.intake()
+    result = cli("--json", "advance", reference, "asess")
+    assert (result.code, result.out) == (1, "")
+    assert json.loads(result.err) == {"error": {
+        "type": "ActionNotAllowed", "exit_code": 1,
+        "message": f"Can't 'asess' complaint {reference} in state 'acknowledged' (no action 'asess' in workflow "
+                   "'complaint'). Allowed: assess, escalate, assign.",
+        "reference": reference, "action": "asess", "state": "acknowledged", "allowed": ["assess", "escalate", "assign"],
+    }}
+    invalid = json.loads(cli("--json", "advance", reference, "assess", "-f", "colour=red").err)["error"]
+    assert (invalid["type"], invalid["problems"]) == ("InvalidInput", ["colour: unknown field; 'assess' takes no fields"])
+
+
+def test_with_json_a_usage_error_is_json_too_and_keeps_its_exit_code(cli: Cli) -> None:
+    result = cli("--json", "list", "--bogus")
+    assert (result.code, result.out) == (2, "")
+    assert json.loads(result.err) == {"error": {"type": "NoSuchOption", "message": "No such option: --bogus",
+                                                "exit_code": 2}}
+
+
+def test_json_given_to_a_command_as_a_value_does_not_make_errors_json(cli: Cli) -> None:
+    result = cli("intake", "--product", "Card", "--description", "--json", "--customer-email", "bad")
+    assert (result.code, result.err.splitlines()) == (1, [
+        "Error: Invalid complaint: customer.email: not an email address (name@example.com), got 'bad'"])
+
+
 # -- workflow commands -------------------------------------------------------------------------
 
 

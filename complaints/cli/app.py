@@ -6,6 +6,7 @@ Global options go before the command: ``complaints --db sqlite:///x.db --actor a
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -277,8 +278,10 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: one clear line and exit 1 for any error, tracebacks only with --debug."""
-    debug = "--debug" in sys.argv
+    """Entry point: one clear line and exit 1 for any error, tracebacks only with --debug;
+    with --json the error is a JSON object on standard error instead (``_fail``)."""
+    flags = _global_flags(sys.argv[1:])
+    debug, as_json = "--debug" in flags, "--json" in flags
     err = Console(stderr=True)
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back here as n, not raised
@@ -292,23 +295,49 @@ def main() -> None:
     except ComplaintflowError as exc:
         if debug:
             raise
-        _fail(err, "; ".join([str(exc), *getattr(exc, "__notes__", [])]), 1)
+        _fail(err, "; ".join([str(exc), *getattr(exc, "__notes__", [])]), 1, as_json, exc)
     except typer.TyperException as exc:  # usage errors (typer's bundled click): bad option, missing argument
         if debug:
             raise
-        _fail(err, exc.format_message(), exc.exit_code)
+        _fail(err, exc.format_message(), exc.exit_code, as_json, exc)
     except OSError as exc:  # a file that can't be read or written: say which and why, as the shell would
         if debug:
             raise
-        _fail(err, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), 1)
+        _fail(err, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), 1, as_json, exc)
     except Exception as exc:  # anything unexpected, e.g. a database that can't be reached
         if debug:
             raise
         first_line = next(iter(str(exc).strip().splitlines()), "")
-        _fail(err, f"{type(exc).__name__}: {first_line} (run with --debug for details)", 1)
+        _fail(err, f"{type(exc).__name__}: {first_line} (run with --debug for details)", 1, as_json, exc)
 
 
-def _fail(err: Console, message: str, code: int) -> None:
-    """Print the message as text, never as rich markup (it may quote '[...]' the user typed)."""
-    err.print(f"[red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+#: The global options that take a value; every global option comes before the command.
+_VALUED = ("--db", "--actor", "--role", "--now")
+
+
+def _global_flags(argv: list[str]) -> set[str]:
+    """The flags given before the command (``--json``, ``--debug``): a value the command is
+    given ("--json" as a description, say) is no flag."""
+    flags: set[str] = set()
+    tokens = iter(argv)
+    for token in tokens:
+        if not token.startswith("-"):
+            break  # the command
+        if token in _VALUED:
+            next(tokens, None)
+        flags.add(token.split("=", 1)[0])
+    return flags
+
+
+def _fail(err: Console, message: str, code: int, as_json: bool = False, exc: BaseException | None = None) -> None:
+    """Print the message as text, never as rich markup (it may quote '[...]' the user typed);
+    with ``--json``, as ``{"error": {"type", "message", ...}}`` with what the error holds
+    (``problems``, ``reference``, ``allowed`` ...) for a script to act on."""
+    if as_json:
+        details = {k: v for k, v in vars(exc).items() if not k.startswith("_")} \
+            if isinstance(exc, ComplaintflowError) else {}
+        error = {"type": type(exc).__name__ if exc is not None else "Error", "message": message, "exit_code": code}
+        sys.stderr.write(json.dumps({"error": error | details}, default=str, ensure_ascii=False) + "\n")
+    else:
+        err.print(f"[red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
