@@ -295,20 +295,20 @@ def main() -> None:
     except ComplaintflowError as exc:
         if debug:
             raise
-        _fail(err, "; ".join([str(exc), *getattr(exc, "__notes__", [])]), 1, as_json, exc)
+        _fail(err, "; ".join([str(exc), *getattr(exc, "__notes__", [])]), 1, exc, as_json)
     except typer.TyperException as exc:  # usage errors (typer's bundled click): bad option, missing argument
         if debug:
             raise
-        _fail(err, exc.format_message(), exc.exit_code, as_json, exc)
+        _fail(err, exc.format_message(), exc.exit_code, exc, as_json)
     except OSError as exc:  # a file that can't be read or written: say which and why, as the shell would
         if debug:
             raise
-        _fail(err, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), 1, as_json, exc)
+        _fail(err, f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), 1, exc, as_json)
     except Exception as exc:  # anything unexpected, e.g. a database that can't be reached
         if debug:
             raise
         first_line = next(iter(str(exc).strip().splitlines()), "")
-        _fail(err, f"{type(exc).__name__}: {first_line} (run with --debug for details)", 1, as_json, exc)
+        _fail(err, f"{type(exc).__name__}: {first_line} (run with --debug for details)", 1, exc, as_json)
 
 
 #: The global options that take a value; every global option comes before the command.
@@ -329,14 +329,14 @@ def _global_flags(argv: list[str]) -> set[str]:
     return flags
 
 
-def _fail(err: Console, message: str, code: int, as_json: bool = False, exc: BaseException | None = None) -> None:
+def _fail(err: Console, message: str, code: int, exc: BaseException, as_json: bool) -> None:
     """Print the message as text, never as rich markup (it may quote '[...]' the user typed);
     with ``--json``, as ``{"error": {"type", "message", ...}}`` with what the error holds
     (``problems``, ``reference``, ``allowed`` ...) for a script to act on."""
     if as_json:
         details = {k: v for k, v in vars(exc).items() if not k.startswith("_")} \
             if isinstance(exc, ComplaintflowError) else {}
-        error = {"type": type(exc).__name__ if exc is not None else "Error", "message": message, "exit_code": code}
+        error = {"type": type(exc).__name__, "message": message, "exit_code": code}
         sys.stderr.write(json.dumps({"error": error | details}, default=str, ensure_ascii=False) + "\n")
     else:
         err.print(f"[red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
