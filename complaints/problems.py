@@ -4,7 +4,7 @@ For YAML files (workflow definitions, the root-cause taxonomy): ``line_index`` m
 in the document to the line it starts on, and ``validation_problems`` turns pydantic's errors
 into ``(path, message)`` pairs: an unknown key names the key it most likely meant and the keys
 allowed where it stands, and a key YAML read as a boolean is named as such. For any input
-(imports, moves, CAPA): ``likely_key`` is the key a misspelt one most likely meant. The keys
+(imports, moves, CAPA, payloads): ``did_you_mean`` names the key a misspelt one most likely meant. The keys
 allowed at a path are found by walking the model's field types.
 """
 
@@ -21,10 +21,6 @@ Path_ = tuple[str | int, ...]
 
 #: libyaml's parser when PyYAML was built with it: ten times faster, and every CLI command loads the workflows.
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-#: Fields whose keys in the file are Python keywords: pydantic's errors give the field's name.
-_ALIASES = {"from_": "from", "set_": "set", "in_": "in", "not_": "not"}
-
 
 def line_index(text: str) -> dict[Path_, int]:
     """Every path in the YAML document -> the 1-based line where it starts (a key's line for a
@@ -60,9 +56,9 @@ def validation_problems(exc: ValidationError, model: type[BaseModel]) -> list[tu
     """``(path in the file, message)`` for each of pydantic's errors validating ``model``."""
     problems = []
     for err in exc.errors():
-        path = tuple(_ALIASES.get(p, p) if isinstance(p, str) else p for p in err["loc"])
-        # without pydantic's markers of union members and validators (``function-after[...]``)
-        path = tuple(p for p in path if not (isinstance(p, str) and ("[" in p or "function-" in p)))
+        # pydantic's path names keys as the file does (aliases: 'from', 'in'), but holds markers
+        # of union members and validators (``function-after[...]``) that are no keys of the file
+        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or "function-" in p)))
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = unknown_key(str(path[-1]), keys_allowed(model, path[:-1]))
@@ -74,15 +70,20 @@ def validation_problems(exc: ValidationError, model: type[BaseModel]) -> list[tu
 
 def unknown_key(key: str, allowed: list[str]) -> str:
     """``unknown key 'intial': did you mean 'initial'? (keys here: label, ...)``."""
+    guess = _guess(key, allowed)
+    return f"unknown key '{key}'" + (f": {guess}" if guess else "") + \
+        (f" (keys here: {', '.join(allowed)})" if allowed else "")
+
+
+def did_you_mean(model: type[BaseModel], path: Path_) -> str:
+    """``did you mean 'severity'?`` for the unknown key at ``path`` of a ``model`` input, naming
+    the allowed key beside it that it most likely meant; empty if none is close."""
+    return _guess(str(path[-1]), keys_allowed(model, path[:-1])) if path else ""
+
+
+def _guess(key: str, allowed: list[str]) -> str:
     close = get_close_matches(key, allowed, n=1)
-    guess = f": did you mean '{close[0]}'?" if close else ""
-    return f"unknown key '{key}'{guess}" + (f" (keys here: {', '.join(allowed)})" if allowed else "")
-
-
-def likely_key(model: type[BaseModel], path: Path_) -> str | None:
-    """The key allowed beside the unknown one at ``path`` that it most likely meant, if any is close."""
-    close = get_close_matches(str(path[-1]), keys_allowed(model, path[:-1]), n=1) if path else []
-    return close[0] if close else None
+    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def _not_text_key(key: object) -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from complaints.errors import InvalidInput
-from complaints.problems import likely_key
+from complaints.problems import did_you_mean
 
 Channel = Literal["email", "phone", "web", "letter", "in_person", "social", "chat", "regulator", "api"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -83,8 +83,8 @@ def field_problems(exc: ValidationError, model: type[BaseModel] | None = None) -
         loc = ".".join(str(p) for p in err["loc"]) or "input"
         hint = PATTERN_HINTS.get(str(err["loc"][-1])) if err["loc"] else None
         if err["type"] == "extra_forbidden":
-            meant = likely_key(model, err["loc"]) if model else None
-            lines.append(f"{loc}: unknown field" + (f"; did you mean '{meant}'?" if meant else ""))
+            guess = did_you_mean(model, err["loc"]) if model else ""
+            lines.append(f"{loc}: unknown field" + (f"; {guess}" if guess else ""))
         elif err["type"] == "string_pattern_mismatch" and hint:
             lines.append(f"{loc}: {hint}, got {err['input']!r}")
         elif err["type"] == "literal_error":

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from complaints.errors import ActionNotAllowed, GuardFailed, InvalidInput
-from complaints.problems import likely_key
+from complaints.problems import did_you_mean
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import NEXT_TIER
 from workflows.guards import CLOCK, as_instant, failures
@@ -181,9 +181,8 @@ def validate_payload(workflow: CompiledWorkflow, action: str, payload: Mapping[s
             name = ".".join(str(p) for p in err["loc"]) or "payload"
             if err["type"] == "extra_forbidden":
                 takes = ", ".join(declared) if declared else "no fields"
-                meant = likely_key(model, err["loc"])
-                guess = f"did you mean '{meant}'? " if meant else ""
-                problems.append(f"{name}: unknown field; {guess}'{action}' takes {takes}")
+                guess = did_you_mean(model, err["loc"])
+                problems.append(f"{name}: unknown field; " + (f"{guess} " if guess else "") + f"'{action}' takes {takes}")
             else:
                 problems.append(f"{name}: {err['msg']}")
         raise InvalidInput(f"Invalid input for '{action}' on {reference}", problems) from exc
