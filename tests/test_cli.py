@@ -176,6 +176,15 @@ def test_listing_by_a_state_no_workflow_has_says_which_are_known(cli: Cli) -> No
     assert result.err.startswith("Error: Unknown value to filter by: state: 'investigation' is in no workflow (known: ")
 
 
+def test_an_empty_list_says_what_it_was_filtered_by_instead_of_printing_bare_headers(cli: Cli) -> None:
+    assert cli.ok("list").out.splitlines()[-1] == "No complaints yet."
+    cli.intake()
+    empty = cli.ok("list", "--state", "closed", "--queue", "frontline").out
+    assert empty.splitlines()[-1] == "No complaints with state 'closed', queue 'frontline'."
+    assert "Reference" not in empty
+    assert "Reference" in cli.ok("list").out
+
+
 def test_an_80_column_terminal_leaves_columns_out_rather_than_cut_words(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     reference = cli.intake()
     cli.advance(reference, "assess")

@@ -56,6 +56,12 @@ def test_identifiers_and_words_stay_whole_when_a_table_is_narrowed() -> None:
     assert max(map(len, lines)) <= 60
 
 
+def test_a_table_without_rows_shows_its_title_and_why_it_is_empty_not_bare_headers() -> None:
+    empty = Listing(("Reference", "State"), title="Due today", empty="Nothing falls due today.")
+    assert printed(empty, 80) == ["Due today", "Nothing falls due today."]
+    assert "Reference" in "\n".join(printed(Listing(("Reference", "State")), 80))  # no message: the table as rich draws it
+
+
 def test_a_word_longer_than_long_word_folds_rather_than_push_columns_out() -> None:
     table = Listing(("Reference", "Text"), wrap=("Text",))
     table.add_row("C-2026-000001", "x" * (LONG_WORD + 30))

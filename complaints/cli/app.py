@@ -173,7 +173,9 @@ def list_(
     if cli.json:
         cli.emit_json(rows)
     else:
-        cli.console.print(render.cases_table(rows))
+        chosen = {"state": state, "tier": tier, "queue": queue, "assignee": assignee}
+        filters = ", ".join(f"{name} '{value}'" for name, value in chosen.items() if value)
+        cli.console.print(render.cases_table(rows, empty=f"No complaints with {filters}." if filters else "No complaints yet."))
 
 
 @app.command()

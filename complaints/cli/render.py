@@ -35,12 +35,14 @@ class Listing(Table):
     narrow for every whole value and the narrowest of each wrapping column, the columns
     named in ``spare`` are left out, in that order, until the table fits, and a line under
     it says which: ``--json`` and a wider terminal show them. A table that still does not
-    fit is left to rich, which ends the cells it cuts in '…'.
+    fit is left to rich, which ends the cells it cuts in '…'. A table without rows shows its
+    title and ``empty`` (why there is nothing to list) rather than a grid of headers alone.
     """
 
     def __init__(self, names: Iterable[str], wrap: Iterable[str] | Mapping[str, int | None] = (),
-                 spare: Iterable[str] = (), **options: Any):
+                 spare: Iterable[str] = (), empty: str | None = None, **options: Any):
         super().__init__(**{"header_style": "bold", **options})
+        self.empty = empty
         names = tuple(names)
         self.least: dict[str, int | None] = dict(wrap) if isinstance(wrap, Mapping) else dict.fromkeys(wrap)
         self.spare = tuple(spare)
@@ -55,6 +57,11 @@ class Listing(Table):
         super().add_row(*(literal(c) for c in cells), **options)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.rows and self.empty is not None:
+            if self.title:
+                yield Text(str(self.title), style="table.title")
+            yield Text(self.empty, style="dim")
+            return
         ranges = {str(c.header): self._range(console, options, c) for c in self.columns}
         kept, hidden = list(self.columns), []
         for name in self.spare:
@@ -120,10 +127,10 @@ def state_text(state: str) -> Text:
     return Text(state, style=STATE_STYLE.get(state, "white"))
 
 
-def cases_table(rows: list[dict[str, Any]], title: str = "Complaints") -> Table:
+def cases_table(rows: list[dict[str, Any]], title: str = "Complaints", empty: str = "No complaints.") -> Table:
     table = Listing(("Reference", "State", "Tier", "Queue", "Severity", "Product", "Next deadline"), title=title,
                     wrap={"Product": None, "Next deadline": len("2026-12-01 09:00")},
-                    spare=("Queue", "Tier"))
+                    spare=("Queue", "Tier"), empty=empty)
     for r in rows:
         table.add_row(r["reference"], state_text(r["state"]), r["tier"], r["queue"], r["severity"],
                       clip(r["product"] or "", 40), _deadline(r))
@@ -177,7 +184,8 @@ def case_panel(view: dict[str, Any]) -> Group:
     description = clip(c.get("description") or "", 600)
 
     actions = Listing(("Action", "Goes to", "Needs", "Blocked by"), wrap=("Needs", "Blocked by"),
-                      title="Actions you can take", title_justify="left")
+                      title="Actions you can take", title_justify="left",
+                      empty=f"None you can take in '{view['state']}'.")
     for a in view["actions"]:
         needs = ", ".join(f"{k}: {v}" for k, v in a["fields"].items()) or "-"
         actions.add_row(Text(a["action"], style="green" if a["allowed"] else "red"), a["to_state"], needs,
@@ -191,7 +199,7 @@ def case_panel(view: dict[str, Any]) -> Group:
                        f"{e['from_state'] or '∅'} → {e['to_state']}", e["tier"], details)
 
     timers = Listing(("Kind", "Name", "Due", "Status", "Result"), wrap=("Result",), spare=("Result",),
-                     title="Timers", title_justify="left")
+                     title="Timers", title_justify="left", empty="None.")
     for t in view["timers"]:
         timers.add_row(t["kind"], t["name"], when(t["due_at"]), t["status"], t["result"] or "")
 

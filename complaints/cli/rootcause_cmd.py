@@ -49,11 +49,10 @@ def related_of(cli: CliContext, reference: str, k: int = 5) -> list[dict[str, An
     return candidates(cli.app(), reference, k=k)
 
 
-def related_table(rows: list[dict[str, Any]]) -> Table | Text:
-    if not rows:
-        return Text("No likely duplicates or related open complaints.", style="dim")
+def related_table(rows: list[dict[str, Any]]) -> Table:
     table = Listing(("Reference", "State", "Kind", "Score", "Status", "Link", "Why"), wrap=("Why",),
-                    spare=("Link", "Status"), title="Likely duplicates and related complaints", title_justify="left")
+                    spare=("Link", "Status"), title="Likely duplicates and related complaints", title_justify="left",
+                    empty="No likely duplicates or related open complaints.")
     for r in rows:
         ev = r["evidence"] or {}
         why = "; ".join(p for p in (
@@ -163,12 +162,13 @@ def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or
     if cli.json:
         cli.emit_json(alerts)
     else:
-        cli.console.print(_alerts_table(alerts))
+        cli.console.print(_alerts_table(alerts, "No root cause or cluster recurs above its own baseline."))
 
 
-def _alerts_table(alerts: list[dict[str, Any]]) -> Table:
+def _alerts_table(alerts: list[dict[str, Any]], empty: str) -> Table:
     table = Listing(("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"), wrap=("Subject", "Why"),
-                    spare=("Expected",), title="Recurring problems (strongest first)", title_justify="left")
+                    spare=("Expected",), title="Recurring problems (strongest first)", title_justify="left",
+                    empty=empty)
     for i, a in enumerate(alerts, start=1):
         table.add_row(str(i), a["subject"], a["period"], str(a["observed"]), f"{a['expected']:.2f}",
                       f"{a['strength']:.1f}", a["explanation"])
@@ -192,8 +192,8 @@ def report(ctx: typer.Context) -> None:
         pareto.add_row(p["code"], p["name"], str(p["count"]), f"{p['share']:.0%}", f"{p['cumulative']:.0%}",
                        Text(bar, style="cyan"))
     cli.console.print(pareto if data["pareto"] else Text("No root causes recorded yet.", style="dim"))
-    cli.console.print(_alerts_table(data["recurring"]))
-    cli.console.print(_capa_table(data["capas"], f"Open CAPAs ({data['overdue_capas']} overdue)"))
+    cli.console.print(_alerts_table(data["recurring"], "None open (`complaints rootcause analyse` looks again)."))
+    cli.console.print(_capa_table(data["capas"], f"Open CAPAs ({data['overdue_capas']} overdue)", "None open."))
 
 
 @app.command()
@@ -274,15 +274,15 @@ def nightly(ctx: typer.Context) -> None:
     lk = result["linking"]
     cli.console.print(f"[green]✓[/] linking: {lk['created']} new links over {lk['complaints']} complaints; "
                       f"{len(result['alerts'])} recurrence alerts; {len(result['capas'])} CAPAs checked")
-    cli.console.print(_alerts_table(result["alerts"]))
+    cli.console.print(_alerts_table(result["alerts"], "No root cause or cluster recurs above its own baseline."))
 
 
 # -- CAPA -------------------------------------------------------------------------------------------------
 
 
-def _capa_table(capas: list[dict[str, Any]], title: str) -> Table:
+def _capa_table(capas: list[dict[str, Any]], title: str, empty: str) -> Table:
     table = Listing(("Id", "Title", "Owner", "Status", "Due", "Root causes"), wrap=("Title", "Root causes"),
-                    title=title, title_justify="left")
+                    title=title, title_justify="left", empty=empty)
     for c in capas:
         due = Text(when(c["due_at"]), style="bold red" if c.get("overdue") else "")
         table.add_row(str(c["id"]), c["title"], c["owner"], c["status"], due, ", ".join(c["root_causes"]))
@@ -359,7 +359,7 @@ def capa_list(ctx: typer.Context, status: Annotated[list[str] | None, typer.Opti
     if cli.json:
         cli.emit_json(capas)
     else:
-        cli.console.print(_capa_table(capas, "CAPAs"))
+        cli.console.print(_capa_table(capas, "CAPAs", "None" + (f" with status {', '.join(status)}." if status else " yet.")))
 
 
 @capa_app.command("show")

@@ -55,11 +55,12 @@ def due(
         cli.emit_json(rows)
         return
     table = Listing(("Queue", "Reference", "Clock", "Kind", "Due", "Tier", "Severity", "State"),
-                    spare=("Tier", "Kind", "Queue"), title=f"Due within {within} of business time")
+                    spare=("Tier", "Kind", "Queue"), title=f"Due within {within} of business time",
+                    empty=f"Nothing falls due within {within}.")
     for r in rows:
         due_text = Text(when(r["due_at"]), style="red" if r["overdue"] else "yellow")
         table.add_row(r["queue"], r["reference"], r["clock"], r["kind"], due_text, r["tier"], r["severity"], r["state"])
-    cli.console.print(table if rows else f"Nothing falls due within {within}.")
+    cli.console.print(table)
 
 
 @app.command()
