@@ -73,7 +73,7 @@ def test_a_chart_is_drawn_for_a_root_cause(cli: Cli, tmp_path: Path) -> None:  #
 
 def test_a_report_with_nothing_recurring_or_open_says_so_rather_than_print_empty_tables(cli: Cli) -> None:  # noqa: F811
     lines = cli.ok("rootcause", "report").out.splitlines()
-    assert lines == ["No root causes recorded yet.",
+    assert lines == ["Root causes (Pareto)", "None recorded yet.",
                      "Recurring problems (strongest first)", "None open (`complaints rootcause analyse` looks again).",
                      "Open CAPAs (0 overdue)", "None open."]
     assert cli.ok("rootcause", "capa", "list", "--status", "open").out.splitlines() == ["CAPAs", "None with status open."]

@@ -162,7 +162,10 @@ def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or
     if cli.json:
         cli.emit_json(alerts)
     else:
-        cli.console.print(_alerts_table(alerts, "No root cause or cluster recurs above its own baseline."))
+        cli.console.print(_alerts_table(alerts, NOTHING_RECURS))
+
+
+NOTHING_RECURS = "No root cause or cluster recurs above its own baseline."
 
 
 def _alerts_table(alerts: list[dict[str, Any]], empty: str) -> Table:
@@ -186,12 +189,13 @@ def report(ctx: typer.Context) -> None:
         cli.emit_json(data)
         return
     pareto = Listing(("Code", "Name", "Complaints", "Share", "Cumulative", ""), wrap=("Name",),
-                     spare=("Cumulative",), title="Root causes (Pareto)", title_justify="left")
+                     spare=("Cumulative",), title="Root causes (Pareto)", title_justify="left",
+                     empty="None recorded yet.")
     for p in data["pareto"]:
         bar = "█" * max(1, round(p["share"] * 30))
         pareto.add_row(p["code"], p["name"], str(p["count"]), f"{p['share']:.0%}", f"{p['cumulative']:.0%}",
                        Text(bar, style="cyan"))
-    cli.console.print(pareto if data["pareto"] else Text("No root causes recorded yet.", style="dim"))
+    cli.console.print(pareto)
     cli.console.print(_alerts_table(data["recurring"], "None open (`complaints rootcause analyse` looks again)."))
     cli.console.print(_capa_table(data["capas"], f"Open CAPAs ({data['overdue_capas']} overdue)", "None open."))
 
@@ -274,7 +278,7 @@ def nightly(ctx: typer.Context) -> None:
     lk = result["linking"]
     cli.console.print(f"[green]✓[/] linking: {lk['created']} new links over {lk['complaints']} complaints; "
                       f"{len(result['alerts'])} recurrence alerts; {len(result['capas'])} CAPAs checked")
-    cli.console.print(_alerts_table(result["alerts"], "No root cause or cluster recurs above its own baseline."))
+    cli.console.print(_alerts_table(result["alerts"], NOTHING_RECURS))
 
 
 # -- CAPA -------------------------------------------------------------------------------------------------
