@@ -22,6 +22,7 @@ Path_ = tuple[str | int, ...]
 #: libyaml's parser when PyYAML was built with it: ten times faster, and every CLI command loads the workflows.
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
 def line_index(text: str) -> dict[Path_, int]:
     """Every path in the YAML document -> the 1-based line where it starts (a key's line for a
     mapping's entry)."""

@@ -75,15 +75,15 @@ PATTERN_HINTS = {
 }
 
 
-def field_problems(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
-    """One line per field: ``customer.email: not an email address (name@example.com), got 'x'``;
-    with the ``model`` validated, an unknown field names the field it most likely meant."""
+def field_problems(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    """One line per field of the ``model`` validated: ``customer.email: not an email address
+    (name@example.com), got 'x'``; an unknown field names the field it most likely meant."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
         hint = PATTERN_HINTS.get(str(err["loc"][-1])) if err["loc"] else None
         if err["type"] == "extra_forbidden":
-            guess = did_you_mean(model, err["loc"]) if model else ""
+            guess = did_you_mean(model, err["loc"])
             lines.append(f"{loc}: unknown field" + (f"; {guess}" if guess else ""))
         elif err["type"] == "string_pattern_mismatch" and hint:
             lines.append(f"{loc}: {hint}, got {err['input']!r}")

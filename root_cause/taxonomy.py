@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from complaints.errors import ConfigurationError, InvalidInput, NotFound
-from complaints.problems import Path_, line_index, line_of, validation_problems
+from complaints.problems import Loader, Path_, line_index, line_of, validation_problems
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"
 
@@ -111,8 +111,7 @@ def _structure_problems(spec: TaxonomySpec) -> Iterator[tuple[Path_, str]]:
 
 def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     try:
-        raw = yaml.safe_load(text)
-        index = line_index(text)
+        raw = yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -122,15 +121,17 @@ def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     try:
         spec = TaxonomySpec.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_where(index, path)}: {message}" for path, message in validation_problems(exc, TaxonomySpec)]
-        raise _invalid(source, problems) from exc
-    problems = [f"{_where(index, path)}: {message}" for path, message in _structure_problems(spec)]
+        raise _invalid(source, text, validation_problems(exc, TaxonomySpec)) from exc
+    problems = list(_structure_problems(spec))
     if problems:
-        raise _invalid(source, problems)
+        raise _invalid(source, text, problems)
     return Taxonomy(spec, source)
 
 
-def _invalid(source: str, problems: list[str]) -> ConfigurationError:
+def _invalid(source: str, text: str, found: list[tuple[Path_, str]]) -> ConfigurationError:
+    """Every problem at its line of ``text`` (found only once there are problems)."""
+    index = line_index(text)
+    problems = [f"{_where(index, path)}: {message}" for path, message in found]
     noun = "problem" if len(problems) == 1 else "problems"
     return ConfigurationError(f"{source}: {len(problems)} {noun}:\n" + "\n".join(f"  - {p}" for p in problems))
 

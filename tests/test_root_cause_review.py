@@ -38,6 +38,11 @@ def test_a_broken_taxonomy_is_refused_with_every_problem_and_its_line() -> None:
     ]
 
 
+def test_a_taxonomy_that_is_not_yaml_names_the_line_where_reading_stopped() -> None:
+    with pytest.raises(ConfigurationError, match=r"^mine\.yaml: line 3: not valid YAML: .*expected ',' or '\}'"):
+        parse_taxonomy("codes:\n  - {code: A, name: a\n", "mine.yaml")  # the mapping is still open at the end
+
+
 def test_a_taxonomy_entry_with_an_unknown_key_is_refused_with_its_line_and_the_likely_key(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text("codes:\n  - {code: A, name: a}\n  - {code: B, name: b, colour: red}\n"

@@ -28,7 +28,10 @@ def locate(index: dict[Path_, int], path: Path_) -> str:
     return dotted if line is None else f"line {line}, {dotted}"
 
 
-def _at_lines(index: dict[Path_, int], problems: Iterable[tuple[Path_, str]]) -> list[str]:
+def _at_lines(text: str, problems: Iterable[tuple[Path_, str]]) -> list[str]:
+    """Each problem at its line of ``text``; the lines are found only once a file has
+    problems: a valid one (every command loads the workflows) reads its YAML once."""
+    index = line_index(text)
     return [f"{locate(index, path)}: {message}" for path, message in problems]
 
 
@@ -36,7 +39,6 @@ def parse_workflow(text: str, source: str = "<string>") -> CompiledWorkflow:
     """Validate and compile a workflow from YAML text; raise InvalidWorkflow listing every problem."""
     try:
         raw: Any = yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
-        index = line_index(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -46,10 +48,10 @@ def parse_workflow(text: str, source: str = "<string>") -> CompiledWorkflow:
     try:
         spec = WorkflowSpec.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidWorkflow(source, _at_lines(index, validation_problems(exc, WorkflowSpec))) from exc
-    problems = _at_lines(index, check_workflow(spec))
+        raise InvalidWorkflow(source, _at_lines(text, validation_problems(exc, WorkflowSpec))) from exc
+    problems = list(check_workflow(spec))
     if problems:
-        raise InvalidWorkflow(source, problems)
+        raise InvalidWorkflow(source, _at_lines(text, problems))
     return CompiledWorkflow(spec, source=source)
 
 
