@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from complaints.bootstrap import App, build, init_database
+from complaintflow.bootstrap import App, build, init_database
+from complaintflow.settings import Settings
 from complaints.clock import Clock
 from complaints.db import SQLITE_PRAGMAS
 from complaints.schemas import ComplaintIn
-from complaints.settings import Settings
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
-from workflows.machine import Actor
 
 HANDLER = Actor("bench", "handler")
 COMPLAINT_COLUMNS = (

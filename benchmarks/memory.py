@@ -15,9 +15,9 @@ from benchmarks import data
 from benchmarks.databases import bulk_complaints, fresh_app, raw_sqlite
 from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, Target
 from benchmarks.probe import measure
-from complaints.bootstrap import build
+from complaintflow.bootstrap import build
+from complaintflow.settings import Settings
 from complaints.clock import FixedClock
-from complaints.settings import Settings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SIZES: dict[Profile, int] = {"tiny": 300, "quick": 3_000, "full": 100_000}
@@ -26,9 +26,9 @@ LIMIT_MB = 2_048
 
 def _nightly() -> Callable[..., Any]:
     try:
-        from root_cause.services import nightly
+        from root_cause.nightly import nightly
     except ImportError as exc:
-        raise NotAvailable(f"root_cause.services.nightly is not there yet ({exc})") from exc
+        raise NotAvailable(f"root_cause.nightly is not there yet ({exc})") from exc
     return nightly
 
 
@@ -46,7 +46,7 @@ def nightly_job(url: str) -> Callable[[], dict[str, Any]]:
     app = build(Settings(database_url=url), clock=FixedClock(NOW))
 
     def work() -> dict[str, Any]:
-        result = nightly(app, now=NOW)
+        result = nightly(app.db, app.taxonomy, NOW)
         return {"parts": sorted(result)} if isinstance(result, dict) else {}
 
     return work
@@ -65,7 +65,7 @@ def run(ctx: Context) -> list[Measure]:
     return [Measure(
         f"SQLite: nightly analysis of {count:,} complaints, peak RSS", night["peak_mb"], "MB", floor["peak_mb"],
         "same process without the analysis", Target("<=", LIMIT_MB, on="value"),
-        note=f"root_cause.services.nightly took {night['seconds']:.1f} s; {data.source_name()}",
+        note=f"root_cause.nightly took {night['seconds']:.1f} s; {data.source_name()}",
     )]
 
 

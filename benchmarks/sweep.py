@@ -57,7 +57,7 @@ class Size:
         self.added += self.due
 
         def work() -> None:
-            report = sweep(self.app, now=NOW, batch_size=500)
+            report = sweep(self.app.engine, now=NOW, batch_size=500)
             if len(report.fired) != self.due:
                 raise AssertionError(f"the sweep fired {len(report.fired)} of {self.due} due timers "
                                      f"at {self.open_count:,} open")

@@ -24,14 +24,14 @@ from typing import Any, NamedTuple
 from benchmarks.databases import HANDLER, fresh_app, investigating_cases, raw_pg, raw_sqlite, sql_time
 from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, Round, Target, interleaved
 from benchmarks.peers import spiff_transitions, statemachine_transitions
-from complaints.bootstrap import App, build
+from complaintflow.bootstrap import App, build
+from complaintflow.settings import Settings
 from complaints.clock import FixedClock
 from complaints.errors import ConflictError
-from complaints.settings import Settings
+from complaints.steps import Move
 from escalation.clocks import TIMER_KINDS
 from escalation.policy import Role
 from escalation.tiers import policy_for
-from workflows.engine import Move
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RESUME_ON = date(2026, 12, 7)

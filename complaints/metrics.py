@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from complaints.bootstrap import App
+from complaints.db import Database
 from complaints.models import MetricsSnapshot
 from complaints.repository import IS_PENDING, complaint_t, event_t, timer_t, unattended_failed_timers
+from complaints.steps import SYSTEM_ROLE
 from complaints.types import UTCDateTime
-from workflows.machine import SYSTEM_ROLE
 
 snapshot_t = MetricsSnapshot.__table__  # type: ignore[attr-defined]
 
@@ -62,10 +62,9 @@ def compute(conn: Connection, now: datetime) -> dict[str, Any]:
     }
 
 
-def take_snapshot(app: App, now: datetime | None = None) -> dict[str, Any]:
+def take_snapshot(db: Database, now: datetime) -> dict[str, Any]:
     """Compute and store today's snapshot (UTC day of ``now``); returns what was stored."""
-    now = now or app.clock.now()
-    with app.db.transaction() as conn:
+    with db.transaction() as conn:
         data = compute(conn, now)
         row = {"period": now.date().isoformat(), "taken_at": now, "open_total": data["open_total"], "data": data}
         insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(snapshot_t).values(**row)
@@ -76,9 +75,9 @@ def take_snapshot(app: App, now: datetime | None = None) -> dict[str, Any]:
     return {"period": row["period"], "taken_at": now.isoformat()} | data
 
 
-def snapshots(app: App, limit: int = 30) -> list[dict[str, Any]]:
+def snapshots(db: Database, limit: int = 30) -> list[dict[str, Any]]:
     """The latest stored snapshots, newest first."""
-    with app.db.read() as conn:
+    with db.read() as conn:
         rows = conn.execute(select(snapshot_t).order_by(snapshot_t.c.period.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from complaints.errors import InvalidInput
 from complaints.schemas import field_problems
-from workflows.engine import Move
+from complaints.steps import Move
 
 
 class MoveIn(BaseModel):

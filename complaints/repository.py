@@ -16,8 +16,7 @@ from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal
 from complaints.bulk import Bulk, select_matching
 from complaints.errors import ConflictError, NotFound
 from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
-from workflows.checks import COMPLAINT_FIELDS
-from workflows.machine import SYSTEM_ROLE, Case, Step
+from complaints.steps import COMPLAINT_FIELDS, SYSTEM_ROLE, Case, Step
 
 complaint_t = Complaint.__table__  # type: ignore[attr-defined]
 event_t = ComplaintEvent.__table__  # type: ignore[attr-defined]

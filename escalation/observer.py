@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState, Context, Outcome, SlaClocks
 from escalation.policy import SlaPolicy, as_aware
@@ -19,7 +20,6 @@ from escalation.repository import ClockChanges, ClockRepository, FreshClocks
 from escalation.tiers import escalate, find_repeats, policy_for
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor, Case, Step
 
 OPEN = ("running", "paused")
 #: (case before the step, step, clocks its states touch, clocks it restarts, tier changed)

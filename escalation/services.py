@@ -12,11 +12,11 @@ from typing import Any
 
 from complaints.clock import as_utc
 from complaints.errors import ActionNotAllowed, InvalidInput
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from escalation.clocks import COMMITMENT, ClockState, SlaClocks
 from escalation.repository import ClockRepository
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor, Case, Step
 
 PROMISE, PROMISE_KEPT = "promise", "promise_kept"
 

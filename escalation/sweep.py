@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Row, update
 
 from complaints.repository import WORKFLOW_TIMER
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from escalation.clocks import COMMITMENT, REGULATORY, SLA_BREACH, SLA_WARNING, ClockState, hours
 from escalation.policy import add_months
@@ -24,7 +25,6 @@ from escalation.repository import ClockRepository, clock_t, ledger_t
 from escalation.tiers import policy_for
 from workflows import machine, timers
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor, Case, Step
 from workflows.timers import Handler, TimerReport
 
 ALL_KINDS = (WORKFLOW_TIMER, SLA_WARNING, SLA_BREACH, REGULATORY, COMMITMENT)
@@ -40,12 +40,12 @@ class SweepReport(TimerReport):
 
 
 def sweep(
-    app_or_engine: Any, now: datetime | None = None, batch_size: int = 500,
+    engine: WorkflowEngine, now: datetime | None = None, batch_size: int = 500,
     kinds: Sequence[str] = ALL_KINDS, actions: Sequence[str] | None = None,
 ) -> SweepReport:
     """Fire every timer due by ``now`` (default: the engine's clock), in batches of ``batch_size``;
     only timers of ``kinds`` (and of ``actions``, if given) for the narrower scheduled flows."""
-    return timers.sweep_with(timers.engine_of(app_or_engine), HANDLERS, SweepReport(), now, batch_size, kinds, actions,
+    return timers.sweep_with(engine, HANDLERS, SweepReport(), now, batch_size, kinds, actions,
                              batch_type=Batch)
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from complaints.repository import complaint_t
 from complaints.schemas import ComplaintIn
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from escalation.policy import SlaPolicy
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor, Case, Step
 
 
 @lru_cache(maxsize=256)

@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from complaints.db import Database
+from complaints.errors import NotFound
 from complaints.repository import complaint_t, customer_t
 from complaints.uow import UnitOfWork
 from root_cause import capa as capa_rules
 from root_cause.graph import GraphData, LinkGraph, build_graph
 from root_cause.recurrence import RecurrencePolicy, count_series, detect, periods_ending
 from root_cause.repository import RootCauseRepository, chunks
+from root_cause.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     import networkx as nx
-
-    from complaints.bootstrap import App
 
 TEXT_PREVIEW = 280
 
@@ -40,21 +41,20 @@ def subject_timelines(repo: RootCauseRepository) -> tuple[list[tuple[str, dateti
     return events, clusters
 
 
-def refresh_link_graph(app: App, graph: LinkGraph | None = None) -> LinkGraph:
+def refresh_link_graph(db: Database, graph: LinkGraph | None = None) -> LinkGraph:
     """A link graph built from the stored links, or ``graph`` brought up to date with the links
     created or changed since it was last updated (confirmations and rejections included)."""
     graph = graph or LinkGraph()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         graph.update(RootCauseRepository(uow.conn).links_changed_since(graph.watermark))
     return graph
 
 
-def analyse_recurrence(app: App, now: datetime | None = None, policy: RecurrencePolicy | None = None) -> list[dict[str, Any]]:
+def analyse_recurrence(db: Database, now: datetime, policy: RecurrencePolicy | None = None) -> list[dict[str, Any]]:
     """Root causes and clusters whose newest period is above their baseline, strongest first."""
     policy = policy or RecurrencePolicy()
-    now = now or app.clock.now()
     labels = periods_ending(now, policy.baseline + 1, policy.unit)
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         events, _ = subject_timelines(repo)
         findings = detect(count_series(events, labels, policy.unit), labels, policy)
@@ -69,28 +69,24 @@ def analyse_recurrence(app: App, now: datetime | None = None, policy: Recurrence
     return alerts
 
 
-def subject_counts(app: App, subject: str, now: datetime | None = None, periods: int = 12, unit: str = "month") -> tuple[list[str], list[int]]:
+def subject_counts(db: Database, subject: str, now: datetime, periods: int = 12, unit: str = "month") -> tuple[list[str], list[int]]:
     """Complaints per period for one ``root_cause:CODE`` or ``cluster:REF`` (for charts)."""
-    labels = periods_ending(now or app.clock.now(), periods, unit)
-    with UnitOfWork(app.db) as uow:
+    labels = periods_ending(now, periods, unit)
+    with UnitOfWork(db) as uow:
         events, _ = subject_timelines(RootCauseRepository(uow.conn))
     if not subject.startswith(("root_cause:", "cluster:")):
         subject = f"root_cause:{subject}" if not subject.startswith("C-") else f"cluster:{subject}"
     known = {s for s, _ in events}
     if subject not in known:
-        from complaints.errors import NotFound
-
         sample = ", ".join(sorted(known)[:8]) or "none yet (record root causes or run linking)"
         raise NotFound(f"No complaints for {subject!r}; known subjects: {sample}")
     series = count_series([e for e in events if e[0] == subject], labels, unit)
     return labels, series.get(subject, [0] * len(labels))
 
 
-def graph_data(app: App, limit: int | None = None) -> GraphData:
+def graph_data(db: Database, taxonomy: Taxonomy, limit: int | None = None) -> GraphData:
     """Complaints that have a root cause or a link (newest first up to ``limit``), with the rest."""
-    from root_cause.services import taxonomy
-
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         links = repo.links_changed_since(None)
         causes = repo.current_causes()
@@ -107,7 +103,7 @@ def graph_data(app: App, limit: int | None = None) -> GraphData:
                                    "category": r.category, "state": r.state, "received_at": r.received_at,
                                    "customer": r.pseudonym, "text": _preview(r.description)})
         capas = repo.capas()
-    names = {c: s.name for c, s in taxonomy(app).codes.items()}
+    names = {c: s.name for c, s in taxonomy.codes.items()}
     kept = {c["id"] for c in complaints}
     return GraphData(complaints, {k: v for k, v in causes.items() if k in kept}, names,
                      [lk for lk in links if lk["source_id"] in kept and lk["target_id"] in (kept | {None})], capas)
@@ -122,17 +118,14 @@ def _preview(text: str | None) -> str:
     return masked[:TEXT_PREVIEW] + ("…" if len(masked) > TEXT_PREVIEW else "")
 
 
-def the_graph(app: App, limit: int | None = None) -> tuple[nx.Graph, dict[str, set[int]]]:
-    return build_graph(graph_data(app, limit))
+def the_graph(db: Database, taxonomy: Taxonomy, limit: int | None = None) -> tuple[nx.Graph, dict[str, set[int]]]:
+    return build_graph(graph_data(db, taxonomy, limit))
 
 
-def report(app: App, now: datetime | None = None) -> dict[str, Any]:
+def report(db: Database, taxonomy: Taxonomy, now: datetime) -> dict[str, Any]:
     """Pareto of root causes, recurring problems ranked, open and overdue CAPAs, link counts."""
-    from root_cause.services import taxonomy
-
-    now = now or app.clock.now()
-    tax = taxonomy(app)
-    with UnitOfWork(app.db) as uow:
+    tax = taxonomy
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         counts = Counter(c["code"] for c in repo.current_causes().values())
         alerts = repo.alerts("open")

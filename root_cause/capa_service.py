@@ -6,30 +6,26 @@ action and raises an alert in that same transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from complaints.clock import as_utc
+from complaints.db import Database
 from complaints.errors import InvalidInput
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from root_cause import capa as rules
 from root_cause.blocking import FIXED_BY
 from root_cause.repository import RootCauseRepository, pair_key
 from root_cause.schemas import CapaIn
-from workflows.machine import Actor
-
-if TYPE_CHECKING:
-    from complaints.bootstrap import App
+from root_cause.taxonomy import Taxonomy
 
 
-def create_capa(app: App, data: CapaIn, actor: Actor) -> dict[str, Any]:
-    from root_cause.services import taxonomy
-
-    now, due = app.clock.now(), as_utc(data.due_at)
+def create_capa(db: Database, taxonomy: Taxonomy, now: datetime, data: CapaIn, actor: Actor) -> dict[str, Any]:
+    due = as_utc(data.due_at)
     if due.date() < now.date():  # due today is fine: a date alone reads as its midnight
         raise InvalidInput("Invalid CAPA", [f"due_at: {due:%Y-%m-%d} is already past (today is {now:%Y-%m-%d}, UTC)"])
-    tax = taxonomy(app)
-    codes = sorted({tax.check_code(code, "root_causes") for code in data.root_causes})
-    with UnitOfWork(app.db) as uow:
+    codes = sorted({taxonomy.check_code(code, "root_causes") for code in data.root_causes})
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         fixes = [repo.complaint_id(ref) for ref in data.complaints]
         capa_id = repo.insert_capa({
@@ -51,10 +47,10 @@ def create_capa(app: App, data: CapaIn, actor: Actor) -> dict[str, Any]:
     return capa
 
 
-def change_capa(app: App, capa_id: int, action: str, actor: Actor, reason: str | None = None) -> dict[str, Any]:
+def change_capa(db: Database, now: datetime, capa_id: int, action: str, actor: Actor,
+                reason: str | None = None) -> dict[str, Any]:
     """implement, cancel or reopen by hand; refused with the allowed actions otherwise."""
-    now = app.clock.now()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         capa = repo.capa(capa_id, for_update=True)
         to = rules.next_status(capa_id, capa["status"], action)
@@ -76,15 +72,11 @@ def _write(repo: RootCauseRepository, capa: dict[str, Any], action: str, to: str
                         role=actor.role, at=at, details=details)
 
 
-def verify_capas(app: App, now: datetime | None = None, capa_id: int | None = None) -> list[dict[str, Any]]:
+def verify_capas(db: Database, taxonomy: Taxonomy, now: datetime, capa_id: int | None = None) -> list[dict[str, Any]]:
     """Check implemented CAPAs: complaint rate of their root causes before vs after implementation."""
-    from root_cause.services import taxonomy
-
-    now = now or app.clock.now()
-    tax = taxonomy(app)
     system = Actor.system("capa-verification")
     results = []
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         targets = [repo.capa(capa_id, for_update=True)] if capa_id else repo.capas([rules.IMPLEMENTED])
         timeline = repo.cause_timeline()
@@ -92,7 +84,7 @@ def verify_capas(app: App, now: datetime | None = None, capa_id: int | None = No
             if capa["status"] != rules.IMPLEMENTED or capa["implemented_at"] is None:
                 results.append({"capa": capa["id"], "outcome": capa["status"], "explanation": "not implemented yet"})
                 continue
-            codes = tax.covered_by(capa["root_causes"])
+            codes = taxonomy.covered_by(capa["root_causes"])
             w = rules.windows(capa["implemented_at"], capa["window_days"], now)
             hits = [received for _, code, received in timeline if code in codes]
             before = sum(1 for t in hits if w.before_start <= t < w.start)
@@ -118,20 +110,19 @@ def verify_capas(app: App, now: datetime | None = None, capa_id: int | None = No
     return results
 
 
-def capa_view(app: App, capa_id: int) -> dict[str, Any]:
-    with UnitOfWork(app.db) as uow:
+def capa_view(db: Database, capa_id: int) -> dict[str, Any]:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         return repo.capa(capa_id) | {"events": repo.capa_events(capa_id)}
 
 
-def list_capas(app: App, statuses: list[str] | None = None) -> list[dict[str, Any]]:
+def list_capas(db: Database, now: datetime, statuses: list[str] | None = None) -> list[dict[str, Any]]:
     """CAPAs (only those in ``statuses``, if given) by due date; an unknown status is refused
     rather than listing nothing."""
     unknown = [s for s in statuses or () if s not in rules.STATUSES]
     if unknown:
         raise InvalidInput("Unknown value to filter by", [
             f"status: '{s}' is no CAPA status (known: {', '.join(rules.STATUSES)})" for s in unknown])
-    now = app.clock.now()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         capas = RootCauseRepository(uow.conn).capas(statuses)
     return [c | {"overdue": rules.is_overdue(c["status"], c["due_at"], now)} for c in capas]

@@ -1,6 +1,6 @@
 """Tables of the root-cause package: recorded causes, blocking keys, links, CAPAs, alerts.
 
-Imported by ``complaints.bootstrap.import_models`` so migrations and tests see them. The
+Imported by ``complaintflow.tables`` so migrations and tests see them. The
 hot paths (linking, candidate search) use SQLAlchemy Core on ``Model.__table__``.
 """
 

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from complaints.steps import Case, Step
 from complaints.uow import UnitOfWork
 from root_cause.blocking import SAME_ROOT_CAUSE, LinkRecord, blocking_keys
 from root_cause.repository import RootCauseRepository
 from root_cause.taxonomy import Taxonomy
-from workflows.compiled import CompiledWorkflow
-from workflows.machine import Case, Step
 
 ROOT_CAUSE_FIELD = "root_cause_code"
 
 
 class RootCauseObserver:
+    """A ``workflows.engine.StepObserver``; it reads steps only, never the workflow."""
+
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
 
-    def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+    def after_steps(self, uow: UnitOfWork, workflow: object, items: Sequence[tuple[Case, Step]]) -> None:
         received = {before.id: before for before, step in items if step.action == "receive" and before.id is not None}
         if received:
             self._index(uow, received)

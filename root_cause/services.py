@@ -1,31 +1,25 @@
-"""Use cases of the root-cause package over the application: linking, candidates, decisions,
-the nightly run. Domain rules live in the pure modules; this module moves data between them
-and the database, one unit of work per use case.
+"""Use cases of linking: the full linking run, candidates of one complaint, decisions on links.
+
+Domain rules live in the pure modules; this module moves data between them and the
+database, one unit of work per use case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from complaints.db import Database
 from complaints.errors import InvalidInput
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from root_cause.blocking import LINK_KINDS, blocking_keys
 from root_cause.repository import RootCauseRepository, pair_key
-from root_cause.taxonomy import Taxonomy, load_taxonomy
-from workflows.machine import Actor
-
-if TYPE_CHECKING:  # the composition root builds the app; this package never imports it
-    from complaints.bootstrap import App
 
 SUGGESTED, CONFIRMED, REJECTED = "suggested", "confirmed", "rejected"
 CLOSED_STATES = ("closed", "archived")  # related complaints shown at intake are the open ones
-
-
-def taxonomy(app: App) -> Taxonomy:
-    return load_taxonomy(app.settings.root_cause_taxonomy)
 
 
 @dataclass
@@ -48,13 +42,13 @@ def index_missing(repo: RootCauseRepository) -> int:
     return len(ids)
 
 
-def run_linking(app: App, k: int | None = None, progress: Callable[[int, int], None] | None = None, **policy: Any) -> LinkingReport:
+def run_linking(db: Database, now: datetime, k: int | None = None, progress: Callable[[int, int], None] | None = None, **policy: Any) -> LinkingReport:
     """Link every complaint to its k best matches and store new or changed automatic links."""
     from root_cause.linking import LinkPolicy, link_all  # numpy/sklearn only on this path
 
     options = LinkPolicy(**({"k": k} if k else {}), **policy)
     report = LinkingReport()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         report.indexed = index_missing(repo)
         records = list(repo.all_records())
@@ -62,8 +56,7 @@ def run_linking(app: App, k: int | None = None, progress: Callable[[int, int], N
     report.complaints = len(records)
     proposals = link_all(records, options, progress=progress)
     report.proposed = len(proposals)
-    now = app.clock.now()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         existing = repo.links_by_pair([pair_key(p.source, p.target) for p in proposals])
         fresh = []
@@ -87,7 +80,7 @@ def run_linking(app: App, k: int | None = None, progress: Callable[[int, int], N
     return report
 
 
-def candidates(app: App, reference: str, k: int = 5) -> list[dict[str, Any]]:
+def candidates(db: Database, reference: str, k: int = 5) -> list[dict[str, Any]]:
     """Likely duplicates and related open complaints of one complaint, best first.
 
     Fast for one complaint: the blocks come from indexed, capped queries, similarity is
@@ -95,7 +88,7 @@ def candidates(app: App, reference: str, k: int = 5) -> list[dict[str, Any]]:
     from root_cause.linking import LinkPolicy, candidates_for
 
     policy = LinkPolicy(k=k)
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         cid = repo.complaint_id(reference)
         record = repo.records([cid])[0]
@@ -124,12 +117,11 @@ def candidates(app: App, reference: str, k: int = 5) -> list[dict[str, Any]]:
     return rows[: max(k, sum(1 for r in rows if r["status"] == CONFIRMED))]
 
 
-def decide_link(app: App, link_id: int, decision: str, actor: Actor, reason: str | None = None) -> dict[str, Any]:
+def decide_link(db: Database, now: datetime, link_id: int, decision: str, actor: Actor, reason: str | None = None) -> dict[str, Any]:
     """A person confirms or rejects a link; a rejected pair is never linked automatically again."""
     if decision not in (CONFIRMED, REJECTED):
         raise InvalidInput("Invalid link decision", [f"decision: {decision!r}; use confirmed or rejected"])
-    now = app.clock.now()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         repo.link(link_id)
         repo.update_link(link_id, status=decision, decided_by=actor.name, decided_at=now, reason=reason, updated_at=now)
@@ -138,12 +130,11 @@ def decide_link(app: App, link_id: int, decision: str, actor: Actor, reason: str
     return link
 
 
-def add_link(app: App, source: str, target: str, kind: str, actor: Actor, reason: str | None = None) -> dict[str, Any]:
+def add_link(db: Database, now: datetime, source: str, target: str, kind: str, actor: Actor, reason: str | None = None) -> dict[str, Any]:
     """A link made by a person (confirmed at once); replaces an automatic one for the same pair."""
     if kind not in LINK_KINDS or kind == "fixed_by":
         raise InvalidInput("Invalid link", [f"kind: {kind!r}; use duplicate_of, related or same_root_cause"])
-    now = app.clock.now()
-    with UnitOfWork(app.db) as uow:
+    with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         a, b = repo.complaint_id(source), repo.complaint_id(target)
         if a == b:
@@ -160,14 +151,3 @@ def add_link(app: App, source: str, target: str, kind: str, actor: Actor, reason
         link = repo.link(repo.links_by_pair([key])[key]["id"])
         uow.commit()
     return link
-
-
-def nightly(app: App, now: datetime | None = None) -> dict[str, Any]:
-    """Linking, recurrence analysis and CAPA verification: the scheduled night run."""
-    from root_cause.analysis import analyse_recurrence
-    from root_cause.capa_service import verify_capas
-
-    linking = run_linking(app)
-    alerts = analyse_recurrence(app, now=now)
-    checks = verify_capas(app, now=now)
-    return {"linking": asdict(linking), "alerts": alerts, "capas": checks}

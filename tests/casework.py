@@ -9,13 +9,13 @@ from typing import Any
 
 import yaml
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.repository import WORKFLOW_TIMER
 from complaints.schemas import ComplaintIn
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from workflows.compiled import CompiledWorkflow
 from workflows.loader import parse_workflow, shipped_workflow_files
-from workflows.machine import Actor
 
 #: A valid payload for every action of the shipped workflow that takes fields.
 PAYLOADS: dict[str, dict[str, Any]] = {

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from complaints.bootstrap import App, build, init_database, metadata
+from complaintflow.bootstrap import App, build, init_database
+from complaintflow.settings import Settings
+from complaintflow.tables import metadata
 from complaints.clock import FixedClock
-from complaints.settings import Settings
-from workflows.machine import Actor
+from complaints.steps import Actor
 
 POSTGRES_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_URL")
 # No test starts Prefect by accident: a flow called outside the harness of tests/test_flows.py

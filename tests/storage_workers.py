@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from complaints.bootstrap import build
+from complaintflow.bootstrap import build
+from complaintflow.settings import Settings
 from complaints.clock import FixedClock
 from complaints.errors import ActionNotAllowed, ConflictError
-from complaints.settings import Settings
-from workflows.machine import Actor
+from complaints.steps import Actor
 
 #: A worker that waits longer than this at a barrier gives up (another one has died).
 BARRIER_TIMEOUT = 60
@@ -73,7 +73,7 @@ def sweep_worker(url: str, now: str, barrier: Any, out: str) -> None:
     fired: list[str] = []
     barrier.wait(timeout=BARRIER_TIMEOUT)
     while True:
-        report = sweep(app, batch_size=500)
+        report = sweep(app.engine, batch_size=500)
         fired += report.fired
         if not (report.fired or report.skipped or report.failed) and not _anything_due(app):
             break
@@ -108,9 +108,9 @@ def run_workers(target: Callable[..., None], args: Sequence[tuple[Any, ...]], tm
 
 def init_worker(url: str, barrier: Any, out: str) -> None:
     """Upgrade the schema at the same moment as the other workers; record the revision reached."""
-    from complaints.bootstrap import init_database
+    from complaintflow.bootstrap import init_database
+    from complaintflow.migrations import current
     from complaints.db import Database
-    from complaints.migrations import current
 
     db = Database(url)
     barrier.wait(timeout=BARRIER_TIMEOUT)

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from benchmarks.databases import fresh_app, investigating_cases, raw_pg, raw_sqlite
 from benchmarks.transitions import NOW, ClockMoves, RawTransitions, Rotation, engine_round
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
 from complaints.db import SQLITE_PRAGMAS
 

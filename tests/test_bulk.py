@@ -11,7 +11,7 @@ from casework import take_in
 from sqlalchemy import and_, bindparam, event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.bulk import CHUNK, SPREAD_FROM, Bulk, Stamps, chunks, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork

@@ -1,7 +1,7 @@
 """The whole lifecycle through the ``complaints`` command line, every branch of it, and errors
 that are one line and a non-zero exit (a traceback only with ``--debug``).
 
-Commands run in-process through ``complaints.cli.app:main`` (the installed entry point) with
+Commands run in-process through ``complaintflow.cli.app:main`` (the installed entry point) with
 ``sys.argv`` set, so exit codes and stderr are exactly what a shell sees; one test runs the
 installed script itself."""
 
@@ -22,12 +22,13 @@ from casework import PAYLOADS
 from conftest import T0
 from sqlalchemy import create_engine
 
-from complaints.bootstrap import build, init_database, metadata
-from complaints.cli.app import main
-from complaints.cli.context import CliContext
+from complaintflow.bootstrap import build, init_database
+from complaintflow.cli.app import main
+from complaintflow.cli.context import CliContext
+from complaintflow.schema import HEAD
+from complaintflow.settings import Settings
+from complaintflow.tables import metadata
 from complaints.db import Database
-from complaints.schema import HEAD
-from complaints.settings import Settings
 from workflows.loader import shipped_workflow_files
 
 SHIPPED = next(p for p in shipped_workflow_files() if p.name == "complaint.yaml")
@@ -544,7 +545,7 @@ def _stamp(url: str, revision: str) -> None:
 
 
 def test_a_database_at_an_older_schema_revision_says_to_upgrade_it_and_upgrading_fixes_it(cli: Cli) -> None:
-    from complaints.migrations import downgrade
+    from complaintflow.migrations import downgrade
 
     reference = cli.intake()
     app = build(Settings(database_url=cli.url))

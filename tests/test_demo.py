@@ -7,11 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from complaints.bootstrap import build
-from complaints.cli.app import app as cli
-from complaints.demo import run_demo
-from complaints.integrity import check_integrity
-from complaints.settings import Settings
+from complaintflow.bootstrap import build
+from complaintflow.cli.app import app as cli
+from complaintflow.demo import run_demo
+from complaintflow.settings import Settings
+from workflows.integrity import check_integrity
 
 
 def test_the_demo_walks_every_branch_and_leaves_a_database_that_replays(tmp_path: Path) -> None:

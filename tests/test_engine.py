@@ -26,15 +26,15 @@ from casework import (
 )
 from conftest import T0
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
 from complaints.errors import ActionNotAllowed, ConflictError, GuardFailed, InvalidInput
-from complaints.queries import list_cases
 from complaints.repository import WORKFLOW_TIMER, timer_t
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows import machine, timers
 from workflows.compiled import CompiledWorkflow
-from workflows.machine import Actor, Case, Step
+from workflows.queries import list_cases
 
 SYSTEM = Actor.system()
 
@@ -321,10 +321,10 @@ def test_due_timers_fire_exactly_once(app: App, handler: Actor, clock: FixedCloc
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info"])
     clock.advance(days=13, hours=23)
-    assert timers.sweep(app).fired == []
+    assert timers.sweep(app.engine).fired == []
     clock.advance(hours=1)
-    first = timers.sweep(app)
-    second = timers.sweep(app)
+    first = timers.sweep(app.engine)
+    second = timers.sweep(app.engine)
     assert (first.fired, first.skipped, first.failed) == ([f"{reference} workflow auto_close"], [], [])
     assert (second.fired, second.skipped, second.failed) == ([], [], [])
     after = stored(app, reference)
@@ -341,7 +341,7 @@ def test_a_timer_whose_state_was_left_never_fires(app: App, handler: Actor, cloc
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info", "info_received"])
     clock.advance(days=30)
-    assert timers.sweep(app).fired == []
+    assert timers.sweep(app.engine).fired == []
     assert stored(app, reference)["state"] == "assessing"
 
 
@@ -357,7 +357,7 @@ def test_a_pending_timer_set_by_a_state_the_case_has_left_is_skipped_with_the_re
             state="awaiting_customer", due_at=T0, status="pending", payload={}, created_at=T0,
         ))
         uow.commit()
-    report = timers.sweep(app)
+    report = timers.sweep(app.engine)
     assert (report.fired, report.skipped) == ([], [f"{reference} workflow auto_close"])
     [timer] = workflow_timers(app, reference)
     assert (timer["status"], timer["result"]) == ("fired", "skipped: case is now in 'assessing'")

@@ -12,13 +12,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from test_intake_statements import statements
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.errors import ActionNotAllowed, ConflictError, GuardFailed, NotFound
 from complaints.repository import complaint_t
+from complaints.steps import Actor, Move
 from complaints.uow import UnitOfWork
 from escalation.repository import clock_t, ledger_t
-from workflows.engine import Move
-from workflows.machine import Actor
 
 #: Several cases, one of them moved three times, with a tier change and a data change.
 SCRIPT = [(0, "pause"), (1, "assign"), (0, "resume"), (2, "escalate"), (1, "pause"), (0, "pause")]

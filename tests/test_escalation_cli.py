@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import T0
 
-from complaints.bootstrap import build, init_database
-from complaints.cli.app import main
-from complaints.settings import Settings
+from complaintflow.bootstrap import build, init_database
+from complaintflow.cli.app import main
+from complaintflow.settings import Settings
 
 
 class Run:

@@ -11,15 +11,16 @@ import yaml
 from casework import PAYLOADS, TO_INVESTIGATING, take_in, walk
 from conftest import T0
 
-from complaints.bootstrap import App, build, init_database
+from complaintflow.bootstrap import App, build, init_database
+from complaintflow.settings import Settings
 from complaints.clock import FixedClock
-from complaints.settings import Settings
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from escalation.clocks import ClockState
 from escalation.repository import ClockRepository
 from escalation.sweep import sweep
 from workflows.loader import shipped_workflow_files
-from workflows.machine import Actor, replay
+from workflows.machine import replay
 
 HANA = Actor("hana", "handler")
 
@@ -124,7 +125,7 @@ def test_the_regulatory_clock_keeps_running_while_the_sla_clock_is_paused(app: A
     assert (found["resolution"].status, found["fca"].status) == ("paused", "running")
     assert found["fca"].due_at == T0 + timedelta(weeks=8)
     clock.advance(days=4)  # past close of the third business day, still waiting on the customer
-    sweep(app)
+    sweep(app.engine)
     later = clocks(app, reference)
     assert (later["resolution"].status, later["resolution"].consumed) == ("paused", found["resolution"].consumed)
     assert later["fca"].status == "running" and ("fca", "lapsed") in ledger(app, reference, "fca")
@@ -147,7 +148,7 @@ def test_proposing_a_resolution_stops_the_resolution_and_regulatory_clocks(app: 
 def test_a_case_nobody_touches_escalates_when_its_clock_breaches_and_again_at_the_next_tier(app: App, clock: FixedClock) -> None:
     reference = take_in(app)
     at(clock, 2026, 11, 25, 9, 0)  # the first response (P2D) ran out on Tuesday at 17:30
-    report = sweep(app)
+    report = sweep(app.engine)
     assert report.escalated == [f"{reference} → supervisor"]
     seen = case_of(app, reference)
     assert (seen["case"].tier, seen["case"].queue, seen["case"].state) == ("supervisor", "supervisors", "acknowledged")
@@ -158,15 +159,15 @@ def test_a_case_nobody_touches_escalates_when_its_clock_breaches_and_again_at_th
     restarted = clocks(app, reference)["first_response"]
     assert (restarted.run, restarted.breached_at, restarted.tier) == (2, None, "supervisor")
     clock.advance(days=7)
-    sweep(app)
+    sweep(app.engine)
     assert case_of(app, reference)["case"].tier == "specialist"
 
 
 def test_a_sweep_run_twice_fires_nothing_twice(app: App, clock: FixedClock) -> None:
     reference = take_in(app)
     at(clock, 2026, 11, 25, 9, 0)
-    first = sweep(app)
-    again = sweep(app)
+    first = sweep(app.engine)
+    again = sweep(app.engine)
     assert first.fired and again.fired == [] and again.escalated == []
     assert [e["action"] for e in case_of(app, reference)["events"]].count("escalate") == 1
 
@@ -216,7 +217,7 @@ def test_an_overdue_promise_escalates_and_a_kept_one_does_not(app: App, clock: F
         promise(app.engine, ref, datetime(2026, 11, 23, 12, 0, tzinfo=UTC), "call back before noon", HANA)
     keep_promises(app.engine, kept, HANA, "called at 11:30")
     clock.advance(hours=4)
-    report = sweep(app)
+    report = sweep(app.engine)
     assert report.escalated == [f"{broken} → supervisor"]
     assert case_of(app, kept)["case"].data["commitment"]["kept"] is True
     assert ("promise_3", "breach") in ledger(app, broken)
@@ -227,7 +228,7 @@ def test_approaching_the_regulatory_deadline_queues_the_delay_letter_once(app: A
     walk(app, reference, TO_INVESTIGATING)
     clock.advance(weeks=8, days=-2)
     for _ in range(2):
-        sweep(app)
+        sweep(app.engine)
     letters = [n for n in case_of(app, reference)["notes"] if n["template"] == "fca_delay_letter"]
     assert len(letters) == 1
     assert "Dear Ana" in letters[0]["body"] and "2027-01-18" in letters[0]["body"] and "2027-07-16" in letters[0]["body"]
@@ -254,7 +255,7 @@ def test_the_event_log_still_replays_the_case_after_escalations_and_promises(app
     walk(app, reference, [*TO_INVESTIGATING, "propose", "reject"])
     promise(app.engine, reference, datetime(2026, 11, 24, 12, 0, tzinfo=UTC), "call back tomorrow", HANA)
     clock.advance(days=3)
-    sweep(app)
+    sweep(app.engine)
     seen = case_of(app, reference)
     folded = replay(seen["events"])
     assert folded is not None
@@ -295,7 +296,7 @@ def test_statements_on_pending_timers_write_the_status_out_for_the_planner(app: 
     try:
         walk(app, reference, [*TO_INVESTIGATING, "pause", "resume"])  # timers cancelled and rescheduled
         at(clock, 2027, 6, 1)
-        sweep(app)  # due timers found and claimed
+        sweep(app.engine)  # due timers found and claimed
     finally:
         event.remove(app.db.engine, "before_cursor_execute", listener)
     on_status = [s for s in statements if re.search(r"\btimer\b", s) and re.search(r"WHERE.*\bstatus\b", s, re.S)]

@@ -10,10 +10,10 @@ import pytest
 from casework import take_in
 from conftest import T0
 
-from complaints.bootstrap import App, build
+from complaintflow.bootstrap import App, build
+from complaintflow.settings import Settings
 from complaints.clock import FixedClock
 from complaints.repository import note_t, timer_t
-from complaints.settings import Settings
 from complaints.uow import UnitOfWork
 from escalation.sweep import sweep
 
@@ -24,7 +24,7 @@ def _sweeper(url: str, start: Any, results: Any) -> None:
     """A separate process: wait for the signal, sweep, report what it fired."""
     app = build(Settings(database_url=url), clock=FixedClock(T0 + timedelta(minutes=1)))
     start.wait()
-    report = sweep(app, now=None, batch_size=500)
+    report = sweep(app.engine, now=None, batch_size=500)
     results.put((len(report.fired), len(report.letters), len(report.failed)))
     app.db.dispose()
 
@@ -71,7 +71,7 @@ def test_the_sweep_reads_only_what_is_due(app: App, clock: FixedClock) -> None:
     """Thousands of open cases, none due: one empty batch, nothing fired."""
     for _ in range(20):
         take_in(app)
-    report = sweep(app, batch_size=5)
+    report = sweep(app.engine, batch_size=5)
     assert (report.fired, report.batches) == ([], 1)
 
 
@@ -81,6 +81,6 @@ def test_a_due_workflow_timer_fires_its_action_once(app: App, clock: FixedClock)
     reference = take_in(app)
     walk(app, reference, ["assess", "need_info"])
     clock.advance(days=14)
-    first, second = sweep(app, batch_size=2), sweep(app, batch_size=2)
+    first, second = sweep(app.engine, batch_size=2), sweep(app.engine, batch_size=2)
     assert f"{reference} workflow auto_close" in first.fired and second.fired == []
     assert app.engine.get(reference).state == "closed"

@@ -19,11 +19,11 @@ from casework import take_in, walk
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from complaintflow.ops import quiet_prefect_env
 from complaints import metrics
-from complaints.ops import quiet_prefect_env
-from complaints.queries import count_by_state
 from complaints.repository import event_t
-from workflows.machine import Actor
+from complaints.steps import Actor
+from workflows.queries import count_by_state
 
 pytestmark = pytest.mark.prefect
 
@@ -79,7 +79,7 @@ def _events(app, action: str) -> dict[int, int]:  # type: ignore[no-untyped-def]
 
 
 def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_nothing(sqlite_flow_env, clock):
-    from workflows.flows import auto_close
+    from complaintflow.flows.sla import auto_close
 
     app = sqlite_flow_env
     refs = _awaiting_customer(app, 3)
@@ -93,7 +93,7 @@ def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_n
 
 
 def test_sla_sweep_flow_fires_every_due_timer_in_batches_and_only_once(flow_env, clock):
-    from escalation.flows import sla_sweep
+    from complaintflow.flows.sla import sla_sweep
 
     app = flow_env
     refs = _awaiting_customer(app, 5)
@@ -107,7 +107,8 @@ def test_sla_sweep_flow_fires_every_due_timer_in_batches_and_only_once(flow_env,
 
 
 def test_follow_ups_flow_starts_due_follow_ups_acts_on_overdue_promises_and_leaves_other_timers(sqlite_flow_env, clock):
-    from escalation.flows import follow_ups_due
+    from complaintflow.flows.sla import follow_ups_due
+
     from escalation.services import promise
 
     app = sqlite_flow_env
@@ -126,7 +127,7 @@ def test_follow_ups_flow_starts_due_follow_ups_acts_on_overdue_promises_and_leav
     assert follow_ups_due(now=clock.now())["fired"] == []
 
 
-@pytest.mark.parametrize("flow_path", ["workflows.flows:auto_close", "escalation.flows:sla_sweep"])
+@pytest.mark.parametrize("flow_path", ["complaintflow.flows.sla:auto_close", "complaintflow.flows.sla:sla_sweep"])
 def test_a_task_failing_half_way_is_retried_and_fires_nothing_twice(flow_env, clock, monkeypatch, flow_path):
     from workflows.engine import WorkflowEngine
 
@@ -152,7 +153,7 @@ def test_a_task_failing_half_way_is_retried_and_fires_nothing_twice(flow_env, cl
 
 
 def test_two_overlapping_sweeps_fire_each_timer_once(flow_env, clock):
-    from escalation.flows import sla_sweep
+    from complaintflow.flows.sla import sla_sweep
 
     app = flow_env
     refs = _awaiting_customer(app, 8)
@@ -170,7 +171,7 @@ def test_two_overlapping_sweeps_fire_each_timer_once(flow_env, clock):
 
 
 def test_metrics_flow_stores_the_service_numbers_once_per_day(sqlite_flow_env, clock):
-    from complaints.flows import metrics_snapshot
+    from complaintflow.flows.metrics import metrics_snapshot
 
     app = sqlite_flow_env
     _awaiting_customer(app, 2)
@@ -179,27 +180,27 @@ def test_metrics_flow_stores_the_service_numbers_once_per_day(sqlite_flow_env, c
     second = metrics_snapshot(now=clock.now())
     with app.db.read() as conn:
         expected = metrics.compute(conn, clock.now())
-    stored = metrics.snapshots(app)
+    stored = metrics.snapshots(app.db)
     assert first["open_total"] == 2
     assert len(stored) == 1 and stored[0]["data"] == json.loads(json.dumps(expected))
     assert second["taken_at"] == clock.now().isoformat()
 
 
 def test_nightly_root_cause_flow_links_what_the_service_links_and_a_rerun_creates_nothing(sqlite_flow_env, clock):
-    from root_cause import services
-    from root_cause.flows import nightly_root_cause
+    from complaintflow.flows.root_cause import nightly_root_cause
+    from root_cause.nightly import nightly
 
     app = sqlite_flow_env
     for i in range(3):
         take_in(app, external_id=f"L-{i}", description=f"The overdraft fee was charged twice on my account ({i})")
     first = nightly_root_cause(now=clock.now())
-    again = services.nightly(app, now=clock.now())
+    again = nightly(app.db, app.taxonomy, clock.now())
     assert first["linking"]["complaints"] == 3 and first["linking"]["created"] > 0
     assert again["linking"]["created"] == 0 and again["linking"]["proposed"] == first["linking"]["proposed"]
 
 
 def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(sqlite_flow_env, tmp_path):
-    from complaints.flows import import_folder
+    from complaintflow.flows.intake import import_folder
 
     app = sqlite_flow_env
     inbox = Path(tmp_path / "data" / "inbox")
@@ -215,7 +216,7 @@ def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(s
 
 
 def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(sqlite_flow_env, clock):
-    from complaints.cli.app import app as cli
+    from complaintflow.cli.app import app as cli
 
     refs = _awaiting_customer(sqlite_flow_env, 1)
     when = (clock.now() + timedelta(days=15)).isoformat()

@@ -18,15 +18,15 @@ from casework import complaint, stored, take_in
 from conftest import CFPB_SAMPLE, T0
 from sqlalchemy import event, func, select
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.errors import ImportRowError, InvalidInput
 from complaints.importers import count_records, parse_cfpb_date, read_file
-from complaints.intake import IntakeReport
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t, timer_t
 from complaints.schemas import ComplaintIn
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows.compiled import CompiledWorkflow
-from workflows.machine import Actor, Case, Step
+from workflows.intake import IntakeReport
 
 CFPB_HEADER = ("Date received,Product,Sub-product,Issue,Sub-issue,Consumer complaint narrative,Company,State,"
                "Submitted via,Complaint ID\n")

@@ -11,12 +11,12 @@ from typing import Any
 from casework import complaint
 from sqlalchemy import event, select
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.repository import complaint_t, timer_t
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from escalation.repository import clock_t, ledger_t
 from root_cause.repository import block_t
-from workflows.machine import Actor
 
 
 @contextmanager

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from complaints.cli.app import app as cli
-from complaints.cli.ops_cmd import absolute_sqlite_url
+from complaintflow.cli.app import app as cli
+from complaintflow.cli.ops_cmd import absolute_sqlite_url
+from complaintflow.ops import flow_app
+from complaintflow.schedules import FLOWS, parse_schedule
+from complaintflow.settings import Settings
 from complaints.errors import ConfigurationError
-from complaints.ops import flow_app
-from complaints.schedules import FLOWS, parse_schedule
-from complaints.settings import Settings
 
 CASE_COMMANDS = """
 import sys
-from complaints.cli.app import app
+from complaintflow.cli.app import app
 
 def run(*args):
     app(["--db", DB, "--json", *args], standalone_mode=False)

@@ -13,16 +13,16 @@ import yaml
 from casework import pending_timers, shipped_document, take_in, walk, workflow_timers
 from typer.testing import CliRunner
 
-from complaints.bootstrap import App
-from complaints.cli.app import app as cli
+from complaintflow.bootstrap import App
+from complaintflow.cli.app import app as cli
 from complaints.clock import FixedClock
-from complaints.integrity import check_integrity
 from complaints.metrics import compute
-from complaints.queries import list_cases
+from complaints.steps import Actor
 from escalation.sweep import sweep as full_sweep
 from workflows import timers
+from workflows.integrity import check_integrity
 from workflows.loader import load_workflow
-from workflows.machine import Actor
+from workflows.queries import list_cases
 
 GUARD = "a supervisor closes a critical complaint by hand"
 
@@ -61,13 +61,13 @@ def test_a_refused_timer_is_failed_with_its_reason_and_never_fired_again(
     app: App, clock: FixedClock, variant: Path, sweeper: object
 ) -> None:
     critical, _ = refused_auto_close(app, clock)
-    first = sweeper(app)  # type: ignore[operator]
+    first = sweeper(app.engine)  # type: ignore[operator]
     assert first.failed == [f"{critical} workflow auto_close: {refusal(critical)}"]
     assert f"{critical} workflow auto_close" not in first.fired
     [timer] = [t for t in workflow_timers(app, critical) if t["name"] == "auto_close"]
     assert (timer["status"], timer["result"]) == ("failed", f"failed: {refusal(critical)}")
     assert app.engine.get(critical).state == "awaiting_customer" and pending_timers(app, critical) == []
-    assert sweeper(app).failed == []  # type: ignore[operator]
+    assert sweeper(app.engine).failed == []  # type: ignore[operator]
     assert [t["status"] for t in workflow_timers(app, critical) if t["name"] == "auto_close"] == ["failed"]
 
 
@@ -75,7 +75,7 @@ def test_the_work_list_puts_a_case_left_by_a_refused_timer_first_until_someone_a
     app: App, clock: FixedClock, variant: Path
 ) -> None:
     critical, waiting = refused_auto_close(app, clock)
-    timers.sweep(app)
+    timers.sweep(app.engine)
     rows = list_cases(app.engine)
     assert [r["reference"] for r in rows[:2]] == [critical, waiting]
     assert rows[0]["attention"] == f"timer 'auto_close' failed: {refusal(critical)}"
@@ -90,7 +90,7 @@ def test_the_system_acting_in_place_leaves_the_case_waiting_for_a_person(
     app: App, clock: FixedClock, variant: Path
 ) -> None:
     critical, _ = refused_auto_close(app, clock)
-    timers.sweep(app)
+    timers.sweep(app.engine)
     clock.advance(minutes=5)
     app.engine.advance(critical, "escalate", Actor.system("sla-sweep"), {"reason": "SLA 'first_response' breach"})
     assert list_cases(app.engine)[0]["attention"] == f"timer 'auto_close' failed: {refusal(critical)}"
@@ -105,7 +105,7 @@ def test_the_system_acting_in_place_leaves_the_case_waiting_for_a_person(
 
 def test_a_case_the_system_moves_on_to_another_state_no_longer_waits(app: App, clock: FixedClock, variant: Path) -> None:
     critical, _ = refused_auto_close(app, clock)
-    timers.sweep(app)
+    timers.sweep(app.engine)
     clock.advance(minutes=5)
     app.engine.advance(critical, "info_received", Actor.system("import"), {"summary": "the customer's reply"})
     assert all(r["attention"] is None for r in list_cases(app.engine))
@@ -116,7 +116,7 @@ def test_db_check_and_metrics_report_a_refused_timer_by_reference_until_someone_
     app: App, clock: FixedClock, variant: Path
 ) -> None:
     critical, _ = refused_auto_close(app, clock)
-    timers.sweep(app)
+    timers.sweep(app.engine)
     failed_at = clock.now()
     report = check_integrity(app.db, app.registry)
     assert [(p.reference, p.aspect, p.message) for p in report.problems] == [(
@@ -140,7 +140,7 @@ def test_the_cli_flags_the_case_in_list_and_db_check(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "250")
     critical, _ = refused_auto_close(app, clock)
-    full_sweep(app)
+    full_sweep(app.engine)
     runner = CliRunner()
     listed = runner.invoke(cli, ["--db", database_url, "--now", clock.now().isoformat(), "list"])
     assert listed.exit_code == 0, listed.output

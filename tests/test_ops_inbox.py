@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from complaints import inbox
-from complaints.intake import IntakeService
+from complaintflow import inbox
 from complaints.repository import complaint_t
+from workflows.intake import IntakeService
 
 CSV = "product,description,customer_email\nLoan,Charged twice,a@example.com\nCard,Card lost,b@example.com\nLoan,Fee,c@example.com\n"
 

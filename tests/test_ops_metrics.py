@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from complaints import metrics
 from complaints.repository import complaint_t, timer_t
-from workflows.machine import Actor
+from complaints.steps import Actor
 
 
 def test_snapshot_counts_work_by_state_tier_and_queue_breaches_and_time_to_resolve(app, clock):
@@ -24,7 +24,7 @@ def test_snapshot_counts_work_by_state_tier_and_queue_breaches_and_time_to_resol
     walk(app, waiting, ["assess", "need_info"])
     clock.advance(days=15)  # the auto_close of the waiting complaint is overdue, not yet swept
 
-    snap = metrics.take_snapshot(app)
+    snap = metrics.take_snapshot(app.db, app.clock.now())
 
     assert snap["period"] == "2026-12-09" and snap["open_total"] == 2
     assert snap["by_state"] == {"awaiting_customer": 1, "resolved": 1, "closed": 1}
@@ -52,7 +52,7 @@ def test_the_day_counts_cover_only_the_last_24_hours(app, clock):
     _fired_timer(app, ref, metrics.SLA_BREACH_KIND, clock.now(), "breach recorded; escalated to supervisor")
     _fired_timer(app, ref, metrics.SLA_BREACH_KIND, clock.now(), "skipped: the clock no longer runs this deadline")
     clock.advance(hours=2)
-    snap = metrics.take_snapshot(app)
+    snap = metrics.take_snapshot(app.db, app.clock.now())
     assert snap["received_last_day"] == 1
     assert snap["sla_breaches_last_day"] == 1 and snap["timers_fired_last_day_by_kind"] == {"sla_breach": 1}
     assert snap["automatic_escalations_last_day"] == 1 and snap["escalations_by_hand_last_day"] == 1
@@ -60,12 +60,12 @@ def test_the_day_counts_cover_only_the_last_24_hours(app, clock):
 
 def test_a_second_snapshot_the_same_day_replaces_the_first(app, clock):
     take_in(app, external_id="S-1")
-    metrics.take_snapshot(app)
+    metrics.take_snapshot(app.db, app.clock.now())
     take_in(app, external_id="S-2")
     clock.advance(hours=3)
-    metrics.take_snapshot(app)
+    metrics.take_snapshot(app.db, app.clock.now())
     clock.advance(days=1)
-    metrics.take_snapshot(app)
-    rows = metrics.snapshots(app)
+    metrics.take_snapshot(app.db, app.clock.now())
+    rows = metrics.snapshots(app.db)
     assert [(r["period"], r["open_total"]) for r in rows] == [("2026-11-24", 2), ("2026-11-23", 2)]
     assert rows[1]["taken_at"] == clock.now().replace(day=23)

@@ -19,7 +19,7 @@ def _awaiting_customer(app, handler, n: int) -> list[str]:
 def test_a_sweep_restricted_to_some_actions_leaves_other_due_timers_pending(app, handler, clock):
     refs = _awaiting_customer(app, handler, 2)
     clock.advance(days=15)
-    assert timers.sweep(app, actions=("start_follow_up", "no_response")).fired == []
-    report = timers.sweep(app, actions=("auto_close",))
+    assert timers.sweep(app.engine, actions=("start_follow_up", "no_response")).fired == []
+    report = timers.sweep(app.engine, actions=("auto_close",))
     assert sorted(report.fired) == sorted(f"{r} workflow auto_close" for r in refs)
     assert {app.engine.get(r).state for r in refs} == {"closed"}

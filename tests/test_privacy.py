@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.errors import InvalidInput, NotFound
 from complaints.privacy import ERASED_NAME, WITHHELD_NAME, erase_customer
-from complaints.queries import case_view
 from complaints.repository import customer_t, note_t
 from complaints.schemas import ComplaintIn
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
-from workflows.machine import Actor, replay
+from workflows.machine import replay
+from workflows.queries import case_view
 
 
 def _take_in(app: App, handler: Actor, external_id: str) -> str:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from casework import take_in
 from rich.console import Console
 
-from complaints.bootstrap import App
-from complaints.cli.render import LONG_WORD, Listing, _fit, case_panel
-from complaints.queries import case_view
-from workflows.machine import Actor
+from complaintflow.bootstrap import App
+from complaintflow.cli.render import LONG_WORD, Listing, _fit, case_panel
+from complaints.steps import Actor
+from workflows.queries import case_view
 
 STATES = ("awaiting_customer", "resolution_proposed", "investigating")
 NOTE = "Free text wraps between its words on a narrow terminal, never inside one"

@@ -18,19 +18,21 @@ from conftest import T0
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from complaints.bootstrap import App, build, init_database
+from complaintflow.bootstrap import App, build, init_database
+from complaintflow.settings import Settings
 from complaints.clock import FixedClock
 from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, InvalidInput
 from complaints.repository import WORKFLOW_TIMER
 from complaints.schemas import ComplaintIn
-from complaints.settings import Settings
+
+#: Values some fields must come from to be accepted downstream (the root-cause taxonomy).
+from complaints.steps import Actor
 from workflows import timers
 from workflows.checks import sources, state_graph
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import FieldSpec
-from workflows.machine import Actor, allowed_for, replay
+from workflows.machine import allowed_for, replay
 
-#: Values some fields must come from to be accepted downstream (the root-cause taxonomy).
 KNOWN_VALUES = {"root_cause_code": ["BILLING.DUPLICATE", "SYSTEM.DEFECT", "PRODUCT.FEES", "NOT.A.CODE"]}
 WORDS = st.from_regex(r"[A-Za-z][A-Za-z .]{0,11}", fullmatch=True)
 MOVES = ["act"] * 8 + ["bad_payload", "wrong_action", "stale", "timers", "timers"]
@@ -201,7 +203,7 @@ def run_example(data: st.DataObject, app: App, clock: FixedClock) -> None:
                 reference, action, actor, payload, expected_version=now["version"] - 1), ConflictError)
         elif move == "timers":
             clock.advance(seconds=data.draw(st.sampled_from(CLOCK_STEPS), label="clock").total_seconds())
-            report = timers.sweep(app)
+            report = timers.sweep(app.engine)
             assert report.failed == [], report.failed
         else:
             case = app.engine.get(reference)

@@ -12,11 +12,11 @@ import networkx as nx
 import pytest
 from casework import take_in
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
+from complaints.steps import Actor
 from root_cause import analysis, services
 from root_cause.export import write_graph
 from root_cause.graph import GraphData, LinkGraph, build_graph
-from workflows.machine import Actor
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -85,9 +85,9 @@ def test_the_graph_from_the_database_masks_contact_details(app: App) -> None:
     text = "Card charged twice for one purchase; call me on +44 20 7946 0958 or mail ana@example.com"
     take_in(app, product="Card", description=text, customer={"name": "Ana Ozola", "email": "ana@example.com"})
     take_in(app, product="Card", description=text + " again", customer={"name": "Ana Ozola", "email": "ana@example.com"})
-    services.run_linking(app)
-    services.decide_link(app, 1, "confirmed", Actor("quinn", "quality"))
-    g, clusters = analysis.the_graph(app)
+    services.run_linking(app.db, app.clock.now())
+    services.decide_link(app.db, app.clock.now(), 1, "confirmed", Actor("quinn", "quality"))
+    g, clusters = analysis.the_graph(app.db, app.taxonomy)
     dumped = json.dumps(nx.node_link_data(g, edges="edges"), default=str)
     assert "Ana" not in dumped and "ana@example.com" not in dumped and "7946" not in dumped
     assert len(clusters) == 1 and sum(1 for _, a in g.nodes(data=True) if a["kind"] == "customer") == 1
@@ -97,10 +97,10 @@ def test_the_stored_link_graph_is_updated_with_only_what_changed(app: App, clock
     text = "Card charged twice for one purchase at the same shop, please refund the second charge"
     for extra in ("", " now", " today"):
         take_in(app, product="Card", company="Bank", description=text + extra)
-    services.run_linking(app)
-    graph = analysis.refresh_link_graph(app)
+    services.run_linking(app.db, app.clock.now())
+    graph = analysis.refresh_link_graph(app.db)
     assert len(graph.clusters()) == 1 and graph.graph.number_of_edges() == 3
     clock.advance(hours=1)
-    services.decide_link(app, 1, "rejected", Actor("quinn", "quality"))
-    assert graph.update([]) == 0 and analysis.refresh_link_graph(app, graph) is graph
+    services.decide_link(app.db, app.clock.now(), 1, "rejected", Actor("quinn", "quality"))
+    assert graph.update([]) == 0 and analysis.refresh_link_graph(app.db, graph) is graph
     assert graph.graph.number_of_edges() == 2 and graph.watermark == clock.now()

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from casework import take_in
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
+from complaints.steps import Actor
 from root_cause import services
 from root_cause.linking import LinkRecord, candidates_for, link_all
-from workflows.machine import Actor
 
 LV = [
     "Mana kartes maksājums tika noņemts divreiz par vienu un to pašu pirkumu veikalā, lūdzu atmaksājiet otru summu.",
@@ -85,41 +85,41 @@ def _greek_pair(app: App) -> tuple[str, str, str]:
 
 def test_a_new_complaint_sees_its_likely_duplicate_at_intake(app: App) -> None:
     first, _, second = _greek_pair(app)
-    [candidate] = services.candidates(app, second)
+    [candidate] = services.candidates(app.db, second)
     assert candidate["reference"] == first and candidate["kind"] == "duplicate_of" and candidate["status"] == "candidate"
     assert candidate["score"] >= 0.8 and "product" in candidate["evidence"]["shared_fields"]
 
 
 def test_linking_stores_explained_links_and_a_rerun_changes_nothing(app: App) -> None:
     _greek_pair(app)
-    first = services.run_linking(app)
-    again = services.run_linking(app)
+    first = services.run_linking(app.db, app.clock.now())
+    again = services.run_linking(app.db, app.clock.now())
     assert (first.complaints, first.created) == (3, 1)
     assert (again.created, again.updated) == (0, 0)
-    link = services.decide_link(app, 1, "confirmed", Actor("quinn", "quality"))
+    link = services.decide_link(app.db, app.clock.now(), 1, "confirmed", Actor("quinn", "quality"))
     assert link["status"] == "confirmed" and link["evidence"]["shared_terms"] and link["decided_by"] == "quinn"
 
 
 def test_a_rejected_link_stays_rejected(app: App, clock: FixedClock) -> None:
     _, _, second = _greek_pair(app)
-    services.run_linking(app)
-    services.decide_link(app, 1, "rejected", Actor("quinn", "quality"), reason="different purchases")
+    services.run_linking(app.db, app.clock.now())
+    services.decide_link(app.db, app.clock.now(), 1, "rejected", Actor("quinn", "quality"), reason="different purchases")
     clock.advance(days=1)
-    report = services.run_linking(app)
+    report = services.run_linking(app.db, app.clock.now())
     assert (report.created, report.kept_rejected) == (0, 1)
     with app.db.read() as conn:
         from root_cause.repository import RootCauseRepository
 
         [link] = RootCauseRepository(conn).links_changed_since(clock.now() - timedelta(days=2))
     assert link["status"] == "rejected" and link["reason"] == "different purchases"
-    assert services.candidates(app, second) == []
+    assert services.candidates(app.db, second) == []
 
 
 def test_a_link_by_hand_is_confirmed_and_names_no_unknown_kind(app: App) -> None:
     first, other, _ = _greek_pair(app)
-    link = services.add_link(app, other, first, "related", Actor("quinn", "quality"), reason="same shop")
+    link = services.add_link(app.db, app.clock.now(), other, first, "related", Actor("quinn", "quality"), reason="same shop")
     assert (link["status"], link["origin"], link["kind"]) == ("confirmed", "manual", "related")
     from complaints.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match=r"kind: 'sibling'; use duplicate_of, related or same_root_cause"):
-        services.add_link(app, other, first, "sibling", Actor("quinn", "quality"))
+        services.add_link(app.db, app.clock.now(), other, first, "sibling", Actor("quinn", "quality"))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from casework import take_in
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
 from complaints.uow import UnitOfWork
 from root_cause import analysis
@@ -55,11 +55,11 @@ def _history(app: App, code: str, per_month: list[int], now: datetime) -> None:
 def test_recurrence_analysis_alerts_on_the_rising_root_cause_only_and_says_why(app: App, clock: FixedClock) -> None:
     _history(app, "SYSTEM.OUTAGE", [1, 1, 1, 1, 1, 1, 7], clock.now())
     _history(app, "PRODUCT.FEES", [2, 2, 2, 2, 2, 2, 2], clock.now())
-    [alert] = analysis.analyse_recurrence(app)
+    [alert] = analysis.analyse_recurrence(app.db, app.clock.now())
     assert (alert["subject"], alert["period"], alert["observed"]) == ("root_cause:SYSTEM.OUTAGE", "2026-11", 7)
     assert alert["explanation"].startswith("7 complaints in 2026-11 against a baseline of 1.08 a month")
-    analysis.analyse_recurrence(app)  # the nightly rerun keeps one alert per subject and period
-    assert [a["subject"] for a in analysis.report(app)["recurring"]] == ["root_cause:SYSTEM.OUTAGE"]
+    analysis.analyse_recurrence(app.db, app.clock.now())  # the nightly rerun keeps one alert per subject and period
+    assert [a["subject"] for a in analysis.report(app.db, app.taxonomy, app.clock.now())["recurring"]] == ["root_cause:SYSTEM.OUTAGE"]
 
 
 def test_recurrence_respects_a_stated_false_alarm_rate() -> None:

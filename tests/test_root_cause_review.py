@@ -9,12 +9,12 @@ import pytest
 from casework import TO_FOLLOW_UP, stored, take_in, walk
 from sqlalchemy import select
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.errors import ConfigurationError, InvalidInput, NotFound
+from complaints.steps import Actor
 from root_cause import services
 from root_cause.repository import RootCauseRepository, cause_t
 from root_cause.taxonomy import default_taxonomy, load_taxonomy, parse_taxonomy
-from workflows.machine import Actor
 
 QUALITY = Actor("quinn", "quality")
 
@@ -87,7 +87,7 @@ def test_a_link_between_complaints_with_the_same_cause_becomes_same_root_cause(a
     text = "The app charged my card twice for the same monthly loan repayment again this month"
     first = _to_review(app, product="Loan", company="Lender", description=text)
     second = _to_review(app, product="Loan", company="Lender", description=text + "!")
-    services.run_linking(app)
+    services.run_linking(app.db, app.clock.now())
     for ref in (first, second):
         app.engine.advance(ref, "close", QUALITY, {"root_cause_code": "BILLING.DUPLICATE", "finding": "job ran twice"})
     with app.db.read() as conn:

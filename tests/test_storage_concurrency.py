@@ -10,9 +10,9 @@ from casework import TO_INVESTIGATING, stored, take_in, walk
 from conftest import T0
 from storage_workers import CYCLE, advance_worker, run_workers
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.db import Database
-from complaints.integrity import check_integrity
+from workflows.integrity import check_integrity
 from workflows.machine import replay
 
 WORKERS = 4

@@ -15,14 +15,14 @@ import pytest
 from conftest import T0
 from sqlalchemy import event, func, select
 
-from complaints.bootstrap import App
-from complaints.integrity import check_integrity
+from complaintflow.bootstrap import App
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t
 from complaints.uow import UnitOfWork
+from workflows.integrity import check_integrity
 
 ROWS = 1500
 BATCH = 25
-CLI = [sys.executable, "-c", "from complaints.cli.app import main; main()"]
+CLI = [sys.executable, "-c", "from complaintflow.cli.app import main; main()"]
 
 
 def write_import_file(path: Path, rows: int) -> Path:

@@ -10,12 +10,12 @@ from casework import TO_CLOSED, TO_INVESTIGATING, take_in, walk
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
-from complaints.bootstrap import App
-from complaints.cli.app import app as cli
+from complaintflow.bootstrap import App
+from complaintflow.cli.app import app as cli
 from complaints.clock import FixedClock
-from complaints.integrity import IntegrityReport, check_integrity
 from complaints.repository import complaint_t, event_t, timer_t
 from workflows import timers
+from workflows.integrity import IntegrityReport, check_integrity
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def cases(app: App, clock: FixedClock) -> dict[str, str]:
     walk(app, refs["archived"], ["assess", "invalid"])
     walk(app, refs["deemed"], [*TO_INVESTIGATING, "propose"])
     clock.advance(days=91)  # archive is due 90 days after closing, deemed_accepted after 14
-    timers.sweep(app)
+    timers.sweep(app.engine)
     walk(app, refs["waiting"], ["assess", "need_info", "info_received"])
     clock.advance(hours=1)
     walk(app, refs["waiting"], ["need_info"])  # entering the state again sets a fresh timer

@@ -16,12 +16,21 @@ from sqlmodel import SQLModel
 from storage_workers import init_worker, run_workers
 from typer.testing import CliRunner
 
-from complaints.bootstrap import App, init_database, metadata
-from complaints.cli.app import app as cli
+from complaintflow.bootstrap import App, init_database
+from complaintflow.cli.app import app as cli
+from complaintflow.migrations import (
+    MIGRATIONS_DIR,
+    current,
+    downgrade,
+    heads,
+    new_revision,
+    schema_differences,
+    upgrade,
+)
+from complaintflow.schema import HEAD, check_schema
+from complaintflow.tables import metadata
 from complaints.db import Database
 from complaints.errors import ConfigurationError
-from complaints.migrations import MIGRATIONS_DIR, current, downgrade, heads, new_revision, schema_differences, upgrade
-from complaints.schema import HEAD, check_schema
 
 ADMIN_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_ADMIN_URL")
 
@@ -36,7 +45,7 @@ def test_the_migration_history_has_a_single_head() -> None:
 
 
 def test_the_schema_check_knows_the_newest_migration() -> None:
-    assert heads() == [HEAD], "set complaints.schema.HEAD to the new migration's revision"
+    assert heads() == [HEAD], "set complaintflow.schema.HEAD to the new migration's revision"
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(app: App) -> None:

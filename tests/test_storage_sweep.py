@@ -11,9 +11,9 @@ from conftest import T0
 from sqlalchemy import func, select
 from storage_workers import run_workers, sweep_worker
 
-from complaints.bootstrap import App
-from complaints.integrity import check_integrity
+from complaintflow.bootstrap import App
 from complaints.repository import WORKFLOW_TIMER, complaint_t, event_t, timer_t
+from workflows.integrity import check_integrity
 
 #: PostgreSQL is where sweepers share the work (SKIP LOCKED); SQLite serialises writers, so a
 #: smaller run there shows the same property without the wait.

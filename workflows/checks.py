@@ -12,20 +12,13 @@ from collections.abc import Callable, Iterable, Iterator
 import networkx as nx
 
 from complaints.schemas import SEVERITIES
+from complaints.steps import COMPLAINT_FIELDS
 from workflows.definition import ANY_OPEN_STATE, NEXT_TIER, Condition, WorkflowSpec
 from workflows.regulatory_presets import PRESETS, resolved
 from workflows.sla_spec import ANY
 
 Problem = tuple[tuple[str | int, ...], str]
 
-#: Complaint columns a guard or template may read.
-COMPLAINT_FIELDS = frozenset(
-    {
-        "reference", "external_id", "channel", "product", "sub_product", "company", "category",
-        "sub_category", "severity", "language", "region", "state", "tier", "queue", "assignee",
-        "workflow_name", "workflow_version", "version", "received_at",
-    }
-)
 #: Values the engine offers every template beside complaint columns and payload fields.
 TEMPLATE_EXTRAS = frozenset({"customer_name", "received_date", "today", "actor", "action"})
 #: Values a regulatory letter offers its template beside the usual ones.

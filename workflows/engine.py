@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
+from complaints.steps import Actor, Case, Move, Step
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
-from workflows.machine import ActionOption, Actor, Case, DeadlineFn, Step, plain_deadline
+from workflows.machine import ActionOption, DeadlineFn, plain_deadline
 from workflows.registry import WorkflowRegistry
 
 
@@ -33,16 +33,6 @@ class StepObserver(Protocol):
     """
 
     def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None: ...
-
-
-@dataclass(frozen=True)
-class Move:
-    """One action asked of ``WorkflowEngine.advance_many``."""
-
-    reference: str
-    action: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    expected_version: int | None = None
 
 
 def _rounds(moves: Sequence[Move]) -> list[list[int]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -19,11 +19,10 @@ from pydantic import ValidationError
 
 from complaints.errors import ActionNotAllowed, GuardFailed, InvalidInput
 from complaints.problems import did_you_mean
+from complaints.steps import Actor, Case, NotificationPlan, Step, TimerPlan
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import NEXT_TIER
 from workflows.guards import CLOCK, as_instant, failures
-
-SYSTEM_ROLE = "system"
 
 #: Adds a duration to a time; escalation swaps in business calendars.
 DeadlineFn = Callable[[datetime, timedelta], datetime]
@@ -31,88 +30,6 @@ DeadlineFn = Callable[[datetime, timedelta], datetime]
 
 def plain_deadline(start: datetime, duration: timedelta) -> datetime:
     return start + duration
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, in which role. Timers and sweeps act as ``system``."""
-
-    name: str
-    role: str = "handler"
-
-    @classmethod
-    def system(cls, name: str = "system") -> Actor:
-        return cls(name, SYSTEM_ROLE)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.role})"
-
-
-@dataclass(frozen=True)
-class Case:
-    """What the machine needs to know about a complaint."""
-
-    reference: str
-    state: str
-    tier: str
-    queue: str
-    version: int
-    data: Mapping[str, Any] = field(default_factory=dict)
-    fields: Mapping[str, Any] = field(default_factory=dict)  # complaint columns for guards/templates
-    id: int | None = None
-    customer_name: str | None = None
-
-    @property
-    def language(self) -> str:
-        return str(self.fields.get("language") or "en")
-
-
-@dataclass(frozen=True)
-class TimerPlan:
-    name: str
-    action: str
-    state: str
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class NotificationPlan:
-    template: str
-    language: str
-    channel: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Step:
-    """One planned transition; ``seq`` is the version the case has after it."""
-
-    action: str
-    actor: Actor
-    from_state: str | None
-    to_state: str
-    tier: str
-    queue: str
-    seq: int
-    at: datetime
-    payload: dict[str, Any]
-    changes: dict[str, Any]
-    timers: list[TimerPlan]
-    notifications: list[NotificationPlan]
-
-    @property
-    def state_changed(self) -> bool:
-        return self.from_state != self.to_state
-
-    def apply(self, case: Case) -> Case:
-        # Built field by field rather than with dataclasses.replace, whose generic copy was
-        # most of this method's time (it runs several times for every complaint taken in).
-        return Case(
-            reference=case.reference, state=self.to_state, tier=self.tier, queue=self.queue, version=self.seq,
-            data={**case.data, **self.changes},
-            fields={**case.fields, "state": self.to_state, "tier": self.tier, "queue": self.queue},
-            id=case.id, customer_name=case.customer_name,
-        )
 
 
 @dataclass(frozen=True)

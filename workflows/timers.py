@@ -35,9 +35,9 @@ from complaints.repository import (
     customer_t,
     timer_t,
 )
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor, Case, Step
 
 #: The actor of the actions workflow timers take.
 TIMER_ACTOR = Actor.system("timer")
@@ -70,11 +70,6 @@ class Handler:
 
 
 Report = TypeVar("Report", bound=TimerReport)
-
-
-def engine_of(app_or_engine: Any) -> WorkflowEngine:
-    """The engine itself, or an application's (``App.engine``)."""
-    return app_or_engine if isinstance(app_or_engine, WorkflowEngine) else app_or_engine.engine
 
 
 def sweep_with(
@@ -214,10 +209,10 @@ HANDLERS: dict[str, Handler] = {WORKFLOW_TIMER: Handler(fire_workflow_timer)}
 
 
 def sweep(
-    app_or_engine: Any, now: datetime | None = None, batch_size: int = 500, actions: Sequence[str] | None = None,
+    engine: WorkflowEngine, now: datetime | None = None, batch_size: int = 500, actions: Sequence[str] | None = None,
     max_batches: int | None = None,
 ) -> TimerReport:
     """Fire the workflow timers due by ``now`` (only those of ``actions`` if given); other
     kinds of timer are left to the sweep that registers their handlers (``escalation.sweep``)."""
-    return sweep_with(engine_of(app_or_engine), HANDLERS, TimerReport(), now, batch_size, actions=actions,
+    return sweep_with(engine, HANDLERS, TimerReport(), now, batch_size, actions=actions,
                       max_batches=max_batches)

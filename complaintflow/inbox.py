@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from complaints.bootstrap import App
+from complaintflow.bootstrap import App
 from complaints.errors import ComplaintflowError
 from complaints.importers import Rows, read_file
 from complaints.schemas import ComplaintIn
-from workflows.machine import Actor
+from complaints.steps import Actor
 
 SUPPORTED = (".csv", ".json", ".jsonl", ".ndjson")
 PROCESSED, FAILED = "processed", "failed"

@@ -29,11 +29,11 @@ from complaints.db import Database
 from complaints.errors import ComplaintflowError, ImportRowError, InvalidInput
 from complaints.repository import complaint_t, customer_t
 from complaints.schemas import ComplaintIn, CustomerIn
+from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor, Case, Step
 
 #: Decides the tier a new complaint starts at (escalation: critical complaints start higher).
 InitialTier = Callable[[CompiledWorkflow, ComplaintIn], str]

@@ -10,10 +10,10 @@ from sqlalchemy import String, and_, cast, func, literal, null, select, union_al
 from complaints.errors import InvalidInput
 from complaints.privacy import WITHHELD_NAME, without_name
 from complaints.repository import IS_PENDING, case_from_row, complaint_t, customer_t, timer_t, unattended_failed_timers
+from complaints.steps import Actor
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
-from workflows.machine import Actor
 
 LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "product", "channel", "version", "received_at")
 

@@ -11,8 +11,8 @@ from rich.console import Group
 from rich.padding import Padding
 from rich.text import Text
 
-from complaints.cli.context import ctx_of
-from complaints.cli.render import Listing, when
+from complaintflow.cli.context import ctx_of
+from complaintflow.cli.render import Listing, when
 from complaints.errors import InvalidInput
 from escalation.explain import clocks_view, due_within, parse_within
 from escalation.services import keep_promises
@@ -32,7 +32,7 @@ def sweep(
     """Fire every due timer once: workflow timers, SLA warnings and breaches, regulatory letters, promises."""
     cli = ctx_of(ctx)
     app_ = cli.app()
-    report = run_sweep(app_, now=None, batch_size=batch_size or app_.settings.sweep_batch_size)
+    report = run_sweep(app_.engine, now=None, batch_size=batch_size or app_.settings.sweep_batch_size)
     if cli.json:
         cli.emit_json(report.as_dict())
         return

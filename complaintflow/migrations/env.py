@@ -1,6 +1,6 @@
-"""Alembic's entry point: migrate the connection handed over by ``complaints.migrations``.
+"""Alembic's entry point: migrate the connection handed over by ``complaintflow.migrations``.
 
-The models of every package (``complaints.bootstrap.metadata()``) are the target, so
+The models of every package (``complaintflow.tables.metadata()``) are the target, so
 autogenerate sees all tables. SQLite gets batch mode (it can't ALTER most things in place)
 and runs the whole upgrade in one transaction with foreign keys off, as batch table
 rebuilds require; they are switched on again afterwards.
@@ -17,7 +17,7 @@ from alembic.autogenerate.render import _repr_type
 from sqlalchemy import Connection
 from sqlalchemy.types import TypeDecorator
 
-from complaints.bootstrap import metadata
+from complaintflow.tables import metadata
 from complaints.db import make_engine
 
 #: A bare ``Text()`` in rendered code: Alembic writes PostgreSQL's JSONB inside a variant as

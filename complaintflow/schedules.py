@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from complaintflow.settings import Settings
 from complaints.errors import ConfigurationError
-from complaints.settings import Settings
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*([smhd])$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -68,17 +68,17 @@ class FlowSpec:
 
 
 FLOWS: tuple[FlowSpec, ...] = (
-    FlowSpec("sla-sweep", "escalation.flows:sla_sweep", "schedule_sla_sweep",
+    FlowSpec("sla-sweep", "complaintflow.flows.sla:sla_sweep", "schedule_sla_sweep",
              "fire every due timer: SLA breaches, escalations, workflow deadlines"),
-    FlowSpec("follow-ups", "escalation.flows:follow_ups_due", "schedule_follow_ups",
+    FlowSpec("follow-ups", "complaintflow.flows.sla:follow_ups_due", "schedule_follow_ups",
              "start follow-ups, count unanswered ones, and fire due commitments"),
-    FlowSpec("auto-close", "workflows.flows:auto_close", "schedule_auto_close",
+    FlowSpec("auto-close", "complaintflow.flows.sla:auto_close", "schedule_auto_close",
              "close complaints left awaiting the customer past their deadline"),
-    FlowSpec("root-cause-nightly", "root_cause.flows:nightly_root_cause", "schedule_root_cause",
+    FlowSpec("root-cause-nightly", "complaintflow.flows.root_cause:nightly_root_cause", "schedule_root_cause",
              "link related complaints and analyse recurrence"),
-    FlowSpec("metrics-snapshot", "complaints.flows:metrics_snapshot", "schedule_metrics",
+    FlowSpec("metrics-snapshot", "complaintflow.flows.metrics:metrics_snapshot", "schedule_metrics",
              "store today's counts, SLA breaches and resolution times"),
-    FlowSpec("import-folder", "complaints.flows:import_folder", "schedule_import_folder",
+    FlowSpec("import-folder", "complaintflow.flows.intake:import_folder", "schedule_import_folder",
              "import CSV/JSON files dropped in the inbox folder"),
 )
 

@@ -1,4 +1,4 @@
-"""Developer command: ``python -m complaints.migrations revision "add sla_clock table"``.
+"""Developer command: ``python -m complaintflow.migrations revision "add sla_clock table"``.
 
 Autogenerates a migration for whatever the models have that the migrations don't yet build,
 by comparing them with a temporary SQLite database upgraded to head. Review the file it
@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from complaintflow.migrations import heads, new_revision
 from complaints.errors import ComplaintflowError
-from complaints.migrations import heads, new_revision
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="complaintflow schema migrations (developers)")
 

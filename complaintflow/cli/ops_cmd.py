@@ -16,12 +16,12 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import Listing, literal
+from complaintflow.cli.context import CliContext, ctx_of
+from complaintflow.cli.render import Listing, literal
+from complaintflow.ops import quiet_prefect_env
+from complaintflow.schedules import FLOWS, FlowSpec, Schedule, flow_spec, load_flow
+from complaintflow.settings import Settings, load_settings
 from complaints.errors import InvalidInput
-from complaints.ops import quiet_prefect_env
-from complaints.schedules import FLOWS, FlowSpec, Schedule, flow_spec, load_flow
-from complaints.settings import Settings, load_settings
 
 app = typer.Typer()
 
@@ -139,7 +139,7 @@ def schedule(
         return
     if work_pool:
         raise InvalidInput("--work-pool", ["workers need a shared Prefect server: set PREFECT_API_URL first"])
-    from complaints.cli.prefect_server import prefect_server
+    from complaintflow.cli.prefect_server import prefect_server
 
     home = (settings.data_dir / "prefect").resolve()
     cli.console.print(f"starting a Prefect server (PREFECT_HOME={home}) …")

@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.render import Listing, literal, when
-from complaints.settings import load_settings
+from complaintflow.cli.context import CliContext, ctx_of
+from complaintflow.cli.render import Listing, literal, when
+from complaintflow.settings import load_settings
 
 app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
                   no_args_is_help=True)
@@ -46,7 +46,7 @@ def related_of(cli: CliContext, reference: str, k: int = 5) -> list[dict[str, An
     """Likely duplicates and related open complaints (loads the text-similarity libraries)."""
     from root_cause.services import candidates
 
-    return candidates(cli.app(), reference, k=k)
+    return candidates(cli.app().db, reference, k=k)
 
 
 def related_table(rows: list[dict[str, Any]]) -> Table:
@@ -81,7 +81,7 @@ def link(
     with Progress(TextColumn("[bold]linking blocks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("link", total=None)
-        report = run_linking(cli.app(), k=k, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        report = run_linking(cli.app().db, cli.app().clock.now(), k=k, progress=lambda done, total: progress.update(task, completed=done, total=total))
     summary = report.__dict__
     if cli.json:
         cli.emit_json(summary)
@@ -98,7 +98,7 @@ def related(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="c
     from root_cause.services import candidates
 
     cli = ctx_of(ctx)
-    rows = candidates(cli.app(), reference, k=k)
+    rows = candidates(cli.app().db, reference, k=k)
     if cli.json:
         cli.emit_json(rows)
     else:
@@ -109,7 +109,7 @@ def _decide(ctx: typer.Context, link_id: int, decision: str, reason: str | None)
     from root_cause.services import decide_link
 
     cli = ctx_of(ctx)
-    result = decide_link(cli.app(), link_id, decision, cli.actor, reason)
+    result = decide_link(cli.app().db, cli.app().clock.now(), link_id, decision, cli.actor, reason)
     if cli.json:
         cli.emit_json(result)
     else:
@@ -139,7 +139,7 @@ def add_link(ctx: typer.Context, source: Annotated[str, typer.Argument(help="the
     from root_cause.services import add_link as add
 
     cli = ctx_of(ctx)
-    result = add(cli.app(), source, target, kind, cli.actor, reason)
+    result = add(cli.app().db, cli.app().clock.now(), source, target, kind, cli.actor, reason)
     if cli.json:
         cli.emit_json(result)
     else:
@@ -158,7 +158,7 @@ def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or
     if unit not in ("month", "week"):
         raise typer.BadParameter(f"{unit!r}; use month or week", param_hint="--unit")
     cli = ctx_of(ctx)
-    alerts = analyse_recurrence(cli.app(), policy=RecurrencePolicy(unit=unit))
+    alerts = analyse_recurrence(cli.app().db, cli.app().clock.now(), policy=RecurrencePolicy(unit=unit))
     if cli.json:
         cli.emit_json(alerts)
     else:
@@ -184,7 +184,7 @@ def report(ctx: typer.Context) -> None:
     from root_cause.analysis import report as build_report
 
     cli = ctx_of(ctx)
-    data = build_report(cli.app())
+    data = build_report(cli.app().db, cli.app().taxonomy, cli.app().clock.now())
     if cli.json:
         cli.emit_json(data)
         return
@@ -212,7 +212,7 @@ def graph(
     from root_cause.export import write_graph
 
     cli = ctx_of(ctx)
-    g, clusters = the_graph(cli.app(), limit=limit)
+    g, clusters = the_graph(cli.app().db, cli.app().taxonomy, limit=limit)
     write_graph(g, format, output)
     summary = {"file": str(output), "format": format, "nodes": g.number_of_nodes(), "edges": g.number_of_edges(),
                "clusters": len(clusters)}
@@ -236,7 +236,7 @@ def chart(
     from root_cause.chart import write_chart
 
     cli = ctx_of(ctx)
-    labels, counts = subject_counts(cli.app(), subject, periods=periods, unit=unit)
+    labels, counts = subject_counts(cli.app().db, subject, cli.app().clock.now(), periods=periods, unit=unit)
     history = counts[:-1]
     write_chart(subject, labels, counts, output, baseline=sum(history) / len(history))
     if cli.json:
@@ -268,10 +268,10 @@ def taxonomy(ctx: typer.Context, file: Annotated[Path | None, typer.Argument(hel
 @app.command()
 def nightly(ctx: typer.Context) -> None:
     """What the scheduled night run does: linking, recurrence analysis, CAPA verification."""
-    from root_cause.services import nightly as run
+    from root_cause.nightly import nightly as run
 
     cli = ctx_of(ctx)
-    result = run(cli.app(), now=cli.now)
+    result = run(cli.app().db, cli.app().taxonomy, cli.app().clock.now())
     if cli.json:
         cli.emit_json(result)
         return
@@ -311,7 +311,7 @@ def capa_create(
     cli = ctx_of(ctx)
     data = parse_capa({"title": title, "owner": owner, "due_at": due, "root_causes": root_cause,
                        "window_days": window_days, "description": description, "complaints": complaint or []})
-    capa = create_capa(cli.app(), data, cli.actor)
+    capa = create_capa(cli.app().db, cli.app().taxonomy, cli.app().clock.now(), data, cli.actor)
     if cli.json:
         cli.emit_json(capa)
     else:
@@ -329,7 +329,7 @@ def capa_move(
     from root_cause.capa_service import change_capa
 
     cli = ctx_of(ctx)
-    capa = change_capa(cli.app(), capa_id, action, cli.actor, reason)
+    capa = change_capa(cli.app().db, cli.app().clock.now(), capa_id, action, cli.actor, reason)
     if cli.json:
         cli.emit_json(capa)
     else:
@@ -342,7 +342,7 @@ def capa_verify(ctx: typer.Context, capa_id: Annotated[int | None, typer.Argumen
     from root_cause.capa_service import verify_capas
 
     cli = ctx_of(ctx)
-    results = verify_capas(cli.app(), capa_id=capa_id)
+    results = verify_capas(cli.app().db, cli.app().taxonomy, cli.app().clock.now(), capa_id=capa_id)
     if cli.json:
         cli.emit_json(results)
         return
@@ -359,7 +359,7 @@ def capa_list(ctx: typer.Context, status: Annotated[list[str] | None, typer.Opti
     from root_cause.capa_service import list_capas
 
     cli = ctx_of(ctx)
-    capas = list_capas(cli.app(), status)
+    capas = list_capas(cli.app().db, cli.app().clock.now(), status)
     if cli.json:
         cli.emit_json(capas)
     else:
@@ -372,7 +372,7 @@ def capa_show(ctx: typer.Context, capa_id: Annotated[int, typer.Argument()]) -> 
     from root_cause.capa_service import capa_view
 
     cli = ctx_of(ctx)
-    view = capa_view(cli.app(), capa_id)
+    view = capa_view(cli.app().db, capa_id)
     if cli.json:
         cli.emit_json(view)
         return

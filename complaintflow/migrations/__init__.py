@@ -2,7 +2,7 @@
 
 ``upgrade(db)`` brings SQLite or PostgreSQL to the newest schema; ``complaints init`` and
 ``complaints db upgrade`` call it. Developers add a migration for new or changed models with
-``python -m complaints.migrations revision "what changed"`` (see ``__main__``).
+``python -m complaintflow.migrations revision "what changed"`` (see ``__main__``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from alembic.operations.ops import MigrationScript
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
+from complaintflow.schema import MARKER_TABLE
+from complaintflow.tables import metadata
 from complaints.db import Database
 from complaints.errors import ConfigurationError
-from complaints.schema import MARKER_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
@@ -52,8 +53,6 @@ def current(db: Database) -> list[str]:
 
 def schema_differences(conn: Connection) -> list[Any]:
     """What Alembic would change to make the database match the models (empty: they match)."""
-    from complaints.bootstrap import metadata
-
     ctx = MigrationContext.configure(conn, opts={"compare_type": True})
     return list(compare_metadata(ctx, metadata()))
 

@@ -15,17 +15,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from complaints.bootstrap import App, build, init_database
-from complaints.cli.render import Listing
+from complaintflow.bootstrap import App, build, init_database
+from complaintflow.cli.render import Listing
+from complaintflow.settings import load_settings
 from complaints.clock import FixedClock, SystemClock
 from complaints.errors import ComplaintflowError
 from complaints.importers import read_file
-from complaints.queries import count_by_state
 from complaints.repository import WORKFLOW_TIMER
-from complaints.settings import load_settings
+from complaints.steps import Actor
 from escalation.sweep import sweep
-from root_cause.services import candidates, nightly
-from workflows.machine import Actor
+from root_cause.nightly import nightly
+from root_cause.services import candidates
+from workflows.queries import count_by_state
 
 HANDLER = Actor("hana", "handler")
 SUPERVISOR = Actor("sam", "supervisor")
@@ -40,7 +41,7 @@ class Scenario:
 
 
 def bundled_sample() -> Path:
-    return Path(str(resources.files("complaints") / "sample_data" / "complaints.json"))
+    return Path(str(resources.files("complaintflow") / "sample_data" / "complaints.json"))
 
 
 def _remove_database(path: Path) -> None:
@@ -73,7 +74,7 @@ class _Walker:
         """Let ``days`` pass and fire every timer that falls due, noting it on its scenario."""
         self.clock.advance(days=days)
         by_ref = {sc.reference: sc for sc in scenarios}
-        report = sweep(self.app)
+        report = sweep(self.app.engine)
         self.escalations += report.escalated
         for label in report.escalated:  # "C-2026-000007 → supervisor": a breached clock escalated it
             reference, _, tier = label.partition(" → ")
@@ -155,10 +156,10 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
     w.do(b, "reopen", reason="The refund never arrived.")
     w.wait(91, sc)  # reopening windows end: closed cases are archived
 
-    night = nightly(app)  # what the root-cause-nightly flow runs: linking, recurrence, CAPA checks
+    night = nightly(app.db, app.taxonomy, app.clock.now())  # what the root-cause-nightly flow runs: linking, recurrence, CAPA checks
     with app.db.read() as conn:
         every = [r for r, in conn.exec_driver_sql("SELECT reference FROM complaint ORDER BY id")]
-    related = {ref: candidates(app, ref, k=2) for ref in every}
+    related = {ref: candidates(app.db, ref, k=2) for ref in every}
     states = count_by_state(app.engine)
     with app.db.read() as conn:
         totals = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()

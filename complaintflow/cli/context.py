@@ -12,12 +12,12 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from complaints.bootstrap import App, build
+from complaintflow.bootstrap import App, build
+from complaintflow.schema import check_schema
+from complaintflow.settings import load_settings
 from complaints.clock import Clock, FixedClock
 from complaints.errors import InvalidInput
-from complaints.schema import check_schema
-from complaints.settings import load_settings
-from workflows.machine import SYSTEM_ROLE, Actor
+from complaints.steps import SYSTEM_ROLE, Actor
 
 
 @dataclass

@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from complaints.cli.context import ctx_of
-from complaints.cli.render import literal
+from complaintflow.cli.context import ctx_of
+from complaintflow.cli.render import literal
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_dot, to_mermaid
 from workflows.loader import load_workflow

@@ -17,21 +17,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from complaints.bootstrap import init_database
-from complaints.cli import render
-from complaints.cli.context import CliContext, ctx_of
-from complaints.cli.db_cmd import app as db_app
-from complaints.cli.ops_cmd import app as ops_app
-from complaints.cli.rootcause_cmd import app as rootcause_app
-from complaints.cli.rootcause_cmd import related_of, related_table, with_related
-from complaints.cli.sla_cmd import app as sla_app
-from complaints.cli.sla_cmd import with_clocks
-from complaints.cli.workflow_cmd import app as workflow_app
+from complaintflow.bootstrap import init_database
+from complaintflow.cli import render
+from complaintflow.cli.context import CliContext, ctx_of
+from complaintflow.cli.db_cmd import app as db_app
+from complaintflow.cli.ops_cmd import app as ops_app
+from complaintflow.cli.rootcause_cmd import app as rootcause_app
+from complaintflow.cli.rootcause_cmd import related_of, related_table, with_related
+from complaintflow.cli.sla_cmd import app as sla_app
+from complaintflow.cli.sla_cmd import with_clocks
+from complaintflow.cli.workflow_cmd import app as workflow_app
+from complaintflow.schema import HEAD
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import count_records, read_file
-from complaints.queries import case_view, list_cases
-from complaints.schema import HEAD
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
+from workflows.queries import case_view, list_cases
 
 app = typer.Typer(
     name="complaints",
@@ -271,7 +271,7 @@ def demo(
     sample: Annotated[Path | None, typer.Option(help="CFPB CSV to import (default: the bundled sample)")] = None,
 ) -> None:
     """Fresh SQLite database, sample data imported, every branch of the lifecycle walked, summary printed."""
-    from complaints.demo import run_demo
+    from complaintflow.demo import run_demo
 
     cli = ctx_of(ctx)
     result = run_demo(database, sample, console=None if cli.json else cli.console)

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 from complaints.db import Database
 from complaints.errors import ConfigurationError
 
-#: The newest migration in ``complaints/migrations/versions`` (revisions are zero-padded numbers).
+#: The newest migration in ``complaintflow/migrations/versions`` (revisions are zero-padded numbers).
 HEAD = "0006"
 _VERSIONS = "alembic_version"
 #: A table every complaintflow schema has; without migration history it was made by ``create_all``.

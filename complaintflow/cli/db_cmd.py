@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from complaints.cli.context import ctx_of
-from complaints.cli.render import Listing
+from complaintflow.cli.context import ctx_of
+from complaintflow.cli.render import Listing
+from complaintflow.schema import check_exists
 from complaints.db import Database
-from complaints.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
-from complaints.schema import check_exists
+from workflows.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
 
 app = typer.Typer(help="Schema migrations and the event-log integrity check.", no_args_is_help=True)
 
@@ -30,8 +30,8 @@ def _name(db: Database) -> str:
 @app.command()
 def upgrade(ctx: typer.Context) -> None:
     """Create the schema, or upgrade it to the newest migration (SQLite or PostgreSQL)."""
-    from complaints.migrations import current, heads
-    from complaints.migrations import upgrade as run_upgrade
+    from complaintflow.migrations import current, heads
+    from complaintflow.migrations import upgrade as run_upgrade
 
     cli = ctx_of(ctx)
     db = cli.app(schema=False).db
@@ -50,7 +50,7 @@ def upgrade(ctx: typer.Context) -> None:
 @app.command("current")
 def current_(ctx: typer.Context) -> None:
     """The revision the database is at, and whether the code has newer migrations."""
-    from complaints.migrations import current, heads
+    from complaintflow.migrations import current, heads
 
     cli = ctx_of(ctx)
     db = cli.app(schema=False).db

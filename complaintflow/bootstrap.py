@@ -8,48 +8,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import SQLModel
-
+from complaintflow.settings import Settings, load_settings
 from complaints.clock import Clock, SystemClock
 from complaints.db import Database
-from complaints.intake import IntakeService
-from complaints.settings import Settings, load_settings
 from escalation.observer import SlaObserver
 from escalation.tiers import initial_tier as severity_tier
-from workflows.engine import StepObserver, WorkflowEngine
+from root_cause.observer import RootCauseObserver
+from root_cause.taxonomy import Taxonomy, load_taxonomy
+from workflows.engine import WorkflowEngine
+from workflows.intake import IntakeService
 from workflows.registry import WorkflowRegistry
+
+__all__ = ["App", "build", "init_database"]
 
 
 @dataclass
 class App:
+    """Everything a command or a flow works with, built once per process (or task run)."""
+
     settings: Settings
     db: Database
     registry: WorkflowRegistry
     clock: Clock
     engine: WorkflowEngine
     intake: IntakeService
-
-
-def import_models() -> None:
-    """Register every package's tables on SQLModel.metadata."""
-    import complaints.models  # noqa: F401
-    import escalation.models  # noqa: F401
-    import root_cause.models  # noqa: F401
-
-
-def metadata():  # type: ignore[no-untyped-def]
-    import_models()
-    return SQLModel.metadata
+    taxonomy: Taxonomy
 
 
 def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
     settings = settings or load_settings()
-    import_models()
     db = Database(settings.database_url)
     registry = WorkflowRegistry.load(settings.workflow_files)
     clock = clock or SystemClock()
-    engine = WorkflowEngine(db, registry, clock, observers=_observers(settings))
-    engine.observers.append(SlaObserver(engine))  # SLA clocks and escalation triggers
+    taxonomy = load_taxonomy(settings.root_cause_taxonomy)
+    # Observers add their writes to every step's transaction: blocking keys and root causes,
+    # then SLA clocks and escalation triggers (which may apply a further step).
+    engine = WorkflowEngine(db, registry, clock, observers=[RootCauseObserver(taxonomy)])
+    engine.observers.append(SlaObserver(engine))
     intake = IntakeService(
         engine,
         initial_tier=severity_tier,
@@ -57,19 +52,11 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
         pseudonym_key=settings.pseudonym_key,
         batch_size=settings.intake_batch_size,
     )
-    return App(settings, db, registry, clock, engine, intake)
-
-
-def _observers(settings: Settings) -> list[StepObserver]:
-    """Hooks that add their writes to every step's transaction."""
-    from root_cause.observer import RootCauseObserver
-    from root_cause.taxonomy import load_taxonomy
-
-    return [RootCauseObserver(load_taxonomy(settings.root_cause_taxonomy))]
+    return App(settings, db, registry, clock, engine, intake, taxonomy)
 
 
 def init_database(db: Database) -> None:
     """Create or upgrade the schema (Alembic, to head). Never called as a side effect of an import."""
-    from complaints.migrations import upgrade  # Alembic stays off the paths that don't migrate
+    from complaintflow.migrations import upgrade  # Alembic stays off the paths that don't migrate
 
     upgrade(db)

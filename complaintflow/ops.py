@@ -13,10 +13,10 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
-from complaints.bootstrap import App, build
+from complaintflow.bootstrap import App, build
+from complaintflow.schema import check_schema
+from complaintflow.settings import load_settings
 from complaints.clock import FixedClock
-from complaints.schema import check_schema
-from complaints.settings import load_settings
 
 #: Set unless the user set them: no telemetry, no usage events, and a Prefect database that
 #: does not grow forever with old runs (13.5 KB per task run otherwise).

@@ -1,0 +1,33 @@
+"""The inbox flow: import the files dropped in the import folder, one task per file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from complaintflow import inbox
+from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS
+from complaintflow.ops import flow_app, summarise
+from complaintflow.settings import load_settings
+
+
+@task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS, task_run_name="import {path.name}")
+def import_one_file(path: Path, now: datetime | None = None) -> dict[str, Any]:
+    if not path.exists():  # an overlapping run already took it
+        return {"file": path.name, "moved_to": "", "created": 0, "duplicates": 0, "errors": []}
+    with flow_app(now) as app:
+        return summarise(inbox.import_file(app, path, inbox.IMPORT_ACTOR))
+
+
+@flow(name="import-folder", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
+def import_folder(folder: str | None = None, max_files: int = 20, now: datetime | None = None) -> dict[str, Any]:
+    """Import the files waiting in the inbox (default COMPLAINTS_IMPORT_DIR), one task per file."""
+    where = Path(folder) if folder else load_settings().inbox
+    files = [import_one_file(path, now) for path in inbox.pending_files(where)[:max_files]]
+    created = sum(f["created"] for f in files)
+    get_run_logger().info("%s file(s) imported from %s, %s complaint(s) created", len(files), where, created)
+    return {"folder": str(where), "files": files, "created": created,
+            "failed": [f["file"] for f in files if f["errors"]]}
