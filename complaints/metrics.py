@@ -12,15 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints.db import Database
-from complaints.models import MetricsSnapshot
-from complaints.repository import IS_PENDING, complaint_t, event_t, timer_t, unattended_failed_timers
+from complaints.repository import (
+    IS_PENDING,
+    complaint_t,
+    event_t,
+    snapshot_t,
+    store_snapshot,
+    timer_t,
+    unattended_failed_timers,
+)
 from complaints.steps import SYSTEM_ROLE
 from complaints.types import UTCDateTime
-
-snapshot_t = MetricsSnapshot.__table__  # type: ignore[attr-defined]
 
 #: States in which nobody has work left on a complaint.
 DONE_STATES = ("closed", "archived")
@@ -67,11 +71,7 @@ def take_snapshot(db: Database, now: datetime) -> dict[str, Any]:
     with db.transaction() as conn:
         data = compute(conn, now)
         row = {"period": now.date().isoformat(), "taken_at": now, "open_total": data["open_total"], "data": data}
-        insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(snapshot_t).values(**row)
-        conn.execute(insert.on_conflict_do_update(
-            index_elements=[snapshot_t.c.period],
-            set_={"taken_at": row["taken_at"], "open_total": row["open_total"], "data": data},
-        ))
+        store_snapshot(conn, row)
     return {"period": row["period"], "taken_at": now.isoformat()} | data
 
 

@@ -17,11 +17,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, select
 
 from complaints.db import Database
 from complaints.errors import InvalidInput, NotFound
-from complaints.repository import complaint_t, customer_t, note_t
+from complaints.repository import CaseRepository, complaint_t, customer_t, note_t
 
 #: What an erased customer's name reads as in the notifications already written to them.
 ERASED_NAME = "[name erased]"
@@ -44,13 +44,9 @@ def erase_customer(db: Database, now: datetime, email: str | None = None, refere
         complaints = [r for r, in conn.execute(
             select(complaint_t.c.reference).where(complaint_t.c.customer_id == customer_id).order_by(complaint_t.c.id))]
         name = conn.execute(select(customer_t.c.name).where(customer_t.c.id == customer_id)).scalar()
-        redacted = _redact_notifications(conn, customer_id, name) if name else 0
-        changed = conn.execute(
-            update(customer_t)
-            .where(customer_t.c.id == customer_id)
-            .where(or_(customer_t.c.erased_at.is_(None), customer_t.c.name.is_not(None)))
-            .values(name=None, email=None, phone=None, erased_at=now)
-        ).rowcount
+        repo = CaseRepository(conn)
+        redacted = _redact_notifications(conn, repo, customer_id, name) if name else 0
+        changed = repo.erase_customer(customer_id, now)
     return {"customer_id": customer_id, "erased": bool(changed), "already_erased": not changed,
             "complaints_kept": complaints, "notifications_redacted": redacted}
 
@@ -60,7 +56,7 @@ def without_name(text: str, name: str, instead: str) -> str:
     return re.sub(rf"(?<!\w){re.escape(name.strip())}(?!\w)", instead, text) if name.strip() else text
 
 
-def _redact_notifications(conn: Connection, customer_id: int, name: str) -> int:
+def _redact_notifications(conn: Connection, repo: CaseRepository, customer_id: int, name: str) -> int:
     """Replace the customer's name, as a whole word, in the text of every notification of
     their complaints with ``ERASED_NAME``; how many texts changed."""
     rows = conn.execute(
@@ -68,8 +64,6 @@ def _redact_notifications(conn: Connection, customer_id: int, name: str) -> int:
         .join(complaint_t, complaint_t.c.id == note_t.c.complaint_id)
         .where(complaint_t.c.customer_id == customer_id)
     )
-    changed = [{"nid": nid, "text": text} for nid, body in rows
-               if (text := without_name(body, name, ERASED_NAME)) != body]
-    if changed:
-        conn.execute(update(note_t).where(note_t.c.id == bindparam("nid")).values(body=bindparam("text")), changed)
+    changed = {nid: text for nid, body in rows if (text := without_name(body, name, ERASED_NAME)) != body}
+    repo.rewrite_notifications(changed)
     return len(changed)

@@ -1,7 +1,10 @@
 """Persistence of cases behind one small class, in SQLAlchemy Core for the hot paths.
 
-Only this module (and the unit of work that hands it a connection) writes case tables.
-Writes are conditional on the optimistic version, so a stale writer changes nothing.
+Only this module writes the case tables (customers, complaints, events, timers, the outbox,
+the metrics snapshot), on the connection of the caller's unit of work. Other packages that
+keep timers of their own kinds write them through the statements built here
+(``INSERT_TIMERS``, ``cancel_named_timers``). Writes of a step are conditional on the
+optimistic version, so a stale writer changes nothing.
 """
 
 from __future__ import annotations
@@ -12,10 +15,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from complaints.bulk import Bulk, select_matching
+from complaints.bulk import Bulk, chunks, select_matching
 from complaints.errors import ConflictError, NotFound
-from complaints.models import Complaint, ComplaintEvent, Customer, Notification, ReferenceCounter, Timer
+from complaints.models import (
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    MetricsSnapshot,
+    Notification,
+    ReferenceCounter,
+    Timer,
+)
 from complaints.steps import COMPLAINT_FIELDS, SYSTEM_ROLE, Case, Step
 
 complaint_t = Complaint.__table__  # type: ignore[attr-defined]
@@ -24,6 +36,7 @@ timer_t = Timer.__table__  # type: ignore[attr-defined]
 note_t = Notification.__table__  # type: ignore[attr-defined]
 customer_t = Customer.__table__  # type: ignore[attr-defined]
 counter_t = ReferenceCounter.__table__  # type: ignore[attr-defined]
+snapshot_t = MetricsSnapshot.__table__  # type: ignore[attr-defined]
 
 WORKFLOW_TIMER = "workflow"
 #: Timer statuses: a sweep claims ``pending`` as ``fired``; ``failed`` when the action it
@@ -49,7 +62,23 @@ _by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_refere
 _write_case = Bulk(update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
 ))
-_insert_event, _insert_timer, _insert_note = Bulk(event_t.insert()), Bulk(timer_t.insert()), Bulk(note_t.insert())
+_insert_event, _insert_note = Bulk(event_t.insert()), Bulk(note_t.insert())
+#: Timer rows, for every kind of timer (``Stamps`` writes rows many complaints share at once).
+INSERT_TIMERS = Bulk(timer_t.insert())
+_insert_case, _insert_customer = Bulk(complaint_t.insert()), Bulk(customer_t.insert())
+# Inserts go without RETURNING and ids are read back by their unique keys: with
+# ``RETURNING ... sort_by_parameter_order`` SQLAlchemy inserts SQLite rows one statement each.
+_by_external_id = select(complaint_t.c.external_id, complaint_t.c.reference).where(
+    complaint_t.c.external_id.in_(bindparam("ids", expanding=True)))
+_id_by_reference = select(complaint_t.c.reference, complaint_t.c.id).where(
+    complaint_t.c.reference.in_(bindparam("refs", expanding=True)))
+_customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
+    customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
+_claim_timers = (update(timer_t).where(and_(timer_t.c.id.in_(bindparam("ids", expanding=True)), IS_PENDING))
+                 .values(status=TIMER_FIRED, fired_at=bindparam("at")).returning(timer_t.c.id))
+_record_results = update(timer_t).where(timer_t.c.id == bindparam("tid")).values(
+    status=bindparam("st"), result=bindparam("res"))
+_release_timer = update(timer_t).where(timer_t.c.id == bindparam("tid")).values(status=TIMER_PENDING, fired_at=None)
 _cancel_pending_kind = Bulk(update(timer_t).where(
     and_(timer_t.c.complaint_id == bindparam("b_id"), IS_PENDING, timer_t.c.kind == bindparam("b_kind"))
 ))
@@ -161,6 +190,43 @@ class CaseRepository:
         first = updated - count
         return [f"C-{year}-{n:06d}" for n in range(first, updated)]
 
+    def known_external_ids(self, external_ids: Sequence[str]) -> dict[str, str]:
+        """external id -> reference of the stored complaints among ``external_ids``."""
+        found: dict[str, str] = {}
+        for chunk in chunks(external_ids):
+            found.update((r.external_id, r.reference) for r in self.conn.execute(_by_external_id, {"ids": chunk}))
+        return found
+
+    def customer_ids(self, pseudonyms: Sequence[str]) -> dict[str, int]:
+        """pseudonym -> id of the stored customers among ``pseudonyms``."""
+        found: dict[str, int] = {}
+        for chunk in chunks(pseudonyms):
+            found.update((r.pseudonym, r.id) for r in self.conn.execute(_customer_by_pseudonym, {"keys": chunk}))
+        return found
+
+    def add_customers(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Insert customers (each row with its ``pseudonym``); pseudonym -> new id."""
+        if not rows:
+            return {}
+        _insert_customer.run(self.conn, rows)
+        return self.customer_ids(sorted(row["pseudonym"] for row in rows))
+
+    def insert_cases(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert new complaint rows (all with the same columns); their ids, in order."""
+        _insert_case.run(self.conn, rows)
+        ids: dict[str, int] = {}
+        references = [row["reference"] for row in rows]
+        for chunk in chunks(references):
+            ids.update((r.reference, r.id) for r in self.conn.execute(_id_by_reference, {"refs": chunk}))
+        return [ids[ref] for ref in references]
+
+    def add_steps(self, steps: Sequence[tuple[int, Step]]) -> None:
+        """The events, timers and letters of steps of stored cases whose rows are written
+        already (new cases: ``insert_cases`` wrote them in their state after the steps)."""
+        self.append_events(steps)
+        self.add_timers(steps)
+        self.add_notifications(steps)
+
     def write_step(self, case: Case, step: Step, expected_version: int) -> None:
         """Persist a planned step: state, version, data, event, timers, outbox. All or nothing."""
         self.write_steps([(replace(case, version=expected_version), step)])
@@ -188,13 +254,13 @@ class CaseRepository:
         for group in rows.values():
             if _write_case.run(self.conn, group) != len(group):
                 self._raise_conflict(group, references)
-        pairs = [(case.id, step) for case, step in items]
-        self.append_events(pairs)  # type: ignore[arg-type]
+        pairs: list[tuple[int, Step]] = [(case.id, step) for case, step in items]  # type: ignore[misc]
+        self.append_events(pairs)
         moved = [{"status": TIMER_CANCELLED, "cancelled_at": step.at, "b_id": cid, "b_kind": WORKFLOW_TIMER}
                  for cid, step in pairs if step.state_changed]
         _cancel_pending_kind.run(self.conn, moved)  # the states left: their timers no longer apply
-        self.add_timers(pairs)  # type: ignore[arg-type]
-        self.add_notifications(pairs)  # type: ignore[arg-type]
+        self.add_timers(pairs)
+        self.add_notifications(pairs)
 
     def _raise_conflict(self, rows: list[dict[str, Any]], references: dict[int, str]) -> None:
         expected = {row["b_id"]: row["b_version"] for row in rows}
@@ -228,7 +294,7 @@ class CaseRepository:
             for t in s.timers
         ]
         if rows:
-            _insert_timer.run(self.conn, rows)
+            INSERT_TIMERS.run(self.conn, rows)
 
     def add_notifications(self, steps: Iterable[tuple[int, Step]]) -> None:
         rows = [
@@ -260,3 +326,62 @@ class CaseRepository:
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(self.conn.execute(query))
+
+    def claim_timers(self, ids: Sequence[int], now: datetime) -> set[int]:
+        """pending -> fired for the timers of ``ids``; those a concurrent sweeper took are left out."""
+        if not ids:
+            return set()
+        return {r.id for r in self.conn.execute(_claim_timers, {"ids": list(ids), "at": now})}
+
+    def record_timer_results(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Each fired timer's final status and result: rows of ``tid``, ``st`` and ``res``."""
+        if rows:
+            self.conn.execute(_record_results, list(rows))
+
+    def release_timer(self, timer_id: int) -> None:
+        """A claimed timer back to pending: its case changed under the sweep, the next one retries it."""
+        self.conn.execute(_release_timer, {"tid": timer_id})
+
+    # -- erasure ------------------------------------------------------------------------------
+    def erase_customer(self, customer_id: int, now: datetime) -> bool:
+        """Blank the customer's personal data and stamp the erasure; False if it was done already."""
+        changed = self.conn.execute(
+            update(customer_t)
+            .where(customer_t.c.id == customer_id)
+            .where(or_(customer_t.c.erased_at.is_(None), customer_t.c.name.is_not(None)))
+            .values(name=None, email=None, phone=None, erased_at=now)
+        ).rowcount
+        return bool(changed)
+
+    def rewrite_notifications(self, bodies: Mapping[int, str]) -> None:
+        """Replace the text of notifications (id -> new body)."""
+        if bodies:
+            self.conn.execute(update(note_t).where(note_t.c.id == bindparam("nid")).values(body=bindparam("text")),
+                              [{"nid": nid, "text": text} for nid, text in bodies.items()])
+
+
+def cancel_named_timers(kinds: Sequence[str]) -> Bulk:
+    """A statement cancelling a complaint's pending timers of ``kinds`` named ``clock`` or
+    ``clock.<anything>``, for packages whose timers belong to a named thing (an SLA clock).
+
+    Its rows: ``cid``, ``clock``, ``after`` (``clock.``), ``before`` (``clock/``) and ``at``. A
+    range on the name, not LIKE: SQLite can't take a bound LIKE pattern from an index, and
+    '_' in a name would be a wildcard. No IN for the kinds: executemany can't expand it.
+    """
+    return Bulk(
+        update(timer_t)
+        .where(and_(timer_t.c.complaint_id == bindparam("cid"), IS_PENDING,
+                    or_(*[timer_t.c.kind == kind for kind in kinds]),
+                    or_(timer_t.c.name == bindparam("clock"),
+                        and_(timer_t.c.name > bindparam("after"), timer_t.c.name < bindparam("before")))))
+        .values(status=TIMER_CANCELLED, cancelled_at=bindparam("at"))
+    )
+
+
+def store_snapshot(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Insert the metrics snapshot of ``row['period']``, or replace that period's snapshot."""
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(snapshot_t).values(**row)
+    conn.execute(insert.on_conflict_do_update(
+        index_elements=[snapshot_t.c.period],
+        set_={"taken_at": row["taken_at"], "open_total": row["open_total"], "data": row["data"]},
+    ))

@@ -12,10 +12,10 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from complaints.bulk import Bulk, Stamps, select_matching
-from complaints.repository import IS_PENDING, timer_t
+from complaints.repository import INSERT_TIMERS, cancel_named_timers
 from escalation.clocks import TIMER_KINDS, ClockState, Due, Entry, Outcome
 from escalation.models import SlaClock, SlaLedgerEntry
 
@@ -25,21 +25,13 @@ ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
 # Built once with bind parameters: the observer runs them inside every clock-changing step,
 # and rebuilding SQLAlchemy expressions per call was most of an observer's cost (cProfile).
 _UPDATE_CLOCK = Bulk(update(clock_t).where(clock_t.c.id == bindparam("clock_id")))
-_CANCEL = Bulk(
-    update(timer_t)
-    .where(and_(timer_t.c.complaint_id == bindparam("cid"), IS_PENDING,
-                or_(*[timer_t.c.kind == kind for kind in TIMER_KINDS]),  # no IN: executemany can't expand it
-                # 'clock' or 'clock.<milestone>...': a range, not LIKE, which SQLite can't take
-                # from an index with a bound pattern (5x slower) and where '_' is a wildcard.
-                or_(timer_t.c.name == bindparam("clock"),
-                    and_(timer_t.c.name > bindparam("after"), timer_t.c.name < bindparam("before")))))
-    .values(status="cancelled", cancelled_at=bindparam("at"))
-)
+_CANCEL = cancel_named_timers(TIMER_KINDS)  # a clock's timers: named after it, or 'clock.<milestone>...'
+
 # No RETURNING: nothing needs a new clock's id within the step that starts it. Writes go
 # through ``Bulk`` (straight to the driver, values converted per column).
 _INSERT_CLOCKS = Bulk(clock_t.insert())
 _SELECT_LEDGER = select(ledger_t).where(ledger_t.c.complaint_id == bindparam("cid")).order_by(ledger_t.c.id)
-_INSERT_LEDGER, _INSERT_TIMERS = Bulk(ledger_t.insert()), Bulk(timer_t.insert())
+_INSERT_LEDGER = Bulk(ledger_t.insert())
 
 
 def _columns(state: ClockState) -> dict[str, Any]:
@@ -177,7 +169,7 @@ class ClockChanges:
     def flush(self, conn: Connection) -> None:
         """Write everything added: clocks, cancellations, ledger, timers (call once). A clock
         inserted here keeps ``id`` None in memory; read the clocks again to get it."""
-        fresh, timers = Stamps(_INSERT_CLOCKS, "complaint_id"), Stamps(_INSERT_TIMERS, "complaint_id")
+        fresh, timers = Stamps(_INSERT_CLOCKS, "complaint_id"), Stamps(INSERT_TIMERS, "complaint_id")
         for (cid, _), (state, at) in self._clocks.items():
             if state.id is None:
                 fresh.add(self._template(_clock_row, state, at), cid)
@@ -238,3 +230,12 @@ class ClockRepository:
         for outcome in outcomes:
             changes.add(complaint_id, outcome, actor, at)
         changes.flush(self.conn)
+
+    def add_ledger(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Ledger entries written as they are (a sweep's warnings, breaches and letters)."""
+        if rows:
+            self.conn.execute(ledger_t.insert(), list(rows))
+
+    def mark(self, clock_id: int, at: datetime, **values: Any) -> None:
+        """Stamp a clock (``warned_at``, ``breached_at``) without moving it."""
+        self.conn.execute(update(clock_t).where(clock_t.c.id == clock_id).values(updated_at=at, **values))

@@ -8,7 +8,6 @@ timer, so the event log still replays the case and shows who promised what.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from complaints.clock import as_utc
 from complaints.errors import ActionNotAllowed, InvalidInput
@@ -19,12 +18,6 @@ from escalation.repository import ClockRepository
 from workflows.engine import WorkflowEngine
 
 PROMISE, PROMISE_KEPT = "promise", "promise_kept"
-
-
-def _event(case: Case, action: str, actor: Actor, at: datetime, payload: dict[str, Any], changes: dict[str, Any]) -> Step:
-    return Step(action=action, actor=actor, from_state=case.state, to_state=case.state, tier=case.tier,
-                queue=case.queue, seq=case.version + 1, at=at, payload=payload, changes=changes, timers=[],
-                notifications=[])
 
 
 def _may_promise(engine: WorkflowEngine, case: Case, actor: Actor, action: str) -> None:
@@ -50,7 +43,7 @@ def promise(engine: WorkflowEngine, reference: str, due: datetime, text: str, ac
         case = uow.cases.get(reference, for_update=True)
         _may_promise(engine, case, actor, PROMISE)
         payload = {"due": due.isoformat(), "text": text.strip()}
-        step = _event(case, PROMISE, actor, now, payload,
+        step = Step.in_place(case, PROMISE, actor, now, payload,
                       {"commitment": payload | {"by": actor.name, "at": now.isoformat(), "kept": False}})
         uow.cases.write_step(case, step, expected_version=case.version)
         outcome = SlaClocks.start_commitment(f"promise_{step.seq}", due, text.strip(), now)
@@ -72,7 +65,7 @@ def keep_promises(engine: WorkflowEngine, reference: str, actor: Actor, note: st
         kept = [c.name for c in open_]
         commitment = {**dict(case.data.get("commitment") or {}), "kept": True, "kept_by": actor.name,
                       "kept_at": now.isoformat()}
-        step = _event(case, PROMISE_KEPT, actor, now, {"promises": kept, "note": note}, {"commitment": commitment})
+        step = Step.in_place(case, PROMISE_KEPT, actor, now, {"promises": kept, "note": note}, {"commitment": commitment})
         uow.cases.write_step(case, step, expected_version=case.version)
         reason = f"kept, recorded by {actor}" + (f": {note}" if note else "")
         outcomes = [SlaClocks.keep_commitment(c, now, reason) for c in open_]

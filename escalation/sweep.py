@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, update
+from sqlalchemy import Row
 
 from complaints.repository import WORKFLOW_TIMER
 from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from escalation.clocks import COMMITMENT, REGULATORY, SLA_BREACH, SLA_WARNING, ClockState, hours
 from escalation.policy import add_months
-from escalation.repository import ClockRepository, clock_t, ledger_t
+from escalation.repository import ClockRepository
 from escalation.tiers import policy_for
 from workflows import machine, timers
 from workflows.engine import WorkflowEngine
@@ -72,13 +72,10 @@ class Batch(timers.Batch):
         self.clocks = self.repo.clocks_wanted(dict.fromkeys(complaint_ids))
 
     def flush(self) -> None:
-        conn = self.uow.conn
-        if self.ledger:
-            conn.execute(ledger_t.insert(), self.ledger)
-        if self.notes:
-            self.uow.cases.add_notifications(self.notes)
+        self.repo.add_ledger(self.ledger)
+        self.uow.cases.add_notifications(self.notes)
         for clock_id, values in self.marks:
-            conn.execute(update(clock_t).where(clock_t.c.id == clock_id).values(updated_at=self.now, **values))
+            self.repo.mark(clock_id, self.now, **values)
         self.ledger, self.notes, self.marks = [], [], []
         super().flush()
 

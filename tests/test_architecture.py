@@ -102,3 +102,37 @@ def test_the_graph_sees_imports_inside_functions_and_leaves_out_type_checking_bl
 def test_the_graph_holds_the_real_edges() -> None:
     assert GRAPH.has_edge("complaintflow.bootstrap", "workflows.engine")
     assert GRAPH.has_edge("workflows.engine", "complaints.uow")
+
+
+#: Modules that may build writes: each package's repository, and the driver-level writer.
+WRITERS = {"complaints.repository", "escalation.repository", "root_cause.repository", "complaints.bulk"}
+
+
+def _writes(tree: ast.AST) -> list[int]:
+    """Lines that build an INSERT, UPDATE or DELETE (``update(t)``, ``t.insert()``, ``Bulk(...)``)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        table_method = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id.endswith("_t")
+        if name in ("Bulk", "Stamps") or (isinstance(func, ast.Name) and name in ("insert", "update", "delete")) \
+                or (table_method and name in ("insert", "update", "delete")):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_each_package_writes_its_tables_through_its_repository_only() -> None:
+    found = []
+    for package in ("complaints", "workflows", "escalation", "root_cause"):
+        for path in (ROOT / package).rglob("*.py"):
+            module = _module_name(path)
+            if module not in WRITERS:
+                found += [f"{module}:{line}" for line in _writes(ast.parse(path.read_text(encoding="utf-8")))]
+    assert found == [], "writes built outside a repository:\n" + "\n".join(found)
+
+
+def test_the_write_finder_sees_each_form_of_write() -> None:
+    source = "update(timer_t)\nledger_t.insert()\nBulk(x)\nconn.execute(select(a))\n"
+    assert _writes(ast.parse(source)) == [1, 2, 3]

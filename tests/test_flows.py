@@ -108,7 +108,6 @@ def test_sla_sweep_flow_fires_every_due_timer_in_batches_and_only_once(flow_env,
 
 def test_follow_ups_flow_starts_due_follow_ups_acts_on_overdue_promises_and_leaves_other_timers(sqlite_flow_env, clock):
     from complaintflow.flows.sla import follow_ups_due
-
     from escalation.services import promise
 
     app = sqlite_flow_env

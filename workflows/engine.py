@@ -3,12 +3,15 @@
 ``advance`` = read the case, plan the step (guards, payload, timers, notifications), write
 state + version + event + timers + outbox in one transaction, and let observers (SLA clocks,
 escalation) add their writes to the same transaction. A stale version writes nothing.
+Every step takes that one path (``_record``): a single advance, a batch of moves, a sweep's
+timer, and new complaints (``start_cases``), whose rows are inserted instead of updated.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -33,6 +36,15 @@ class StepObserver(Protocol):
     """
 
     def after_steps(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A complaint to store with its first steps: its row and ``case`` as planned after them."""
+
+    row: dict[str, Any]
+    case: Case
+    steps: list[Step]
 
 
 def _rounds(moves: Sequence[Move]) -> list[list[int]]:
@@ -147,9 +159,7 @@ class WorkflowEngine:
                 steps[i] = step
             uow.cases.write_steps([item for group in items.values() for item in group])
             for (name, version), group in items.items():
-                workflow = self.registry.get(name, version)
-                for observer in self.observers:
-                    observer.after_steps(uow, workflow, group)
+                self._observe(uow, self.registry.get(name, version), group)
         return steps  # type: ignore[return-value]
 
     def apply(self, uow: UnitOfWork, case: Case, action: str, actor: Actor, payload: Mapping[str, Any]) -> Step:
@@ -157,6 +167,24 @@ class WorkflowEngine:
         workflow = self.workflow_of(case)
         step = machine.plan(workflow, case, action, actor, payload, self.clock.now(), self.deadline)
         uow.cases.write_step(case, step, expected_version=case.version)
-        for observer in self.observers:
-            observer.after_steps(uow, workflow, ((case, step),))
+        self._observe(uow, workflow, ((case, step),))
         return step
+
+    def start_cases(self, uow: UnitOfWork, workflow: CompiledWorkflow, new: Sequence[NewCase]) -> list[int]:
+        """Store new complaints with their first steps (received, acknowledged ...) and let
+        the observers add their writes for the whole batch at once; the new ids, in order."""
+        ids = uow.cases.insert_cases([n.row for n in new])
+        items: list[tuple[Case, Step]] = []
+        for cid, n in zip(ids, new, strict=True):
+            current = Case(**{**n.case.__dict__, "id": cid})
+            for step in n.steps:
+                items.append((current, step))
+                current = step.apply(current)
+        uow.cases.add_steps([(case.id, step) for case, step in items])  # type: ignore[misc]
+        self._observe(uow, workflow, items)
+        return ids
+
+    def _observe(self, uow: UnitOfWork, workflow: CompiledWorkflow, items: Sequence[tuple[Case, Step]]) -> None:
+        for observer in self.observers:
+            observer.after_steps(uow, workflow, items)
+

@@ -20,36 +20,22 @@ from itertools import islice
 from threading import Event
 from typing import Any, Self
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from complaints.bulk import Bulk, chunks
 from complaints.clock import as_utc
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ImportRowError, InvalidInput
-from complaints.repository import complaint_t, customer_t
 from complaints.schemas import ComplaintIn, CustomerIn
 from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
-from workflows.engine import WorkflowEngine
+from workflows.engine import NewCase, WorkflowEngine
 
 #: Decides the tier a new complaint starts at (escalation: critical complaints start higher).
 InitialTier = Callable[[CompiledWorkflow, ComplaintIn], str]
 INTAKE_FIELDS = ("channel", "product", "sub_product", "company", "category", "sub_category",
                  "severity", "language", "region", "external_id")
-
-
-# Built once. Inserts go without RETURNING and ids are read back by their unique keys: with
-# ``RETURNING ... sort_by_parameter_order`` SQLAlchemy inserts SQLite rows one statement each.
-_by_external_id = select(complaint_t.c.external_id, complaint_t.c.reference).where(
-    complaint_t.c.external_id.in_(bindparam("ids", expanding=True)))
-_id_by_reference = select(complaint_t.c.reference, complaint_t.c.id).where(
-    complaint_t.c.reference.in_(bindparam("refs", expanding=True)))
-_customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
-    customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
-_insert_complaint, _insert_customer = Bulk(complaint_t.insert()), Bulk(customer_t.insert())
 
 
 #: How far ahead of the clock a receipt may be (a date alone, from a source ahead of UTC):
@@ -173,7 +159,7 @@ class IntakeService:
         report = IntakeReport()
         workflow = self.engine.registry.get(self.workflow_name)
         now = self.engine.clock.now()
-        known = self._existing(uow, [r.external_id for _, r in batch if r.external_id])
+        known = uow.cases.known_external_ids([r.external_id for _, r in batch if r.external_id])
         fresh: list[tuple[int, ComplaintIn]] = []
         for row, record in batch:
             if record.external_id and record.external_id in known:
@@ -192,21 +178,11 @@ class IntakeService:
         for year, idxs in sorted(by_year.items()):
             for i, ref in zip(idxs, uow.cases.allocate_references(year, len(idxs)), strict=True):
                 references[i] = ref
-        planned: list[tuple[ComplaintIn, Case, list[Step], int | None]] = []
+        new = []
         for (_, record), reference, customer_id in zip(fresh, references, customers, strict=True):
             case, steps = self._plan(workflow, record, reference, actor, now)
-            planned.append((record, case, steps, customer_id))
-        ids = self._insert_complaints(uow, workflow, planned, now)
-        pairs = [(cid, s) for cid, (_, _, steps, _) in zip(ids, planned, strict=True) for s in steps]
-        uow.cases.append_events(pairs)
-        uow.cases.add_timers(pairs)
-        uow.cases.add_notifications(pairs)
-        items: list[tuple[Case, Step]] = []
-        for cid, (_, case, (received, ack), _) in zip(ids, planned, strict=True):
-            before = Case(**{**case.__dict__, "id": cid})
-            items += [(before, received), (received.apply(before), ack)]
-        for observer in self.engine.observers:  # the whole batch at once: set-based observer writes
-            observer.after_steps(uow, workflow, items)
+            new.append(NewCase(_row(record, case, customer_id, now), case, steps))
+        self.engine.start_cases(uow, workflow, new)
         for (row, record), ref in zip(fresh, references, strict=True):
             report.created.append((row, ref))
             if record.external_id:
@@ -228,12 +204,6 @@ class IntakeService:
         ack = machine.plan(workflow, case, "acknowledge", Actor.system("intake"), {}, now, self.engine.deadline)
         return ack.apply(case), [received, ack]
 
-    def _existing(self, uow: UnitOfWork, external_ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in chunks(external_ids):
-            found.update((r.external_id, r.reference) for r in uow.conn.execute(_by_external_id, {"ids": chunk}))
-        return found
-
     def _customers(self, uow: UnitOfWork, customers: list[CustomerIn | None], now: datetime) -> list[int | None]:
         """Customer ids, creating customers not seen before (matched by pseudonymised identity)."""
         # A name alone identifies no one: such a customer gets a row (and random pseudonym) of its own.
@@ -242,33 +212,25 @@ class IntakeService:
             for c in customers
         ]
         wanted = sorted({k for k in keys if k})
-        ids = _customer_ids(uow, wanted)
+        ids = uow.cases.customer_ids(wanted)
         new_rows: dict[str, dict[str, Any]] = {}
         for key, c in zip(keys, customers, strict=True):
             if key and key not in ids and key not in new_rows and c is not None:
                 new_rows[key] = {"pseudonym": key, "name": c.name, "email": c.email, "phone": c.phone, "created_at": now}
-        if new_rows:
-            _insert_customer.run(uow.conn, list(new_rows.values()))
-            ids.update(_customer_ids(uow, sorted(new_rows)))
+        ids.update(uow.cases.add_customers(list(new_rows.values())))
         return [ids[k] if k else None for k in keys]
 
-    def _insert_complaints(self, uow: UnitOfWork, workflow: CompiledWorkflow, planned: list[tuple[ComplaintIn, Case, list[Step], int | None]], now: datetime) -> list[int]:
-        rows = []
-        for record, case, _, customer_id in planned:
-            rows.append({
-                **{k: getattr(record, k) for k in INTAKE_FIELDS},
-                "reference": case.reference, "customer_id": customer_id, "description": record.description,
-                "state": case.state, "tier": case.tier, "queue": case.queue, "assignee": None,
-                "workflow_name": workflow.name, "workflow_version": workflow.version,
-                "version": case.version, "data": dict(case.data),
-                "received_at": record.received_at or now, "created_at": now, "updated_at": now,
-            })
-        _insert_complaint.run(uow.conn, rows)
-        ids: dict[str, int] = {}
-        references = [row["reference"] for row in rows]
-        for chunk in chunks(references):
-            ids.update((r.reference, r.id) for r in uow.conn.execute(_id_by_reference, {"refs": chunk}))
-        return [ids[ref] for ref in references]
+
+def _row(record: ComplaintIn, case: Case, customer_id: int | None, now: datetime) -> dict[str, Any]:
+    """The complaint's row as stored after its first steps."""
+    return {
+        **{k: getattr(record, k) for k in INTAKE_FIELDS},
+        "reference": case.reference, "customer_id": customer_id, "description": record.description,
+        "state": case.state, "tier": case.tier, "queue": case.queue, "assignee": None,
+        "workflow_name": case.fields["workflow_name"], "workflow_version": case.fields["workflow_version"],
+        "version": case.version, "data": dict(case.data),
+        "received_at": record.received_at or now, "created_at": now, "updated_at": now,
+    }
 
 
 class _Committer:
@@ -362,10 +324,3 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _customer_ids(uow: UnitOfWork, pseudonyms: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in chunks(pseudonyms):
-        found.update((r.pseudonym, r.id) for r in uow.conn.execute(_customer_by_pseudonym, {"keys": chunk}))
-    return found

@@ -21,30 +21,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, and_, bindparam, select, update
+from sqlalchemy import Row, select
 
 from complaints.clock import as_utc
 from complaints.errors import ComplaintflowError, ConfigurationError, ConflictError
-from complaints.repository import (
-    IS_PENDING,
-    TIMER_FAILED,
-    TIMER_FIRED,
-    WORKFLOW_TIMER,
-    case_from_row,
-    complaint_t,
-    customer_t,
-    timer_t,
-)
+from complaints.repository import TIMER_FAILED, TIMER_FIRED, WORKFLOW_TIMER, case_from_row, complaint_t, customer_t
 from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
 
 #: The actor of the actions workflow timers take.
 TIMER_ACTOR = Actor.system("timer")
-
-_record_results = update(timer_t).where(timer_t.c.id == bindparam("tid")).values(
-    status=bindparam("st"), result=bindparam("res")
-)
 
 
 @dataclass
@@ -118,23 +105,13 @@ class Batch:
 
     def run(self) -> int:
         """Fire the claimed timers; how many were dealt with (not put back to pending)."""
-        claimed = self._claim([t.id for t in self.due])
+        claimed = self.uow.cases.claim_timers([t.id for t in self.due], self.now)
         self.load({t.complaint_id for t in self.due if t.id in claimed})
         done = sum(self._fire(t) for t in self.due if t.id in claimed)
         self.flush()
         return done
 
     # -- loading and writing: extended by subclasses -----------------------------------------------
-    def _claim(self, ids: list[int]) -> set[int]:
-        """pending -> fired for the whole batch; rows a concurrent sweeper took are left out."""
-        if not ids:
-            return set()
-        rows = self.uow.conn.execute(
-            update(timer_t).where(and_(timer_t.c.id.in_(ids), IS_PENDING))
-            .values(status=TIMER_FIRED, fired_at=self.now).returning(timer_t.c.id)
-        )
-        return {r.id for r in rows}
-
     def load(self, complaint_ids: set[int]) -> None:
         """The cases of the claimed timers, as they are now."""
         if not complaint_ids:
@@ -146,8 +123,7 @@ class Batch:
 
     def flush(self) -> None:
         """Send the writes gathered so far (here: the timers' results and final status)."""
-        if self.results:
-            self.uow.conn.execute(_record_results, self.results)
+        self.uow.cases.record_timer_results(self.results)
         self.results = []
 
     def forget(self) -> None:
@@ -179,8 +155,7 @@ class Batch:
                 result = handler.fire(self, self.cases[timer.complaint_id], timer)
         except ConflictError:
             self._rolled_back()
-            self.uow.conn.execute(update(timer_t).where(timer_t.c.id == timer.id)
-                                  .values(status="pending", fired_at=None))
+            self.uow.cases.release_timer(timer.id)
             return False
         except ComplaintflowError as exc:
             self._rolled_back()

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
-from root_cause.nightly import nightly
 
 from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS
 from complaintflow.ops import flow_app
+from root_cause.nightly import nightly
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
