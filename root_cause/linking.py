@@ -22,8 +22,8 @@ with exponent about 1.0. On the CFPB sample, against the proxy "same Company + I
 Sub-issue", 89% of links join such a pair and 58% of complaints that have such a partner are
 linked to one (k=5 caps recall for big groups: most of their pairs can't all be kept).
 
-:func:`candidates_for` does the same for one new complaint against the blocks fetched for it
-from the database (indexed, capped queries), so intake never triggers a full re-link.
+:func:`root_cause.proposals.candidates_for` does the same for one complaint against the
+newest members of its blocks, without numpy, so intake and ``show`` never trigger a re-link.
 """
 
 from __future__ import annotations
@@ -35,60 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from root_cause import similarity
-from root_cause.blocking import (
-    DUPLICATE_OF,
-    FIELDS,
-    FIXED_BY,
-    LINK_KINDS,
-    RELATED,
-    SAME_ROOT_CAUSE,
-    LinkRecord,
-    blocking_keys,
-    shared_fields,
-)
+from root_cause.blocking import FIELDS, LinkRecord, blocking_keys
+from root_cause.proposals import LinkPolicy, LinkProposal, explained
 
-__all__ = ["DUPLICATE_OF", "FIXED_BY", "LINK_KINDS", "RELATED", "SAME_ROOT_CAUSE", "LinkPolicy", "LinkProposal",
-           "LinkRecord", "blocking_keys", "candidates_for", "link_all"]
-
-@dataclass(frozen=True)
-class LinkPolicy:
-    """Thresholds of the automatic linker; the defaults were tuned on the CFPB sample."""
-
-    k: int = 5
-    cap: int = 400
-    trees: int = 2
-    min_score: float = 0.6
-    min_similarity: float = 0.2  # shared fields alone never make a link: the texts must be alike too
-    duplicate_score: float = 0.8
-    text_weight: float = 0.5  # score = text_weight * cosine + (1 - text_weight) * shared-field share
-    seed: int = 20261123
-
-
-@dataclass(frozen=True)
-class LinkProposal:
-    """An automatic link: ``source`` (later complaint) -> ``target`` (earlier), and why."""
-
-    source: int
-    target: int
-    kind: str
-    score: float
-    similarity: float
-    shared_fields: tuple[str, ...] = ()
-    shared_terms: tuple[str, ...] = ()
-
-    @property
-    def pair(self) -> tuple[int, int]:
-        return (self.source, self.target)
-
-    @property
-    def evidence(self) -> dict[str, object]:
-        return {"text_similarity": round(self.similarity, 4), "shared_fields": list(self.shared_fields),
-                "shared_terms": list(self.shared_terms)}
-
-
-def kind_of(value: float, policy: LinkPolicy) -> str:
-    return DUPLICATE_OF if value >= policy.duplicate_score else RELATED
-
+__all__ = ["LinkPolicy", "LinkProposal", "LinkRecord", "link_all"]
 
 # -- full run ------------------------------------------------------------------------------
 
@@ -223,38 +173,4 @@ def _proposals(records: Sequence[LinkRecord], rows: np.ndarray, cols: np.ndarray
             pairs[(i, j)] = (value, sim)
             degree[i] += 1
             degree[j] += 1
-    return _explained(records, [(i, j, value, sim) for (i, j), (value, sim) in pairs.items()], policy)
-
-
-def _explained(records: Sequence[LinkRecord], pairs: list[tuple[int, int, float, float]], policy: LinkPolicy) -> list[LinkProposal]:
-    """Proposals with their evidence: shared fields, and shared words rarest first.
-
-    Word sets are recomputed per pair rather than kept for every complaint: at 100k
-    complaints holding them all would cost more memory than the vectors."""
-    involved = sorted({i for i, j, _, _ in pairs} | {j for i, j, _, _ in pairs})
-    df = similarity.document_frequency(similarity.words(records[i].text) for i in involved)
-    return [
-        LinkProposal(records[i].id, records[j].id, kind_of(value, policy), round(value, 4), round(sim, 4),
-                     shared_fields(records[i], records[j]),
-                     tuple(similarity.shared_terms(similarity.words(records[i].text), similarity.words(records[j].text), df)))
-        for i, j, value, sim in pairs
-    ]
-
-
-# -- one complaint ----------------------------------------------------------------------------
-
-
-def candidates_for(record: LinkRecord, block: Sequence[LinkRecord], policy: LinkPolicy | None = None) -> list[LinkProposal]:
-    """The best links of one complaint among the complaints of its blocks (fetched capped)."""
-    policy = policy or LinkPolicy()
-    group = [record, *(r for r in block if r.id != record.id)]
-    if len(group) < 2:
-        return []
-    x = similarity.vectors([r.text for r in group])
-    sims = np.asarray((x[1:] @ x[0].T).toarray(), dtype=np.float32).ravel()
-    others = np.arange(1, len(group))
-    values = scores(field_codes(group), np.zeros_like(others), others, sims, policy)
-    keep = np.flatnonzero((values >= policy.min_score) & (sims >= policy.min_similarity))
-    best = keep[np.lexsort((others[keep], -values[keep]))][: policy.k]
-    later = [(0, int(o)) if group[0].id > group[o].id else (int(o), 0) for o in others[best]]
-    return _explained(group, [(i, j, float(values[o]), float(sims[o])) for (i, j), o in zip(later, best, strict=True)], policy)
+    return explained(records, [(i, j, value, sim) for (i, j), (value, sim) in pairs.items()], policy)

@@ -16,6 +16,7 @@ from complaints.errors import InvalidInput
 from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from root_cause.blocking import LINK_KINDS, blocking_keys
+from root_cause.proposals import LinkPolicy, candidates_for
 from root_cause.repository import RootCauseRepository, pair_key
 
 SUGGESTED, CONFIRMED, REJECTED = "suggested", "confirmed", "rejected"
@@ -44,7 +45,7 @@ def index_missing(repo: RootCauseRepository) -> int:
 
 def run_linking(db: Database, now: datetime, k: int | None = None, progress: Callable[[int, int], None] | None = None, **policy: Any) -> LinkingReport:
     """Link every complaint to its k best matches and store new or changed automatic links."""
-    from root_cause.linking import LinkPolicy, link_all  # numpy/sklearn only on this path
+    from root_cause.linking import link_all  # numpy and scikit-learn only on this path
 
     options = LinkPolicy(**({"k": k} if k else {}), **policy)
     report = LinkingReport()
@@ -83,16 +84,15 @@ def run_linking(db: Database, now: datetime, k: int | None = None, progress: Cal
 def candidates(db: Database, reference: str, k: int = 5) -> list[dict[str, Any]]:
     """Likely duplicates and related open complaints of one complaint, best first.
 
-    Fast for one complaint: the blocks come from indexed, capped queries, similarity is
-    computed over those only; stored decisions win (a rejected pair is never suggested)."""
-    from root_cause.linking import LinkPolicy, candidates_for
-
+    Fast for one complaint, and without numpy: it is compared with the newest members of its
+    blocks (indexed, capped queries) in plain Python; stored links and decisions win (a
+    rejected pair is never suggested)."""
     policy = LinkPolicy(k=k)
     with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         cid = repo.complaint_id(reference)
         record = repo.records([cid])[0]
-        block = repo.records(repo.block_members(blocking_keys(record), policy.cap))
+        block = repo.records(repo.block_members(blocking_keys(record), policy.recent))
         stored = {pair_key(lk["source_id"], lk["target_id"]): lk for lk in repo.links_of(cid) if lk["target_id"]}
         found = {pair_key(p.source, p.target): p for p in candidates_for(record, block, policy)}
         others = {key: (lk["target_id"] if lk["source_id"] == cid else lk["source_id"]) for key, lk in stored.items()}

@@ -1,42 +1,25 @@
-"""Language-independent text similarity: character n-gram TF-IDF and cosine. Pure, no I/O.
+"""Text similarity of many complaints at once: character n-gram TF-IDF and cosine. No I/O.
 
-Why character n-grams: they need no tokeniser, stemmer or stop-word list, so English,
-Latvian, Greek and Turkish text work alike, and inflected forms (``kontā``/``kontu``,
-``λογαριασμό``/``λογαριασμού``) still share most of their n-grams. Accents are stripped and
-case folded, so text typed without diacritics still matches.
+The weights are ``textsim``'s (which compares one complaint with a few hundred in plain
+Python); here scikit-learn hashes the n-grams into a sparse matrix for the full linking run.
 
-Why a hashing vectoriser: it is stateless (no vocabulary to fit or store), so one complaint
-can be vectorised against a block fetched from the database, and 100k complaints can be
-vectorised in chunks in bounded memory. IDF weights are computed over whatever set is being
-compared (the corpus for a full run, the block for one complaint).
+Why a hashing vectoriser: it is stateless (no vocabulary to fit or store), so 100k
+complaints are vectorised in chunks in bounded memory. IDF weights are computed over the
+corpus of the run.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
+from root_cause.textsim import NGRAMS, normalise
+
 N_FEATURES = 2**18
-NGRAMS = (3, 4)
-MAX_CHARS = 1000  # the opening of a narrative carries its topic; the rest mostly adds cost
-_MASKS = re.compile(r"\bX{2,}\b|X{2}/X{2}/X{2,4}|\{\$[\d,.]+\}|\d+")
-_WORD = re.compile(r"[^\W\d_]{4,}")
-_COMBINING = re.compile("[\u0300-\u036f]")  # accents, Greek tonos, the dot of Turkish İ
-
-
-def normalise(text: str, limit: int | None = MAX_CHARS) -> str:
-    """Case-folded, accent-free text with CFPB masks and numbers removed."""
-    text = _MASKS.sub(" ", text[:limit]).casefold()
-    if text.isascii():  # most text: nothing to decompose
-        return text
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
 def _vectoriser() -> HashingVectorizer:
@@ -86,28 +69,3 @@ class Vectors:
 
     def project(self, directions: np.ndarray) -> np.ndarray:
         return np.vstack([np.asarray(p @ directions) for p in self.parts])
-
-
-def vectors(texts: Sequence[str]) -> sparse.csr_matrix:
-    """The TF-IDF rows of a few texts as one matrix (one complaint and its block)."""
-    parts = Vectors(texts).parts
-    return parts[0] if len(parts) == 1 else sparse.vstack(parts, format="csr")
-
-
-def words(text: str) -> set[str]:
-    """Normalised words of four letters or more, for explaining a link."""
-    return set(_WORD.findall(normalise(text, limit=None)))
-
-
-def shared_terms(a: set[str], b: set[str], df: Counter[str] | None = None, limit: int = 6) -> list[str]:
-    """The words both texts use, rarest first (ties: longest first): the evidence a person reads."""
-    common = a & b
-    key = (lambda w: (df.get(w, 0), -len(w), w)) if df is not None else (lambda w: (-len(w), w))
-    return sorted(common, key=key)[:limit]
-
-
-def document_frequency(word_sets: Iterable[set[str]]) -> Counter[str]:
-    df: Counter[str] = Counter()
-    for ws in word_sets:
-        df.update(ws)
-    return df

@@ -128,3 +128,13 @@ def test_the_sweep_figure_checks_outside_the_clock_that_every_due_timer_was_stor
     size.conn.execute("UPDATE timer SET status = 'pending' WHERE id = (SELECT max(id) FROM timer WHERE status = 'fired')")
     with pytest.raises(AssertionError, match="9 timers stored as fired, 10 due so far, at 50 open"):
         size.close()
+
+
+@pytest.mark.slow
+def test_the_cli_figure_times_each_interactive_command_beside_the_no_op(tmp_path: Path) -> None:
+    from benchmarks import cli
+
+    measures = cli.run(Context("tiny", tmp_path))
+    assert [m.name.split("`")[1] for m in measures] == [
+        "complaints show", "complaints list", "complaints advance", "complaints intake"]
+    assert all(m.value and m.baseline and m.target for m in measures)

@@ -11,7 +11,9 @@ from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
 from complaints.steps import Actor
 from root_cause import services
-from root_cause.linking import LinkRecord, candidates_for, link_all
+from root_cause.blocking import LinkRecord
+from root_cause.linking import link_all
+from root_cause.proposals import candidates_for
 
 LV = [
     "Mana kartes maksājums tika noņemts divreiz par vienu un to pašu pirkumu veikalā, lūdzu atmaksājiet otru summu.",

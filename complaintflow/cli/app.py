@@ -9,6 +9,7 @@ import getpass
 import json
 import sys
 from datetime import datetime
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,6 +75,17 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
         return "cli"
+
+
+@app.command()
+def version(ctx: typer.Context) -> None:
+    """The version of complaintflow and of the database schema it works with."""
+    cli = ctx_of(ctx)
+    installed = package_version("complaintflow")
+    if cli.json:
+        cli.emit_json({"complaintflow": installed, "schema": HEAD})
+    else:
+        cli.console.print(f"complaintflow {installed} (schema {HEAD})")
 
 
 @app.command()
