@@ -24,16 +24,11 @@ from complaints.errors import ConfigurationError
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 #: Every SQLite connection's settings, in order. WAL lets readers run beside the one writer,
 #: and with synchronous=NORMAL a commit waits for no fsync (a power cut can lose the last
-#: commits, never corrupt the file). The WAL is copied back into the database every 10,000
-#: pages (about 40 MB) instead of SQLite's 1,000: an intake batch writes about 4 MB, so at
-#: 1,000 nearly every batch paid for a checkpoint, and the pages consecutive batches share
-#: (index pages, the ends of tables) were copied back each time. Together with a 16 MiB
-#: page cache instead of 2 MiB, that cut the database's time of a 100,000-row intake by
-#: about a fifth (benchmarks/intake.py's same-writes round: 142 -> 116 us a complaint).
-#: The page size stays SQLite's 4 KiB: 16 KiB pages made a 100,000-row intake 3-12% faster
-#: in 9 of 10 interleaved pairs, but every small transaction then logs four times the bytes
-#: a page it touches: one transition a transaction fell by 30-48%, the raw sqlite3 baseline
-#: by 30% (``--only transitions --quick``, two interleaved pairs; AMD EPYC, 2026-12-02).
+#: commits, never corrupt the file). The WAL is copied back every 10,000 pages (about 40 MB)
+#: rather than every 1,000, so an intake batch (about 4 MB) does not pay for a checkpoint
+#: each time, with a 16 MiB page cache. The page size stays SQLite's 4 KiB: larger pages
+#: speed bulk intake a little but make every small transaction log more bytes.
+#: (benchmarks/README.md has the measurements.)
 SQLITE_PRAGMAS = (
     "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "wal_autocheckpoint=10000", "cache_size=-16384",
@@ -46,9 +41,8 @@ def _bind_none_directly() -> None:
 
     The driver passes every parameter that is not an exact str, int or float through
     ``PrepareProtocol``, whose failed ``__adapt__`` lookup builds and discards an
-    AttributeError message each time: about a third of a microsecond for every NULL bound,
-    and an intake batch binds some twenty a complaint (callgrind: 2.7% of an import's
-    instructions). An adapter registered for ``NoneType`` is found by the first lookup
+    AttributeError message each time, and an intake batch binds some twenty NULLs a
+    complaint. An adapter registered for ``NoneType`` is found by the first lookup
     instead; ``{}.get`` returns ``None`` from C, so NULL is still bound as NULL.
     Process-wide, as every ``sqlite3`` adapter is, and the same for any other user of the
     module.
@@ -71,8 +65,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Take the write lock up front: a deferred transaction that later tries to write
         # can fail with "database is locked" without the busy handler ever retrying.
         # Read-only connections (Database.read) begin deferred and never block writers.
-        # At the driver (``bulk.execute``): through SQLAlchemy's execution context the BEGIN
-        # took about 3% of a single transition (py-spy).
+        # At the driver (``bulk.execute``): SQLAlchemy's execution context costs more than the BEGIN.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", [()])
 
@@ -136,9 +129,8 @@ class Database:
 
         A bulk writer calls this on a thread of its own after each commit: the log is then
         copied back while the next batch is written, instead of by SQLite's automatic
-        checkpoint inside a commit every ``wal_autocheckpoint`` pages, which stopped intake
-        for tens of milliseconds each time (measured: 15% of a 100,000-row import waited on
-        it). Once the whole log is copied back, the next write starts it again from the top.
+        checkpoint inside a commit every ``wal_autocheckpoint`` pages, which stops the writer
+        each time. Once the whole log is copied back, the next write starts it again from the top.
         """
         if self.dialect != "sqlite" or self.engine.url.database in (None, "", ":memory:"):
             return

@@ -44,10 +44,9 @@ WORKFLOW_TIMER = "workflow"
 TIMER_PENDING, TIMER_FIRED, TIMER_FAILED, TIMER_CANCELLED = "pending", "fired", "failed", "cancelled"
 ASSIGNEE = "assignee"
 #: ``timer.status = 'pending'`` with the value written out, not bound: only then can the
-#: planner be sure the partial index on pending timers' due times applies (PostgreSQL's
-#: generic plans for prepared statements cannot know a bound value). SQLite also cancels
-#: (``UPDATE ... SET status``) about 2.5 times faster with it written out: with a bound
-#: value it cannot know which rows leave that index (scratch: 40 against 16 us a row).
+#: planner be sure the partial index on pending timers' due times applies (a generic plan
+#: for a prepared statement cannot know a bound value), and SQLite knows which rows an
+#: update takes out of that index.
 IS_PENDING = timer_t.c.status == literal_column(f"'{TIMER_PENDING}'")
 
 _case_query = (
@@ -55,10 +54,9 @@ _case_query = (
     .select_from(complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id))
 )
 _by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
-# The per-transition statements, built once with bind parameters: SQLAlchemy then reuses their
-# cache keys and compiled SQL. Rebuilding the expressions for every step was half of a
-# transition's time (cProfile, benchmarks/transitions.py). SET columns come from the parameters.
-# Writes go through ``Bulk``: straight to the driver, values converted per column.
+# The per-transition statements are built once with bind parameters, so SQLAlchemy reuses their
+# compiled SQL instead of rebuilding expressions for every step. SET columns come from the
+# parameters. Writes go through ``Bulk``: straight to the driver, values converted per column.
 _write_case = Bulk(update(complaint_t).where(
     and_(complaint_t.c.id == bindparam("b_id"), complaint_t.c.version == bindparam("b_version"))
 ))
@@ -137,8 +135,7 @@ class CaseRepository:
 
     def get(self, reference: str, for_update: bool = False) -> Case:
         """One case (locked on PostgreSQL if ``for_update``), read like ``get_many``'s: at the
-        driver. A SQLAlchemy ``execute`` of the joined query (``row``) was a tenth of a single
-        transition (py-spy, benchmarks/transitions.py)."""
+        driver, which costs a transition less than SQLAlchemy's execution of ``row``'s query."""
         return self.get_many((reference,), for_update)[reference]
 
     def get_many(self, references: Iterable[str], for_update: bool = False) -> dict[str, Case]:

@@ -23,7 +23,7 @@ clock_t = SlaClock.__table__  # type: ignore[attr-defined]
 ledger_t = SlaLedgerEntry.__table__  # type: ignore[attr-defined]
 
 # Built once with bind parameters: the observer runs them inside every clock-changing step,
-# and rebuilding SQLAlchemy expressions per call was most of an observer's cost (cProfile).
+# and rebuilding SQLAlchemy expressions per call would be most of an observer's cost.
 _UPDATE_CLOCK = Bulk(update(clock_t).where(clock_t.c.id == bindparam("clock_id")))
 _CANCEL = cancel_named_timers(TIMER_KINDS)  # a clock's timers: named after it, or 'clock.<milestone>...'
 

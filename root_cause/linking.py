@@ -16,11 +16,8 @@ Design (why it does not compare all pairs):
    complaint to the earlier one, with its evidence (text similarity, shared fields, shared
    terms). So a run stores at most n * k / 2 links.
 
-Measured (``python -m benchmarks --only linking``; CFPB narratives repeated to size, 2 cores):
-10k complaints in about 9 s and 255 MB peak, 100k in about 84 s and 825 MB peak: time grows
-with exponent about 1.0. On the CFPB sample, against the proxy "same Company + Issue +
-Sub-issue", 89% of links join such a pair and 58% of complaints that have such a partner are
-linked to one (k=5 caps recall for big groups: most of their pairs can't all be kept).
+Its growth, memory and quality on the CFPB sample are a benchmark figure
+(``python -m benchmarks --only linking``; benchmarks/README.md).
 
 :func:`root_cause.proposals.candidates_for` does the same for one complaint against the
 newest members of its blocks, without numpy, so intake and ``show`` never trigger a re-link.

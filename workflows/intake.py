@@ -263,8 +263,7 @@ class _Committer:
 
         A helper's commit is under way when this returns: reading the next batch releases the
         interpreter lock at every chunk of the file and takes it back at once, which would keep
-        the helper from the lock, and from its commit, until reading stopped (measured: the
-        commit began 8 to 10 ms late, after the whole next batch was read)."""
+        the helper from the lock, and from its commit, until the whole next batch was read."""
         if last:
             self._committing = Future()
             self._committing.set_result(_commit(uow, written))
@@ -313,8 +312,8 @@ def _collector_paused() -> Iterator[None]:
 
     A batch allocates a few hundred thousand short-lived objects and keeps some (the report,
     memoised dates): enough to trigger a full collection, which walks every object the
-    process holds, every few batches. That was about a fifth of intake's time (measured with
-    ``gc.callbacks``). A batch's objects are freed by reference counting; what is cyclic
+    process holds, every few batches: a large share of intake's time. A batch's objects are
+    freed by reference counting; what is cyclic
     waits for the collector after the batch. Left off if something else turned it off.
     """
     was_enabled = gc.isenabled()

@@ -195,7 +195,7 @@ def _iso(value: date, tz: object, fold: int) -> str:
 
 def iso(value: date) -> str:
     """``value.isoformat()`` (a date or a datetime), memoised: a batch of steps writes the same
-    few instants and dates for every complaint, and formatting one is about 1.5 us. Keyed on
+    few instants and dates for every complaint, and formatting them is not free. Keyed on
     the time zone and fold too: equal instants in two zones, and the two readings of an hour
     the clocks repeat, are equal keys but read differently."""
     return _iso(value, getattr(value, "tzinfo", None), getattr(value, "fold", 0))
