@@ -119,6 +119,9 @@ def _sla(batch: Batch, case: Case, timer: Any) -> str:
     clock = batch.clock(case, timer.name)
     if clock is None or clock.run != timer.payload.get("run") or getattr(clock, stamp) is not None:
         return "skipped: the clock no longer runs this deadline"
+    deadline = clock.warn_at if what == "warning" else clock.due_at
+    if deadline != timer.due_at:  # moved since the timer was set (a tier change in this very sweep)
+        return f"skipped: the {what} moved to {deadline:%Y-%m-%d %H:%M} UTC" if deadline else "skipped: no deadline"
     assert clock.due_at is not None
     batch.mark(clock, **{stamp: batch.now})
     policy = policy_for(batch.engine.workflow_of(case))

@@ -303,3 +303,24 @@ def test_statements_on_pending_timers_write_the_status_out_for_the_planner(app: 
     assert any(s.startswith("UPDATE") for s in on_status) and any(s.startswith("SELECT") for s in on_status)
     for statement in on_status:
         assert re.search(r"status = 'pending'", statement), statement
+
+
+def test_a_catch_up_sweep_never_acts_on_a_deadline_an_earlier_timer_of_the_same_sweep_moved(
+    app: App, clock: FixedClock,
+) -> None:
+    """One late sweep finds several overdue timers of a case: escalating on the first breach
+    moves the resolution deadline later, and the resolution timers it had claimed in the same
+    sweep no longer apply (they must not escalate the case again)."""
+    reference = take_in(app)
+    app.engine.advance(reference, "escalate", HANA, {"reason": "customer asked for a manager"})
+    at(clock, 2026, 12, 4, 10, 0)  # no sweep since: first response and supervisor resolution both overdue
+    sweep(app.engine)
+    with UnitOfWork(app.db) as uow:
+        entries = ClockRepository(uow.conn).ledger(uow.cases.get(reference).id)  # type: ignore[arg-type]
+    breaches = [e for e in entries if e["entry"] == "breach"]
+    assert breaches, "the sweep recorded no breach at all"
+    for e in breaches:
+        assert datetime.fromisoformat(e["detail"]["due_at"]) <= e["at"], (
+            f"{e['clock']} breach recorded at {e['at']} for a deadline at {e['detail']['due_at']}")
+    tiers = [ev["tier"] for ev in case_of(app, reference)["events"] if ev["action"] == "escalate"]
+    assert tiers == ["supervisor", "specialist"]
