@@ -310,10 +310,18 @@ class CaseRepository:
         actions: Sequence[str] | None = None,
     ) -> list[Row[Any]]:
         """The earliest pending timers due by ``now`` (only ``actions`` if given): an index
-        range scan, not a table scan."""
-        query = (
-            select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name,
+        range scan, not a table scan.
+
+        On PostgreSQL their cases' rows are locked, skipping cases another transaction holds
+        (another sweeper's batch, a handler's step): whoever holds a case's row is the only
+        one to write its timers, clocks and state, so a sweeper never waits on anyone while
+        holding rows of its own, and concurrent sweepers take disjoint batches of cases.
+        (Locking the timer rows instead let two sweepers each hold a timer of a case the other
+        was changing: a deadlock.) SQLite lets one writer in at a time and needs no lock."""
+        columns = (timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name,
                    timer_t.c.action, timer_t.c.state, timer_t.c.due_at, timer_t.c.payload)
+        query = (
+            select(*columns)
             .where(and_(IS_PENDING, timer_t.c.due_at <= now, timer_t.c.kind.in_(kinds)))
             .order_by(timer_t.c.due_at)
             .limit(limit)
@@ -321,7 +329,8 @@ class CaseRepository:
         if actions is not None:
             query = query.where(timer_t.c.action.in_(actions))
         if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = (query.join_from(timer_t, complaint_t, complaint_t.c.id == timer_t.c.complaint_id)
+                     .with_for_update(skip_locked=True, of=complaint_t))
         return list(self.conn.execute(query))
 
     def claim_timers(self, ids: Sequence[int], now: datetime) -> set[int]:

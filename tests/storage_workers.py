@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -117,3 +118,48 @@ def init_worker(url: str, barrier: Any, out: str) -> None:
     init_database(db)
     Path(out).write_text(json.dumps(current(db)), encoding="utf-8")
     db.dispose()
+
+
+def assign_worker(url: str, now: str, references: list[str], worker: int, rounds: int, barrier: Any, out: str) -> None:
+    """Assign cases with the version just read, as a handler's screen does; record each outcome.
+    Half the picks go to a few cases, so that writers meet there."""
+    app = _app(url, now)
+    rng = random.Random(worker)
+    actor = Actor(f"worker-{worker}", "handler")
+    outcomes: list[dict[str, Any]] = []
+    barrier.wait(timeout=BARRIER_TIMEOUT)
+    for round_ in range(rounds):
+        reference = rng.choice(references[:5] if round_ % 2 else references)
+        assignee = f"w{worker}-r{round_}"
+        outcome: dict[str, Any] = {"reference": reference, "assignee": assignee}
+        try:
+            seen = app.engine.get(reference)
+            time.sleep(rng.uniform(0, 0.01))  # the handler reads the case before acting
+            step = app.engine.advance(reference, "assign", actor, {"assignee": assignee}, seen.version)
+            outcome.update(result="accepted", seq=step.seq)
+        except ConflictError:
+            outcome.update(result="conflict")
+        except Exception as exc:  # noqa: BLE001 - anything else is what the test looks for
+            outcome.update(result="error", error=f"{type(exc).__name__}: {exc}")
+        outcomes.append(outcome)
+    app.db.dispose()
+    Path(out).write_text(json.dumps(outcomes), encoding="utf-8")
+
+
+def run_mixed(workers: Sequence[tuple[Callable[..., None], tuple[Any, ...]]], tmp_path: Path) -> list[Any]:
+    """Like ``run_workers``, for workers of several kinds released together."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(workers))
+    outs = [tmp_path / f"mixed-{i}.json" for i in range(len(workers))]
+    procs = [ctx.Process(target=target, args=(*args, barrier, str(out)))
+             for (target, args), out in zip(workers, outs, strict=True)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+            p.join()
+    assert [p.exitcode for p in procs] == [0] * len(procs), "a worker process failed (its traceback is above)"
+    return [json.loads(out.read_text(encoding="utf-8")) for out in outs]

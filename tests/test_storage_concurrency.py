@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from casework import TO_INVESTIGATING, stored, take_in, walk
 from conftest import T0
-from storage_workers import CYCLE, advance_worker, run_workers
+from storage_workers import CYCLE, advance_worker, assign_worker, run_mixed, run_workers, sweep_worker
 
 from complaintflow.bootstrap import App
 from complaints.db import Database
@@ -83,3 +85,30 @@ def test_a_checkpoint_leaves_databases_without_a_log_alone(app: App) -> None:
     reference = take_in(app, external_id="CP-1")
     app.db.checkpoint()
     assert stored(app, reference)["state"] == "acknowledged"
+
+
+@pytest.mark.slow
+def test_eight_handlers_and_two_sweepers_on_the_same_cases_lose_no_update(
+    app: App, database_url: str, tmp_path: Path
+) -> None:
+    """Handlers assign with the version they read while sweepers escalate the same cases: a
+    handler either succeeds or is told of a conflict (never another error), and every
+    accepted write is in the log exactly once, the versions counting every event."""
+    references = [take_in(app, external_id=f"R-{n}") for n in range(100)]
+    now = (T0 + timedelta(days=20)).isoformat()  # their SLA timers are due: the sweepers escalate
+    handlers = [(assign_worker, (database_url, now, references, w, 25)) for w in range(8)]
+    sweepers = [(sweep_worker, (database_url, now))] * 2
+    results = run_mixed([*handlers, *sweepers], tmp_path)
+    outcomes = [o for result in results[:8] for o in result]
+    assert [o for o in outcomes if o["result"] == "error"] == []
+    accepted = [o for o in outcomes if o["result"] == "accepted"]
+    assert accepted and any(o["result"] == "conflict" for o in outcomes)
+    escalated = 0
+    for reference in references:
+        case = stored(app, reference)
+        assert [e["seq"] for e in case["events"]] == list(range(1, case["version"] + 1))
+        logged = sorted((e["seq"], e["payload"]["assignee"]) for e in case["events"] if e["action"] == "assign")
+        assert logged == sorted((o["seq"], o["assignee"]) for o in accepted if o["reference"] == reference)
+        escalated += sum(e["action"] == "escalate" for e in case["events"])
+    assert escalated > 0
+    assert check_integrity(app.db, app.registry).problems == []

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
+from complaints.retry import retrying
 from complaints.steps import Actor, Case, Move, Step
 from complaints.uow import UnitOfWork
 from workflows import machine
@@ -102,10 +103,13 @@ class WorkflowEngine:
         """Perform ``action``; pass ``uow`` to join a larger transaction (the caller commits)."""
         if uow is not None:
             return self._advance(uow, reference, action, actor, payload or {}, expected_version)
-        with UnitOfWork(self.db) as own:
-            step = self._advance(own, reference, action, actor, payload or {}, expected_version)
-            own.commit()
-            return step
+
+        def alone() -> Step:
+            with UnitOfWork(self.db) as own:
+                step = self._advance(own, reference, action, actor, payload or {}, expected_version)
+                own.commit()
+                return step
+        return retrying(alone, f"'{action}' on {reference}")
 
     def _advance(
         self, uow: UnitOfWork, reference: str, action: str, actor: Actor,
@@ -127,10 +131,12 @@ class WorkflowEngine:
         caller's ``uow``, the batch runs in a savepoint: refused, it undoes only itself.
         """
         if uow is None:
-            with UnitOfWork(self.db) as own:
-                steps = self._advance_many(own, moves, actor)
-                own.commit()
-                return steps
+            def alone() -> list[Step]:
+                with UnitOfWork(self.db) as own:
+                    steps = self._advance_many(own, moves, actor)
+                    own.commit()
+                    return steps
+            return retrying(alone, f"a batch of {len(moves)} moves")
         with uow.conn.begin_nested():  # joined to a larger transaction: a refusal undoes this batch only
             return self._advance_many(uow, moves, actor)
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from complaints.clock import as_utc
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ImportRowError, InvalidInput
+from complaints.retry import is_contention
 from complaints.schemas import ComplaintIn, CustomerIn
 from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
@@ -151,7 +152,7 @@ class IntakeService:
                 return uow, self._write(uow, batch, actor)
             except BaseException as exc:
                 uow.__exit__(type(exc), exc, exc.__traceback__)
-                if not isinstance(exc, IntegrityError) or attempt == 2:
+                if not (isinstance(exc, IntegrityError) or is_contention(exc)) or attempt == 2:
                     raise  # 3 times: a concurrent importer keeps winning the same ids, give up loudly
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -26,6 +26,7 @@ from sqlalchemy import Row, select
 from complaints.clock import as_utc
 from complaints.errors import ComplaintflowError, ConfigurationError, ConflictError
 from complaints.repository import TIMER_FAILED, TIMER_FIRED, WORKFLOW_TIMER, case_from_row, complaint_t, customer_t
+from complaints.retry import retrying
 from complaints.steps import Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
@@ -45,6 +46,11 @@ class TimerReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def merge(self, other: TimerReport) -> None:
+        """Add what ``other`` (one batch's report, of the same type) says to this report."""
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 @dataclass(frozen=True)
@@ -81,13 +87,21 @@ def sweep_with(
     now = as_utc(now) if now is not None else engine.clock.now()
     acting = engine.as_of(now)  # the actions timers take are stamped with the sweep's time
     make = batch_type or Batch
-    while True:
+
+    def one_batch() -> tuple[TimerReport, int, int]:
+        """A batch in its own transaction and report, so a batch run again reports once."""
+        scratch = type(report)()
         with UnitOfWork(engine.db) as uow:
             due = uow.cases.due_timers(now, batch_size, kinds=kinds, actions=actions)
-            done = make(acting, uow, now, report, due, handlers).run()
+            done = make(acting, uow, now, scratch, due, handlers).run()
             uow.commit()
+        return scratch, len(due), done
+
+    while True:
+        scratch, found, done = retrying(one_batch, "a sweep's batch")
+        report.merge(scratch)
         report.batches += 1
-        if len(due) < batch_size or done == 0 or report.batches == max_batches:
+        if found < batch_size or done == 0 or report.batches == max_batches:
             return report
 
 
