@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, literal_column, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints.bulk import Bulk, chunks, select_matching
@@ -347,6 +347,19 @@ class CaseRepository:
     def release_timer(self, timer_id: int) -> None:
         """A claimed timer back to pending: its case changed under the sweep, the next one retries it."""
         self.conn.execute(_release_timer, {"tid": timer_id})
+
+    def notification_watermark(self) -> int:
+        """The newest notification's id: ``notifications_since`` counts the ones after it."""
+        return int(self.conn.execute(select(func.coalesce(func.max(note_t.c.id), 0))).scalar_one())
+
+    def notifications_since(self, watermark: int, complaint_ids: Sequence[int]) -> int:
+        """Notifications stored after ``watermark`` for these complaints (in this transaction,
+        when the caller holds them)."""
+        found = 0
+        for chunk in chunks(sorted(complaint_ids)):
+            found += int(self.conn.execute(select(func.count()).select_from(note_t).where(
+                and_(note_t.c.id > watermark, note_t.c.complaint_id.in_(chunk)))).scalar_one())
+        return found
 
     # -- erasure ------------------------------------------------------------------------------
     def erase_customer(self, customer_id: int, now: datetime) -> bool:

@@ -708,3 +708,14 @@ def test_workflow_diagram_in_dot_draws_every_state_and_doubles_final_ones(cli: C
 def test_workflow_diagram_refuses_an_unknown_format(cli: Cli) -> None:
     result = cli("workflow", "diagram", "--format", "png")
     assert (result.code, result.err.splitlines()) == (2, ["Error: Invalid value for --format: unknown format 'png'; use mermaid or dot"])
+
+
+def test_a_list_field_given_twice_keeps_both_values_and_another_field_twice_is_refused(cli: Cli) -> None:
+    reference = cli.intake()
+    cli.advance(reference, "assess")
+    view = cli.ok("--json", "advance", reference, "valid", "-f", "criteria=in scope", "-f", "criteria=in time, eligible",
+                  "-f", "rationale=Fee charged twice").data
+    assert view["data"]["assessment"]["criteria"] == ["in scope", "in time", "eligible"]
+    twice = cli("advance", reference, "assign", "-f", "assignee=ines", "-f", "assignee=omar")
+    assert twice.code == 1 and "assignee: given twice ('ines' and 'omar')" in twice.err
+    assert "assignee" not in cli.show(reference)["data"]  # nothing was done

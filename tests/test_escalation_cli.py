@@ -105,3 +105,22 @@ def test_a_promise_in_the_past_is_refused_and_nothing_is_written(run: Run) -> No
     assert code == 1 and "due: 2026-11-22 12:00 UTC is not in the future" in err
     shown = json.loads(run("--json", "show", reference)[1])
     assert shown["version"] == 2 and "promise" not in [e["action"] for e in shown["events"]]
+
+
+def test_the_sweep_prints_a_summary_by_timer_and_tier_with_every_letter_counted(run: Run) -> None:
+    references = [run("intake", "--product", "Card", "--description", "charged twice", "--customer-email",
+                      f"{name}@b.cc")[1].strip().splitlines()[-1] for name in ("ann", "ben", "cat")]
+    code, out, _ = run("sla", "sweep", now=T0 + timedelta(days=3))  # every first response breached
+    assert code == 0
+    assert "Escalated: 3 (3 to supervisor). Letters queued: 3." in out  # one escalation letter each
+    row = next(line for line in out.splitlines() if "first_response" in line and "sla_breach" in line)
+    assert [cell.strip() for cell in row.split("│") if cell.strip()][-3:] == ["3", "0", "0"]
+    assert not any(ref in out for ref in references)  # cases are listed with --verbose only
+    code, out, _ = run("sla", "sweep", "--verbose", now=T0 + timedelta(days=30))
+    assert code == 0 and all(f"{ref} → specialist" in out for ref in references)
+    for _ in range(5):  # escalating retargets the clocks: their new deadlines may be due at once
+        swept = json.loads(run("--json", "sla", "sweep", now=T0 + timedelta(days=30))[1])
+        if not swept["tally"]:
+            break
+        assert swept["letters_queued"] == len(swept["escalated"])
+    assert (swept["letters_queued"], swept["tally"], swept["escalated"]) == (0, {}, [])

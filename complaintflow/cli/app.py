@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Collection
 from datetime import datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -32,6 +33,7 @@ from complaintflow.schema import HEAD
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import count_records, read_file
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
+from workflows.engine import WorkflowEngine
 from workflows.queries import case_view, list_cases
 
 app = typer.Typer(
@@ -204,14 +206,37 @@ def show(ctx: typer.Context, reference: Annotated[str, typer.Argument(help="e.g.
     cli.console.print(related_table(related_of(cli, reference)))
 
 
-def _fields(pairs: list[str]) -> dict[str, str]:
-    payload: dict[str, str] = {}
+def _fields(pairs: list[str], lists: Collection[str] = ()) -> dict[str, str | list[str]]:
+    """``-f key=value`` options as a payload. A field of type list (``lists``) takes one value
+    per ``-f`` (or a comma-separated one); any other field given twice is an error, not the
+    last value silently kept."""
+    payload: dict[str, str | list[str]] = {}
+    problems = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInput("Invalid --field", [f"{pair!r} must look like key=value"])
-        payload[key.strip()] = value
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"{pair!r} must look like key=value")
+        elif key in lists:
+            given = payload.setdefault(key, [])
+            assert isinstance(given, list)
+            given += [part.strip() for part in value.split(",") if part.strip()]
+        elif key in payload:
+            problems.append(f"{key}: given twice ({payload[key]!r} and {value!r}); only a list field "
+                            "takes -f more than once")
+        else:
+            payload[key] = value
+    if problems:
+        raise InvalidInput("Invalid --field", problems)
     return payload
+
+
+def _list_fields(engine: WorkflowEngine, reference: str, action: str) -> list[str]:
+    """The fields of type list that ``action`` takes on this case's workflow (none if the
+    action is unknown there: the engine then says so itself)."""
+    spec = engine.workflow_of(engine.get(reference)).spec
+    transition = spec.transitions.get(action)
+    return [name for name, f in transition.fields.items() if f.type == "list"] if transition else []
 
 
 @app.command()
@@ -224,7 +249,9 @@ def advance(
 ) -> None:
     """Perform an action on a complaint."""
     cli = ctx_of(ctx)
-    step = cli.app().engine.advance(reference, action, cli.actor, _fields(field or []), expected_version)
+    engine = cli.app().engine
+    payload = _fields(field or [], _list_fields(engine, reference, action) if field else ())
+    step = engine.advance(reference, action, cli.actor, payload, expected_version)
     if cli.json:
         cli.emit_json(case_view(cli.app().engine, reference, cli.actor))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from complaints.errors import InvalidInput
 from escalation.explain import clocks_view, due_within, parse_within
 from escalation.services import keep_promises
 from escalation.services import promise as record_promise
+from escalation.sweep import SweepReport
 from escalation.sweep import sweep as run_sweep
 from workflows.engine import WorkflowEngine
 
@@ -28,6 +30,7 @@ app = typer.Typer(help="SLA clocks: sweep due timers, see what breaches soon, ex
 def sweep(
     ctx: typer.Context,
     batch_size: Annotated[int | None, typer.Option(min=1, max=100_000, help="timers per transaction")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also list each case escalated, letter and failure")] = False,
 ) -> None:
     """Fire every due timer once: workflow timers, SLA warnings and breaches, regulatory letters, promises."""
     cli = ctx_of(ctx)
@@ -36,11 +39,27 @@ def sweep(
     if cli.json:
         cli.emit_json(report.as_dict())
         return
-    cli.console.print(f"[green]{len(report.fired)} fired[/], {len(report.skipped)} no longer applied, "
-                      f"[yellow]{len(report.escalated)} escalated[/], {len(report.letters)} letters queued, "
-                      f"[red]{len(report.failed)} failed[/]")
-    for line in report.escalated + report.letters + report.failed:
-        cli.console.print(Text(f"  {line}"))
+    cli.console.print(sweep_summary(report))
+    if verbose:
+        for line in report.escalated + report.letters + report.failed:
+            cli.console.print(Text(f"  {line}"))
+
+
+def sweep_summary(report: SweepReport) -> Group:
+    """What a sweep did, counted by timer kind and name, escalations by the tier reached."""
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for key, n in sorted(report.tally.items()):
+        kind, name, outcome = key.rsplit(" ", 2)
+        rows.setdefault((kind, name), {})[outcome] = n
+    table = Listing(("Kind", "Timer", "Fired", "No longer applied", "Failed"), title="Timers swept",
+                    title_justify="left", empty="Nothing was due.")
+    for (kind, name), counts in rows.items():
+        table.add_row(kind, name, str(counts.get("fired", 0)), str(counts.get("skipped", 0)), str(counts.get("failed", 0)))
+    tiers = Counter(label.rsplit(" → ", 1)[-1] for label in report.escalated)
+    reached = ", ".join(f"{n} to {tier}" for tier, n in sorted(tiers.items())) or "none"
+    return Group(table, Text(f"Escalated: {len(report.escalated)} ({reached}). Letters queued: {report.letters_queued}."
+                             + (f" Failed: {len(report.failed)} (see `complaints list`: they need a person)."
+                                if report.failed else "")))
 
 
 @app.command()
