@@ -25,6 +25,7 @@ from pathlib import Path
 from benchmarks import data
 from benchmarks.databases import COMPLAINT_COLUMNS, HANDLER, fresh_app, raw_sqlite, sql_time
 from benchmarks.harness import Context, Figure, Measure, Profile, Round, Target, interleaved
+from complaints.audit import hash_events
 from complaints.clock import FixedClock
 from complaints.importers import read_file
 
@@ -32,7 +33,7 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TARGET = 5_000  # rows a second, on SQLite
 ENGINE_DB = "intake_engine"
 EVENT_COLUMNS = ("complaint_id", "seq", "actor", "role", "action", "from_state", "to_state", "tier", "queue",
-                 "payload", "changes", "at")
+                 "payload", "changes", "at", "content_hash", "chain_hash")
 NOTE_COLUMNS = ("complaint_id", "event_seq", "template", "language", "channel", "body", "status", "created_at")
 
 
@@ -123,11 +124,17 @@ def _insert(conn: sqlite3.Connection, rows: list[dict[str, str]], offset: int, s
                              (complaints[0][0], complaints[-1][0]))]
     events, notes = [], []
     for cid, c in zip(ids, complaints, strict=True):
-        intake = json.dumps({"external_id": c[1], "product": c[3], "description": c[8]})
+        intake = {"external_id": c[1], "product": c[3], "description": c[8]}
+        received = {"seq": 1, "actor": HANDLER.name, "role": HANDLER.role, "action": "receive", "from_state": None,
+                    "to_state": "received", "tier": "frontline", "queue": "frontline", "payload": intake,
+                    "changes": {}, "at": NOW}
+        acknowledged = {**received, "seq": 2, "actor": "intake", "role": "system", "action": "acknowledge",
+                        "from_state": "received", "to_state": "acknowledged", "payload": {}}
+        (first, second) = hash_events(c[0], None, (received, acknowledged))
         events.append((cid, 1, HANDLER.name, HANDLER.role, "receive", None, "received", "frontline", "frontline",
-                       intake, "{}", stamp))
+                       json.dumps(intake), "{}", stamp, *first))
         events.append((cid, 2, "intake", "system", "acknowledge", "received", "acknowledged", "frontline",
-                       "frontline", "{}", "{}", stamp))
+                       "frontline", "{}", "{}", stamp, *second))
         notes.append((cid, 2, "acknowledgement", "en", "web",
                        f"Dear customer, we received your complaint on {c[19][:10]}. Your reference is {c[0]}.",
                        "queued", stamp))

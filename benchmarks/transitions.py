@@ -26,6 +26,7 @@ from benchmarks.harness import Context, Figure, Measure, NotAvailable, Profile, 
 from benchmarks.peers import spiff_transitions, statemachine_transitions
 from complaintflow.bootstrap import App, build
 from complaintflow.settings import Settings
+from complaints.audit import hash_events
 from complaints.clock import FixedClock
 from complaints.errors import ConflictError
 from complaints.steps import Move
@@ -187,7 +188,9 @@ class RawTransitions:
         self.update_case = (self.sql(set_case.format("")), self.sql(set_case.format(", data = ?")))
         self.insert_event = self.sql(
             "INSERT INTO complaint_event (complaint_id, seq, actor, role, action, from_state, to_state, "
-            "tier, queue, payload, changes, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "tier, queue, payload, changes, at, content_hash, chain_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self.read_head = self.sql("SELECT chain_hash FROM complaint_event WHERE complaint_id = ? AND seq = ?")
         self.cancel_workflow_timers = self.sql(
             "UPDATE timer SET status = 'cancelled', cancelled_at = ? "
             "WHERE complaint_id = ? AND status = 'pending' AND kind = 'workflow'")
@@ -272,6 +275,11 @@ class RawTransitions:
             self.sql(f"SELECT id, state, tier, queue, version, data, reference FROM complaint "
                      f"WHERE reference IN ({', '.join('?' * len(references))}){lock}"), references).fetchall()
         self.cases = {row[-1]: row[:-1] for row in cases}
+        heads = self.conn.execute(
+            self.sql(f"SELECT complaint_id, chain_hash FROM complaint_event WHERE (complaint_id, seq) "
+                     f"IN (VALUES {', '.join(['(?, ?)'] * len(cases))})"),
+            [value for row in cases for value in (row[0], row[4])]).fetchall()
+        self.heads = dict(heads)
         pairs = [(self.cases[ref][0], name) for ref, action in steps for name in self.clocks.reads[action]]
         self.clock_rows: dict[int, list[tuple[Any, ...]]] = {}
         if not pairs:
@@ -313,8 +321,14 @@ class RawTransitions:
                 raise ConflictError(reference, version, None)
         else:
             self.write(statement, (*values, cid, version))
+        event = {"seq": version + 1, "actor": HANDLER.name, "role": HANDLER.role, "action": action,
+                 "from_state": state, "to_state": to_state, "tier": tier, "queue": queue, "payload": payload,
+                 "changes": payload, "at": NOW}
+        previous = self.heads[cid] if self.pending is not None else \
+            self.conn.execute(self.read_head, (cid, version)).fetchone()[0]
+        ((content, chain),) = hash_events(reference, previous, [event])
         self.write(self.insert_event, (cid, version + 1, HANDLER.name, HANDLER.role, action, state, to_state, tier,
-                                       queue, self.json(payload), self.json(payload), self.at))
+                                       queue, self.json(payload), self.json(payload), self.at, content, chain))
         self.write(self.cancel_workflow_timers, (self.at, cid))
         if action == "pause":
             self.write(self.insert_workflow_timer, (cid, self.resume_on, self.json({}), self.at))

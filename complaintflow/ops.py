@@ -7,16 +7,17 @@ from the environment at import time, and these defaults keep it offline and quie
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
 from complaintflow.bootstrap import App, build
-from complaintflow.schema import check_schema
+from complaintflow.schema import check_schema, complaints_command
 from complaintflow.settings import load_settings
 from complaints.clock import FixedClock
+from workflows.versions import check_versions
 
 #: Set unless the user set them: no telemetry, no usage events, and a Prefect database that
 #: does not grow forever with old runs (13.5 KB per task run otherwise).
@@ -40,10 +41,18 @@ def flow_app(now: datetime | None = None) -> Iterator[App]:
     clock fixed at ``now`` when given (replays), and its connections closed afterwards."""
     app = build(load_settings(), clock=FixedClock(now) if now else None)
     try:
-        check_schema(app.db, lambda name: f"complaints {name} (with the same COMPLAINTS_DATABASE_URL)")
+        check_ready(app, lambda name: f"complaints {name} (with the same COMPLAINTS_DATABASE_URL)")
         yield app
     finally:
         app.db.dispose()
+
+
+def check_ready(app: App, command: Callable[[str], str] = complaints_command) -> None:
+    """What every command and flow checks before it works: the schema (``check_schema``),
+    then the workflow versions loaded against those the database has used
+    (``workflows.versions``: a definition changed under a version is refused)."""
+    check_schema(app.db, command)
+    check_versions(app.db, app.registry, app.clock.now())
 
 
 def summarise(report: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from complaints.db import Database
 from complaints.errors import ConfigurationError
 
 #: The newest migration in ``complaintflow/migrations/versions`` (revisions are zero-padded numbers).
-HEAD = "0006"
+HEAD = "0007"
 _VERSIONS = "alembic_version"
 #: A table every complaintflow schema has; without migration history it was made by ``create_all``.
 MARKER_TABLE = "complaint"
@@ -68,3 +68,4 @@ def check_schema(db: Database, command: Callable[[str], str] = complaints_comman
                                  f"complaintflow needs {HEAD}: run `{upgrade}` (back it up first)")
     raise ConfigurationError(f"{name} is at schema revision {', '.join(at)}, newer than this version of "
                              f"complaintflow knows ({HEAD}): upgrade complaintflow to use it")
+

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import complaints.models  # noqa: F401  (each import registers its package's tables)
 import escalation.models  # noqa: F401
 import root_cause.models  # noqa: F401
+import workflows.models  # noqa: F401
 
 
 def metadata() -> MetaData:

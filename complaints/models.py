@@ -92,6 +92,8 @@ class ComplaintEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     at: datetime = _utc(index=True)
+    content_hash: str = Field(max_length=64)  # complaints.audit: the hash chain
+    chain_hash: str = Field(max_length=64)
 
 
 class Timer(SQLModel, table=True):
@@ -160,4 +162,15 @@ class MetricsSnapshot(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
-TABLES = (Customer, ReferenceCounter, Complaint, ComplaintEvent, Timer, Notification, MetricsSnapshot)
+class AuditUnlock(SQLModel, table=True):
+    """While a row is here, the audit events may be changed: erasure inserts one in its own
+    transaction, masks the events, and deletes it before it commits. Triggers refuse every
+    other UPDATE or DELETE of ``complaint_event`` (the row is seen only inside its transaction)."""
+
+    __tablename__ = "audit_unlock"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reason: str = Field(max_length=200)
+
+
+TABLES = (Customer, ReferenceCounter, Complaint, ComplaintEvent, Timer, Notification, MetricsSnapshot, AuditUnlock)

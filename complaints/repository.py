@@ -14,12 +14,27 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, exists, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
+from complaints import audit
 from complaints.bulk import Bulk, chunks, select_matching
 from complaints.errors import ConflictError, NotFound
 from complaints.models import (
+    AuditUnlock,
     Complaint,
     ComplaintEvent,
     Customer,
@@ -37,6 +52,7 @@ note_t = Notification.__table__  # type: ignore[attr-defined]
 customer_t = Customer.__table__  # type: ignore[attr-defined]
 counter_t = ReferenceCounter.__table__  # type: ignore[attr-defined]
 snapshot_t = MetricsSnapshot.__table__  # type: ignore[attr-defined]
+audit_unlock_t = AuditUnlock.__table__  # type: ignore[attr-defined]
 
 WORKFLOW_TIMER = "workflow"
 #: Timer statuses: a sweep claims ``pending`` as ``fired``; ``failed`` when the action it
@@ -72,6 +88,8 @@ _id_by_reference = select(complaint_t.c.reference, complaint_t.c.id).where(
     complaint_t.c.reference.in_(bindparam("refs", expanding=True)))
 _customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
     customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
+_chain_heads = select(event_t.c.complaint_id, event_t.c.chain_hash).where(
+    tuple_(event_t.c.complaint_id, event_t.c.seq).in_(bindparam("pairs", expanding=True)))
 _claim_timers = (update(timer_t).where(and_(timer_t.c.id.in_(bindparam("ids", expanding=True)), IS_PENDING))
                  .values(status=TIMER_FIRED, fired_at=bindparam("at")).returning(timer_t.c.id))
 _record_results = update(timer_t).where(timer_t.c.id == bindparam("tid")).values(
@@ -217,12 +235,13 @@ class CaseRepository:
             ids.update((r.reference, r.id) for r in self.conn.execute(_id_by_reference, {"refs": chunk}))
         return [ids[ref] for ref in references]
 
-    def add_steps(self, steps: Sequence[tuple[int, Step]]) -> None:
-        """The events, timers and letters of steps of stored cases whose rows are written
-        already (new cases: ``insert_cases`` wrote them in their state after the steps)."""
-        self.append_events(steps)
-        self.add_timers(steps)
-        self.add_notifications(steps)
+    def add_steps(self, items: Sequence[tuple[Case, Step]]) -> None:
+        """The events, timers and letters of the first steps of new cases, whose rows
+        ``insert_cases`` wrote in their state after those steps."""
+        self.append_events(items, {})
+        pairs: list[tuple[int, Step]] = [(case.id, step) for case, step in items]  # type: ignore[misc]
+        self.add_timers(pairs)
+        self.add_notifications(pairs)
 
     def write_step(self, case: Case, step: Step, expected_version: int) -> None:
         """Persist a planned step: state, version, data, event, timers, outbox. All or nothing."""
@@ -252,7 +271,7 @@ class CaseRepository:
             if _write_case.run(self.conn, group) != len(group):
                 self._raise_conflict(group, references)
         pairs: list[tuple[int, Step]] = [(case.id, step) for case, step in items]  # type: ignore[misc]
-        self.append_events(pairs)
+        self.append_events(items, self.chain_heads(case for case, _ in items))
         moved = [{"status": TIMER_CANCELLED, "cancelled_at": step.at, "b_id": cid, "b_kind": WORKFLOW_TIMER}
                  for cid, step in pairs if step.state_changed]
         _cancel_pending_kind.run(self.conn, moved)  # the states left: their timers no longer apply
@@ -268,17 +287,31 @@ class CaseRepository:
                 raise ConflictError(references[cid], version, stored.get(cid))
         raise ConflictError(next(iter(references.values())), next(iter(expected.values())), None)
 
-    def append_events(self, steps: Iterable[tuple[int, Step]]) -> None:
-        rows = [
-            {
-                "complaint_id": cid, "seq": s.seq, "actor": s.actor.name, "role": s.actor.role,
+    def append_events(self, items: Iterable[tuple[Case, Step]], heads: Mapping[int, str | None]) -> None:
+        """The audit events of ``items`` (a case's steps in order), each hashed and chained to
+        the one before it: ``heads`` holds each case's chain hash before the first of them."""
+        rows = []
+        last = dict(heads)
+        for case, s in items:
+            assert case.id is not None, "events belong to stored cases"
+            row = {
+                "complaint_id": case.id, "seq": s.seq, "actor": s.actor.name, "role": s.actor.role,
                 "action": s.action, "from_state": s.from_state, "to_state": s.to_state, "tier": s.tier,
                 "queue": s.queue, "payload": s.payload, "changes": s.changes, "at": s.at,
             }
-            for cid, s in steps
-        ]
+            row["content_hash"] = content = audit.content_hash(case.reference, row)
+            row["chain_hash"] = last[case.id] = audit.chained(last.get(case.id), content)
+            rows.append(row)
         if rows:
             _insert_event.run(self.conn, rows)
+
+    def chain_heads(self, cases: Iterable[Case]) -> dict[int, str | None]:
+        """Each stored case's chain hash: that of its event at its current version."""
+        pairs = [(case.id, case.version) for case in cases]
+        found: dict[int, str | None] = dict.fromkeys((cid for cid, _ in pairs), None)  # type: ignore[misc]
+        for chunk in chunks(pairs):
+            found.update((cid, head) for cid, head in self.conn.execute(_chain_heads, {"pairs": list(chunk)}))
+        return found
 
     def add_timers(self, steps: Iterable[tuple[int, Step]]) -> None:
         rows = [
@@ -360,6 +393,23 @@ class CaseRepository:
             found += int(self.conn.execute(select(func.count()).select_from(note_t).where(
                 and_(note_t.c.id > watermark, note_t.c.complaint_id.in_(chunk)))).scalar_one())
         return found
+
+    # -- the audit trail's seal --------------------------------------------------------------
+    def sealed_event_id(self) -> int:
+        """The newest event id, once no transaction still writing events can commit a lower one
+        (PostgreSQL hands out ids before commit: a SHARE lock waits for those writers)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql("LOCK TABLE complaint_event IN SHARE MODE")
+        return int(self.conn.execute(select(func.coalesce(func.max(event_t.c.id), 0))).scalar_one())
+
+    def chain_heads_up_to(self, event_id: int) -> list[tuple[str, int, str]]:
+        """(reference, seq, chain hash) of each complaint's newest event with an id up to ``event_id``."""
+        newest = (select(event_t.c.complaint_id, func.max(event_t.c.seq).label("seq"))
+                  .where(event_t.c.id <= event_id).group_by(event_t.c.complaint_id).subquery())
+        query = (select(complaint_t.c.reference, event_t.c.seq, event_t.c.chain_hash)
+                 .join(newest, and_(newest.c.complaint_id == event_t.c.complaint_id, newest.c.seq == event_t.c.seq))
+                 .join(complaint_t, complaint_t.c.id == event_t.c.complaint_id))
+        return [(ref, seq, head) for ref, seq, head in self.conn.execute(query)]
 
     # -- erasure ------------------------------------------------------------------------------
     def erase_customer(self, customer_id: int, now: datetime) -> bool:

@@ -32,14 +32,14 @@ def investigating(app: App, prefix: str, count: int) -> list[str]:
 
 def history(app: App, reference: str) -> dict[str, Any]:
     """What the moves wrote for one case, without row ids and with its reference and external
-    id blanked."""
+    id blanked (and so without its events' hashes, which cover the reference)."""
     with UnitOfWork(app.db) as uow:
         case = uow.cases.get(reference)
         cid, external_id = case.id, str(case.fields["external_id"])
 
     def clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: str(v).replace(reference, "REF").replace(f"'{external_id}'", "EXT") for k, v in r.items()
-                 if k not in ("id", "complaint_id")} for r in rows]
+                 if k not in ("id", "complaint_id", "content_hash", "chain_hash")} for r in rows]
 
     found = stored(app, reference)
     with UnitOfWork(app.db) as uow:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from storage_workers import run_workers, sweep_worker
 
 from complaintflow.bootstrap import App
+from complaints.audit import hash_events
 from complaints.repository import WORKFLOW_TIMER, complaint_t, event_t, timer_t
 from workflows.integrity import check_integrity
 
@@ -35,10 +36,13 @@ def seed_due_timers(app: App, count: int) -> None:
     with app.db.transaction() as conn:
         ids = conn.execute(complaint_t.insert().returning(complaint_t.c.id, sort_by_parameter_order=True),
                            rows).scalars().all()
-        conn.execute(event_t.insert(), [{
+        events = [{
             "complaint_id": cid, "seq": 1, "actor": "seed", "role": "system", "action": "receive",
             "from_state": None, "to_state": state, "tier": tier, "queue": queue, "payload": {}, "changes": {},
-            "at": entered} for cid in ids])
+            "at": entered} for cid in ids]
+        for event, row in zip(events, rows, strict=True):
+            [(event["content_hash"], event["chain_hash"])] = hash_events(row["reference"], None, [event])
+        conn.execute(event_t.insert(), events)
         conn.execute(timer_t.insert(), [{
             "complaint_id": cid, "kind": WORKFLOW_TIMER, "name": "archive", "action": "archive",
             "state": state, "due_at": entered + timedelta(days=90), "status": "pending", "payload": {},

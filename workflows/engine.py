@@ -186,7 +186,7 @@ class WorkflowEngine:
             for step in n.steps:
                 items.append((current, step))
                 current = step.apply(current)
-        uow.cases.add_steps([(case.id, step) for case, step in items])  # type: ignore[misc]
+        uow.cases.add_steps(items)
         self._observe(uow, workflow, items)
         return ids
 

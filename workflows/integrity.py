@@ -1,6 +1,8 @@
-"""Integrity check: does every complaint equal the replay of its event log?
+"""Integrity check: is every complaint's audit trail intact, and does the complaint equal its replay?
 
 The event log is the record; the complaint row and its workflow timers are derived from it.
+First each complaint's events are checked against their hash chain (``complaints.audit``):
+an edited, deleted, inserted or reordered event is named by its sequence number.
 For every complaint this replays the events (``workflows.machine.replay``) and compares the
 result with the stored state, tier, queue, version and data, and checks that the pending
 workflow timers are exactly those the current state declares, scheduled by the event that
@@ -22,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from complaints import audit
 from complaints.db import Database
 from complaints.errors import ComplaintflowError
 from complaints.repository import (
@@ -47,7 +50,7 @@ class Discrepancy:
     """One difference between a complaint and its event log."""
 
     reference: str
-    aspect: str  # state, tier, queue, version, data, events, timers, workflow, failed timer
+    aspect: str  # audit, state, tier, queue, version, data, events, timers, workflow, failed timer
     message: str
 
     def __str__(self) -> str:
@@ -119,8 +122,9 @@ def _read_batch(conn: Connection, after: int, size: int) -> tuple[Rows, dict[int
     low, high = complaints[0]["id"], complaints[-1]["id"]
     events: dict[int, Rows] = defaultdict(list)
     for r in conn.execute(
-        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.action, event_t.c.role, event_t.c.from_state,
-               event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.changes, event_t.c.at)
+        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.actor, event_t.c.role, event_t.c.action,
+               event_t.c.from_state, event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.payload,
+               event_t.c.changes, event_t.c.at, event_t.c.content_hash, event_t.c.chain_hash)
         .where(event_t.c.complaint_id.between(low, high))
         .order_by(event_t.c.complaint_id, event_t.c.seq)
     ):
@@ -144,13 +148,18 @@ def check_complaint(
     """The differences between one stored complaint, the replay of its events and its timers,
     and the refused timers nobody has acted on since."""
     ref = str(complaint["reference"])
-    problems = [Discrepancy(ref, "events", m) for m in _chain_problems(events)]
+    problems = [Discrepancy(ref, "audit", f.message) for f in audit.verify(ref, events)]
+    if events and complaint["version"] > events[-1]["seq"]:
+        first, last = events[-1]["seq"] + 1, complaint["version"]
+        gone = f"{first}" if first == last else f"{first} to {last}"
+        problems.append(Discrepancy(ref, "audit", f"event {gone} deleted (the complaint is at version {last})"))
+    problems += [Discrepancy(ref, "events", m) for m in _chain_problems(events)]
     problems += [Discrepancy(ref, "failed timer", m) for m in _unattended_failures(events, timers)]
     timers = [t for t in timers if t["kind"] == WORKFLOW_TIMER]
     try:
         folded = replay(events)
-    except ValueError as exc:  # a gap in the sequence numbers
-        return problems + [Discrepancy(ref, "events", str(exc))]
+    except ValueError:  # a gap in the sequence numbers: the audit check has named it
+        return problems
     if folded is None:
         return problems + [Discrepancy(ref, "events", "has no events at all")]
     for name in FOLDED_FIELDS:
@@ -167,7 +176,20 @@ def check_complaint(
         workflow = registry.get(str(complaint["workflow_name"]), int(complaint["workflow_version"]))
     except ComplaintflowError as exc:
         return problems + [Discrepancy(ref, "workflow", str(exc))]
+    missing = _unknown_to(workflow, events)
+    if missing:  # the definition changed under the case: its timers can't be judged
+        return problems + [Discrepancy(ref, "workflow", m) for m in missing]
     return problems + [Discrepancy(ref, "timers", m) for m in _timer_problems(workflow, events, timers)]
+
+
+def _unknown_to(workflow: CompiledWorkflow, events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """States and actions of the log that its workflow does not define."""
+    spec = workflow.spec
+    states = sorted({s for e in events for s in (e["from_state"], e["to_state"]) if s and s not in spec.states})
+    moves = {e["action"] for e in events if e["from_state"] is not None and e["from_state"] != e["to_state"]}
+    actions = sorted(moves - set(spec.transitions))
+    found = [f"state '{s}' is not in workflow '{workflow.name}' v{workflow.version}" for s in states]
+    return found + [f"action '{a}' is not in workflow '{workflow.name}' v{workflow.version}" for a in actions]
 
 
 def _chain_problems(events: Sequence[Mapping[str, Any]]) -> Iterator[str]:

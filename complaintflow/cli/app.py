@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from complaintflow.bootstrap import init_database
 from complaintflow.cli import render
+from complaintflow.cli.audit_cmd import app as audit_app
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.db_cmd import app as db_app
 from complaintflow.cli.ops_cmd import app as ops_app
@@ -46,6 +47,7 @@ app = typer.Typer(
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(sla_app, name="sla")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(ops_app)  # top-level commands: flows, run, schedule
 app.add_typer(rootcause_app, name="rootcause")
 

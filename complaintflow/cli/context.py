@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from complaintflow.bootstrap import App, build
-from complaintflow.schema import check_schema
+from complaintflow.ops import check_ready
 from complaintflow.settings import load_settings
 from complaints.clock import Clock, FixedClock
 from complaints.errors import InvalidInput
@@ -48,7 +48,7 @@ class CliContext:
             try:
                 _check_role(app, self.role)
                 if schema:
-                    check_schema(app.db, self.command)
+                    check_ready(app, self.command)
             except BaseException:
                 app.db.dispose()
                 raise
