@@ -59,6 +59,8 @@ WORKFLOW_TIMER = "workflow"
 #: fired was refused (the reason is its result) and a person must act on the case.
 TIMER_PENDING, TIMER_FIRED, TIMER_FAILED, TIMER_CANCELLED = "pending", "fired", "failed", "cancelled"
 ASSIGNEE = "assignee"
+#: A letter in the outbox not yet sent, and one that never will be.
+NOTE_QUEUED, NOTE_CANCELLED = "queued", "cancelled"
 #: ``timer.status = 'pending'`` with the value written out, not bound: only then can the
 #: planner be sure the partial index on pending timers' due times applies (a generic plan
 #: for a prepared statement cannot know a bound value), and SQLite knows which rows an
@@ -412,6 +414,62 @@ class CaseRepository:
         return [(ref, seq, head) for ref, seq, head in self.conn.execute(query)]
 
     # -- erasure ------------------------------------------------------------------------------
+    def customer_of(self, email: str | None = None, reference: str | None = None) -> tuple[int | None, str | None]:
+        """(id, name) of the customer with this email, or of the complaint with this reference."""
+        if email is not None:
+            query = select(customer_t.c.id, customer_t.c.name).where(customer_t.c.email == email)
+        else:
+            query = (select(customer_t.c.id, customer_t.c.name)
+                     .join(complaint_t, complaint_t.c.customer_id == customer_t.c.id)
+                     .where(complaint_t.c.reference == reference))
+        row = self.conn.execute(query).first()
+        return (row.id, row.name) if row else (None, None)
+
+    def complaints_of_customer(self, customer_id: int) -> list[tuple[int, str]]:
+        """(id, reference) of the customer's complaints, oldest first."""
+        return [(cid, ref) for cid, ref in self.conn.execute(
+            select(complaint_t.c.id, complaint_t.c.reference)
+            .where(complaint_t.c.customer_id == customer_id).order_by(complaint_t.c.id))]
+
+    def case_text(self, complaint_id: int) -> tuple[str, dict[str, Any]]:
+        """A complaint's description and recorded data."""
+        row = self.conn.execute(select(complaint_t.c.description, complaint_t.c.data)
+                                .where(complaint_t.c.id == complaint_id)).one()
+        return row.description, dict(row.data or {})
+
+    def set_case_text(self, complaint_id: int, description: str, data: Mapping[str, Any]) -> None:
+        """Replace a complaint's description and recorded data (erasure masks them)."""
+        self.conn.execute(update(complaint_t).where(complaint_t.c.id == complaint_id)
+                          .values(description=description, data=dict(data)))
+
+    def mask_events(self, events: Iterable[Mapping[str, Any]], why: str) -> None:
+        """Replace the payload and changes of stored events (each with its ``id``): the one change
+        the append-only guard lets through, while ``audit_unlock`` holds a row in this transaction."""
+        rows = [{"eid": e["id"], "p": e["payload"], "c": e["changes"]} for e in events]
+        if not rows:
+            return
+        unlock = self.conn.execute(audit_unlock_t.insert().values(reason=why[:200]).returning(audit_unlock_t.c.id)).scalar_one()
+        self.conn.execute(update(event_t).where(event_t.c.id == bindparam("eid"))
+                          .values(payload=bindparam("p"), changes=bindparam("c")), rows)
+        self.conn.execute(audit_unlock_t.delete().where(audit_unlock_t.c.id == unlock))
+
+    def notification_bodies(self, complaint_ids: Sequence[int]) -> list[tuple[int, str]]:
+        """(id, body) of every notification of these complaints."""
+        found: list[tuple[int, str]] = []
+        for chunk in chunks(sorted(complaint_ids)):
+            found += [(nid, body) for nid, body in self.conn.execute(
+                select(note_t.c.id, note_t.c.body).where(note_t.c.complaint_id.in_(chunk)))]
+        return found
+
+    def cancel_queued_notifications(self, complaint_ids: Sequence[int]) -> int:
+        """Cancel the letters of these complaints not yet sent; how many."""
+        cancelled = 0
+        for chunk in chunks(sorted(complaint_ids)):
+            cancelled += self.conn.execute(update(note_t).where(
+                and_(note_t.c.complaint_id.in_(chunk), note_t.c.status == NOTE_QUEUED)).values(
+                status=NOTE_CANCELLED)).rowcount
+        return cancelled
+
     def erase_customer(self, customer_id: int, now: datetime) -> bool:
         """Blank the customer's personal data and stamp the erasure; False if it was done already."""
         changed = self.conn.execute(
@@ -422,11 +480,12 @@ class CaseRepository:
         ).rowcount
         return bool(changed)
 
-    def rewrite_notifications(self, bodies: Mapping[int, str]) -> None:
-        """Replace the text of notifications (id -> new body)."""
+    def rewrite_notifications(self, bodies: Mapping[int, str]) -> int:
+        """Replace the text of notifications (id -> new body); how many."""
         if bodies:
             self.conn.execute(update(note_t).where(note_t.c.id == bindparam("nid")).values(body=bindparam("text")),
                               [{"nid": nid, "text": text} for nid, text in bodies.items()])
+        return len(bodies)
 
 
 def cancel_named_timers(kinds: Sequence[str]) -> Bulk:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from complaints.db import Database
 from complaints.errors import NotFound
+from complaints.privacy import withheld_text
 from complaints.repository import complaint_t, customer_t
 from complaints.uow import UnitOfWork
 from root_cause import capa as capa_rules
@@ -92,29 +93,30 @@ def graph_data(db: Database, taxonomy: Taxonomy, limit: int | None = None) -> Gr
         causes = repo.current_causes()
         ids = sorted({lk["source_id"] for lk in links} | {lk["target_id"] for lk in links if lk["target_id"]} | set(causes),
                      reverse=True)[:limit]
-        complaints = []
+        complaints, customer_names = [], {}
         cols = (complaint_t.c.id, complaint_t.c.reference, complaint_t.c.product, complaint_t.c.company,
                 complaint_t.c.category, complaint_t.c.state, complaint_t.c.received_at, complaint_t.c.description,
-                customer_t.c.pseudonym)
+                customer_t.c.pseudonym, customer_t.c.name)
         query = select(*cols).select_from(complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id))
         for part in chunks(ids):
             for r in uow.conn.execute(query.where(complaint_t.c.id.in_(part))):
                 complaints.append({"id": r.id, "reference": r.reference, "product": r.product, "company": r.company,
                                    "category": r.category, "state": r.state, "received_at": r.received_at,
-                                   "customer": r.pseudonym, "text": _preview(r.description)})
-        capas = repo.capas()
+                                   "customer": r.pseudonym, "text": _preview(r.description, r.name)})
+                customer_names[r.id] = r.name
+        capas = [{**c, "title": withheld_text(c["title"], None)} for c in repo.capas()]
     names = {c: s.name for c, s in taxonomy.codes.items()}
     kept = {c["id"] for c in complaints}
-    return GraphData(complaints, {k: v for k, v in causes.items() if k in kept}, names,
+    kept_causes = {k: {**v, "finding": withheld_text(v.get("finding") or "", customer_names[k])}
+                   for k, v in causes.items() if k in kept}
+    return GraphData(complaints, kept_causes, names,
                      [lk for lk in links if lk["source_id"] in kept and lk["target_id"] in (kept | {None})], capas)
 
 
-def _preview(text: str | None) -> str:
-    """The opening of the complaint for the picture, with e-mail addresses and numbers masked."""
-    import re
-
-    masked = re.sub(r"[^\s@]+@[^\s@]+", "[email]", text or "")
-    masked = re.sub(r"\+?\d[\d ()./-]{6,}\d", "[number]", masked)
+def _preview(text: str | None, name: str | None) -> str:
+    """The opening of the complaint for the picture and its exports, which the quality role
+    reads: personal data is masked in the whole text first, so no cut leaves half a number."""
+    masked = withheld_text(text or "", name)
     return masked[:TEXT_PREVIEW] + ("…" if len(masked) > TEXT_PREVIEW else "")
 
 

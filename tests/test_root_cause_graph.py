@@ -10,7 +10,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from casework import take_in
+from casework import TO_FOLLOW_UP, take_in, walk
 
 from complaintflow.bootstrap import App
 from complaints.steps import Actor
@@ -91,6 +91,28 @@ def test_the_graph_from_the_database_masks_contact_details(app: App) -> None:
     dumped = json.dumps(nx.node_link_data(g, edges="edges"), default=str)
     assert "Ana" not in dumped and "ana@example.com" not in dumped and "7946" not in dumped
     assert len(clusters) == 1 and sum(1 for _, a in g.nodes(data=True) if a["kind"] == "customer") == 1
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "json", "html"])
+def test_every_export_shows_the_complaint_and_its_finding_with_personal_data_masked(
+    app: App, fmt: str, tmp_path: Path
+) -> None:
+    text = ("Ο Νίκος Παπαδόπουλος (ΑΜΚΑ 01013099997) πλήρωσε 1.250,00 € στις 12/03/2026 στο "
+            "GR16 0110 1250 0000 0001 2300 695 και ζητά επιστροφή· τηλ. 691 234 5678.")
+    reference = take_in(app, product="Card", description=text, language="el",
+                        customer={"name": "Νίκος Παπαδόπουλος", "email": "nikos@example.gr"})
+    walk(app, reference, TO_FOLLOW_UP)
+    app.engine.advance(reference, "satisfied", Actor("hana", "handler"), {"comment": "ok"})
+    app.engine.advance(reference, "close", Actor("hana", "handler"),
+                       {"root_cause_code": "BILLING.DUPLICATE", "finding": "κ. Παπαδόπουλος χρεώθηκε δύο φορές"})
+    g, _ = analysis.the_graph(app.db, app.taxonomy)
+    write_graph(g, fmt, tmp_path / f"g.{fmt}")
+    written = (tmp_path / f"g.{fmt}").read_text(encoding="utf-8")
+    for secret in ("Παπαδόπουλ", "Νίκος", "01013099997", "GR16", "5678"):
+        assert secret not in written
+    node = g.nodes[f"complaint:{reference}"]
+    assert node["text"].startswith("Ο [name withheld] (ΑΜΚΑ [national id]) πλήρωσε 1.250,00 € στις 12/03/2026 στο [iban]")
+    assert node["finding"] == "κ. [name withheld] χρεώθηκε δύο φορές"
 
 
 def test_the_stored_link_graph_is_updated_with_only_what_changed(app: App, clock) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
 
 from complaints.errors import InvalidInput
-from complaints.privacy import WITHHELD_NAME, without_name
+from complaints.privacy import withheld_view
 from complaints.repository import IS_PENDING, case_from_row, complaint_t, customer_t, timer_t, unattended_failed_timers
 from complaints.steps import Actor
 from complaints.types import UTCDateTime
@@ -36,13 +36,7 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
                 customer = {"pseudonym": c.pseudonym, "name": c.name, "email": c.email, "phone": c.phone}
     m = row._mapping
     options = engine.available_actions(case, actor)
-    shown = engine.workflow_of(case).spec.personal_data_roles
-    if customer is not None and shown is not None and actor.role not in shown:
-        name = customer["name"] or ""
-        customer = {"pseudonym": customer["pseudonym"], "name": None, "email": None, "phone": None,
-                    "withheld": f"personal data is not shown to role '{actor.role}'"}
-        notes = [{**n, "body": without_name(n["body"], name, WITHHELD_NAME)} for n in notes]
-    return {
+    view = {
         "reference": case.reference,
         "state": case.state,
         "tier": case.tier,
@@ -68,6 +62,8 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
             for n in notes
         ],
     }
+    shown = engine.workflow_of(case).spec.personal_data_roles
+    return view if shown is None or actor.role in shown else withheld_view(view, actor.role)
 
 
 def _check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:

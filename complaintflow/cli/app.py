@@ -286,6 +286,7 @@ def advance_many(
 @app.command()
 def erase(
     ctx: typer.Context,
+    reason: Annotated[str, typer.Option(help="why (the request and its date): kept in the audit trail")],
     email: Annotated[str | None, typer.Option(help="the customer's email address")] = None,
     reference: Annotated[str | None, typer.Option(help="any complaint of the customer")] = None,
 ) -> None:
@@ -294,15 +295,16 @@ def erase(
 
     cli = ctx_of(ctx)
     app_ = cli.app()
-    result = erase_customer(app_.db, app_.clock.now(), email=email, reference=reference)
+    result = erase_customer(app_.db, app_.clock.now(), cli.actor, reason, email=email, reference=reference)
     if cli.json:
         cli.emit_json(result)
-    elif result["erased"]:
-        cli.console.print(f"[green]✓[/] personal data erased; {len(result['complaints_kept'])} complaint(s) "
-                          f"kept with their audit trail: {', '.join(result['complaints_kept'])}"
-                          f"; the name removed from {result['notifications_redacted']} notification(s)")
     else:
-        cli.console.print("[yellow]=[/] this customer's personal data was already erased")
+        done = "personal data erased" if result["erased"] else "already erased; what was left is masked now"
+        cli.console.print(f"[green]✓[/] {done}; {len(result['complaints_kept'])} complaint(s) kept with their "
+                          f"audit trail ({', '.join(result['complaints_kept'])}), each with an erase event. Masked: "
+                          f"{result['descriptions_masked']} description(s), {result['data_masked']} case record(s), "
+                          f"{result['events_masked']} event(s), {result['notifications_redacted']} letter(s); "
+                          f"{result['notifications_cancelled']} unsent letter(s) cancelled")
 
 
 @app.command()
