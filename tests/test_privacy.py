@@ -183,3 +183,22 @@ def test_a_role_not_shown_personal_data_reads_the_free_text_masked(app: App, han
 def test_the_quality_roles_case_view_masks_the_free_text(app: App, handler: Actor) -> None:
     reference = _take_in_text(app, handler, ANNA_WRITES)
     assert "2612" not in str(case_view(app.engine, reference, Actor("qa", "quality")))
+
+
+def test_the_erasure_is_an_event_saying_who_why_and_what_and_the_audit_trail_still_verifies(
+    app: App, handler: Actor
+) -> None:
+    from workflows.integrity import check_integrity
+
+    reference = _take_in_text(app, handler, ANNA_WRITES)
+    app.engine.advance(reference, "assess", handler, {})
+    erase_customer(app.db, app.clock.now(), DPO, "request of 2026-11-20", email="anna@example.lv")
+    with UnitOfWork(app.db) as uow:
+        events = uow.cases.events(uow.cases.get(reference).id)  # type: ignore[arg-type]
+    erasure = events[-1]
+    assert (erasure["action"], erasure["actor"], erasure["role"]) == ("erase", "dora", "supervisor")
+    assert erasure["payload"]["reason"] == "request of 2026-11-20" and "email" in erasure["payload"]["erased"]
+    assert list(erasure["payload"]["redacted"]) == ["1"]  # the receive event held the description
+    assert events[0]["payload"]["description"] == ANNA_ERASED
+    assert "Bērziņa" not in str(events) and "anna@example.lv" not in str(events)
+    assert check_integrity(app.db, app.registry).problems == []
