@@ -47,7 +47,7 @@ MAX_JSON_DEPTH = 32
 SAMPLE_BYTES = 4 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 #: Legacy code pages told apart by charset-normalizer when a file is not UTF-8.
-LEGACY_ENCODINGS = ("cp1252", "cp1257", "iso8859_7", "cp1253", "cp1254", "iso8859_13", "cp1250")
+LEGACY_ENCODINGS = ("cp1252", "cp1257", "iso8859_7", "cp1254")
 _MARK = "complaints.undecodable"
 _BINARY = {
     b"%PDF": "a PDF document", b"\x89PNG": "a PNG image", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
@@ -55,6 +55,8 @@ _BINARY = {
     b"\xd0\xcf\x11\xe0": "an old Office file (.xls): save it as .xlsx or CSV",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
+_NOT_TEXT = "not a text file (it holds binary data); import CSV, JSON or .xlsx"
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -134,6 +136,9 @@ def detect_encoding(path: Path, sample: bytes, whole: bool) -> str:
         return "utf-16-le"
     if len(head) >= 8 and head[0::2].count(0) > 0.4 * len(head) / 2 and head[1::2].count(0) < 0.1 * len(head) / 2:
         return "utf-16-be"
+    head = sample[:100_000]
+    if len(head) - len(head.translate(None, _CONTROL_BYTES)) > max(16, len(head) // 100):
+        raise InvalidInput(path.name, [_NOT_TEXT])
     text = sample.decode("utf-8", "surrogateescape")
     bad = len(_SURROGATE.findall(text))
     non_ascii = len(text) - len(text.encode("ascii", "ignore")) - bad
@@ -141,12 +146,31 @@ def detect_encoding(path: Path, sample: bytes, whole: bool) -> str:
         return "utf-8"
     from charset_normalizer import from_bytes  # loads its tables: only for a file that is not UTF-8
 
-    lines = [line for line in sample.splitlines() if not line.isascii()]
-    best = from_bytes(b"\n".join(lines)[:200_000], cp_isolation=list(LEGACY_ENCODINGS)).best()
-    if best is None:
+    lines = b"\n".join(line for line in sample.splitlines() if not line.isascii())[:200_000]
+    matches = list(from_bytes(lines, cp_isolation=list(LEGACY_ENCODINGS)))
+    if not matches:
         raise InvalidInput(path.name, ["not text in any encoding tried (UTF-8, "
                                        f"{', '.join(LEGACY_ENCODINGS)}); give --encoding"])
-    return str(best.encoding)
+    # charset-normalizer knows no Latvian, and Baltic text reads as well-formed Western text: among
+    # the decodings it finds clean, the one whose letters its languages use most wins
+    least = min(m.chaos for m in matches)
+    clean = [str(m.encoding) for m in matches if m.chaos <= least + 0.05]
+    return max(clean, key=lambda name: (_letters_score(lines, name), -LEGACY_ENCODINGS.index(name)))
+
+
+#: The non-ASCII characters text in each legacy code page's languages is mostly made of.
+_USUAL = {
+    "cp1252": set("éèàçêëâôùûüöäßñáíóúãõœæøåÉÈÀÇÄÖÜ€’‘“”–—£«»°"),
+    "cp1257": set("āčēģīķļņšūžąęėįųõäöüĀČĒĢĪĶĻŅŠŪŽĄĘĖĮŲÕÄÖÜ€’‘“”–—„«»°"),
+    "iso8859_7": set("αβγδεζηθικλμνξοπρσςτυφχψωάέήίόύώϊϋΐΰΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩΆΈΉΊΌΎΏ’‘«»°"),
+    "cp1254": set("çğıöşüâîûÇĞİÖŞÜéàè€’‘“”–—«»°"),
+}
+
+
+def _letters_score(data: bytes, encoding: str) -> float:
+    text = data.decode(encoding, "replace")
+    other = [ch for ch in text if ord(ch) > 127]
+    return sum(ch in _USUAL[encoding] for ch in other) / max(len(other), 1)
 
 
 def check_encoding(name: str) -> str:
@@ -161,7 +185,7 @@ def check_encoding(name: str) -> str:
 def _decoded_sample(path: Path, sample: bytes, encoding: str) -> str:
     text = sample.decode(encoding, _MARK)
     if len(_CONTROL.findall(text[:100_000])) > max(16, len(text[:100_000]) // 100):
-        raise InvalidInput(path.name, [f"not a text file (binary data read as {encoding}); import CSV, JSON or .xlsx"])
+        raise InvalidInput(path.name, [_NOT_TEXT])
     return text
 
 
@@ -400,7 +424,7 @@ def json_items(path: Path, kind: Kind, encoding: str | None = None) -> Iterator[
         raise InvalidInput(path.name, [f"a JSON document of {size:,} bytes; the most read whole is "
                                        f"{MAX_JSON_BYTES:,}: write JSON lines (one complaint a line) instead"])
     data = path.read_bytes()
-    text = data.decode(encoding or detect_encoding(path, data, True), _MARK).lstrip("\ufeff")
+    text = data.decode(encoding or _json_encoding(data), _MARK).lstrip("\ufeff")
     try:
         doc = parse_json(text)
     except ValueError as exc:
@@ -411,10 +435,18 @@ def json_items(path: Path, kind: Kind, encoding: str | None = None) -> Iterator[
     return iter(enumerate(items, start=1))
 
 
+def _json_encoding(head: bytes) -> str:
+    """JSON is UTF-8 (RFC 8259), after a byte-order mark if it has one: no code page is guessed."""
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            return name
+    return "utf-8"
+
+
 def _json_lines(path: Path, encoding: str | None) -> Iterator[tuple[int, Any]]:
     with path.open("rb") as fh:
-        sample = fh.read(SAMPLE_BYTES)
-    encoding = encoding or detect_encoding(path, sample, len(sample) < SAMPLE_BYTES)
+        encoding = encoding or _json_encoding(fh.read(4))
     if encoding.replace("-", "").replace("_", "").lower().startswith(("utf16", "utf32")):
         raise InvalidInput(path.name, [f"JSON lines in {encoding}; write them in UTF-8"])
     with path.open("rb") as fh:
