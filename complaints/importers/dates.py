@@ -141,8 +141,10 @@ class DateColumn:
             self.forms.setdefault(reading.form, value)
             return reading.at
         order = self.order
-        if order is None:  # decided without this value (the column had none such)
-            return f"{value!r} reads both day-first and month-first; say which with --dayfirst or --monthfirst"
+        if order is None:  # not decided from values that held this one: it must tell by itself
+            if reading.dmy and reading.mdy:
+                return f"{value!r} reads both day-first and month-first; say which with --dayfirst or --monthfirst"
+            order = "dmy" if reading.dmy else "mdy"
         found = reading.dmy if order == "dmy" else reading.mdy
         if found is None:
             return f"{value!r} is not a {ORDER_NAMES[order]} date, as the column's other dates are"

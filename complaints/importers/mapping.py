@@ -54,6 +54,8 @@ class FieldSpec(_Spec):
     default: str | None = None
     format: str | None = None
     dayfirst: bool | None = None
+    #: the columns named here may be missing from a file (the field is then empty, or its default)
+    optional: bool = False
 
     @property
     def sources(self) -> list[str]:
@@ -277,15 +279,19 @@ def compile_mapping(mapping: Mapping, header: list[str], file: str, dates: DateO
     spec = mapping.spec
     columns, problems = _columns(header), []
     used: set[int] = set()
+    reported: set[str] = set()
 
-    def index(name: str, path: Path_) -> int:
+    def index(name: str, path: Path_, optional: bool = False) -> int:
         found = columns.get(name)
         if isinstance(found, int):
             used.add(found)
             return found
+        if found is None and optional:
+            return -1
         if isinstance(found, list):
+            reported.add(name)
             problems.append(f"column {name!r} ({mapping.where(path)}) appears {len(found)} times in the header "
-                            f"(columns {', '.join(str(i + 1) for i in found)}); name the one to use as "
+                            f"(columns {_positions(found)}); name the one to use as "
                             + " or ".join(f"'{name}[{n}]'" for n in range(1, len(found) + 1)))
         else:
             near = get_close_matches(name, [h for h in header if h], n=1, cutoff=0.6)
@@ -304,7 +310,8 @@ def compile_mapping(mapping: Mapping, header: list[str], file: str, dates: DateO
         if name == "received_at" and _column_of(source) is not None:
             column = _column_of(source)
             assert column is not None
-            date_get = _cell(index(column, path), empty, longest, None)
+            date_get = _cell(index(column, path, isinstance(source, FieldSpec) and source.optional), empty, longest,
+                             None)
             given = source if isinstance(source, FieldSpec) else FieldSpec()
             options = dates if dates and (dates.format or dates.dayfirst is not None) else \
                 DateOptions(given.format, given.dayfirst)
@@ -316,10 +323,9 @@ def compile_mapping(mapping: Mapping, header: list[str], file: str, dates: DateO
         (customer if name in CUSTOMER_FIELDS else fields).append(
             (name.removeprefix("customer_") if name in CUSTOMER_FIELDS else name, getter))
     for name, found in columns.items():
-        if isinstance(found, list) and not any(i in used for i in found):
+        if isinstance(found, list) and name not in reported and not any(i in used for i in found):
             problems.append(f"column {name!r} appears {len(found)} times in the header (columns "
-                            f"{', '.join(str(i + 1) for i in found)}); rename one, or say in the mapping which "
-                            f"to use ('{name}[1]')")
+                            f"{_positions(found)}); rename one, or say in the mapping which to use ('{name}[1]')")
     if problems:
         raise InvalidInput(f"{file}: header", problems)
     keep = []
@@ -327,6 +333,12 @@ def compile_mapping(mapping: Mapping, header: list[str], file: str, dates: DateO
         names = {i: n for n, found in columns.items() for i in ([found] if isinstance(found, int) else [])}
         keep = [(i, names.get(i) or f"column {i + 1}") for i in range(len(header)) if i not in used]
     return RowMapper(mapping, fields, customer, date_column, date_get, keep, origins)
+
+
+def _positions(indexes: list[int]) -> str:
+    """'3 and 7' for columns at indexes 2 and 6."""
+    numbers = [str(i + 1) for i in indexes]
+    return ", ".join(numbers[:-1]) + " and " + numbers[-1]
 
 
 def _columns(header: list[str]) -> dict[str, int | list[int]]:
@@ -350,32 +362,39 @@ def _column_of(source: Source) -> str | None:
 
 
 def _described(source: Source) -> str:
-    if isinstance(source, str):
-        return f"column {source!r}"
-    if source.value is not None:
+    """Where a field's value comes from, for a row's problem: ``columns 'Issue', 'Sub-issue'``."""
+    named = _named(source)
+    if not named:
         return "the mapping's value"
-    named = [source.column] if source.column else list(source.join or [])
-    for inner in source.first or []:
-        named += [inner] if isinstance(inner, str) else _described(inner).removeprefix("columns ").split(", ")
-    named = [n.strip("'") for n in named if n and n != "the mapping's value"]
     return f"column {named[0]!r}" if len(named) == 1 else "columns " + ", ".join(repr(n) for n in named)
 
 
-def _getter(source: Source, path: Path_, index: Callable[[str, Path_], int],
+def _named(source: Source) -> list[str]:
+    if isinstance(source, str):
+        return [source]
+    named = [source.column] if source.column else list(source.join or [])
+    for inner in source.first or []:
+        named += [n for n in _named(inner) if n not in named]
+    return named
+
+
+def _getter(source: Source, path: Path_, index: Callable[[str, Path_, bool], int],
             empty: frozenset[str], longest: int) -> Getter:
     """One field's value from a record's cells: a closure over column indexes, built once."""
     if isinstance(source, str):
-        return _cell(index(source, path), empty, longest, None)
+        return _cell(index(source, path, False), empty, longest, None)
     if source.value is not None:
         constant = source.value
         return lambda cells: constant
+    optional = source.optional
     if source.column is not None:
-        get = _cell(index(source.column, (*path, "column")), empty, longest, source.default)
+        get = _cell(index(source.column, (*path, "column"), optional), empty, longest, source.default)
     elif source.join is not None:
-        parts = [_cell(index(c, (*path, "join", i)), empty, longest, None) for i, c in enumerate(source.join)]
+        parts = [_cell(index(c, (*path, "join", i), optional), empty, longest, None) for i, c in enumerate(source.join)]
         get = _joined(parts, source.with_, source.default)
     else:
-        options = [_getter(inner, (*path, "first", i), index, empty, longest)
+        options = [_cell(index(inner, (*path, "first", i), optional), empty, longest, None) if isinstance(inner, str)
+                   else _getter(inner, (*path, "first", i), index, empty, longest)
                    for i, inner in enumerate(source.first or [])]
         get = _first(options, source.default)
     if source.values is None:
@@ -384,6 +403,9 @@ def _getter(source: Source, path: Path_, index: Callable[[str, Path_], int],
 
 
 def _cell(i: int, empty: frozenset[str], longest: int, default: str | None) -> Getter:
+    if i < 0:  # an optional column the file does not have
+        return lambda cells: default
+
     def get(cells: list[str]) -> str | None:
         value = cells[i].strip()
         # only a short cell can be one of the empty words: a narrative is not lowercased to find out
