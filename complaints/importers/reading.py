@@ -208,7 +208,7 @@ def _generic_table(table: Table, options: ImportOptions) -> ImportedRows:
     total = _decide(table, dates, date_of if dates else None)
 
     def convert(row: int, cells: list[str]) -> Item:
-        raw: dict[str, Any] = {k: v for k, v in zip(header, cells, strict=True) if _clean(v) is not None}
+        raw: dict[str, Any] = {k: c for k, v in zip(header, cells, strict=True) if (c := _clean(v)) is not None}
         customer = {k.removeprefix("customer_"): raw.pop(k) for k in list(raw) if k.startswith("customer_")}
         if customer:
             raw["customer"] = customer

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import re
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -308,10 +308,10 @@ def _workbook(path: Path, sheet: str | None) -> Table:
     import openpyxl  # reading a workbook is rare: its import costs a tenth of a second
 
     def open_sheet() -> tuple[Any, Any]:
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise InvalidInput(path.name, [f"not a readable .xlsx workbook: {exc}"]) from exc
+        try:  # a file object: openpyxl would refuse a workbook by its name's suffix alone
+            book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - a damaged workbook fails anywhere in openpyxl and its XML parser
+            raise InvalidInput(path.name, [f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}"]) from exc
         names = book.sheetnames
         if sheet is not None and sheet not in names:
             book.close()
@@ -321,8 +321,7 @@ def _workbook(path: Path, sheet: str | None) -> Table:
     book, first = open_sheet()
     try:
         title = first.title
-        rows = first.iter_rows(values_only=True)
-        header = [_cell_text(v).strip() for v in next(rows, ())]
+        header = [_cell_text(v).strip() for v in next(_sheet_rows(path, first), ())]
     finally:
         book.close()
     while header and not header[-1]:
@@ -335,7 +334,7 @@ def _workbook(path: Path, sheet: str | None) -> Table:
         book, ws = open_sheet()
         try:
             width = len(header)
-            for row, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            for row, values in enumerate(_sheet_rows(path, ws), start=1):
                 if row == 1:
                     continue
                 cells = [_cell_text(v) for v in values]
@@ -352,6 +351,19 @@ def _workbook(path: Path, sheet: str | None) -> Table:
             book.close()
 
     return Table(path.name, "xlsx", header, records, sheet=title)
+
+
+def _sheet_rows(path: Path, sheet: Any) -> Iterator[tuple[object, ...]]:
+    """The sheet's rows; a sheet whose XML is damaged ends the file with one clear error."""
+    rows = sheet.iter_rows(values_only=True)
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - openpyxl parses the sheet's XML as it goes
+            raise InvalidInput(path.name, [f"a damaged sheet {sheet.title!r}: {type(exc).__name__}: {exc}"]) from exc
+        yield values
 
 
 def _cell_text(value: object) -> str:
