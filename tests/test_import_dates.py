@@ -127,3 +127,19 @@ def test_a_date_that_is_no_date_refuses_its_row_only(tmp_path: Path) -> None:
     assert good(rows)[0].received_at == MARCH_3
     assert refused(rows) == [(2, "row 2: received_at: 'yesterday' is not a date (e.g. 2020-03-18, 2020/3/18, "
                                  "18 March 2020; --date-format reads others)")]
+
+
+@pytest.mark.parametrize("kept_bytes", [64 * 1024 * 1024, 0], ids=["parsed once", "parsed twice"])
+def test_a_file_whose_dates_need_a_first_pass_is_read_alike_kept_in_memory_or_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept_bytes: int
+) -> None:
+    from complaints.importers import reading
+
+    monkeypatch.setattr(reading, "KEPT_BYTES", kept_bytes)
+    path = write(tmp_path / "a.csv", "external_id,product,description,received_at\r\nE1,Loan,Fine,03/04/2020\r\n"
+                                     "E2,Loan,Fine,13/04/2020\r\nE3,Loan\r\n")
+    rows = read_file(path)
+    assert rows.total == 3
+    read_back = [(row, getattr(item, "received_at", None) or str(item)) for row, item in rows]
+    assert read_back == [(2, datetime(2020, 4, 3, tzinfo=UTC)), (3, datetime(2020, 4, 13, tzinfo=UTC)),
+                         (4, "row 4: 2 cell(s) fewer than the header has")]

@@ -28,6 +28,7 @@ from complaints.importers.mapping import (
     shipped_mapping,
 )
 from complaints.importers.sources import (
+    Convert,
     Kind,
     Refusal,
     Table,
@@ -43,6 +44,9 @@ from complaints.schemas import ComplaintIn, field_problems
 Format = Literal["cfpb", "csv", "json", "xlsx"]
 FORMATS: tuple[str, ...] = Format.__args__  # type: ignore[attr-defined]
 Item = ComplaintIn | ImportRowError
+#: A file up to this size is parsed once when its dates need a first pass: the records that pass
+#: read are kept for the import (about three times the file's size in memory).
+KEPT_BYTES = 64 * 1024 * 1024
 Rows = Iterator[tuple[int, Item]]
 
 
@@ -154,24 +158,32 @@ def count_records(path: str | Path, fmt: Format | None = None) -> int | None:
 
 def _mapped(table: Table, mapping: Mapping, options: ImportOptions) -> ImportedRows:
     mapper = compile_mapping(mapping, table.header, table.name, options.dates)
-    total = _decide(table, mapper.dates, mapper.date_get)
-    return ImportedRows(table.records(mapper), table.described(), mapping.name,
-                        [mapper.dates] if mapper.dates else [], lambda: _count(table), total)
+    total, rows = _decide(table, mapper.dates, mapper.date_get, mapper)
+    return ImportedRows(rows, table.described(), mapping.name, [mapper.dates] if mapper.dates else [],
+                        lambda: _count(table), total)
 
 
-def _decide(table: Table, column: DateColumn | None, get: Callable[[list[str]], str | None] | None) -> int | None:
-    """Decide ``column``'s order from all its values, when nothing else says: a first pass over
-    the file, which also counts its records."""
+def _decide(table: Table, column: DateColumn | None, get: Callable[[list[str]], str | None] | None,
+            convert: Convert) -> tuple[int | None, Rows]:
+    """The file's rows, ``column``'s order decided first from all its values when nothing else
+    says: a first pass over the file, which also counts its records. A file up to
+    ``KEPT_BYTES`` keeps the records the first pass read, so it is parsed once."""
     if column is None or get is None or not column.needs_values:
-        return None
-    values: set[str | None] = set()
+        return None, table.records(convert)
+    keep = table.size <= KEPT_BYTES
+    kept: list[tuple[int, Any]] = []
+    values: set[str] = set()
     total = 0
-    for _, value in table.records(lambda row, cells: get(cells)):
+    for row, cells in table.records(keep_cells):
         total += 1
-        if isinstance(value, str):
+        if isinstance(cells, list) and (value := get(cells)) is not None:
             values.add(value)
-    column.decide({v for v in values if v})
-    return total
+        if keep:
+            kept.append((row, cells))
+    column.decide(values)
+    if not keep:
+        return total, table.records(convert)
+    return total, ((row, convert(row, cells) if isinstance(cells, list) else cells) for row, cells in kept)
 
 
 def _count(table: Table) -> int:
@@ -205,8 +217,6 @@ def _generic_table(table: Table, options: ImportOptions) -> ImportedRows:
     def date_of(cells: list[str]) -> str | None:
         return _clean(cells[at])
 
-    total = _decide(table, dates, date_of if dates else None)
-
     def convert(row: int, cells: list[str]) -> Item:
         raw: dict[str, Any] = {k: c for k, v in zip(header, cells, strict=True) if (c := _clean(v)) is not None}
         customer = {k.removeprefix("customer_"): raw.pop(k) for k in list(raw) if k.startswith("customer_")}
@@ -219,8 +229,8 @@ def _generic_table(table: Table, options: ImportOptions) -> ImportedRows:
                 return ImportRowError(row, [f"received_at: {exc}"])
         return with_id(_validated(row, raw))
 
-    return ImportedRows(table.records(convert), table.described(), None, [dates] if dates else [],
-                        lambda: _count(table), total)
+    total, rows = _decide(table, dates, date_of if dates else None, convert)
+    return ImportedRows(rows, table.described(), None, [dates] if dates else [], lambda: _count(table), total)
 
 
 def _generic_json(path: Path, kind: Kind, encoding: str | None, options: ImportOptions) -> ImportedRows:

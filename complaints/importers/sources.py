@@ -90,6 +90,8 @@ class Table:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    #: the file's size in bytes
+    size: int = 0
 
     def described(self) -> str:
         parts = [self.kind.upper() if self.kind != "jsonl" else "JSON lines"]
@@ -236,7 +238,8 @@ def _csv_table(path: Path, encoding: str | None) -> Table:
         with path.open(encoding=encoding, errors=_MARK, newline="") as fh:
             yield from csv_records(csv.reader(fh, delimiter=delimiter, strict=True), header, encoding, convert)
 
-    return Table(path.name, "csv", header, records, encoding=encoding, delimiter=delimiter)
+    return Table(path.name, "csv", header, records, encoding=encoding, delimiter=delimiter,
+                 size=path.stat().st_size)
 
 
 def _readable(text: str) -> bool:
@@ -350,7 +353,7 @@ def _workbook(path: Path, sheet: str | None) -> Table:
         finally:
             book.close()
 
-    return Table(path.name, "xlsx", header, records, sheet=title)
+    return Table(path.name, "xlsx", header, records, sheet=title, size=path.stat().st_size)
 
 
 def _sheet_rows(path: Path, sheet: Any) -> Iterator[tuple[object, ...]]:
@@ -505,7 +508,7 @@ def json_table(path: Path, kind: Kind, encoding: str | None = None) -> Table:
             problem = check(cells)
             yield (number, ImportRowError(number, [problem])) if problem else (number, convert(number, cells))
 
-    return Table(path.name, kind, names, records, encoding="UTF-8")
+    return Table(path.name, kind, names, records, encoding="UTF-8", size=path.stat().st_size)
 
 
 def _json_text(value: object) -> str:
