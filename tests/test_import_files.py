@@ -17,7 +17,7 @@ from importing import good, read, refused, store, stored, write
 
 from complaints.bootstrap import App
 from complaints.errors import InvalidInput
-from complaints.importers import MAX_CELL_CHARS, MAX_JSON_DEPTH, read_file, sources
+from complaints.importers import MAX_CELL_CHARS, MAX_JSON_DEPTH, jsonfiles, read_file
 from workflows.machine import Actor
 
 HEADER = "external_id,product,description\r\n"
@@ -196,7 +196,7 @@ def test_a_json_line_nested_too_deep_is_refused_and_the_other_lines_read(tmp_pat
 def test_a_json_document_above_the_size_limit_is_refused_and_json_lines_suggested(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sources, "MAX_JSON_BYTES", 100)
+    monkeypatch.setattr(jsonfiles, "MAX_JSON_BYTES", 100)
     path = write(tmp_path / "big.json", json.dumps([{"product": "Card", "description": "x" * 100}]))
     with pytest.raises(InvalidInput, match=r"^big\.json: a JSON document of 140 bytes; the most read whole is 100: "
                                            r"write JSON lines"):

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from complaints.errors import ImportRowError, InvalidInput
 from complaints.importers.dates import DateColumn, DateOptions, check_format
 from complaints.importers.ids import with_id
+from complaints.importers.jsonfiles import json_reader, json_table
 from complaints.importers.mapping import (
     EMPTY,
     Mapping,
@@ -34,11 +35,11 @@ from complaints.importers.sources import (
     Table,
     cell_checker,
     check_encoding,
+    csv_table,
     file_kind,
-    json_items,
     keep_cells,
-    open_table,
 )
+from complaints.importers.workbooks import workbook_table
 from complaints.schemas import ComplaintIn, field_problems
 
 Format = Literal["cfpb", "csv", "json", "xlsx"]
@@ -133,6 +134,17 @@ def read_file(path: str | Path, fmt: Format | None = None, options: ImportOption
     if mapping is None:
         return _generic_table(table, options)
     return _mapped(table, mapping, options)
+
+
+def open_table(path: Path, kind: Kind, encoding: str | None = None, sheet: str | None = None) -> Table:
+    """The file as a ``Table``: its header read, its records not yet."""
+    if kind == "xlsx":
+        return workbook_table(path, sheet)
+    if sheet is not None:
+        raise InvalidInput("--sheet", [f"{path.name} is not a workbook; --sheet is for .xlsx files"])
+    if kind in ("json", "jsonl"):
+        return json_table(path, kind, encoding)
+    return csv_table(path, encoding)
 
 
 def _kind(path: Path, head: bytes, fmt: Format | None) -> Kind:
@@ -236,17 +248,18 @@ def _generic_table(table: Table, options: ImportOptions) -> ImportedRows:
 def _generic_json(path: Path, kind: Kind, encoding: str | None, options: ImportOptions) -> ImportedRows:
     """A JSON list of complaint objects, ``{"complaints": [...]}``, or JSON lines."""
     dates = DateColumn("received_at", options.dates)
+    items = json_reader(path, kind, encoding)
     total = None
     if dates.needs_values:
         values, total = set(), 0
-        for _, item in json_items(path, kind, encoding):
+        for _, item in items():
             total += 1
             if isinstance(item, dict) and isinstance(value := item.get("received_at"), str) and value.strip():
                 values.add(value.strip())
         dates.decide(values)
 
     def rows() -> Rows:
-        for number, item in json_items(path, kind, encoding):
+        for number, item in items():
             if isinstance(item, Refusal):
                 yield number, ImportRowError(number, [item])
             elif not isinstance(item, dict):
@@ -262,7 +275,7 @@ def _generic_json(path: Path, kind: Kind, encoding: str | None, options: ImportO
                 yield number, with_id(_validated(number, item))
 
     def count() -> int:
-        return sum(1 for _ in json_items(path, kind, encoding))
+        return sum(1 for _ in items())
 
     read_as = "JSON lines" if kind == "jsonl" else "JSON"
     return ImportedRows(rows(), read_as, None, [dates], count, total)

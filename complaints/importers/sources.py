@@ -1,8 +1,8 @@
 """Complaint files as records of text, read so that nothing half-read gets through.
 
 A file is one of: delimited text (CSV; comma, semicolon, tab or bar), JSON (a list or
-``{"complaints": [...]}``), JSON lines, or an ``.xlsx`` workbook; anything else is refused in
-one line. Text is read in its encoding (a byte-order mark, ``--encoding``, or detected: UTF-8
+``{"complaints": [...]}``, ``jsonfiles``), JSON lines, or an ``.xlsx`` workbook (``workbooks``);
+anything else is refused in one line. Text is read in its encoding (a byte-order mark, ``--encoding``, or detected: UTF-8
 when its non-ASCII bytes are mostly UTF-8, else the legacy code page charset-normalizer finds
 likeliest). A byte that is not in the encoding does not stop the file: it is kept marked (a
 lone surrogate, which no decoder produces) and the record holding it is refused with its row,
@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,17 +35,12 @@ MAX_CELL_CHARS = 1_000_000
 #: The csv module reads cells up to this whole, so that a longer one than ``MAX_CELL_CHARS``
 #: refuses its own row and the rows after it are read as they are.
 CSV_FIELD_LIMIT = 64 * MAX_CELL_CHARS
-#: The largest JSON document read whole (JSON lines have no limit but ``MAX_LINE_BYTES`` a line).
-MAX_JSON_BYTES = 256 * 1024 * 1024
-MAX_LINE_BYTES = 16 * 1024 * 1024
-#: How deep a JSON document may nest: a complaint list is four levels.
-MAX_JSON_DEPTH = 32
 #: How much of a text file the encoding and the delimiter are told from.
 SAMPLE_BYTES = 4 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 #: Legacy code pages told apart by charset-normalizer when a file is not UTF-8.
 LEGACY_ENCODINGS = ("cp1252", "cp1257", "iso8859_7", "cp1254")
-_MARK = "complaints.undecodable"
+MARK = "complaints.undecodable"
 _BINARY = {
     b"%PDF": "a PDF document", b"\x89PNG": "a PNG image", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
     b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-Zip archive", b"Rar!": "a RAR archive",
@@ -60,7 +52,7 @@ _NOT_TEXT = "not a text file (it holds binary data); import CSV, JSON or .xlsx"
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def _mark(exc: UnicodeError) -> tuple[str, int]:
+def mark(exc: UnicodeError) -> tuple[str, int]:
     """Keep each byte the codec can't read as U+DC00 + byte: the record holding it is refused."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
@@ -185,43 +177,31 @@ def check_encoding(name: str) -> str:
 
 
 def _decoded_sample(path: Path, sample: bytes, encoding: str) -> str:
-    text = sample.decode(encoding, _MARK)
+    text = sample.decode(encoding, MARK)
     if len(_CONTROL.findall(text[:100_000])) > max(16, len(text[:100_000]) // 100):
         raise InvalidInput(path.name, [_NOT_TEXT])
     return text
 
 
-def open_table(path: Path, kind: Kind, encoding: str | None = None, sheet: str | None = None) -> Table:
-    """The file as a ``Table``: header checked (no column named twice but as the mapping allows,
-    see ``Table.header``), records not yet read."""
-    if kind == "xlsx":
-        return _workbook(path, sheet)
-    if sheet is not None:
-        raise InvalidInput("--sheet", [f"{path.name} is not a workbook; --sheet is for .xlsx files"])
-    if kind in ("json", "jsonl"):
-        return json_table(path, kind, encoding)
-    return _csv_table(path, encoding)
-
-
 # -- delimited text ---------------------------------------------------------------------------
 
 
-def _sample(path: Path) -> tuple[bytes, bool]:
+def sample_of(path: Path) -> tuple[bytes, bool]:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
         return sample, len(sample) < SAMPLE_BYTES or not fh.read(1)
 
 
-def _csv_table(path: Path, encoding: str | None) -> Table:
-    codecs.register_error(_MARK, _mark)
-    sample, whole = _sample(path)
+def csv_table(path: Path, encoding: str | None) -> Table:
+    codecs.register_error(MARK, mark)
+    sample, whole = sample_of(path)
     encoding = encoding or detect_encoding(path, sample, whole)
     text = _decoded_sample(path, sample, encoding)
     first_line = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=lambda d: (first_line.count(d), d == ","))
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
-    with path.open(encoding=encoding, errors=_MARK, newline="") as fh:
+    with path.open(encoding=encoding, errors=MARK, newline="") as fh:
         try:
             raw = next(csv.reader(fh, delimiter=delimiter, strict=True), [])
         except csv.Error as exc:
@@ -235,7 +215,7 @@ def _csv_table(path: Path, encoding: str | None) -> Table:
                                                     "give --encoding" for i in bad])
 
     def records(convert: Convert) -> Converted:
-        with path.open(encoding=encoding, errors=_MARK, newline="") as fh:
+        with path.open(encoding=encoding, errors=MARK, newline="") as fh:
             yield from csv_records(csv.reader(fh, delimiter=delimiter, strict=True), header, encoding, convert)
 
     return Table(path.name, "csv", header, records, encoding=encoding, delimiter=delimiter,
@@ -302,218 +282,3 @@ def cell_checker(header: list[str], encoding: str) -> Callable[[list[str]], Refu
         return None
 
     return check
-
-
-# -- workbooks --------------------------------------------------------------------------------
-
-
-def _workbook(path: Path, sheet: str | None) -> Table:
-    import openpyxl  # reading a workbook is rare: its import costs a tenth of a second
-
-    def open_sheet() -> tuple[Any, Any]:
-        try:  # a file object: openpyxl would refuse a workbook by its name's suffix alone
-            book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - a damaged workbook fails anywhere in openpyxl and its XML parser
-            raise InvalidInput(path.name, [f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}"]) from exc
-        names = book.sheetnames
-        if sheet is not None and sheet not in names:
-            book.close()
-            raise InvalidInput("--sheet", [f"{path.name} has no sheet {sheet!r}; its sheets: {', '.join(names)}"])
-        return book, book[sheet] if sheet is not None else book.worksheets[0]
-
-    book, first = open_sheet()
-    try:
-        title = first.title
-        header = [_cell_text(v).strip() for v in next(_sheet_rows(path, first), ())]
-    finally:
-        book.close()
-    while header and not header[-1]:
-        header.pop()
-    if not any(header):
-        raise InvalidInput(f"{path.name}: sheet {title!r}", ["its first row names no columns"])
-    check = cell_checker(header, "text")
-
-    def records(convert: Convert) -> Converted:
-        book, ws = open_sheet()
-        try:
-            width = len(header)
-            for row, values in enumerate(_sheet_rows(path, ws), start=1):
-                if row == 1:
-                    continue
-                cells = [_cell_text(v) for v in values]
-                if not any(cells):
-                    continue
-                if any(cells[width:]):
-                    yield row, ImportRowError(row, [f"{sum(1 for c in cells[width:] if c)} cell(s) beyond the "
-                                                    "header's columns"])
-                    continue
-                cells = (cells + [""] * width)[:width]
-                problem = check(cells)
-                yield (row, ImportRowError(row, [problem])) if problem else (row, convert(row, cells))
-        finally:
-            book.close()
-
-    return Table(path.name, "xlsx", header, records, sheet=title, size=path.stat().st_size)
-
-
-def _sheet_rows(path: Path, sheet: Any) -> Iterator[tuple[object, ...]]:
-    """The sheet's rows; a sheet whose XML is damaged ends the file with one clear error."""
-    rows = sheet.iter_rows(values_only=True)
-    while True:
-        try:
-            values = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:  # noqa: BLE001 - openpyxl parses the sheet's XML as it goes
-            raise InvalidInput(path.name, [f"a damaged sheet {sheet.title!r}: {type(exc).__name__}: {exc}"]) from exc
-        yield values
-
-
-def _cell_text(value: object) -> str:
-    """A workbook cell as text: a date as ISO 8601, a whole number without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# -- JSON -------------------------------------------------------------------------------------
-
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
-def too_deep(text: str) -> int | None:
-    """The offset where ``text`` nests deeper than ``MAX_JSON_DEPTH``, or None. Strings are
-    dropped, then innermost pairs of brackets removed once per level (each a pass in C)."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return None
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    for _ in range(MAX_JSON_DEPTH):
-        shorter = brackets.replace("[]", "").replace("{}", "")
-        if len(shorter) == len(brackets):
-            return None  # nothing nests further; what is unbalanced json.loads reports
-        brackets = shorter
-    if "[]" not in brackets and "{}" not in brackets:
-        return None
-    depth = 0
-    for m in _TOKEN.finditer(text):
-        token = m.group()
-        if token in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                return m.start()
-        elif token in "]}":
-            depth -= 1
-    return None  # pragma: no cover - the passes above found it nested
-
-
-def parse_json(text: str) -> Any:
-    """``json.loads``; a document nested too deep or not JSON raises ValueError saying where."""
-    deep = too_deep(text)
-    if deep is not None:
-        line = text.count("\n", 0, deep) + 1
-        raise ValueError(f"line {line}: nested deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from exc
-    except RecursionError as exc:  # pragma: no cover - too_deep refuses such a document first
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
-
-
-def json_items(path: Path, kind: Kind, encoding: str | None = None) -> Iterator[tuple[int, Any]]:
-    """The items of a JSON file by position (JSON lines: by line), or why each can't be read;
-    a document that is not JSON is refused whole, naming its line."""
-    codecs.register_error(_MARK, _mark)
-    if kind == "jsonl":
-        return _json_lines(path, encoding)
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise InvalidInput(path.name, [f"a JSON document of {size:,} bytes; the most read whole is "
-                                       f"{MAX_JSON_BYTES:,}: write JSON lines (one complaint a line) instead"])
-    data = path.read_bytes()
-    text = data.decode(encoding or _json_encoding(data), _MARK).lstrip("\ufeff")
-    try:
-        doc = parse_json(text)
-    except ValueError as exc:
-        raise InvalidInput(path.name, [str(exc)]) from exc
-    items = doc.get("complaints") if isinstance(doc, dict) else doc
-    if not isinstance(items, list):
-        raise InvalidInput(path.name, ["expected a list of complaints or {\"complaints\": [...]}"])
-    return iter(enumerate(items, start=1))
-
-
-def _json_encoding(head: bytes) -> str:
-    """JSON is UTF-8 (RFC 8259), after a byte-order mark if it has one: no code page is guessed."""
-    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if head.startswith(bom):
-            return name
-    return "utf-8"
-
-
-def _json_lines(path: Path, encoding: str | None) -> Iterator[tuple[int, Any]]:
-    with path.open("rb") as fh:
-        encoding = encoding or _json_encoding(fh.read(4))
-    if encoding.replace("-", "").replace("_", "").lower().startswith(("utf16", "utf32")):
-        raise InvalidInput(path.name, [f"JSON lines in {encoding}; write them in UTF-8"])
-    with path.open("rb") as fh:
-        number = 0
-        while line := fh.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                while (rest := fh.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                    pass
-                yield number, Refusal(f"a line longer than {MAX_LINE_BYTES:,} bytes")
-                continue
-            if number == 1 and line.startswith(codecs.BOM_UTF8):
-                line = line[3:]
-            if not line.strip():
-                continue
-            try:
-                text = line.decode(encoding)
-            except UnicodeDecodeError as exc:
-                yield number, Refusal(f"byte 0x{line[exc.start]:02X} at column {exc.start + 1} is not {encoding}")
-                continue
-            try:
-                yield number, parse_json(text)
-            except ValueError as exc:  # the line's own 'line 1, column 2: ' says nothing
-                yield number, Refusal(str(exc).split(": ", 1)[-1])
-
-
-def json_table(path: Path, kind: Kind, encoding: str | None = None) -> Table:
-    """A JSON file's items as a table for a mapping: the header is every key any item has, in
-    the order first seen; a value that is not text is written as JSON (a number as itself)."""
-    header: dict[str, None] = {}
-    for _, item in json_items(path, kind, encoding):
-        if isinstance(item, dict):
-            header.update(dict.fromkeys(item))
-    names = list(header)
-    check = cell_checker(names, "UTF-8")
-
-    def records(convert: Convert) -> Converted:
-        for number, item in json_items(path, kind, encoding):
-            if isinstance(item, Refusal) or not isinstance(item, dict):
-                yield number, ImportRowError(number, [item if isinstance(item, Refusal) else
-                                                      f"expected an object, got {type(item).__name__}"])
-                continue
-            cells = [_json_text(item.get(name)) for name in names]
-            problem = check(cells)
-            yield (number, ImportRowError(number, [problem])) if problem else (number, convert(number, cells))
-
-    return Table(path.name, kind, names, records, encoding="UTF-8", size=path.stat().st_size)
-
-
-def _json_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
