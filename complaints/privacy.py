@@ -99,7 +99,7 @@ def withheld_text(text: str, name: str | None) -> str:
 
 
 def withheld_view(view: Mapping[str, Any], role: str) -> dict[str, Any]:
-    """A case view (``complaints.queries.case_view``) as ``role``, not shown personal data,
+    """A case view (``workflows.queries.case_view``) as ``role``, not shown personal data,
     sees it: the customer's pseudonym only, and personal data masked in the description,
     the recorded data, the events' payloads and the letters (the name as ``WITHHELD_NAME``)."""
     customer = view.get("customer")

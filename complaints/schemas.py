@@ -59,6 +59,8 @@ class ComplaintIn(_In):
     language: str = Field("en", pattern=r"^[a-z]{2,3}$")
     region: str | None = Field(None, max_length=20)
     received_at: datetime | None = None
+    #: the source file's columns no field took, by column name, kept as they were written
+    source: dict[str, str] | None = Field(None, max_length=500)
 
     @field_validator("language", "channel", "severity", mode="before")
     @classmethod

@@ -151,9 +151,10 @@ def test_bad_cfpb_rows_are_reported_with_row_number_and_reason(app: App, handler
     report = import_file(app, path, handler)
     assert report.created == [(2, by_external_id(app, "100"))]
     assert report.errors == [
-        (3, "row 3: Date received: date 'yesterday' matches none of MM/DD/YY, MM/DD/YYYY, YYYY-MM-DD"),
-        (4, "row 4: product: Field required"),
-        (5, "row 5: description: String should have at least 1 character"),
+        (3, "row 3: received_at (column 'Date received'): 'yesterday' is not a date (e.g. 2020-03-18, 2020/3/18, "
+            "18 March 2020; --date-format reads others)"),
+        (4, "row 4: product (column 'Product'): Field required"),
+        (5, "row 5: description (columns 'Consumer complaint narrative', 'Issue', 'Sub-issue'): Field required"),
     ]
 
 

@@ -16,7 +16,6 @@ from complaints.uow import UnitOfWork
 from workflows.machine import replay
 from workflows.queries import case_view
 
-
 #: Who erases, in the tests: the erasure event names them.
 DPO = Actor("dora", "supervisor")
 

@@ -197,6 +197,8 @@ class IntakeService:
         intake = {k: v for k, v in fields.items() if v is not None and k not in ("workflow_name", "workflow_version")}
         intake["received_at"] = machine.iso(record.received_at or now)
         intake["description"] = record.description
+        if record.source:  # the file's columns no field took: kept with what was received
+            intake["source"] = record.source
         case, received = machine.start(
             workflow, reference, fields, actor, now, tier=self.initial_tier(workflow, record), intake=intake
         )

@@ -32,7 +32,7 @@ from complaintflow.cli.sla_cmd import with_clocks
 from complaintflow.cli.workflow_cmd import app as workflow_app
 from complaintflow.schema import HEAD
 from complaints.errors import ComplaintflowError, InvalidInput
-from complaints.importers import count_records, read_file
+from complaints.importers import ImportOptions, read_file
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
 from workflows.engine import WorkflowEngine
 from workflows.queries import case_view, list_cases
@@ -146,24 +146,32 @@ def intake(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CFPB export, CSV or JSON file")],
-    format: Annotated[str | None, typer.Option("--format", help="cfpb, csv or json (default: detected)")] = None,
+    file: Annotated[Path, typer.Argument(help="CSV, JSON, JSON lines or .xlsx file (docs/importing.md)")],
+    format: Annotated[str | None, typer.Option("--format", help="cfpb, csv, json or xlsx (default: detected)")] = None,
+    map_: Annotated[str | None, typer.Option("--map", help="mapping of the file's columns: a shipped one by name "
+                                             "(cfpb, complaint_site_tr, housing_ombudsman) or a YAML file")] = None,
+    date_format: Annotated[str | None, typer.Option("--date-format", help="how the dates are written, as strptime "
+                                                    "reads them, e.g. '%d.%m.%Y' (default: decided per column)")] = None,
+    dayfirst: Annotated[bool | None, typer.Option("--dayfirst/--monthfirst", help="read 03/04/2020 as 3 April "
+                                                  "(or as March 4) where a date column can't tell")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="the file's encoding, e.g. cp1257 (default: "
+                                                 "detected)")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="the workbook's sheet (default: the first)")] = None,
 ) -> None:
     """Import complaints from a file; bad rows are reported with their row numbers, good rows kept."""
     cli = ctx_of(ctx)
-    if format not in (None, "cfpb", "csv", "json"):
-        raise typer.BadParameter(f"unknown format {format!r}; use cfpb, csv or json", param_hint="--format")
-    rows = read_file(file, format)  # type: ignore[arg-type]
-    total = count_records(file, format)  # type: ignore[arg-type]
+    options = ImportOptions(mapping=map_, date_format=date_format, dayfirst=dayfirst, encoding=encoding, sheet=sheet)
+    rows = read_file(file, format, options)  # type: ignore[arg-type]
     with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
-        task = progress.add_task("import", total=total)
+        task = progress.add_task("import", total=None if progress.disable else rows.total)
         report = cli.app().intake.take_in(rows, cli.actor, on_batch=lambda n: progress.advance(task, n))
-    summary = {"file": str(file), "created": len(report.created), "duplicates": len(report.duplicates),
-               "errors": [{"row": r, "reason": why} for r, why in report.errors]}
+    summary = {"file": str(file), "read": rows.summary(), "created": len(report.created),
+               "duplicates": len(report.duplicates), "errors": [{"row": r, "reason": why} for r, why in report.errors]}
     if cli.json:
         cli.emit_json(summary | {"references": [ref for _, ref in report.created]})
     else:
+        cli.console.print(f"read as {escape(rows.described())}")
         cli.console.print(f"[green]{summary['created']} created[/], {summary['duplicates']} already known, "
                           f"[red]{len(report.errors)} rejected[/]")
         for row, why in report.errors[:50]:
