@@ -5,7 +5,8 @@
      "expected_version": 5}
 
 Every line is checked before anything is done; all problems are reported at once, each with
-its line number. Blank lines are not allowed, so move *n* is always line *n*.
+its line number. Blank lines are not allowed, so move *n* is always line *n*. A line longer
+or nested deeper than ``complaints.limits`` allows is refused before it is parsed.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from complaints.errors import InvalidInput
+from complaints.limits import JSON_LINE_MAX, JSON_MAX_DEPTH, MAX_NUMBER, check_text, json_depth
 from complaints.schemas import field_problems
 from complaints.steps import Move
 
@@ -27,7 +29,12 @@ class MoveIn(BaseModel):
     reference: str = Field(min_length=1, max_length=20)
     action: str = Field(min_length=1, max_length=60)
     payload: dict[str, Any] = Field(default_factory=dict)
-    expected_version: int | None = Field(None, ge=1)
+    expected_version: int | None = Field(None, ge=1, le=MAX_NUMBER)
+
+    @field_validator("reference", "action")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return check_text(value)
 
 
 def read_moves(path: Path) -> list[Move]:
@@ -36,16 +43,25 @@ def read_moves(path: Path) -> list[Move]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"Cannot read moves file {path}", [exc.strerror or str(exc)]) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"Cannot read moves file {path}", [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
     moves: list[Move] = []
     problems: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # lines end at a newline only: str.splitlines would also break a line at a U+2028 or \x1c
+    # inside a JSON string, and count lines differently from an editor
+    lines = text.removesuffix("\n").split("\n") if text else []
+    for number, line in enumerate(lines, start=1):
+        too_big = _too_big(line)
+        if too_big:
+            problems.append(f"line {number}: {too_big}")
+            continue
         try:
             move = MoveIn.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            problems.append(f"line {number}: not a JSON object ({exc.msg})")
-            continue
         except ValidationError as exc:
             problems += [f"line {number}: {p}" for p in field_problems(exc, MoveIn)]
+            continue
+        except ValueError as exc:  # JSONDecodeError, or a number of more digits than int() takes
+            problems.append(f"line {number}: not a JSON object ({getattr(exc, 'msg', exc)})")
             continue
         moves.append(Move(move.reference, move.action, move.payload, move.expected_version))
     if not moves and not problems:
@@ -53,3 +69,13 @@ def read_moves(path: Path) -> list[Move]:
     if problems:
         raise InvalidInput(f"Invalid moves file {path}", problems)
     return moves
+
+
+def _too_big(line: str) -> str | None:
+    """Why ``line`` is refused unread: longer or nested deeper than a move may be."""
+    if len(line) > JSON_LINE_MAX:
+        return f"{len(line):,} characters long; a move may be at most {JSON_LINE_MAX:,}"
+    depth = json_depth(line)
+    if depth > JSON_MAX_DEPTH:
+        return f"nested {depth} deep; a move may nest at most {JSON_MAX_DEPTH} deep"
+    return None

@@ -1,13 +1,30 @@
-"""Validated input and output shapes (pydantic), independent of storage."""
+"""Validated input and output shapes (pydantic), independent of storage.
+
+Every text field has a maximum length and ``received_at`` lies from 1900 to 2200, as
+``complaints.limits`` documents; text is stored as given (control characters and all) and
+made safe where it is shown (``complaints.safe_text``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from complaints.errors import InvalidInput
+from complaints.limits import (
+    CATEGORY_MAX,
+    COMPANY_MAX,
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    EXTERNAL_ID_MAX,
+    NAME_MAX,
+    PHONE_MAX,
+    PRODUCT_MAX,
+    REGION_MAX,
+    BoundedDatetime,
+    check_text,
+)
 from complaints.problems import did_you_mean
 
 Channel = Literal["email", "phone", "web", "letter", "in_person", "social", "chat", "regulator", "api"]
@@ -22,11 +39,16 @@ _PHONE = r"^\+?[0-9 ()./-]{5,30}$"
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return check_text(value)
+
 
 class CustomerIn(_In):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = Field(None, pattern=_EMAIL, max_length=320)
-    phone: str | None = Field(None, pattern=_PHONE)
+    name: str | None = Field(None, min_length=1, max_length=NAME_MAX)
+    email: str | None = Field(None, pattern=_EMAIL, max_length=EMAIL_MAX)
+    phone: str | None = Field(None, pattern=_PHONE, max_length=PHONE_MAX)
 
     @field_validator("email")
     @classmethod
@@ -46,19 +68,19 @@ class CustomerIn(_In):
 class ComplaintIn(_In):
     """One complaint as taken in from any channel."""
 
-    external_id: str | None = Field(None, min_length=1, max_length=100)
+    external_id: str | None = Field(None, min_length=1, max_length=EXTERNAL_ID_MAX)
     channel: Channel = "web"
     customer: CustomerIn | None = None
-    product: str = Field(min_length=1, max_length=200)
-    sub_product: str | None = Field(None, max_length=200)
-    company: str | None = Field(None, max_length=200)
-    category: str | None = Field(None, max_length=300)
-    sub_category: str | None = Field(None, max_length=300)
-    description: str = Field(min_length=1, max_length=100_000)
+    product: str = Field(min_length=1, max_length=PRODUCT_MAX)
+    sub_product: str | None = Field(None, max_length=PRODUCT_MAX)
+    company: str | None = Field(None, max_length=COMPANY_MAX)
+    category: str | None = Field(None, max_length=CATEGORY_MAX)
+    sub_category: str | None = Field(None, max_length=CATEGORY_MAX)
+    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX)
     severity: Severity = "medium"
     language: str = Field("en", pattern=r"^[a-z]{2,3}$")
-    region: str | None = Field(None, max_length=20)
-    received_at: datetime | None = None
+    region: str | None = Field(None, max_length=REGION_MAX)
+    received_at: BoundedDatetime | None = None
     #: the source file's columns no field took, by column name, kept as they were written
     source: dict[str, str] | None = Field(None, max_length=500)
 

@@ -15,7 +15,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from complaints.errors import ConfigurationError, InvalidInput, NotFound
-from complaints.problems import Loader, Path_, line_index, line_of, validation_problems
+from complaints.problems import (
+    Path_,
+    line_index,
+    line_of,
+    load_yaml,
+    read_yaml_file,
+    validation_problems,
+    yaml_error_text,
+)
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"
 
@@ -111,17 +119,15 @@ def _structure_problems(spec: TaxonomySpec) -> Iterator[tuple[Path_, str]]:
 
 def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     try:
-        raw = yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise ConfigurationError(f"{source}: {where}not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ConfigurationError(f"{source}: {yaml_error_text(exc, column=False)}") from exc
     if not isinstance(raw, dict):
         raise ConfigurationError(f"{source}: the file must hold a mapping with 'codes: [...]'")
     try:
         spec = TaxonomySpec.model_validate(raw)
     except ValidationError as exc:
-        raise _invalid(source, text, validation_problems(exc, TaxonomySpec)) from exc
+        raise _invalid(source, text, validation_problems(exc, TaxonomySpec, raw)) from exc
     problems = list(_structure_problems(spec))
     if problems:
         raise _invalid(source, text, problems)
@@ -142,9 +148,14 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         return default_taxonomy()
     path = Path(path)
     try:
-        return parse_taxonomy(path.read_text(encoding="utf-8"), str(path))
+        text = read_yaml_file(path)
     except FileNotFoundError as exc:
         raise NotFound(f"Root-cause taxonomy file {str(path)!r} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: {yaml_error_text(exc, column=False)}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: can't read the file as UTF-8: {exc}") from exc
+    return parse_taxonomy(text, str(path))
 
 
 @cache

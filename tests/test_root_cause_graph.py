@@ -126,3 +126,47 @@ def test_the_stored_link_graph_is_updated_with_only_what_changed(app: App, clock
     services.decide_link(app.db, app.clock.now(), 1, "rejected", Actor("quinn", "quality"))
     assert graph.update([]) == 0 and analysis.refresh_link_graph(app.db, graph) is graph
     assert graph.graph.number_of_edges() == 2 and graph.watermark == clock.now()
+
+
+def _hostile_data() -> GraphData:
+    data = _data()
+    data.complaints[0].update(product="Card\x1b[2J", category="Fees\u202egnp.exe", text="</script><b>x</b> \x1b]0;pwned")
+    return data
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_graph_files_for_a_viewer_show_control_characters_visibly_and_stay_well_formed_xml(
+        fmt: str, tmp_path: Path) -> None:
+    g, _ = build_graph(_hostile_data())
+    path = tmp_path / f"g.{fmt}"
+    write_graph(g, fmt, path)
+    written = path.read_text(encoding="utf-8")
+    assert "\x1b" not in written and "\u202e" not in written
+    ET.parse(path)  # an ESC is no character XML may hold: written raw, no reader would open the file
+    if fmt == "graphml":
+        read = nx.read_graphml(path)
+        assert read.nodes["product:Card␛[2J"]["label"] == "Card␛[2J"
+        assert read.nodes["complaint:C-1"]["category"] == "Fees<U+202E>gnp.exe"
+
+
+def test_the_json_export_keeps_the_data_exactly_with_control_characters_escaped(tmp_path: Path) -> None:
+    g, _ = build_graph(_hostile_data())
+    path = tmp_path / "g.json"
+    write_graph(g, "json", path)
+    written = path.read_text(encoding="utf-8")
+    assert "\x1b" not in written and "\u202e" not in written and "\\u001b[2J" in written
+    nodes = {n["id"]: n for n in json.loads(written)["nodes"]}
+    assert nodes["complaint:C-1"]["category"] == "Fees\u202egnp.exe" and "product:Card\x1b[2J" in nodes
+
+
+def test_the_html_picture_shows_text_visibly_and_no_text_can_end_its_script(tmp_path: Path) -> None:
+    g, _ = build_graph(_hostile_data())
+    path = tmp_path / "g.html"
+    write_graph(g, "html", path, title="Graph \x1b[2J <i>")
+    page = path.read_text(encoding="utf-8")
+    assert "\x1b" not in page and "\u202e" not in page and "<title>Graph ␛[2J &lt;i&gt;</title>" in page
+    script = page.split('type="application/json">')[1].split("</script>")[0]
+    assert "<" not in script and ">" not in script
+    nodes = {n["id"]: n for n in json.loads(script)["nodes"]}
+    assert nodes["product:Card\x1b[2J"]["label"] == "Card␛[2J"
+    assert nodes["complaint:C-1"]["d"]["text"] == "</script><b>x</b> ␛]0;pwned"

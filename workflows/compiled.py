@@ -2,38 +2,63 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from workflows.definition import ANY_OPEN_STATE, NEXT_TIER, FieldSpec, TierSpec, TransitionSpec, WorkflowSpec
+from complaints.limits import (
+    PAYLOAD_LIST_MAX,
+    PAYLOAD_STR_MAX,
+    BoundedDate,
+    BoundedDatetime,
+    BoundedFloat,
+    BoundedInt,
+    check_text,
+)
+from workflows.definition import (
+    ANY_OPEN_STATE,
+    FIELD_MAX_LENGTH,
+    NEXT_TIER,
+    FieldSpec,
+    TierSpec,
+    TransitionSpec,
+    WorkflowSpec,
+)
+
+_Item = Annotated[str, Field(min_length=1, max_length=PAYLOAD_STR_MAX), AfterValidator(check_text)]
 
 
 def _split_list(value: Any) -> Any:
     if isinstance(value, str):
+        if len(value) > PAYLOAD_LIST_MAX * (PAYLOAD_STR_MAX + 1):  # refused before it is split into parts
+            raise ValueError(f"a list holds at most {PAYLOAD_LIST_MAX} items of at most {PAYLOAD_STR_MAX} characters")
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
 def _python_type(spec: FieldSpec) -> Any:
+    """The type of a payload field, within the bounds of ``complaints.limits``: text of at most
+    PAYLOAD_STR_MAX (str) or PAYLOAD_TEXT_MAX (text) characters and no NUL, finite numbers,
+    dates from 1900 to 2200, lists of at most PAYLOAD_LIST_MAX items."""
     least = spec.min_length or 1
     match spec.type:
         case "str" | "text":
-            return Annotated[str, Field(min_length=least, description=spec.description)]
+            most = FIELD_MAX_LENGTH[spec.type]
+            return Annotated[str, Field(min_length=least, max_length=most, description=spec.description),
+                             AfterValidator(check_text)]
         case "int":
-            return int
+            return BoundedInt
         case "float":
-            return float
+            return BoundedFloat
         case "bool":
             return bool
         case "date":
-            return date
+            return BoundedDate
         case "datetime":
-            return datetime
+            return BoundedDatetime
         case "list":
-            return Annotated[list[str], BeforeValidator(_split_list), Field(min_length=least)]
+            return Annotated[list[_Item], BeforeValidator(_split_list), Field(min_length=least, max_length=PAYLOAD_LIST_MAX)]
         case "choice":
             return Literal[tuple(spec.choices or ())]  # type: ignore[valid-type]
     raise AssertionError(spec.type)  # pragma: no cover - FieldType is closed

@@ -1,16 +1,25 @@
 """The workflow definition language: what a YAML file may say, as pydantic models.
 
 Every model forbids unknown keys, so a typo is an error at load time, not a silent no-op.
-Guards are structured data (``{field: data.validity, equals: valid}``), never code.
+Guards are structured data (``{field: data.validity, equals: valid}``), never code. Every
+duration, date and number a file writes is within the bounds of ``complaints.limits`` (a
+timer at most ten years, dates from 1900 to 2200), or the file is refused naming the field.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from complaints.limits import (
+    MAX_WORKFLOW_VERSION,
+    PAYLOAD_LIST_MAX,
+    PAYLOAD_STR_MAX,
+    PAYLOAD_TEXT_MAX,
+    BoundedValue,
+    Duration,
+)
 from workflows.sla_spec import EscalationSpec, RegulatorySpec, SlaSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -23,6 +32,8 @@ OPERATORS = ("equals", "not_equals", "in", "not_in", "exists", "gt", "gte", "lt"
 #: for a date (or the date of a time) no earlier than the day the action is taken.
 CLOCK_OPERANDS = ("$today", "$now")
 _ORDERING = ("gt", "gte", "lt", "lte")
+#: The most characters (items, for a list) a payload field of each type holds.
+FIELD_MAX_LENGTH = {"str": PAYLOAD_STR_MAX, "text": PAYLOAD_TEXT_MAX, "list": PAYLOAD_LIST_MAX}
 
 
 class _Strict(BaseModel):
@@ -44,6 +55,9 @@ class FieldSpec(_Strict):
             raise ValueError("a 'choice' field needs 'choices: [...]'")
         if self.type != "choice" and self.choices is not None:
             raise ValueError(f"'choices' only applies to type 'choice', not '{self.type}'")
+        most = FIELD_MAX_LENGTH.get(self.type)
+        if self.min_length is not None and most is not None and self.min_length > most:
+            raise ValueError(f"min_length {self.min_length} is more than a '{self.type}' field holds ({most})")
         return self
 
 
@@ -55,15 +69,15 @@ class Condition(_Strict):
     """
 
     field: str | None = Field(None, pattern=r"^(complaint|data|payload)\.[a-z_][a-z0-9_.]*$")
-    equals: Any = None
-    not_equals: Any = None
-    in_: list[Any] | None = Field(None, alias="in")
-    not_in: list[Any] | None = None
+    equals: BoundedValue = None
+    not_equals: BoundedValue = None
+    in_: list[BoundedValue] | None = Field(None, alias="in")
+    not_in: list[BoundedValue] | None = None
     exists: bool | None = None
-    gt: Any = None
-    gte: Any = None
-    lt: Any = None
-    lte: Any = None
+    gt: BoundedValue = None
+    gte: BoundedValue = None
+    lt: BoundedValue = None
+    lte: BoundedValue = None
     all: list[Condition] | None = None
     any: list[Condition] | None = None
     not_: Condition | None = Field(None, alias="not")
@@ -116,15 +130,13 @@ class TimerSpec(_Strict):
 
     name: str | None = Field(None, pattern=NAME_PATTERN)
     action: str
-    after: timedelta | None = Field(None, description="ISO 8601 duration, e.g. P14D or PT8H")
+    after: Duration | None = Field(None, description="ISO 8601 duration, e.g. P14D or PT8H; at most P10Y")
     at: str | None = Field(None, pattern=r"^data\.[a-z_][a-z0-9_]*$", description="data.<field> holding a date or time")
 
     @model_validator(mode="after")
     def _after_or_at(self) -> TimerSpec:
         if (self.after is None) == (self.at is None):
             raise ValueError("a timer needs exactly one of 'after' (a duration) or 'at' (a field)")
-        if self.after is not None and self.after <= timedelta(0):
-            raise ValueError("'after' must be a positive duration")
         return self
 
     @property
@@ -160,7 +172,7 @@ class TransitionSpec(_Strict):
     roles: list[str] = Field(min_length=1)
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     guards: list[Condition] = Field(default_factory=list)
-    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
+    set_: dict[str, BoundedValue] = Field(default_factory=dict, alias="set")
     record: str | None = Field(None, pattern=NAME_PATTERN, description="keep the payload as data.<record>")
     notify: list[str] = Field(default_factory=list)
     tier: str | None = Field(None, description="'next' or a tier name: move the case to that tier")
@@ -195,7 +207,7 @@ class WorkflowSpec(_Strict):
     too so the file is validated in one pass."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_WORKFLOW_VERSION)
     title: str = ""
     description: str = ""
     default_language: str = "en"
@@ -207,7 +219,7 @@ class WorkflowSpec(_Strict):
     states: dict[str, StateSpec] = Field(min_length=1)
     transitions: dict[str, TransitionSpec] = Field(min_length=1)
     templates: dict[str, dict[str, str]] = Field(default_factory=dict)
-    timeline: dict[str, timedelta] = Field(
+    timeline: dict[str, Duration] = Field(
         default_factory=dict, description="promised durations quoted to customers ($timeline_<name>)"
     )
     sla: SlaSpec | None = Field(None, description="SLA clocks and calendars; run by escalation/")

@@ -15,7 +15,16 @@ import yaml
 from pydantic import ValidationError
 
 from complaints.errors import InvalidWorkflow, NotFound
-from complaints.problems import Loader, Path_, line_index, line_of, validation_problems
+from complaints.problems import (
+    Path_,
+    YamlRefused,
+    line_index,
+    line_of,
+    load_yaml,
+    read_yaml_file,
+    validation_problems,
+    yaml_error_text,
+)
 from workflows.checks import check_workflow
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import WorkflowSpec
@@ -38,17 +47,15 @@ def _at_lines(text: str, problems: Iterable[tuple[Path_, str]]) -> list[str]:
 def parse_workflow(text: str, source: str = "<string>") -> CompiledWorkflow:
     """Validate and compile a workflow from YAML text; raise InvalidWorkflow listing every problem."""
     try:
-        raw: Any = yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
+        raw: Any = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise InvalidWorkflow(source, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+        raise InvalidWorkflow(source, [yaml_error_text(exc)]) from exc
     if not isinstance(raw, dict):
         raise InvalidWorkflow(source, ["the file must hold a mapping with name, version, states, ..."])
     try:
         spec = WorkflowSpec.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidWorkflow(source, _at_lines(text, validation_problems(exc, WorkflowSpec))) from exc
+        raise InvalidWorkflow(source, _at_lines(text, validation_problems(exc, WorkflowSpec, raw))) from exc
     problems = list(check_workflow(spec))
     if problems:
         raise InvalidWorkflow(source, _at_lines(text, problems))
@@ -58,9 +65,11 @@ def parse_workflow(text: str, source: str = "<string>") -> CompiledWorkflow:
 def load_workflow(path: str | Path) -> CompiledWorkflow:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_yaml_file(path)
     except FileNotFoundError as exc:
         raise NotFound(f"Workflow file {str(path)!r} does not exist") from exc
+    except YamlRefused as exc:
+        raise InvalidWorkflow(str(path), [yaml_error_text(exc)]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidWorkflow(str(path), [f"can't read the file: {exc}"]) from exc
     return parse_workflow(text, source=str(path))

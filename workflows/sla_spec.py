@@ -3,18 +3,21 @@
 They belong to the definition language (checked when the file loads, like states and
 actions); the escalation package interprets them. SLA targets are *business* durations:
 ``P5D`` is five business days, ``PT8H`` eight business hours, so they are kept as days and
-seconds rather than one ``timedelta`` (where ``P1D`` would silently mean 24 hours).
+seconds rather than one ``timedelta`` (where ``P1D`` would silently mean 24 hours). Durations,
+day counts and dates are bounded as ``complaints.limits`` says.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+
+from complaints.limits import MAX_DURATION, MAX_MONTHS, BoundedDate, DayCount, Duration
 
 NAME = r"^[a-z][a-z0-9_]*$"
 ANY = "*"
@@ -59,10 +62,16 @@ def parse_business_duration(value: Any) -> BusinessDuration:
             f"{value!r} is not a business duration; write P5D (5 business days), PT8H "
             "(8 business hours) or P1DT4H (weeks, months and seconds are not allowed)"
         )
-    days, hours, minutes = (int(match.group(g) or 0) for g in "dhm")
+    digits = [match.group(g) or "0" for g in "dhm"]
+    if any(len(d) > 9 for d in digits):  # beyond any bound, and int() of thousands of digits is refused
+        raise ValueError(f"{value!r} must be at most ten years (P{MAX_DURATION.days}D)")
+    days, hours, minutes = (int(d) for d in digits)
     if not (days or hours or minutes):
         raise ValueError(f"{value!r} must be longer than zero")
-    return BusinessDuration(days, hours * 3600 + minutes * 60)
+    found = BusinessDuration(days, hours * 3600 + minutes * 60)
+    if timedelta(days=found.days, seconds=found.seconds) > MAX_DURATION:
+        raise ValueError(f"{value!r} must be at most ten years (P{MAX_DURATION.days}D, counting every day and hour)")
+    return found
 
 
 BusinessDurationT = Annotated[
@@ -91,7 +100,7 @@ class CalendarSpec(_Strict):
         default_factory=lambda: dict.fromkeys(WEEKDAYS[:5], "09:00-17:00"),
         description="'09:00-17:30' per open weekday; days not listed are closed",
     )
-    closures: list[date] = Field(default_factory=list, description="extra closed days (office events, strikes)")
+    closures: list[BoundedDate] = Field(default_factory=list, description="extra closed days (office events, strikes)")
 
     @field_validator("timezone")
     @classmethod
@@ -173,11 +182,11 @@ class MilestoneSpec(_Strict):
     """A regulatory deadline counted from receipt, in calendar or business days."""
 
     label: str
-    calendar_days: int | None = Field(None, ge=1)
-    business_days: int | None = Field(None, ge=1)
+    calendar_days: DayCount | None = None
+    business_days: DayCount | None = None
     close_of_business: bool = Field(False, description="due at close of that business day")
     letter: str | None = Field(None, description="template queued as the deadline approaches")
-    letter_lead: timedelta = Field(timedelta(days=2), description="how long before the deadline")
+    letter_lead: Duration = Field(timedelta(days=2), description="how long before the deadline")
     breach: bool = Field(True, description="false: passing it ends an option (summary resolution), no breach")
 
     @model_validator(mode="after")
@@ -192,7 +201,8 @@ class MilestoneSpec(_Strict):
 class RegulatoryPreset(_Strict):
     label: str
     milestones: dict[str, MilestoneSpec]
-    refer_within_months: int | None = Field(None, description="the customer's window to refer to the ombudsman")
+    refer_within_months: int | None = Field(None, ge=1, le=MAX_MONTHS,
+                                            description="the customer's window to refer to the ombudsman")
 
 
 class RegulatoryClockSpec(_Strict):
@@ -204,7 +214,7 @@ class RegulatoryClockSpec(_Strict):
     stop: Names = Field(min_length=1)
     milestones: dict[str, MilestoneSpec] = Field(default_factory=dict, description="added to / replacing the preset's")
     letters: dict[str, str] = Field(default_factory=dict, description="milestone -> template, replacing the preset's")
-    refer_within_months: int | None = None
+    refer_within_months: int | None = Field(None, ge=1, le=MAX_MONTHS)
 
 
 class RegulatorySpec(_Strict):
@@ -214,7 +224,7 @@ class RegulatorySpec(_Strict):
 class RepeatSpec(_Strict):
     """A complaint from the same customer about the same product within ``within`` is a repeat."""
 
-    within: timedelta = Field(description="e.g. P90D")
+    within: Duration = Field(description="e.g. P90D")
     reason: str = "repeat complaint"
 
 

@@ -24,7 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from complaints.errors import ImportRowError, InvalidInput, NotFound
 from complaints.importers.dates import DateColumn, DateOptions, check_format
 from complaints.importers.ids import with_id
-from complaints.problems import Loader, Path_, line_index, line_of, unknown_key, validation_problems
+from complaints.problems import (
+    Path_,
+    YamlRefused,
+    line_index,
+    line_of,
+    load_yaml,
+    read_yaml_file,
+    unknown_key,
+    validation_problems,
+)
 from complaints.schemas import ComplaintIn, field_problems
 
 #: What a cell holding only one of these means: nothing (case ignored).
@@ -97,7 +106,7 @@ class Mapping:
 
 def parse_mapping(text: str, source: str = "<string>", name: str | None = None) -> Mapping:
     try:
-        raw = yaml.load(text, Loader=Loader)  # noqa: S506 - a safe loader
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -203,8 +212,8 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
     path = Path(name_or_path)
     if path.is_file():
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_yaml_file(path).removeprefix("\ufeff")
+        except (OSError, UnicodeDecodeError, YamlRefused) as exc:
             raise InvalidInput("--map", [f"can't read {str(path)!r}: {exc}"]) from exc
         return parse_mapping(text, path.name)
     shipped = shipped_mappings()
