@@ -6,7 +6,6 @@ Global options go before the command: ``complaints --db sqlite:///x.db --actor a
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from collections.abc import Collection
 from datetime import datetime
@@ -25,6 +24,7 @@ from complaintflow.cli.audit_cmd import app as audit_app
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.db_cmd import app as db_app
 from complaintflow.cli.ops_cmd import app as ops_app
+from complaintflow.cli.render import terminal
 from complaintflow.cli.rootcause_cmd import app as rootcause_app
 from complaintflow.cli.rootcause_cmd import related_of, related_table, with_related
 from complaintflow.cli.sla_cmd import app as sla_app
@@ -33,6 +33,7 @@ from complaintflow.cli.workflow_cmd import app as workflow_app
 from complaintflow.schema import HEAD
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import ImportOptions, read_file
+from complaints.safe_text import json_text
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
 from workflows.engine import WorkflowEngine
 from workflows.queries import case_view, list_cases
@@ -163,7 +164,7 @@ def import_(
     options = ImportOptions(mapping=map_, date_format=date_format, dayfirst=dayfirst, encoding=encoding, sheet=sheet)
     rows = read_file(file, format, options)  # type: ignore[arg-type]
     with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
+                  console=terminal(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("import", total=None if progress.disable else rows.total)
         report = cli.app().intake.take_in(rows, cli.actor, on_batch=lambda n: progress.advance(task, n))
     summary = {"file": str(file), "read": rows.summary(), "created": len(report.created),
@@ -335,7 +336,7 @@ def main() -> None:
     with --json the error is a JSON object on standard error instead (``_fail``)."""
     flags = _global_flags(sys.argv[1:])
     debug, as_json = "--debug" in flags, "--json" in flags
-    err = Console(stderr=True)
+    err = terminal(stderr=True)
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back here as n, not raised
         if isinstance(code, int) and code:
@@ -390,7 +391,7 @@ def _fail(err: Console, message: str, code: int, exc: BaseException, as_json: bo
         details = {k: v for k, v in vars(exc).items() if not k.startswith("_")} \
             if isinstance(exc, ComplaintflowError) else {}
         error = {"type": type(exc).__name__, "message": message, "exit_code": code}
-        sys.stderr.write(json.dumps({"error": error | details}, default=str, ensure_ascii=False) + "\n")
+        sys.stderr.write(json_text({"error": error | details}, default=str) + "\n")
     else:
         err.print(f"[red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,10 +12,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from complaintflow.bootstrap import App, build
+from complaintflow.cli.render import terminal
 from complaintflow.ops import check_ready
 from complaintflow.settings import load_settings
 from complaints.clock import Clock, FixedClock
 from complaints.errors import InvalidInput
+from complaints.safe_text import json_text
 from complaints.steps import SYSTEM_ROLE, Actor
 
 
@@ -28,7 +29,7 @@ class CliContext:
     now: datetime | None = None
     json: bool = False
     debug: bool = False
-    console: Console = field(default_factory=Console)
+    console: Console = field(default_factory=terminal)
     _app: App | None = None
 
     @property
@@ -67,7 +68,8 @@ class CliContext:
         return f"complaints --db {shown} {name}"
 
     def emit_json(self, value: Any) -> None:
-        typer.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))
+        """JSON for scripts, which a terminal can print: control characters written escaped."""
+        typer.echo(json_text(value, default=_json_default, indent=2))
 
 
 def _check_role(app: App, role: str) -> None:

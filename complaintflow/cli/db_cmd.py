@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from complaintflow.cli.context import ctx_of
-from complaintflow.cli.render import Listing
+from complaintflow.cli.render import Listing, terminal
 from complaintflow.schema import check_exists
 from complaints.db import Database
 from workflows.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
@@ -79,7 +79,7 @@ def check(
     application = cli.app()
     total = count_complaints(application.db)
     with Progress(TextColumn("[bold]checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
+                  console=terminal(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("check", total=total)
         report = check_integrity(application.db, application.registry, batch_size,
                                  on_batch=lambda n: progress.advance(task, n))

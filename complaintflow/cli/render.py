@@ -8,11 +8,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, Group, RenderHook, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
+from rich.segment import Segment
 from rich.table import Column, Table
 from rich.text import Text
+
+from complaints.safe_text import visible
 
 STATE_STYLE = {
     "received": "cyan", "acknowledged": "cyan", "assessing": "yellow", "awaiting_customer": "magenta",
@@ -103,6 +106,34 @@ def _fit(ranges: list[tuple[int, int]], room: int) -> list[int | None]:
     for i in sorted(range(len(ranges)), key=lambda i: -slack[i])[: excess - sum(cuts)]:
         cuts[i] += 1  # what rounding down left, from the columns with most to give
     return [widest - cut for (_, widest), cut in zip(ranges, cuts, strict=True)]
+
+
+class _Visible:
+    """A renderable whose text is shown with its control characters visible (``safe_text``)."""
+
+    def __init__(self, renderable: Any):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            yield segment if segment.control or not segment.text else Segment(visible(segment.text), segment.style)
+
+
+class VisibleText(RenderHook):
+    """Everything a console prints goes out with the control and bidirectional characters of
+    its text made visible: one place for every table, panel, message and progress line, so
+    text from outside (a customer's, a file's) can never clear the screen, retitle the window
+    or reorder what a handler reads. Rich's own styling is left to work."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Visible(r) for r in renderables]  # type: ignore[misc]
+
+
+def terminal(stderr: bool = False) -> Console:
+    """A console for the CLI: ``VisibleText`` on everything it prints."""
+    console = Console(stderr=stderr)
+    console.push_render_hook(VisibleText())
+    return console
 
 
 def literal(value: Any) -> Any:

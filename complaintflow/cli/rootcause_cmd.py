@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complaintflow.cli.context import CliContext, ctx_of
-from complaintflow.cli.render import Listing, literal, when
+from complaintflow.cli.render import Listing, literal, terminal, when
 from complaintflow.settings import load_settings
 
 app = typer.Typer(help="Root causes: link related complaints, find what recurs, track corrective actions.",
@@ -79,7 +78,7 @@ def link(
 
     cli = ctx_of(ctx)
     with Progress(TextColumn("[bold]linking blocks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
+                  console=terminal(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("link", total=None)
         report = run_linking(cli.app().db, cli.app().clock.now(), k=k, progress=lambda done, total: progress.update(task, completed=done, total=total))
     summary = report.__dict__
