@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 from complaints.bulk import execute
 from complaints.errors import ConfigurationError
+from complaints.writelock import WaitingRoom
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 #: Every SQLite connection's settings, in order. WAL lets readers run beside the one writer,
@@ -51,7 +52,7 @@ def _bind_none_directly() -> None:
     sqlite3.register_adapter(type(None), none_as_null)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, room: WaitingRoom | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN itself
@@ -66,8 +67,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # can fail with "database is locked" without the busy handler ever retrying.
         # Read-only connections (Database.read) begin deferred and never block writers.
         # At the driver (``bulk.execute``): SQLAlchemy's execution context costs more than the BEGIN.
+        # A file database's writers queue fairly behind each other (``complaints.writelock``).
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", [()])
+        if room is None or read_only:
+            execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", [()])
+        else:
+            room.begin_immediate(conn.connection.driver_connection)  # type: ignore[arg-type]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -96,8 +101,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         raise ConfigurationError(f"No database driver for {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         _bind_none_directly()
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, waiting_room(engine))
     return engine
+
+
+def waiting_room(engine: Engine) -> WaitingRoom | None:
+    """The waiting room of a SQLite file database (none in memory or on other databases)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or path in (None, "", ":memory:"):
+        return None
+    return WaitingRoom(str(path), SQLITE_BUSY_TIMEOUT_MS)
 
 
 class Database:
@@ -106,6 +119,17 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any):
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        self._room = waiting_room(self.engine)
+
+    def someone_waiting(self) -> bool:
+        """Whether another writer waits for SQLite's write lock: bulk work should commit and
+        ``step_aside``. Always False on PostgreSQL, whose writers lock rows, not the database."""
+        return self._room is not None and self._room.occupied()
+
+    def step_aside(self) -> None:
+        """Let the writers waiting for SQLite's write lock go first (a moment at most)."""
+        if self._room is not None:
+            self._room.step_aside()
 
     @property
     def dialect(self) -> str:

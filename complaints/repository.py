@@ -381,7 +381,12 @@ class CaseRepository:
 
     def release_timer(self, timer_id: int) -> None:
         """A claimed timer back to pending: its case changed under the sweep, the next one retries it."""
-        self.conn.execute(_release_timer, {"tid": timer_id})
+        self.release_timers([timer_id])
+
+    def release_timers(self, timer_ids: Sequence[int]) -> None:
+        """Claimed timers back to pending, for a later sweep (or batch) to fire."""
+        if timer_ids:
+            self.conn.execute(_release_timer, [{"tid": tid} for tid in timer_ids])
 
     def notification_watermark(self) -> int:
         """The newest notification's id: ``notifications_since`` counts the ones after it."""

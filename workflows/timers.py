@@ -71,6 +71,8 @@ class Handler:
 
 
 Report = TypeVar("Report", bound=TimerReport)
+#: The smallest batch a sweep shrinks to while people wait for SQLite's write lock.
+MIN_BATCH = 4
 
 
 def sweep_with(
@@ -96,20 +98,30 @@ def sweep_with(
     acting = engine.as_of(now)  # the actions timers take are stamped with the sweep's time
     make = batch_type or Batch
 
-    def one_batch() -> tuple[TimerReport, int, int]:
+    size = batch_size
+
+    def one_batch() -> tuple[TimerReport, int, int, bool]:
         """A batch in its own transaction and report, so a batch run again reports once."""
         scratch = type(report)()
         with UnitOfWork(engine.db) as uow:
-            due = uow.cases.due_timers(now, batch_size, kinds=kinds, actions=actions)
-            done = make(acting, uow, now, scratch, due, handlers).run()
+            due = uow.cases.due_timers(now, size, kinds=kinds, actions=actions)
+            batch = make(acting, uow, now, scratch, due, handlers)
+            done = batch.run()
             uow.commit()
-        return scratch, len(due), done
+        return scratch, len(due), done, batch.interrupted
 
     while True:
-        scratch, found, done = retrying(one_batch, "a sweep's batch")
+        scratch, found, done, interrupted = retrying(one_batch, "a sweep's batch")
         report.merge(scratch)
         report.batches += 1
-        if found < batch_size or done == 0 or report.batches == max_batches:
+        if interrupted:  # people are at work: smaller batches, so none of them waits long
+            size = max(MIN_BATCH, size // 4)
+            engine.db.step_aside()
+        elif found < size or done == 0:
+            return report
+        else:
+            size = min(batch_size, size * 2)
+        if report.batches == max_batches:
             return report
 
 
@@ -124,13 +136,22 @@ class Batch:
         self.handlers = handlers
         self.cases: dict[int, Case] = {}
         self.results: list[dict[str, Any]] = []
+        #: Stopped early for a writer waiting for SQLite's lock: the rest waits for the next batch.
+        self.interrupted = False
 
     def run(self) -> int:
         """Fire the claimed timers; how many were dealt with (not put back to pending)."""
         claimed = self.uow.cases.claim_timers([t.id for t in self.due], self.now)
         self.load({t.complaint_id for t in self.due if t.id in claimed})
         letters = self.uow.cases.notification_watermark()
-        done = sum(self._fire(t) for t in self.due if t.id in claimed)
+        mine = [t for t in self.due if t.id in claimed]
+        done = 0
+        for number, timer in enumerate(mine):
+            if self.engine.db.someone_waiting():  # a person's step goes first
+                self.uow.cases.release_timers([t.id for t in mine[number:]])
+                self.interrupted = True
+                break
+            done += self._fire(timer)
         self.flush()
         self.report.letters_queued += self.uow.cases.notifications_since(letters, list(self.cases))
         return done
