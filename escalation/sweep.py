@@ -42,11 +42,12 @@ class SweepReport(TimerReport):
 def sweep(
     engine: WorkflowEngine, now: datetime | None = None, batch_size: int = 500,
     kinds: Sequence[str] = ALL_KINDS, actions: Sequence[str] | None = None,
+    on_batch: Callable[[timers.TimerReport], None] | None = None,
 ) -> SweepReport:
     """Fire every timer due by ``now`` (default: the engine's clock), in batches of ``batch_size``;
     only timers of ``kinds`` (and of ``actions``, if given) for the narrower scheduled flows."""
     return timers.sweep_with(engine, HANDLERS, SweepReport(), now, batch_size, kinds, actions,
-                             batch_type=Batch)
+                             batch_type=Batch, on_batch=on_batch)
 
 
 class Batch(timers.Batch):

@@ -144,9 +144,11 @@ def test_a_task_failing_half_way_is_retried_and_fires_nothing_twice(flow_env, cl
         return real_apply(self, uow, case, action, actor, payload)
 
     monkeypatch.setattr(WorkflowEngine, "apply", crash_on_the_third_action)
-    result = run_flow(now=clock.now())
+    result = run_flow(now=clock.now(), batch_size=1)
     assert calls["n"] > 3  # the task crashed once, then its retry went on
-    assert result["fired"]  # the retry's report
+    first, retry = result["attempts"]  # what each attempt did, the failed one's committed batches too
+    assert first["error"] == "RuntimeError: worker lost its database connection" and retry["error"] is None
+    assert first["fired"] >= 1 and retry["fired"] == len(result["fired"])
     assert {app.engine.get(r).state for r in refs} == {"closed"}
     assert list(_events(app, "auto_close").values()) == [1, 1, 1, 1]
 

@@ -85,10 +85,13 @@ def sweep_with(
     actions: Sequence[str] | None = None,
     batch_type: type[Batch] | None = None,
     max_batches: int | None = None,
+    on_batch: Callable[[TimerReport], None] | None = None,
 ) -> Report:
     """Fire every timer of ``kinds`` (default: every kind ``handlers`` knows; only ``actions``
     if given) due by ``now`` (default: the engine's clock), ``batch_size`` per transaction,
-    at most ``max_batches`` transactions if given (what is left waits for the next sweep)."""
+    at most ``max_batches`` transactions if given (what is left waits for the next sweep).
+    ``on_batch`` hears what each batch did once it is committed (a sweep that fails later has
+    still done that much)."""
     kinds = tuple(handlers) if kinds is None else tuple(kinds)
     unknown = sorted(set(kinds) - set(handlers))
     if unknown:
@@ -113,6 +116,8 @@ def sweep_with(
     while True:
         scratch, found, done, interrupted = retrying(one_batch, "a sweep's batch")
         report.merge(scratch)
+        if on_batch:
+            on_batch(scratch)
         report.batches += 1
         if interrupted:  # people are at work: smaller batches, so none of them waits long
             size = max(MIN_BATCH, size // 4)
@@ -233,9 +238,9 @@ HANDLERS: dict[str, Handler] = {WORKFLOW_TIMER: Handler(fire_workflow_timer)}
 
 def sweep(
     engine: WorkflowEngine, now: datetime | None = None, batch_size: int = 500, actions: Sequence[str] | None = None,
-    max_batches: int | None = None,
+    max_batches: int | None = None, on_batch: Callable[[TimerReport], None] | None = None,
 ) -> TimerReport:
     """Fire the workflow timers due by ``now`` (only those of ``actions`` if given); other
     kinds of timer are left to the sweep that registers their handlers (``escalation.sweep``)."""
     return sweep_with(engine, HANDLERS, TimerReport(), now, batch_size, actions=actions,
-                      max_batches=max_batches)
+                      max_batches=max_batches, on_batch=on_batch)

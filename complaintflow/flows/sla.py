@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS
+from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, Attempts
 from complaintflow.ops import flow_app, merge
 from complaintflow.settings import load_settings
 from complaints.repository import WORKFLOW_TIMER
@@ -31,8 +31,10 @@ def _batch_size(given: int | None) -> int:
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
 def sweep_due_timers(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
-    with flow_app(now) as app:
-        return sweep.sweep(app.engine, now=now, batch_size=batch_size).as_dict()
+    attempts = Attempts()
+    with attempts.attempt(), flow_app(now) as app:
+        report = sweep.sweep(app.engine, now=now, batch_size=batch_size, on_batch=attempts.batch)
+    return attempts.summary(report.as_dict())
 
 
 @flow(name="sla-sweep", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
@@ -44,11 +46,13 @@ def sla_sweep(batch_size: int | None = None, now: datetime | None = None) -> dic
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
 def sweep_follow_ups_and_commitments(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
-    with flow_app(now) as app:
+    attempts = Attempts()
+    with attempts.attempt(), flow_app(now) as app:
         follow_ups = sweep.sweep(app.engine, now=now, batch_size=batch_size, kinds=(WORKFLOW_TIMER,),
-                                 actions=FOLLOW_UP_ACTIONS)
-        commitments = sweep.sweep(app.engine, now=now, batch_size=batch_size, kinds=(COMMITMENT,))
-        return merge([follow_ups.as_dict(), commitments.as_dict()])
+                                 actions=FOLLOW_UP_ACTIONS, on_batch=attempts.batch)
+        commitments = sweep.sweep(app.engine, now=now, batch_size=batch_size, kinds=(COMMITMENT,),
+                                  on_batch=attempts.batch)
+    return attempts.summary(merge([follow_ups.as_dict(), commitments.as_dict()]))
 
 
 @flow(name="follow-ups", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
@@ -60,9 +64,11 @@ def follow_ups_due(batch_size: int | None = None, now: datetime | None = None) -
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
 def fire_auto_close_timers(batch_size: int, max_batches: int, now: datetime | None = None) -> dict[str, Any]:
-    with flow_app(now) as app:
-        return timers.sweep(app.engine, now=now, batch_size=batch_size, actions=AUTO_CLOSE_ACTIONS,
-                            max_batches=max_batches).as_dict()
+    attempts = Attempts()
+    with attempts.attempt(), flow_app(now) as app:
+        report = timers.sweep(app.engine, now=now, batch_size=batch_size, actions=AUTO_CLOSE_ACTIONS,
+                              max_batches=max_batches, on_batch=attempts.batch)
+    return attempts.summary(report.as_dict())
 
 
 @flow(name="auto-close", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
