@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # -- ops: scheduled flows (complaints schedule / run / flows) -----------------------------
     data_dir: Path = Field(Path(".complaintflow"), description="working files: Prefect server home, import inbox")
     import_dir: Path | None = Field(None, description="folder watched by the import flow (default: DATA_DIR/inbox)")
+    import_settle_seconds: float = Field(30, ge=0, le=3600, description="an inbox file unchanged this long is complete")
     sweep_batch_size: int = Field(500, ge=1, le=100_000, description="timers fired per sweep task")
     schedule_timezone: str = Field("UTC", description="time zone the cron schedules are read in")
     schedule_sla_sweep: str = Field("every 1m", description="'every 90s|15m|1h|1d' or a 5-field cron")

@@ -49,6 +49,7 @@ def _point_flows_at(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     """Flows build their application from the environment, as a served run does."""
     monkeypatch.setenv("COMPLAINTS_DATABASE_URL", app.settings.database_url)
     monkeypatch.setenv("COMPLAINTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COMPLAINTS_IMPORT_SETTLE_SECONDS", "0")  # the files a test drops are complete
     return app
 
 

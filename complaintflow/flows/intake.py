@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from complaintflow.settings import load_settings
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS, task_run_name="import {path.name}")
 def import_one_file(path: Path, now: datetime | None = None) -> dict[str, Any]:
-    if not path.exists():  # an overlapping run already took it
+    if not os.path.lexists(path):  # an overlapping run already took it
         return {"file": path.name, "moved_to": "", "created": 0, "duplicates": 0, "errors": []}
     with flow_app(now) as app:
         return summarise(inbox.import_file(app, path, inbox.IMPORT_ACTOR))
@@ -25,8 +26,10 @@ def import_one_file(path: Path, now: datetime | None = None) -> dict[str, Any]:
 @flow(name="import-folder", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
 def import_folder(folder: str | None = None, max_files: int = 20, now: datetime | None = None) -> dict[str, Any]:
     """Import the files waiting in the inbox (default COMPLAINTS_IMPORT_DIR), one task per file."""
-    where = Path(folder) if folder else load_settings().inbox
-    files = [import_one_file(path, now) for path in inbox.pending_files(where)[:max_files]]
+    settings = load_settings()
+    where = Path(folder) if folder else settings.inbox
+    waiting = inbox.leftover_files(where) + inbox.pending_files(where, settings.import_settle_seconds)
+    files = [import_one_file(path, now) for path in waiting[:max_files]]
     created = sum(f["created"] for f in files)
     get_run_logger().info("%s file(s) imported from %s, %s complaint(s) created", len(files), where, created)
     return {"folder": str(where), "files": files, "created": created,
