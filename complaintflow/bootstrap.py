@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from complaintflow.keys import missing_key_message, pseudonym_key
 from complaintflow.settings import Settings, load_settings
 from complaints.clock import Clock, SystemClock
 from complaints.db import Database
@@ -49,7 +50,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
         engine,
         initial_tier=severity_tier,
         workflow_name=settings.default_workflow,
-        pseudonym_key=settings.pseudonym_key,
+        pseudonym_key=pseudonym_key(settings),
+        missing_key=missing_key_message(settings),
         batch_size=settings.intake_batch_size,
     )
     return App(settings, db, registry, clock, engine, intake, taxonomy)

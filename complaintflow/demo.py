@@ -17,6 +17,7 @@ from rich.table import Table
 
 from complaintflow.bootstrap import App, build, init_database
 from complaintflow.cli.render import Listing
+from complaintflow.keys import ensure_pseudonym_key
 from complaintflow.settings import load_settings
 from complaints.clock import FixedClock, SystemClock
 from complaints.errors import ComplaintflowError
@@ -94,7 +95,9 @@ def run_demo(database: Path, sample: Path | None = None, console: Console | None
     """Build the demo database and return a JSON-ready summary; print it when given a console."""
     _remove_database(database)
     clock = FixedClock(SystemClock().now().replace(hour=9, minute=0, second=0, microsecond=0))
-    app = build(load_settings(database_url=f"sqlite:///{database}"), clock=clock)
+    settings = load_settings(database_url=f"sqlite:///{database}")
+    ensure_pseudonym_key(settings)  # as `complaints init` does
+    app = build(settings, clock=clock)
     init_database(app.db)
     imported = 0
     for path in [bundled_sample(), *([sample] if sample else [])]:

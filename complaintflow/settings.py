@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///complaintflow.db"
@@ -24,10 +24,10 @@ class Settings(BaseSettings):
         default_factory=list, description="extra workflow definitions to load beside the shipped ones"
     )
     default_workflow: str = Field("complaint", description="workflow new complaints start in")
-    pseudonym_key: str = Field(
-        "complaintflow-default-pseudonym-key",
-        description="secret for the keyed hash that pseudonymises customers in exports",
-    )
+    pseudonym_key: SecretStr | None = Field(
+        None, description="secret of the keyed hash that pseudonymises customers (default: read from the key file)")
+    pseudonym_key_file: Path | None = Field(
+        None, description="file holding the pseudonym key, made by `complaints init` (default: DATA_DIR/pseudonym.key)")
     intake_batch_size: int = Field(500, ge=1, le=100_000)
     root_cause_taxonomy: Path | None = Field(
         None, description="root-cause taxonomy YAML (default: the one shipped in root_cause/taxonomy.yaml)"
@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     @property
     def inbox(self) -> Path:
         return self.import_dir or self.data_dir / "inbox"
+
+    @property
+    def key_file(self) -> Path:
+        return self.pseudonym_key_file or self.data_dir / "pseudonym.key"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ optimistic version, so a stale writer changes nothing.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -481,7 +482,7 @@ class CaseRepository:
             update(customer_t)
             .where(customer_t.c.id == customer_id)
             .where(or_(customer_t.c.erased_at.is_(None), customer_t.c.name.is_not(None)))
-            .values(name=None, email=None, phone=None, erased_at=now)
+            .values(name=None, email=None, phone=None, erased_at=now, pseudonym=secrets.token_hex(16))
         ).rowcount
         return bool(changed)
 

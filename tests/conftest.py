@@ -28,6 +28,8 @@ POSTGRES_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_URL")
 # No test starts Prefect by accident: a flow called outside the harness of tests/test_flows.py
 # fails at once ("No Prefect API URL") instead of starting a temporary server.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "false")
+# Every installation has a secret pseudonym key (`complaints init` makes one); the tests share one.
+os.environ.setdefault("COMPLAINTS_PSEUDONYM_KEY", "test-pseudonym-key-" + "k" * 32)
 NO_POSTGRES = "COMPLAINTS_TEST_POSTGRES_URL is not set (.ci/run sets it); PostgreSQL tests skipped"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CFPB_SAMPLE = SHARED_DATA / "cfpb_payday_loans_2023.csv"

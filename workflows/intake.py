@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from complaints.clock import as_utc
 from complaints.db import Database
-from complaints.errors import ComplaintflowError, ImportRowError, InvalidInput
+from complaints.errors import ComplaintflowError, ConfigurationError, ImportRowError, InvalidInput
 from complaints.retry import is_contention
 from complaints.schemas import ComplaintIn, CustomerIn
 from complaints.steps import Actor, Case, Step
@@ -76,18 +76,23 @@ class IntakeService:
         self,
         engine: WorkflowEngine,
         workflow_name: str = "complaint",
-        pseudonym_key: str = "complaintflow",
+        pseudonym_key: str | None = None,
         initial_tier: InitialTier = first_tier,
         batch_size: int = 500,
+        missing_key: str = "No pseudonym key: customers with an email or phone can't be taken in",
     ):
         self.engine = engine
         self.workflow_name = workflow_name
-        self.pseudonym_key = pseudonym_key.encode()
+        self.pseudonym_key = pseudonym_key.encode() if pseudonym_key else None
+        self.missing_key = missing_key
         self.initial_tier = initial_tier
         self.batch_size = batch_size
 
     def pseudonym(self, identity: str) -> str:
-        """A keyed hash: stable per person, meaningless without the key (GDPR pseudonymisation)."""
+        """A keyed hash: stable per person, meaningless without the key (GDPR pseudonymisation).
+        Without a key there is no pseudonym, and no customer who can be identified is taken in."""
+        if self.pseudonym_key is None:
+            raise ConfigurationError(self.missing_key)
         return hmac.new(self.pseudonym_key, identity.encode(), hashlib.sha256).hexdigest()[:32]
 
     def take_in_one(self, record: ComplaintIn, actor: Actor) -> tuple[str, bool]:

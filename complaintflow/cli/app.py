@@ -30,6 +30,7 @@ from complaintflow.cli.rootcause_cmd import related_of, related_table, with_rela
 from complaintflow.cli.sla_cmd import app as sla_app
 from complaintflow.cli.sla_cmd import with_clocks
 from complaintflow.cli.workflow_cmd import app as workflow_app
+from complaintflow.keys import ensure_pseudonym_key
 from complaintflow.schema import HEAD
 from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import ImportOptions, read_file
@@ -95,14 +96,21 @@ def version(ctx: typer.Context) -> None:
 
 @app.command()
 def init(ctx: typer.Context) -> None:
-    """Create (or upgrade) the database schema."""
+    """Create (or upgrade) the database schema, and make this installation's pseudonym key."""
     cli = ctx_of(ctx)
-    db = cli.app(schema=False).db
-    init_database(db)
+    app_ = cli.app(schema=False)
+    init_database(app_.db)
+    made = ensure_pseudonym_key(app_.settings)
+    if made is not None:  # the app was built without it: build it again when it is next used
+        cli.forget_app()
     if cli.json:
-        cli.emit_json({"database": db.shown_url, "schema": HEAD, "initialised": True})
-    else:
-        cli.console.print(f"[green]✓[/] database ready: {escape(db.shown_url)} (schema {HEAD})")
+        cli.emit_json({"database": app_.db.shown_url, "schema": HEAD, "initialised": True,
+                       "pseudonym_key_file": str(made) if made else None})
+        return
+    cli.console.print(f"[green]✓[/] database ready: {escape(app_.db.shown_url)} (schema {HEAD})")
+    if made is not None:
+        cli.console.print(f"[green]✓[/] pseudonym key made in {escape(str(made))}: keep a copy of it outside the "
+                          "database; without it, repeat complaints of a customer are no longer recognised")
 
 
 @app.command()

@@ -56,6 +56,12 @@ class CliContext:
             self._app = app
         return self._app
 
+    def forget_app(self) -> None:
+        """Drop the built app (its connections closed): the next use builds it again."""
+        if self._app is not None:
+            self._app.db.dispose()
+            self._app = None
+
     def command(self, name: str) -> str:
         """How the user runs ``complaints <name>`` on the same database, for messages (a
         password in the URL masked: messages end up in logs)."""
