@@ -157,7 +157,7 @@ def _read_into(app: App, path: Path, actor: Actor, outcome: FileOutcome) -> None
         return
     rows = read_file(path)
     outcome.read_as = rows.described()
-    result = app.intake.take_in(rows, actor)
+    result = app.intake.take_in(rows, actor, historical=rows.historical)
     outcome.created, outcome.duplicates = len(result.created), len(result.duplicates)
     outcome.errors += [_excerpted(why if why.startswith("row") else f"row {row}: {why}") for row, why in result.errors]
 

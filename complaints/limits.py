@@ -20,7 +20,7 @@ either side of zero. A workflow's ``version`` is at most ``MAX_WORKFLOW_VERSION`
 
 Text of a complaint or a payload never holds a NUL character (``check_text``: no database
 stores one). Text of a complaint, in characters: ``external_id`` 100, ``product``, ``sub_product`` and
-``company`` 200, ``category`` and ``sub_category`` 300, ``region`` 20, ``description``
+``company`` 200, ``category`` and ``sub_category`` 300, ``region`` 20, ``outcome`` 1,000, ``description``
 100,000; a customer's ``name`` 200, ``email`` 320, ``phone`` 31 (see ``*_MAX`` below).
 Payload fields an action declares: ``str`` 1,000 characters (``PAYLOAD_STR_MAX``), ``text``
 100,000 (``PAYLOAD_TEXT_MAX``), ``list`` at most 100 items (``PAYLOAD_LIST_MAX``) of at most
@@ -57,6 +57,7 @@ COMPANY_MAX = 200
 CATEGORY_MAX = 300
 REGION_MAX = 20
 DESCRIPTION_MAX = 100_000
+OUTCOME_MAX = 1_000
 NAME_MAX = 200
 EMAIL_MAX = 320
 PHONE_MAX = 31

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from complaints.errors import InvalidInput
 from complaints.limits import (
@@ -19,6 +19,7 @@ from complaints.limits import (
     EMAIL_MAX,
     EXTERNAL_ID_MAX,
     NAME_MAX,
+    OUTCOME_MAX,
     PHONE_MAX,
     PRODUCT_MAX,
     REGION_MAX,
@@ -81,8 +82,20 @@ class ComplaintIn(_In):
     language: str = Field("en", pattern=r"^[a-z]{2,3}$")
     region: str | None = Field(None, max_length=REGION_MAX)
     received_at: BoundedDatetime | None = None
+    #: A complaint imported as history (``--historical``) may come closed, with its outcome.
+    closed_at: BoundedDatetime | None = None
+    outcome: str | None = Field(None, min_length=1, max_length=OUTCOME_MAX)
     #: the source file's columns no field took, by column name, kept as they were written
     source: dict[str, str] | None = Field(None, max_length=500)
+
+    @model_validator(mode="after")
+    def _closed_after_received(self) -> ComplaintIn:
+        if self.outcome is not None and self.closed_at is None:
+            raise ValueError("outcome: only a closed complaint has one; give closed_at too")
+        if self.closed_at is not None and self.received_at is not None and self.closed_at < self.received_at:
+            raise ValueError(f"closed_at: {self.closed_at:%Y-%m-%d} is before the complaint was received "
+                             f"({self.received_at:%Y-%m-%d})")
+        return self
 
     @field_validator("language", "channel", "severity", mode="before")
     @classmethod

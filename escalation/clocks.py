@@ -152,7 +152,9 @@ class SlaClocks:
 
     def stop(self, state: ClockState, ctx: Context, reason: str) -> Outcome:
         used = self._used(state, ctx)
-        met = state.breached_at is None
+        # Met only if stopped by its deadline: a breach the sweep has not recorded yet (or one
+        # before a case imported as history was recorded) is still a breach.
+        met = state.breached_at is None and (state.due_at is None or ctx.at <= state.due_at)
         stopped = replace(state, status="stopped", consumed=used, running_since=None, stopped_at=ctx.at,
                           warn_at=None)
         detail = {"consumed": used, "met": met}

@@ -20,6 +20,7 @@ from escalation.repository import ClockChanges, ClockRepository, FreshClocks
 from escalation.tiers import escalate, find_repeats, policy_for
 from workflows.compiled import CompiledWorkflow
 from workflows.engine import WorkflowEngine
+from workflows.intake import HISTORY
 
 OPEN = ("running", "paused")
 #: (case before the step, step, clocks its states touch, clocks it restarts, tier changed)
@@ -224,7 +225,8 @@ class SlaObserver:
             if step.action in spec.after_actions:
                 detail = step.payload.get("reason")
                 reasons.append((before, step, f"after '{step.action}'" + (f": {detail}" if detail else "")))
-            elif spec.repeat is not None and step.from_state == workflow.initial_state and step.state_changed:
+            elif spec.repeat is not None and step.from_state == workflow.initial_state and step.state_changed \
+                    and HISTORY not in before.data:  # history's repeats happened long ago: nothing to do now
                 repeats.append((before, step))
         if repeats:
             assert spec.repeat is not None

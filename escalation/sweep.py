@@ -25,6 +25,7 @@ from escalation.repository import ClockRepository
 from escalation.tiers import policy_for
 from workflows import machine, timers
 from workflows.engine import WorkflowEngine
+from workflows.intake import HISTORY
 from workflows.timers import Handler, TimerReport
 
 ALL_KINDS = (WORKFLOW_TIMER, SLA_WARNING, SLA_BREACH, REGULATORY, COMMITMENT)
@@ -136,6 +137,8 @@ def _sla(batch: Batch, case: Case, timer: Any) -> str:
     batch.entry(case, clock.name, what, reason, {"due_at": clock.due_at.isoformat(), "budget": hours(budget)})
     if not policy.escalates_on(clock.name, what):
         return f"{what} recorded"
+    if before_recorded(case, timer.due_at):
+        return f"{what} recorded; it passed before the case was imported as history: not acted on"
     return f"{what} recorded" + batch.escalate(case, clock.name, f"SLA '{clock.name}' {what}: due {due}")
 
 
@@ -151,6 +154,8 @@ def _regulatory(batch: Batch, case: Case, timer: Any) -> str:
         batch.entry(case, clock.name, "lapsed", f"{label}: '{info['label']}' ended {deadline:%Y-%m-%d %H:%M} UTC; "
                     "a full final response is now required")
         return "option lapsed"
+    if letter is not None and before_recorded(case, timer.due_at):
+        return "skipped: the letter was due before the case was imported as history"
     if letter is None:
         if clock.breached_at is None:
             batch.mark(clock, breached_at=batch.now)
@@ -171,6 +176,13 @@ def _regulatory(batch: Batch, case: Case, timer: Any) -> str:
                 f"{deadline:%Y-%m-%d}", values)
     batch.report.letters.append(f"{case.reference} {letter}")
     return f"letter '{letter}' queued"
+
+
+def before_recorded(case: Case, due: datetime) -> bool:
+    """Whether ``due`` came before the case was imported as history (``workflows.intake``):
+    such a deadline is recorded as passed, never acted on (no escalation, no letter)."""
+    imported = case.data.get(HISTORY)
+    return isinstance(imported, str) and due < datetime.fromisoformat(imported)
 
 
 def _commitment(batch: Batch, case: Case, timer: Any) -> str:

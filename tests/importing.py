@@ -35,8 +35,9 @@ def good(rows: list[tuple[int, ComplaintIn | ImportRowError]]) -> list[Complaint
     return [item for _, item in rows if isinstance(item, ComplaintIn)]
 
 
-def store(app: App, path: Path, actor: Actor, **options: Any) -> IntakeReport:
-    return app.intake.take_in(read_file(path, options=ImportOptions(**options)), actor)
+def store(app: App, path: Path, actor: Actor, historical: bool = False, **options: Any) -> IntakeReport:
+    rows = read_file(path, options=ImportOptions(**options))
+    return app.intake.take_in(rows, actor, historical=historical or rows.historical)
 
 
 def stored(app: App) -> list[dict[str, Any]]:

@@ -64,14 +64,15 @@ def test_the_same_complaint_site_export_dropped_again_under_another_name_is_reco
     assert (again.created, len(again.duplicates)) == ([], 5)
 
 
-def test_an_ombudsman_findings_table_keeps_the_columns_it_does_not_map(app: App, handler: Actor) -> None:
+def test_an_ombudsman_findings_table_is_imported_as_history_closed_with_its_findings(app: App, handler: Actor) -> None:
     report = store(app, IMPORT_FILES / "housing_ombudsman.csv", handler)
     assert (len(report.created), report.errors) == (4, [])
     first, *_, no_summary = stored(app)
     assert (first["external_id"], first["company"], first["category"], first["sub_category"]) == (
         "202206731", "Sanctuary Housing Association", "Damp and mould", "No maladministration")
     assert first["description"] == "Damp and mould – No maladministration"  # no summary: category and finding
-    assert first["payload"]["source"] == {"Date of determination": "30/06/2023"}
+    assert (first["state"], first["data"]["outcome"]) == ("closed", "No maladministration")
+    assert "source" not in first["payload"]  # every column is mapped
     lambeth = next(c for c in stored(app) if c["external_id"] == "202301187")
     assert lambeth["received_at"].replace(tzinfo=UTC) == datetime(2023, 5, 3, tzinfo=UTC)  # a UK date: 3 May
 
@@ -162,7 +163,7 @@ def test_a_mapping_reads_json_objects_as_rows(tmp_path: Path) -> None:
     (SITE.replace("{value: social}", "{value: pigeon}"),
      "line 6, fields.channel.value: 'pigeon' is not a channel; use one of email, phone, web"),
     (SITE.replace("{value: Broadband}", "{value: Broadband, dayfirst: true}"),
-     "line 3, fields.product.dayfirst: dayfirst is for received_at, the one date a complaint has"),
+     "line 3, fields.product.dayfirst: dayfirst is for received_at, whose dates the others follow"),
     (SITE.replace("received_at: Posted", "received_at: {column: Posted, format: '%Y'}"),
      "line 5, fields.received_at.format: '%Y' names no day and no month"),
     (SITE.replace("fields:", "unmapped: hide\nfields:"),

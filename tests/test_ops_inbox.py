@@ -69,9 +69,9 @@ def test_an_import_that_crashes_half_way_leaves_whole_complaints_and_the_rerun_c
     (folder / "a.csv").write_text(CSV)
     real_write, calls = IntakeService._write, {"n": 0}
 
-    def crash_in_the_second_batch(self, uow, batch, actor):  # type: ignore[no-untyped-def]
+    def crash_in_the_second_batch(self, uow, batch, actor, historical=False):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        result = real_write(self, uow, batch, actor)
+        result = real_write(self, uow, batch, actor, historical)
         if calls["n"] == 2:
             raise ConnectionError("server closed the connection")
         return result

@@ -51,6 +51,20 @@ def receipt_problem(record: ComplaintIn, now: datetime) -> str | None:
     return f"received_at: {received:%Y-%m-%d %H:%M} UTC is in the future (now {now:%Y-%m-%d %H:%M} UTC)"
 
 
+#: The data key marking a complaint imported as history, and the action that closes one.
+HISTORY, CLOSE = "imported_as_history", "close"
+
+
+def history_problem(record: ComplaintIn, historical: bool) -> str | None:
+    """Why the record can't be taken in as it is: history needs its receipt date, and only
+    history may come closed."""
+    if historical and record.received_at is None:
+        return "received_at: a historical import needs the date each complaint was received"
+    if not historical and record.closed_at is not None:
+        return "closed_at: only a historical import (--historical) takes a complaint that is closed already"
+    return None
+
+
 def first_tier(workflow: CompiledWorkflow, record: ComplaintIn) -> str:
     return workflow.first_tier
 
@@ -110,8 +124,11 @@ class IntakeService:
         records: Iterable[tuple[int, ComplaintIn | ComplaintflowError]],
         actor: Actor,
         on_batch: Callable[[int], None] | None = None,
+        historical: bool = False,
     ) -> IntakeReport:
         """Store valid records in batches; rows that failed parsing are reported, not stored.
+        ``historical``: the records are history, each stored as received on its date
+        (``_plan_history``).
 
         A batch commits on a helper thread while the next batch is read and validated (the
         commit writes the batch's pages without Python, reading needs nothing from the
@@ -139,29 +156,32 @@ class IntakeService:
                     good = []
                     now = self.engine.clock.now()
                     for row, item in batch:
-                        if not isinstance(item, ComplaintflowError) and (problem := receipt_problem(item, now)):
+                        if not isinstance(item, ComplaintflowError) and (
+                                problem := receipt_problem(item, now) or history_problem(item, historical)):
                             item = ImportRowError(row, [problem])
                         if isinstance(item, ComplaintflowError):
                             report.errors.append((row, str(item)))
                         else:
                             good.append((row, item))
                     # fewer rows than asked for: the records have run out
-                    committer.commit(*self._write_batch(good, actor), last=len(batch) < self.batch_size)
+                    committer.commit(*self._write_batch(good, actor, historical), last=len(batch) < self.batch_size)
                     size = len(batch)
 
-    def _write_batch(self, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> tuple[UnitOfWork, IntakeReport]:
+    def _write_batch(self, batch: list[tuple[int, ComplaintIn]], actor: Actor,
+                     historical: bool = False) -> tuple[UnitOfWork, IntakeReport]:
         """The batch written in a transaction left open for ``_commit``."""
         for attempt in range(3):
             uow = UnitOfWork(self.engine.db).__enter__()
             try:
-                return uow, self._write(uow, batch, actor)
+                return uow, self._write(uow, batch, actor, historical)
             except BaseException as exc:
                 uow.__exit__(type(exc), exc, exc.__traceback__)
                 if not (isinstance(exc, IntegrityError) or is_contention(exc)) or attempt == 2:
                     raise  # 3 times: a concurrent importer keeps winning the same ids, give up loudly
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _write(self, uow: UnitOfWork, batch: list[tuple[int, ComplaintIn]], actor: Actor) -> IntakeReport:
+    def _write(self, uow: UnitOfWork, batch: list[tuple[int, ComplaintIn]], actor: Actor,
+               historical: bool = False) -> IntakeReport:
         report = IntakeReport()
         workflow = self.engine.registry.get(self.workflow_name)
         now = self.engine.clock.now()
@@ -186,7 +206,7 @@ class IntakeService:
                 references[i] = ref
         new = []
         for (_, record), reference, customer_id in zip(fresh, references, customers, strict=True):
-            case, steps = self._plan(workflow, record, reference, actor, now)
+            case, steps = (self._plan_history if historical else self._plan)(workflow, record, reference, actor, now)
             new.append(NewCase(_row(record, case, customer_id, now), case, steps))
         self.engine.start_cases(uow, workflow, new)
         for (row, record), ref in zip(fresh, references, strict=True):
@@ -211,6 +231,36 @@ class IntakeService:
             case = Case(**{**case.__dict__, "customer_name": record.customer.name})
         ack = machine.plan(workflow, case, "acknowledge", Actor.system("intake"), {}, now, self.engine.deadline)
         return ack.apply(case), [received, ack]
+
+    def _plan_history(self, workflow: CompiledWorkflow, record: ComplaintIn, reference: str, actor: Actor,
+                      now: datetime) -> tuple[Case, list[Step]]:
+        """A complaint from history: received and acknowledged on its receipt date (so its clocks
+        count from then), closed on its closing date with its outcome if it came closed, and no
+        letter for any of it. The case's data says it was imported as history (``HISTORY``):
+        the automatic escalation of a repeat complaint leaves it alone, and the sweep records
+        the deadlines that passed before it was imported without acting on them."""
+        received_at = as_utc(record.received_at)  # type: ignore[arg-type]
+        case, steps = self._plan(workflow, record.model_copy(update={"received_at": received_at}), reference, actor,
+                                 received_at)
+        received, ack = steps
+        marker = {HISTORY: machine.iso(now)}
+        received = Step(**{**received.__dict__, "changes": marker})
+        ack = Step(**{**ack.__dict__, "notifications": []})
+        case = Case(**{**case.__dict__, "data": {**case.data, **marker}})
+        if record.closed_at is None:
+            return case, [received, ack]
+        if CLOSE not in workflow.spec.transitions:
+            raise InvalidInput(f"Workflow '{workflow.name}' v{workflow.version}",
+                               [f"has no '{CLOSE}' action to import a closed complaint into"])
+        closed_at, closed = as_utc(record.closed_at), workflow.target(CLOSE, ack.to_state)
+        changes = {"outcome": record.outcome} if record.outcome else {}
+        after = Case(**{**case.__dict__, "data": {**case.data, **changes}})
+        close = Step(action=CLOSE, actor=actor, from_state=ack.to_state, to_state=closed, tier=ack.tier,
+                     queue=ack.queue, seq=ack.seq + 1, at=closed_at,
+                     payload={"closed_at": machine.iso(closed_at), "imported": True, **changes}, changes=changes,
+                     timers=machine.entry_timers(workflow, closed, after, closed_at, self.engine.deadline),
+                     notifications=[])
+        return close.apply(case), [received, ack, close]
 
     def _customers(self, uow: UnitOfWork, customers: list[CustomerIn | None], now: datetime) -> list[int | None]:
         """Customer ids, creating customers not seen before (matched by pseudonymised identity)."""

@@ -145,7 +145,7 @@ def plan(
     if entry_failed:
         raise GuardFailed(case.reference, action, case.state, [f"'{to_state}' requires: " + f for f in entry_failed])
 
-    timers = _timers(workflow, to_state, after, now, deadline) if to_state != case.state else []
+    timers = entry_timers(workflow, to_state, after, now, deadline) if to_state != case.state else []
     step = Step(
         action=action, actor=actor, from_state=case.state, to_state=to_state, tier=tier,
         queue=workflow.queue_of(tier), seq=case.version + 1, at=now, payload=clean,
@@ -205,7 +205,9 @@ def _context(case: Case, payload: Mapping[str, Any], now: datetime) -> dict[str,
     return {"complaint": case.fields, "data": case.data, "payload": payload, CLOCK: {"now": now}}
 
 
-def _timers(workflow: CompiledWorkflow, state: str, case: Case, now: datetime, deadline: DeadlineFn) -> list[TimerPlan]:
+def entry_timers(workflow: CompiledWorkflow, state: str, case: Case, now: datetime,
+                 deadline: DeadlineFn) -> list[TimerPlan]:
+    """The timers a case entering ``state`` at ``now`` sets."""
     plans = []
     for spec in workflow.spec.states[state].timers:
         due: datetime | None

@@ -166,6 +166,9 @@ def import_(
     encoding: Annotated[str | None, typer.Option("--encoding", help="the file's encoding, e.g. cp1257 (default: "
                                                  "detected)")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="the workbook's sheet (default: the first)")] = None,
+    historical: Annotated[bool, typer.Option("--historical", help="the file is history: each case as received on "
+                                             "its date, no letter for what happened before now, closed ones closed "
+                                             "(closed_at, outcome)")] = False,
 ) -> None:
     """Import complaints from a file; bad rows are reported with their row numbers, good rows kept."""
     cli = ctx_of(ctx)
@@ -174,8 +177,10 @@ def import_(
     with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=terminal(stderr=True), disable=cli.json or not sys.stderr.isatty()) as progress:
         task = progress.add_task("import", total=None if progress.disable else rows.total)
-        report = cli.app().intake.take_in(rows, cli.actor, on_batch=lambda n: progress.advance(task, n))
-    summary = {"file": str(file), "read": rows.summary(), "created": len(report.created),
+        report = cli.app().intake.take_in(rows, cli.actor, on_batch=lambda n: progress.advance(task, n),
+                                          historical=historical or rows.historical)
+    summary = {"file": str(file), "read": rows.summary(), "historical": historical or rows.historical,
+               "created": len(report.created),
                "duplicates": len(report.duplicates), "errors": [{"row": r, "reason": why} for r, why in report.errors]}
     if cli.json:
         cli.emit_json(summary | {"references": [ref for _, ref in report.created]})

@@ -39,6 +39,8 @@ from complaints.schemas import ComplaintIn, field_problems
 #: What a cell holding only one of these means: nothing (case ignored).
 EMPTY = ("", "none", "n/a", "null")
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone")
+#: Fields that hold dates: received_at decides how the file writes them, the others follow it.
+DATED = ("received_at", "closed_at")
 #: The complaint fields a mapping may fill.
 FIELDS = tuple(name for name in ComplaintIn.model_fields if name not in ("customer", "source")) + CUSTOMER_FIELDS
 REQUIRED = ("product", "description")
@@ -82,6 +84,8 @@ class MappingSpec(_Spec):
     encoding: str | None = None
     unmapped: Literal["keep", "drop"] = "keep"
     empty: list[str] = list(EMPTY)
+    #: the file is history: each case stored as received on its date (``--historical``)
+    historical: bool = False
     fields: dict[str, Source]
 
 
@@ -171,7 +175,9 @@ def _dates_only_for_received_at(spec: MappingSpec) -> Iterator[tuple[Path_, str]
         for fs, path in _specs(top, ("fields", name)):
             dated = [key for key in ("format", "dayfirst") if getattr(fs, key) is not None]
             if dated and name != "received_at":
-                yield (*path, dated[0]), f"{dated[0]} is for received_at, the one date a complaint has"
+                yield (*path, dated[0]), (f"{dated[0]} is for received_at; {name} is read as received_at is"
+                                          if name in DATED else
+                                          f"{dated[0]} is for received_at, whose dates the others follow")
             elif fs.format and (problem := check_format(fs.format)):
                 yield (*path, "format"), problem
     received = spec.fields.get("received_at")
@@ -249,6 +255,8 @@ class RowMapper:
     date_get: Getter | None = None
     keep: list[tuple[int, str]] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)
+    #: other date fields (closed_at), read in the order received_at's column is read
+    later: list[tuple[str, Getter]] = field(default_factory=list)
 
     def __call__(self, row: int, cells: list[str]) -> ComplaintIn | ImportRowError:
         raw: dict[str, Any] = {}
@@ -265,6 +273,12 @@ class RowMapper:
                 raw["received_at"] = self.dates.parse(text)
             except ValueError as exc:
                 return ImportRowError(row, [f"received_at ({self.origins['received_at']}): {exc}"])
+        for name, get in self.later:
+            if (text := get(cells)) is not None:
+                try:
+                    raw[name] = self.dates.parse(text) if self.dates is not None else text
+                except ValueError as exc:
+                    return ImportRowError(row, [f"{name} ({self.origins[name]}): {exc}"])
         if self.keep:
             source = {name: value for i, name in self.keep if (value := cells[i].strip())}
             if source:
@@ -314,8 +328,13 @@ def compile_mapping(mapping: Mapping, header: list[str], file: str, dates: DateO
     customer: list[tuple[str, Getter]] = []
     origins: dict[str, str] = {}
     date_column, date_get = None, None
+    later: list[tuple[str, Getter]] = []
     for name, source in spec.fields.items():
         path: Path_ = ("fields", name)
+        if name in DATED and name != "received_at":
+            later.append((name, _getter(source, path, index, empty, longest)))
+            origins[name] = _described(source)
+            continue
         if name == "received_at" and _column_of(source) is not None:
             column = _column_of(source)
             assert column is not None
@@ -341,7 +360,7 @@ def compile_mapping(mapping: Mapping, header: list[str], file: str, dates: DateO
     if spec.unmapped == "keep":
         names = {i: n for n, found in columns.items() for i in ([found] if isinstance(found, int) else [])}
         keep = [(i, names.get(i) or f"column {i + 1}") for i in range(len(header)) if i not in used]
-    return RowMapper(mapping, fields, customer, date_column, date_get, keep, origins)
+    return RowMapper(mapping, fields, customer, date_column, date_get, keep, origins, later)
 
 
 def _positions(indexes: list[int]) -> str:

@@ -82,9 +82,11 @@ class ImportedRows:
     says how the file was read: its kind and encoding, the mapping, each date column's format."""
 
     def __init__(self, rows: Rows, read_as: str, mapping: str | None, dates: list[DateColumn],
-                 count: Callable[[], int | None], total: int | None = None):
+                 count: Callable[[], int | None], total: int | None = None, historical: bool = False):
         self._rows = rows
         self.read_as, self.mapping, self.dates = read_as, mapping, dates
+        #: the mapping says the file is history: cases stored as received on their dates
+        self.historical = historical
         self._count, self._total = count, total
 
     def __iter__(self) -> Rows:
@@ -172,7 +174,7 @@ def _mapped(table: Table, mapping: Mapping, options: ImportOptions) -> ImportedR
     mapper = compile_mapping(mapping, table.header, table.name, options.dates)
     total, rows = _decide(table, mapper.dates, mapper.date_get, mapper)
     return ImportedRows(rows, table.described(), mapping.name, [mapper.dates] if mapper.dates else [],
-                        lambda: _count(table), total)
+                        lambda: _count(table), total, mapping.spec.historical)
 
 
 def _decide(table: Table, column: DateColumn | None, get: Callable[[list[str]], str | None] | None,
