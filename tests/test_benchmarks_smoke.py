@@ -18,7 +18,7 @@ from benchmarks.intake import WRITTEN, within_reach
 from benchmarks.report import load
 from benchmarks.sweep import Size
 
-FIGURES = "transitions,intake,sweep,contention"
+FIGURES = "transitions,intake,mapping,sweep,contention"
 MEASURE_KEYS = {"name", "value", "unit", "baseline", "baseline_name", "ratio", "target", "met", "note"}
 
 
