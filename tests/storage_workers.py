@@ -91,20 +91,7 @@ def _anything_due(app: Any) -> bool:
 
 def run_workers(target: Callable[..., None], args: Sequence[tuple[Any, ...]], tmp_path: Path) -> list[Any]:
     """Start one spawned process per argument tuple, all released together; their JSON results."""
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(len(args))
-    outs = [tmp_path / f"worker-{i}.json" for i in range(len(args))]
-    procs = [ctx.Process(target=target, args=(*a, barrier, str(out))) for a, out in zip(args, outs, strict=True)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-            p.join()
-    assert [p.exitcode for p in procs] == [0] * len(procs), "a worker process failed (its traceback is above)"
-    return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
+    return run_mixed([(target, a) for a in args], tmp_path)
 
 
 def init_worker(url: str, barrier: Any, out: str) -> None:
