@@ -17,6 +17,7 @@ import typer.main
 from pydantic import BaseModel
 
 from complaintflow.cli.app import app
+from complaints.schemas import ComplaintIn, CustomerIn
 from workflows import definition, sla_spec
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_mermaid
@@ -233,3 +234,9 @@ def test_the_workflow_guide_names_every_key_of_the_definition_language() -> None
     keys = {f"{model.__name__}.{field.alias or name}": field.alias or name
             for model in models for name, field in model.model_fields.items()}
     assert sorted(where for where, key in keys.items() if f"`{key}`" not in guide and f"`{key}:" not in guide) == []
+
+
+def test_the_import_guide_names_every_field_of_a_complaint_and_every_csv_column() -> None:
+    guide = _text(ROOT / "docs" / "importing.md")
+    fields = [*ComplaintIn.model_fields, *(f"customer_{name}" for name in CustomerIn.model_fields)]
+    assert [field for field in fields if f"`{field}`" not in guide] == []
