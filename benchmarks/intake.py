@@ -44,8 +44,7 @@ class Sizes:
 
 
 #: The full run keeps the best of two interleaved rounds, as the other figures keep the best
-#: of theirs: with one round, a slow moment of a shared machine decided the figure (the same
-#: code gave 4,692 to 5,559 rows/s within 20 minutes on one host, 2026-12-01).
+#: of theirs: with one round, a slow moment of a shared machine decided the figure.
 SIZES: dict[Profile, Sizes] = {
     "tiny": Sizes(rows=200, repeat=1),
     "quick": Sizes(rows=10_000, repeat=1),

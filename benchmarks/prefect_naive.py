@@ -4,7 +4,7 @@ The same transition (pause or resume a complaint) is done by ``WorkflowEngine.ad
 (100 per transaction: the engine's batched rate per complaint) and by a Prefect flow that
 wraps that very call, one run per complaint, against a temporary local Prefect server. The
 baseline is the naive design as a naive user runs it: Prefect's defaults, where a sync flow
-run costs about a second because the flow engine joins its heartbeat thread (PREFECT.md).
+run costs about a second because the flow engine joins its heartbeat thread.
 A second row, for context only, uses the heartbeat-off setting that brings a run near 0.1 s.
 Server start-up is a warm-up run and not counted. Prefect is imported only here.
 """
@@ -50,12 +50,11 @@ def _prefect(ctx: Context) -> Any:
     """Import Prefect with its home in the scratch folder, offline, no server URL."""
     if os.environ.get("PREFECT_API_URL"):
         raise NotAvailable("PREFECT_API_URL is set; this figure measures the temporary local server")
-    # A lasting home: the temporary server starts in 6-7 s on a used database, 11-12 s on a new one.
+    # A lasting home: the temporary server starts faster on a database it has used before.
     os.environ.setdefault("PREFECT_HOME", str(Path(tempfile.gettempdir()) / "complaintflow-bench-prefect"))
     for key, value in OFFLINE.items():
         os.environ.setdefault(key, value)
-    # Start-up is not measured; Prefect's 20 s allowance was too short on a slow machine
-    # (the full run of 2026-11-30 failed here), so allow it two minutes.
+    # Start-up is not measured, and Prefect's own 20 s allowance is too short on a slow machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         import prefect

@@ -66,8 +66,7 @@ class Size:
 
     def check(self) -> None:
         """Every due complaint added so far has its timer stored as fired. Counted outside the
-        clock: the count reads an index of every timer, 50 ms at 1M open, which would be
-        charged to the sweep."""
+        clock: the count reads an index of every timer, which would be charged to the sweep."""
         fired = count_rows(self.conn, "timer", "status = 'fired'")
         if fired != self.added - self.open_count:
             raise AssertionError(f"{fired} timers stored as fired, {self.added - self.open_count} due so far, "

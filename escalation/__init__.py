@@ -2,5 +2,5 @@
 
 Pure rules: ``calendar``, ``policy``, ``clocks``. Persistence: ``models``, ``repository``. Use
 cases: ``observer`` (clocks move inside each step's transaction), ``tiers`` (escalation
-triggers), ``sweep`` (fires due timers exactly once), ``services``, ``explain``. Edge: ``flows``.
+triggers), ``sweep`` (fires due timers exactly once), ``services``, ``explain``.
 """
