@@ -17,6 +17,7 @@ from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
 from root_cause.blocking import LinkRecord
 from root_cause.models import BlockKey, Capa, CapaCause, CapaEvent, ComplaintLink, ComplaintRootCause, RecurrenceAlert
+from root_cause.textkeys import PREFIX as TEXT_KEY_PREFIX
 
 cause_t = ComplaintRootCause.__table__  # type: ignore[attr-defined]
 block_t = BlockKey.__table__  # type: ignore[attr-defined]
@@ -36,7 +37,7 @@ class CapaConflict(ConflictError):
                                           f"{expected}); reload it and try again.")
 _record_columns = (
     complaint_t.c.id, complaint_t.c.description, complaint_t.c.product, complaint_t.c.company,
-    complaint_t.c.category, customer_t.c.pseudonym,
+    complaint_t.c.category, customer_t.c.pseudonym, complaint_t.c.language,
 )
 _record_query = select(*_record_columns).select_from(
     complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id)
@@ -51,7 +52,7 @@ _insert_block_keys = Bulk(block_t.insert())
 
 
 def _record(row: Any) -> LinkRecord:
-    return LinkRecord(row.id, row.description or "", row.product, row.company, row.category, row.pseudonym)
+    return LinkRecord(row.id, row.description or "", row.product, row.company, row.category, row.pseudonym, row.language)
 
 
 def pair_key(source: int, target: int | None = None, capa: int | None = None) -> str:
@@ -113,11 +114,22 @@ class RootCauseRepository:
         for part in chunks(rows, 5000):
             _insert_block_keys.run(self.conn, list(part))
 
-    def ids_without_block_keys(self) -> list[int]:
-        query = select(complaint_t.c.id).where(
-            ~select(block_t.c.complaint_id).where(block_t.c.complaint_id == complaint_t.c.id).exists()
-        )
+    def ids_without_block_keys(self, text: bool = False) -> list[int]:
+        """Complaints without any key (``text``: without a text key, though they have words)."""
+        keys = select(block_t.c.complaint_id).where(block_t.c.complaint_id == complaint_t.c.id)
+        query = select(complaint_t.c.id)
+        if text:  # a text key starts with "t", no field key (hexadecimal) does
+            query = query.where(func.length(func.coalesce(complaint_t.c.description, "")) > 0)
+            keys = keys.where(block_t.c.key.like(f"{TEXT_KEY_PREFIX}%"))
+        query = query.where(~keys.exists())
         return [r[0] for r in self.conn.execute(query.order_by(complaint_t.c.id))]
+
+    def existing_block_keys(self, complaint_ids: Sequence[int]) -> set[tuple[int, str]]:
+        found: set[tuple[int, str]] = set()
+        for part in chunks(complaint_ids):
+            rows = self.conn.execute(select(block_t.c.complaint_id, block_t.c.key).where(block_t.c.complaint_id.in_(part)))
+            found.update((r.complaint_id, r.key) for r in rows)
+        return found
 
     def block_members(self, keys: Sequence[str], cap: int) -> list[int]:
         """The newest ``cap`` complaints of each block: one index range scan per key."""
