@@ -5,6 +5,7 @@ row are written in one transaction; an owner is told through ``rc_notice`` in th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from complaints.errors import InvalidInput
 from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from root_cause import alerts as rules
-from root_cause.recurrence import RecurrencePolicy, period_of
+from root_cause.recurrence import period_of
 from root_cause.repository import RootCauseRepository
 
 SYSTEM = Actor.system("recurrence-analysis")
@@ -86,8 +87,11 @@ def settle_quiet_alerts(repo: RootCauseRepository, found: set[str], period: str,
 
 def change_alert(db: Database, now: datetime, alert_id: int, action: str, actor: Actor, *, owner: str | None = None,
                  address: str | None = None, capa_id: int | None = None, reason: str | None = None,
-                 policy: RecurrencePolicy | None = None) -> dict[str, Any]:
-    """A person moves an alert; refused with what is allowed, and why, otherwise."""
+                 evidence: Callable[[RootCauseRepository, dict[str, Any]], dict[str, Any]] | None = None,
+                 ) -> dict[str, Any]:
+    """A person moves an alert; refused with what is allowed, and why, otherwise. ``reopen``
+    needs ``evidence``, which returns a later period's finding or refuses
+    (``root_cause.analysis.reopen_alert`` passes it)."""
     with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         alert = repo.alert(alert_id, for_update=True)
@@ -109,32 +113,17 @@ def change_alert(db: Database, now: datetime, alert_id: int, action: str, actor:
                 raise InvalidInput("Invalid dismissal", ["reason: say why the alert is dismissed (--reason)"])
             values = {"reason": reason.strip()}
         elif action == "reopen":
-            evidence = _new_evidence(repo, alert, now, policy)
-            values = {k: evidence[k] for k in FINDING} | {"reason": None}
-            details |= {"new_evidence": evidence["evidence"]}
+            if evidence is None:
+                raise InvalidInput(f"Can't reopen alert {alert_id} without looking for new evidence",
+                                   ["use root_cause.analysis.reopen_alert"])
+            found = evidence(repo, alert)
+            values = {k: found[k] for k in FINDING} | {"reason": None}
+            details |= {"new_evidence": found["evidence"]}
         alert = _event(repo, alert, action, to, actor, now, values, details)
         if action in ("assign", "reopen"):
             _tell_owner(repo, alert, "assigned to you" if action == "assign" else "reopened", now)
         uow.commit()
     return alert
-
-
-def _new_evidence(repo: RootCauseRepository, alert: dict[str, Any], now: datetime,
-                  policy: RecurrencePolicy | None) -> dict[str, Any]:
-    """The finding of a later period than the alert's, or InvalidInput: no reopening without one."""
-    from root_cause.analysis import current_findings
-
-    unit = "week" if "-W" in alert["period"] else "month"
-    findings, subjects = current_findings(repo, now, policy or RecurrencePolicy(unit=unit))
-    for f in findings:
-        if f.subject == alert["subject"] and rules.is_later(f.period, alert["period"]):
-            name = subjects.names.get(f.subject)
-            return {"period": f.period, "strength": f.strength, "p_value": f.p_value, "observed": f.observed,
-                    "expected": f.expected, "explanation": (f"{name}: " if name else "") + f.explanation(unit),
-                    "evidence": f.as_evidence() | {"name": name or f.subject}}
-    raise InvalidInput(f"Can't reopen alert {alert['id']}: no new evidence", [
-        f"{alert['subject']} is not above its baseline in a period after {alert['period']}; "
-        "an alert is reopened only on a later period's finding (`complaints rootcause analyse` reopens it then)"])
 
 
 def list_alerts(db: Database, statuses: list[str] | None = None) -> list[dict[str, Any]]:

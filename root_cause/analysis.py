@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from complaints.db import Database
-from complaints.errors import NotFound
+from complaints.errors import InvalidInput, NotFound
 from complaints.privacy import withheld_text
 from complaints.repository import complaint_t, customer_t
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from root_cause import capa as capa_rules
-from root_cause.alert_service import period_of_now, raise_alert, settle_quiet_alerts
+from root_cause.alert_service import change_alert, period_of_now, raise_alert, settle_quiet_alerts
 from root_cause.alerts import ACTIVE as ACTIVE_ALERTS
+from root_cause.alerts import is_later
 from root_cause.graph import GraphData, LinkGraph, build_graph
 from root_cause.naming import cluster_names
 from root_cause.recurrence import (
@@ -232,3 +234,28 @@ def report(db: Database, taxonomy: Taxonomy, now: datetime) -> dict[str, Any]:
         "overdue_capas": sum(1 for c in capas if c["overdue"]),
         "links": [{"kind": k, "status": s, "count": n} for (k, s), n in sorted(link_counts.items())],
     }
+
+
+def reopen_alert(db: Database, now: datetime, alert_id: int, actor: Actor, reason: str | None = None,
+                 policy: RecurrencePolicy | None = None) -> dict[str, Any]:
+    """Reopen a dismissed or resolved alert, only on new evidence: a later period's finding."""
+    return change_alert(db, now, alert_id, "reopen", actor, reason=reason,
+                        evidence=lambda repo, alert: _new_evidence(repo, alert, now, policy))
+
+
+def _new_evidence(repo: RootCauseRepository, alert: dict[str, Any], now: datetime,
+                  policy: RecurrencePolicy | None) -> dict[str, Any]:
+    """The finding of a later period than the alert's, or InvalidInput: no reopening without one."""
+    unit = "week" if "-W" in alert["period"] else "month"
+    findings, subjects = current_findings(repo, now, policy or RecurrencePolicy(unit=unit))
+    for f in findings:
+        if f.subject == alert["subject"] and is_later(f.period, alert["period"]):
+            name = subjects.names.get(f.subject)
+            return {"period": f.period, "strength": f.strength, "p_value": f.p_value, "observed": f.observed,
+                    "expected": f.expected, "explanation": (f"{name}: " if name else "") + f.explanation(unit),
+                    "evidence": f.as_evidence() | {"name": name or f.subject}}
+    raise InvalidInput(f"Can't reopen alert {alert['id']}: no new evidence", [
+        f"{alert['subject']} is not above its baseline in a period after {alert['period']}; "
+        "an alert is reopened only on a later period's finding (`complaints rootcause analyse` reopens it then)"])
+
+

@@ -52,7 +52,7 @@ def test_a_dismissal_needs_a_reason_and_only_new_evidence_reopens(app: App, cloc
     analysis.analyse_recurrence(app.db, clock.now())  # the same month found again is no new evidence
     assert alert_service.alert_view(app.db, alert["id"])["status"] == "dismissed"
     with pytest.raises(InvalidInput, match=f"Can't reopen alert {alert['id']}: no new evidence"):
-        alert_service.change_alert(app.db, clock.now(), alert["id"], "reopen", QUINN)
+        analysis.reopen_alert(app.db, clock.now(), alert["id"], QUINN)
     with pytest.raises(InvalidInput, match="Can't 'ack' alert .* in status 'dismissed'"):
         alert_service.change_alert(app.db, clock.now(), alert["id"], "ack", QUINN)
 

@@ -281,7 +281,14 @@ def alerts_resolve(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()
 def alerts_reopen(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
                   reason: Annotated[str | None, typer.Option()] = None) -> None:
     """Reopen a dismissed or resolved alert: only on new evidence (a later period's finding)."""
-    _move_alert(ctx, alert_id, "reopen", reason=reason)
+    from root_cause.analysis import reopen_alert
+
+    cli = ctx_of(ctx)
+    alert = reopen_alert(cli.app().db, cli.app().clock.now(), alert_id, cli.actor, reason)
+    if cli.json:
+        cli.emit_json(alert)
+    else:
+        cli.console.print(f"[green]✓[/] alert {alert_id} is {alert['status']} ({alert['period']})")
 
 
 @app.command()
