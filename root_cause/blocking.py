@@ -1,5 +1,8 @@
 """Which complaints are compared at all: blocking keys. Pure and light (no numpy), because the
 intake path computes them for every new complaint.
+
+Two kinds of key: those of shared fields (this module) and those of alike words
+(``textkeys``), so that a complaint filed under other labels than its twin still meets it.
 """
 
 from __future__ import annotations
@@ -7,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
+
+from root_cause.textkeys import text_keys
 
 DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY = "duplicate_of", "related", "same_root_cause", "fixed_by"
 LINK_KINDS = (DUPLICATE_OF, RELATED, SAME_ROOT_CAUSE, FIXED_BY)
@@ -23,6 +28,12 @@ class LinkRecord:
     company: str | None = None
     category: str | None = None
     customer: str | None = None
+    language: str | None = None  # picks the stop words the text keys leave out
+
+
+def all_keys(record: LinkRecord) -> list[str]:
+    """The field keys and the text keys of a complaint: every block it falls in."""
+    return blocking_keys(record) + text_keys(record.text, record.language)
 
 
 def blocking_keys(record: LinkRecord) -> list[str]:

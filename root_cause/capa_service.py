@@ -14,6 +14,7 @@ from complaints.errors import InvalidInput
 from complaints.steps import Actor
 from complaints.uow import UnitOfWork
 from root_cause import capa as rules
+from root_cause.alert_service import raise_alert
 from root_cause.blocking import FIXED_BY
 from root_cause.repository import RootCauseRepository, pair_key
 from root_cause.schemas import CapaIn
@@ -100,11 +101,12 @@ def verify_capas(db: Database, taxonomy: Taxonomy, now: datetime, capa_id: int |
             else:
                 repo.update_capa(capa, **values)
             if check.outcome == rules.REOPENED:
-                repo.upsert_alert({"kind": "capa_recurred", "subject": f"capa:{capa['id']}",
+                raise_alert(repo, {"kind": "capa_recurred", "subject": f"capa:{capa['id']}",
                                    "period": now.date().isoformat(), "strength": round(min(after / max(before, 1), 99), 3),
                                    "p_value": check.p_value, "observed": after, "expected": round(before * check.after_days / max(check.before_days, 1e-9), 3),
                                    "explanation": f"CAPA {capa['id']} '{capa['title']}' reopened: {check.explanation}",
-                                   "status": "open", "created_at": now})
+                                   "created_at": now, "evidence": details | {"name": f"CAPA {capa['id']}: {capa['title']}"}},
+                            now)
             results.append({"capa": capa["id"], "outcome": check.outcome, "explanation": check.explanation})
         uow.commit()
     return results

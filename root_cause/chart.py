@@ -1,14 +1,25 @@
-"""A bar chart of complaints per period for one root cause or cluster (matplotlib, Agg)."""
+"""A bar chart of complaints per period for one root cause or cluster (matplotlib, Agg).
+
+The dashed line is the baseline the recurrence test used for the last period drawn: the
+complaints expected in each period at the subject's baseline share of its volume (or its own
+mean, without one), so the chart and the alert always tell the same story.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from complaints.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from root_cause.analysis import SubjectSeries
 
-def write_chart(subject: str, labels: list[str], counts: list[int], path: Path, baseline: float | None = None) -> None:
-    """PNG or SVG by the file's suffix; the dashed line is the subject's baseline rate."""
+MAX_TICKS = 16  # more period labels than this overlap at the chart's width
+
+
+def write_chart(series: SubjectSeries, path: Path) -> None:
+    """PNG or SVG by the file's suffix."""
     if path.suffix.lower() not in (".png", ".svg"):
         raise InvalidInput("Invalid chart file", [f"{path.name}: use a .png or .svg name"])
     import matplotlib
@@ -17,15 +28,24 @@ def write_chart(subject: str, labels: list[str], counts: list[int], path: Path, 
     from matplotlib import pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    shown = len(series.labels)
+    expected = series.baseline.expected[-shown:]
+    positions = list(range(shown))
     fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
     try:
-        ax.bar(labels, counts, color="#1f77b4")
-        if baseline is not None:
-            ax.axhline(baseline, color="#d62728", linestyle="--", linewidth=1, label=f"baseline {baseline:.2f}")
-            ax.legend(loc="upper left")
-        ax.set_title(f"Complaints per period: {subject}")
+        ax.bar(positions, series.counts, color="#1f77b4", label="complaints")
+        base = series.baseline
+        what = (f"expected at the baseline share {base.share:.1%} of {base.exposure}" if base.share is not None
+                else "baseline (own mean)")
+        ax.plot(positions[-len(expected):], expected, color="#d62728", linestyle="--", linewidth=1.2,
+                drawstyle="steps-mid", label=f"{what}; {series.labels[-1]}: {base.expected_now:.2f}")
+        ax.legend(loc="upper left", fontsize="small")
+        ax.set_title(f"Complaints per period: {series.name}", fontsize="medium", wrap=True)
         ax.set_ylabel("complaints")
-        ax.tick_params(axis="x", rotation=45)
+        step = max(1, -(-shown // MAX_TICKS))
+        ax.set_xticks(positions[::step], series.labels[::step], rotation=45, ha="right")
+        ax.set_xlim(-0.6, shown - 0.4)
+        ax.set_ylim(0, max([*series.counts, *expected, 1]) * 1.15)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         fig.savefig(path, format=path.suffix.lower().lstrip("."))

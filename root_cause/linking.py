@@ -42,29 +42,31 @@ __all__ = ["LinkPolicy", "LinkProposal", "LinkRecord", "link_all"]
 
 @dataclass
 class _Best:
-    """Candidate pairs collected from every leaf; reduced to top-k per complaint at the end."""
+    """Candidate pairs collected from every leaf, ranked by their score (fields included, so a
+    pair of alike texts from another block can't push out a pair that shares fields);
+    reduced to top-k per complaint at the end."""
 
     rows: list[np.ndarray] = field(default_factory=list)
     cols: list[np.ndarray] = field(default_factory=list)
-    sims: list[np.ndarray] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, leaf: np.ndarray, sims: np.ndarray, k: int, floor: float) -> None:
-        np.fill_diagonal(sims, -1.0)
+    def add(self, leaf: np.ndarray, values: np.ndarray, k: int) -> None:
+        np.fill_diagonal(values, -1.0)
         kk = min(k, len(leaf) - 1)
         if kk <= 0:
             return
-        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-        vals = np.take_along_axis(sims, top, axis=1)
-        keep = vals >= floor
+        top = np.argpartition(-values, kk - 1, axis=1)[:, :kk]
+        vals = np.take_along_axis(values, top, axis=1)
+        keep = vals >= 0
         self.rows.append(np.repeat(leaf.astype(np.int32), kk).reshape(len(leaf), kk)[keep])
         self.cols.append(leaf[top][keep].astype(np.int32))
-        self.sims.append(vals[keep].astype(np.float32))
+        self.values.append(vals[keep].astype(np.float32))
 
-    def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def top_k(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         if not self.rows:
             empty = np.array([], dtype=np.int64)
-            return empty, empty, np.array([], dtype=np.float32)
-        r, c, s = (np.concatenate(x) for x in (self.rows, self.cols, self.sims))
+            return empty, empty
+        r, c, s = (np.concatenate(x) for x in (self.rows, self.cols, self.values))
         order = np.lexsort((-s, c, r))  # by row, then column, best first
         r, c, s = r[order], c[order], s[order]
         first = np.ones(len(r), dtype=bool)
@@ -75,7 +77,17 @@ class _Best:
         starts = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1]
         rank = np.arange(len(r)) - np.repeat(starts, np.diff(np.r_[starts, len(r)]))
         keep = rank < k
-        return r[keep], c[keep], s[keep]
+        return r[keep], c[keep]
+
+
+def _leaf_values(codes: np.ndarray, leaf: np.ndarray, sims: np.ndarray, policy: LinkPolicy) -> np.ndarray:
+    """Each pair's score within a leaf, -1 where the pair would not be linked."""
+    f = codes[:, leaf]
+    a, b = f[:, :, None], f[:, None, :]
+    known = ((a >= 0) & (b >= 0)).sum(axis=0)
+    shared = ((a == b) & (a >= 0)).sum(axis=0)
+    values = _score(sims, shared / np.maximum(known, 1), policy)
+    return np.where(_accepted(values, sims, policy), values, -1.0)
 
 
 def _leaves(members: np.ndarray, proj: np.ndarray, cap: int, depth: int = 0) -> list[np.ndarray]:
@@ -110,14 +122,16 @@ def link_all(
     if n < 2:
         return []
     x = similarity.Vectors([r.text for r in records])
+    codes = field_codes(records)
     blocks: dict[str, list[int]] = {}
     for i, r in enumerate(records):
         for key in blocking_keys(r):
             blocks.setdefault(key, []).append(i)
     groups = [np.asarray(m, dtype=np.int64) for m in blocks.values() if len(m) > 1]
+    if policy.text_pass:
+        groups.append(np.arange(n, dtype=np.int64))  # every complaint: the text alone decides
     depth = max(1, int(np.ceil(np.log2(max(n / policy.cap, 2)))) + 1)
     projections = [_projections(x, depth, policy.seed + t) for t in range(policy.trees)]
-    floor = max(policy.min_similarity, (policy.min_score - (1 - policy.text_weight)) / policy.text_weight)
     best = _Best()
     for done, members in enumerate(groups, start=1):
         trees = projections if len(members) > policy.cap else projections[:1]
@@ -125,12 +139,13 @@ def link_all(
             for leaf in _leaves(members, proj, policy.cap):
                 if len(leaf) > 1:
                     ordered, sub = x.rows(leaf)
-                    best.add(ordered, (sub @ sub.T).toarray(), policy.k * 2, floor)
+                    best.add(ordered, _leaf_values(codes, ordered, (sub @ sub.T).toarray(), policy), policy.k * 2)
         if progress:
             progress(done, len(groups))
-    del x, projections  # the vectors are the biggest thing held; free them before scoring
-    rows, cols, sims = best.top_k(policy.k * 2)  # scored below; fields may reorder them
-    return _proposals(records, rows, cols, sims, policy)
+    rows, cols = best.top_k(policy.k * 2)
+    sims = x.pair_similarities(rows, cols)
+    del x, projections  # the vectors are the biggest thing held; free them before the evidence
+    return _proposals(records, codes, rows, cols, sims, policy)
 
 
 def field_codes(records: Sequence[LinkRecord]) -> np.ndarray:
@@ -145,17 +160,29 @@ def field_codes(records: Sequence[LinkRecord]) -> np.ndarray:
     return out
 
 
+def _score(sims: np.ndarray, share: np.ndarray, policy: LinkPolicy) -> np.ndarray:
+    """:func:`root_cause.proposals.score` on arrays."""
+    blended = policy.text_weight * sims + (1 - policy.text_weight) * share
+    return np.where(sims >= policy.text_alone, np.maximum(blended, sims), blended)
+
+
+def _accepted(values: np.ndarray, sims: np.ndarray, policy: LinkPolicy) -> np.ndarray:
+    """:func:`root_cause.proposals.accepted` on arrays."""
+    return ((values >= policy.min_score) & (sims >= policy.min_similarity)) | (sims >= policy.text_alone)
+
+
 def scores(codes: np.ndarray, rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, policy: LinkPolicy) -> np.ndarray:
     """Text similarity weighted with the share of fields known on both sides that are equal."""
     a, b = codes[:, rows], codes[:, cols]
     known = ((a >= 0) & (b >= 0)).sum(axis=0)
     shared = ((a == b) & (a >= 0)).sum(axis=0)
-    return policy.text_weight * sims + (1 - policy.text_weight) * shared / np.maximum(known, 1)
+    return _score(sims, shared / np.maximum(known, 1), policy)
 
 
-def _proposals(records: Sequence[LinkRecord], rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, policy: LinkPolicy) -> list[LinkProposal]:
-    values = scores(field_codes(records), rows, cols, sims, policy)
-    keep = (values >= policy.min_score) & (sims >= policy.min_similarity)
+def _proposals(records: Sequence[LinkRecord], codes: np.ndarray, rows: np.ndarray, cols: np.ndarray, sims: np.ndarray,
+               policy: LinkPolicy) -> list[LinkProposal]:
+    values = scores(codes, rows, cols, sims, policy)
+    keep = _accepted(values, sims, policy)
     rows, cols, sims, values = rows[keep], cols[keep], sims[keep], values[keep]
     ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
     later = ids[rows] > ids[cols]

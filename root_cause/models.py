@@ -127,7 +127,9 @@ class CapaEvent(SQLModel, table=True):
 class RecurrenceAlert(SQLModel, table=True):
     """A problem that came back: a cluster or root cause above its baseline, or a CAPA that failed.
 
-    One row per (kind, subject, period), so nightly runs are idempotent."""
+    One row per (kind, subject, period), so nightly runs are idempotent. It has an owner and
+    a lifecycle (``root_cause.alerts``): open, acknowledged, linked to a CAPA, dismissed with
+    a reason, resolved; ``evidence`` is the finding as it was when last raised."""
 
     __tablename__ = "rc_alert"
     __table_args__ = (UniqueConstraint("kind", "subject", "period", name="uq_rc_alert"),)
@@ -143,6 +145,54 @@ class RecurrenceAlert(SQLModel, table=True):
     explanation: str = Field(sa_type=Text)
     status: str = Field(default="open", max_length=12, index=True)
     created_at: datetime = _utc()
+    owner: str | None = Field(default=None, max_length=100)
+    owner_address: str | None = Field(default=None, max_length=254)
+    capa_id: int | None = Field(default=None, foreign_key="capa.id")
+    reason: str | None = Field(default=None, max_length=500)
+    evidence: dict[str, Any] = _json()
+    version: int = 1
+    updated_at: datetime | None = _utc(default=None)
 
 
-TABLES = (ComplaintRootCause, BlockKey, ComplaintLink, Capa, CapaCause, CapaEvent, RecurrenceAlert)
+class AlertEvent(SQLModel, table=True):
+    """Audit of every alert change (raised, assigned, acknowledged, linked, dismissed, ...),
+    written in the transaction of the change."""
+
+    __tablename__ = "rc_alert_event"
+    __table_args__ = (UniqueConstraint("alert_id", "seq", name="uq_rc_alert_event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="rc_alert.id", index=True)
+    seq: int
+    action: str = Field(max_length=20)
+    from_status: str | None = Field(default=None, max_length=12)
+    to_status: str = Field(max_length=12)
+    actor: str = Field(max_length=100)
+    role: str = Field(max_length=40)
+    at: datetime = _utc()
+    details: dict[str, Any] = _json()
+
+
+class RootCauseNotice(SQLModel, table=True):
+    """The root-cause outbox: a message to an alert's owner, queued in the transaction that
+    gave them reason to read it. Alerts are not complaints, so the case ``notification``
+    outbox (tied to a complaint) can't carry them; a delivery adapter sends ``queued`` rows
+    and marks them ``sent`` or ``failed``."""
+
+    __tablename__ = "rc_notice"
+    __table_args__ = (Index("ix_rc_notice_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="rc_alert.id", index=True)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_type=Text)
+    status: str = Field(default="queued", max_length=10)
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(default=None)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+TABLES = (ComplaintRootCause, BlockKey, ComplaintLink, Capa, CapaCause, CapaEvent, RecurrenceAlert, AlertEvent,
+          RootCauseNotice)

@@ -1,4 +1,4 @@
-"""The workflow hook: blocking keys at intake, the root cause at the recurrence review.
+"""The workflow hook: blocking keys (fields and words) at intake, the root cause at the review.
 
 Runs inside the transaction of each step (``StepObserver``), so a complaint is never
 stored without its blocking keys, and a ``close`` with a code outside the taxonomy rolls
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from complaints.steps import Case, Step
 from complaints.uow import UnitOfWork
-from root_cause.blocking import SAME_ROOT_CAUSE, LinkRecord, blocking_keys
+from root_cause.blocking import SAME_ROOT_CAUSE, LinkRecord, all_keys
 from root_cause.repository import RootCauseRepository
 from root_cause.taxonomy import Taxonomy
 
@@ -25,20 +25,21 @@ class RootCauseObserver:
         self.taxonomy = taxonomy
 
     def after_steps(self, uow: UnitOfWork, workflow: object, items: Sequence[tuple[Case, Step]]) -> None:
-        received = {before.id: before for before, step in items if step.action == "receive" and before.id is not None}
+        received = {before.id: (before, str(step.payload.get("description") or ""))
+                    for before, step in items if step.action == "receive" and before.id is not None}
         if received:
             self._index(uow, received)
         for before, step in items:
             if before.id is not None and ROOT_CAUSE_FIELD in step.payload:
                 self._record(uow, before.id, step)
 
-    def _index(self, uow: UnitOfWork, cases: dict[int, Case]) -> None:
+    def _index(self, uow: UnitOfWork, cases: dict[int, tuple[Case, str]]) -> None:
         """Blocking keys of new complaints: one pseudonym query and one insert for the batch."""
         repo = RootCauseRepository(uow.conn)
         pseudonyms = repo.pseudonyms(cases)
-        records = (LinkRecord(cid, "", c.fields.get("product"), c.fields.get("company"), c.fields.get("category"),
-                              pseudonyms.get(cid)) for cid, c in cases.items())
-        repo.add_block_keys((r.id, key) for r in records for key in blocking_keys(r))
+        records = (LinkRecord(cid, text, c.fields.get("product"), c.fields.get("company"), c.fields.get("category"),
+                              pseudonyms.get(cid), c.language) for cid, (c, text) in cases.items())
+        repo.add_block_keys((r.id, key) for r in records for key in all_keys(r))
 
     def _record(self, uow: UnitOfWork, complaint_id: int, step: Step) -> None:
         code = self.taxonomy.check_code(str(step.payload.get(ROOT_CAUSE_FIELD) or ""))

@@ -2,8 +2,11 @@
 
 A link's score is ``text_weight`` times the texts' cosine similarity plus the rest times the
 share of fields (product, company, category, customer) known on both sides that are equal.
-The full run (``linking``) computes the same score with numpy for whole blocks; this module
-serves the paths a person waits on (``show``, ``intake``) with ``textsim``.
+Texts at least ``text_alone`` alike are linked whatever their fields say, as likely
+duplicates, with the similarity as their score when it is the higher: a restatement filed
+under other labels is still the same complaint. The full run (``linking``) computes the same
+score with numpy for whole blocks; this module serves the paths a person waits on (``show``,
+``intake``) with ``textsim``.
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ class LinkPolicy:
     #: taken in (the full run compares whole blocks): enough for a restated complaint, which
     #: comes soon after the first, and few enough to compare in plain Python at once.
     recent: int = 100
+    #: Newest complaints of each text key compared likewise (``textkeys``): a key shared by
+    #: many texts is a common pair of words, whose older members are rarely the twin.
+    text_recent: int = 25
     trees: int = 2
+    #: The full run also compares every complaint with its nearest texts across all blocks
+    #: (random projection trees over the whole corpus), not only within shared fields.
+    text_pass: bool = True
     min_score: float = 0.6
     min_similarity: float = 0.2  # shared fields alone never make a link: the texts must be alike too
     duplicate_score: float = 0.8
+    #: Texts this alike are the same complaint told again, whatever their labels: a likely
+    #: duplicate even under another category, company or customer.
+    text_alone: float = 0.5
     text_weight: float = 0.5  # score = text_weight * cosine + (1 - text_weight) * shared-field share
     seed: int = 20261123
 
@@ -55,8 +67,8 @@ class LinkProposal:
                 "shared_terms": list(self.shared_terms)}
 
 
-def kind_of(value: float, policy: LinkPolicy) -> str:
-    return DUPLICATE_OF if value >= policy.duplicate_score else RELATED
+def kind_of(value: float, similarity: float, policy: LinkPolicy) -> str:
+    return DUPLICATE_OF if value >= policy.duplicate_score or similarity >= policy.text_alone else RELATED
 
 
 
@@ -67,7 +79,13 @@ def field_share(a: LinkRecord, b: LinkRecord) -> float:
 
 
 def score(similarity: float, share: float, policy: LinkPolicy) -> float:
-    return policy.text_weight * similarity + (1 - policy.text_weight) * share
+    blended = policy.text_weight * similarity + (1 - policy.text_weight) * share
+    return max(blended, similarity) if similarity >= policy.text_alone else blended
+
+
+def accepted(value: float, similarity: float, policy: LinkPolicy) -> bool:
+    """Shared fields alone never make a link: the texts must be alike too."""
+    return (value >= policy.min_score and similarity >= policy.min_similarity) or similarity >= policy.text_alone
 
 
 def explained(records: Sequence[LinkRecord], pairs: list[tuple[int, int, float, float]], policy: LinkPolicy) -> list[LinkProposal]:
@@ -78,7 +96,7 @@ def explained(records: Sequence[LinkRecord], pairs: list[tuple[int, int, float, 
     involved = sorted({i for i, j, _, _ in pairs} | {j for i, j, _, _ in pairs})
     df = textsim.document_frequency(textsim.words(records[i].text) for i in involved)
     return [
-        LinkProposal(records[i].id, records[j].id, kind_of(value, policy), round(value, 4), round(sim, 4),
+        LinkProposal(records[i].id, records[j].id, kind_of(value, sim, policy), round(value, 4), round(sim, 4),
                      shared_fields(records[i], records[j]),
                      tuple(textsim.shared_terms(textsim.words(records[i].text), textsim.words(records[j].text), df)))
         for i, j, value, sim in pairs
@@ -96,7 +114,7 @@ def candidates_for(record: LinkRecord, block: Sequence[LinkRecord], policy: Link
     found = []
     for other, sim in zip(group[1:], sims, strict=True):
         value = score(sim, field_share(record, other), policy)
-        if value >= policy.min_score and sim >= policy.min_similarity:
+        if accepted(value, sim, policy):
             found.append((-value, other.id, other, sim, value))
     found.sort(key=lambda f: (f[0], f[1]))
     pairs = []

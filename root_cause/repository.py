@@ -16,7 +16,18 @@ from complaints.bulk import Bulk, chunks
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.repository import complaint_t, customer_t
 from root_cause.blocking import LinkRecord
-from root_cause.models import BlockKey, Capa, CapaCause, CapaEvent, ComplaintLink, ComplaintRootCause, RecurrenceAlert
+from root_cause.models import (
+    AlertEvent,
+    BlockKey,
+    Capa,
+    CapaCause,
+    CapaEvent,
+    ComplaintLink,
+    ComplaintRootCause,
+    RecurrenceAlert,
+    RootCauseNotice,
+)
+from root_cause.textkeys import PREFIX as TEXT_KEY_PREFIX
 
 cause_t = ComplaintRootCause.__table__  # type: ignore[attr-defined]
 block_t = BlockKey.__table__  # type: ignore[attr-defined]
@@ -25,6 +36,17 @@ capa_t = Capa.__table__  # type: ignore[attr-defined]
 capa_cause_t = CapaCause.__table__  # type: ignore[attr-defined]
 capa_event_t = CapaEvent.__table__  # type: ignore[attr-defined]
 alert_t = RecurrenceAlert.__table__  # type: ignore[attr-defined]
+alert_event_t = AlertEvent.__table__  # type: ignore[attr-defined]
+notice_t = RootCauseNotice.__table__  # type: ignore[attr-defined]
+
+
+class AlertConflict(ConflictError):
+    """Someone changed the alert between our read and our write; nothing was written."""
+
+    def __init__(self, alert_id: int, expected: int):
+        self.reference, self.expected, self.actual = f"alert {alert_id}", expected, None
+        ComplaintflowError.__init__(self, f"Alert {alert_id} was changed by someone else (expected version "
+                                          f"{expected}); reload it and try again.")
 
 
 class CapaConflict(ConflictError):
@@ -36,7 +58,7 @@ class CapaConflict(ConflictError):
                                           f"{expected}); reload it and try again.")
 _record_columns = (
     complaint_t.c.id, complaint_t.c.description, complaint_t.c.product, complaint_t.c.company,
-    complaint_t.c.category, customer_t.c.pseudonym,
+    complaint_t.c.category, customer_t.c.pseudonym, complaint_t.c.language,
 )
 _record_query = select(*_record_columns).select_from(
     complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id)
@@ -51,7 +73,7 @@ _insert_block_keys = Bulk(block_t.insert())
 
 
 def _record(row: Any) -> LinkRecord:
-    return LinkRecord(row.id, row.description or "", row.product, row.company, row.category, row.pseudonym)
+    return LinkRecord(row.id, row.description or "", row.product, row.company, row.category, row.pseudonym, row.language)
 
 
 def pair_key(source: int, target: int | None = None, capa: int | None = None) -> str:
@@ -113,11 +135,22 @@ class RootCauseRepository:
         for part in chunks(rows, 5000):
             _insert_block_keys.run(self.conn, list(part))
 
-    def ids_without_block_keys(self) -> list[int]:
-        query = select(complaint_t.c.id).where(
-            ~select(block_t.c.complaint_id).where(block_t.c.complaint_id == complaint_t.c.id).exists()
-        )
+    def ids_without_block_keys(self, text: bool = False) -> list[int]:
+        """Complaints without any key (``text``: without a text key, though they have words)."""
+        keys = select(block_t.c.complaint_id).where(block_t.c.complaint_id == complaint_t.c.id)
+        query = select(complaint_t.c.id)
+        if text:  # a text key starts with "t", no field key (hexadecimal) does
+            query = query.where(func.length(func.coalesce(complaint_t.c.description, "")) > 0)
+            keys = keys.where(block_t.c.key.like(f"{TEXT_KEY_PREFIX}%"))
+        query = query.where(~keys.exists())
         return [r[0] for r in self.conn.execute(query.order_by(complaint_t.c.id))]
+
+    def existing_block_keys(self, complaint_ids: Sequence[int]) -> set[tuple[int, str]]:
+        found: set[tuple[int, str]] = set()
+        for part in chunks(complaint_ids):
+            rows = self.conn.execute(select(block_t.c.complaint_id, block_t.c.key).where(block_t.c.complaint_id.in_(part)))
+            found.update((r.complaint_id, r.key) for r in rows)
+        return found
 
     def block_members(self, keys: Sequence[str], cap: int) -> list[int]:
         """The newest ``cap`` complaints of each block: one index range scan per key."""
@@ -231,20 +264,64 @@ class RootCauseRepository:
                 complaint_t.c.id.in_(part), complaint_t.c.received_at >= start, complaint_t.c.received_at < end))).scalar_one())
         return total
 
-    # -- alerts -----------------------------------------------------------------------------------
-    def upsert_alert(self, values: dict[str, Any]) -> bool:
-        """Insert the alert, or refresh the one already raised for the same subject and period."""
-        key = and_(alert_t.c.kind == values["kind"], alert_t.c.subject == values["subject"], alert_t.c.period == values["period"])
-        existing = self.conn.execute(select(alert_t.c.id).where(key)).scalar()
-        if existing is None:
-            self.conn.execute(alert_t.insert().values(**values))
-            return True
-        fresh = {k: v for k, v in values.items() if k not in ("created_at", "status")}
-        self.conn.execute(update(alert_t).where(alert_t.c.id == existing).values(**fresh))
-        return False
+    def received_since(self, start: datetime) -> list[tuple[str | None, datetime]]:
+        """(product, received_at) of every complaint received from ``start`` on: the volumes
+        recurrence is tested against."""
+        query = select(complaint_t.c.product, complaint_t.c.received_at).where(complaint_t.c.received_at >= start)
+        return [(r.product, r.received_at) for r in self.conn.execute(query)]
 
-    def alerts(self, status: str | None = "open") -> list[dict[str, Any]]:
-        query = select(alert_t)
+    # -- alerts -----------------------------------------------------------------------------------
+    def find_alert(self, kind: str, subject: str, period: str | None = None) -> dict[str, Any] | None:
+        """The alert of (kind, subject, period), or the subject's newest alert when ``period`` is None."""
+        query = select(alert_t).where(and_(alert_t.c.kind == kind, alert_t.c.subject == subject))
+        if period is not None:
+            query = query.where(alert_t.c.period == period)
+        row = self.conn.execute(query.order_by(alert_t.c.period.desc(), alert_t.c.id.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def insert_alert(self, values: dict[str, Any]) -> int:
+        return int(self.conn.execute(alert_t.insert().values(**values).returning(alert_t.c.id)).scalar_one())
+
+    def alert(self, alert_id: int, for_update: bool = False) -> dict[str, Any]:
+        query = select(alert_t).where(alert_t.c.id == alert_id)
+        if for_update and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"No alert with id {alert_id} (`complaints rootcause alerts list --status all` lists them)")
+        return dict(row._mapping)
+
+    def update_alert(self, alert: dict[str, Any], **values: Any) -> int:
+        """Write ``values`` if nobody changed the alert since it was read; returns the new version."""
+        version = alert["version"] + 1
+        result = self.conn.execute(
+            update(alert_t).where(and_(alert_t.c.id == alert["id"], alert_t.c.version == alert["version"]))
+            .values(version=version, **values)
+        )
+        if result.rowcount != 1:
+            raise AlertConflict(alert["id"], alert["version"])
+        return version
+
+    def add_alert_event(self, alert_id: int, seq: int, **values: Any) -> None:
+        self.conn.execute(alert_event_t.insert().values(alert_id=alert_id, seq=seq, **values))
+
+    def alert_events(self, alert_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(alert_event_t).where(alert_event_t.c.alert_id == alert_id).order_by(alert_event_t.c.seq))
+        return [dict(r._mapping) for r in rows]
+
+    def queue_notice(self, values: dict[str, Any]) -> None:
+        self.conn.execute(notice_t.insert().values(status="queued", attempts=0, **values))
+
+    def notices(self, alert_id: int | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        query = select(notice_t)
+        if alert_id is not None:
+            query = query.where(notice_t.c.alert_id == alert_id)
         if status:
-            query = query.where(alert_t.c.status == status)
+            query = query.where(notice_t.c.status == status)
+        return [dict(r._mapping) for r in self.conn.execute(query.order_by(notice_t.c.id))]
+
+    def alerts(self, statuses: str | Sequence[str] | None = "open") -> list[dict[str, Any]]:
+        query = select(alert_t)
+        if statuses:
+            query = query.where(alert_t.c.status.in_([statuses] if isinstance(statuses, str) else list(statuses)))
         return [dict(r._mapping) for r in self.conn.execute(query.order_by(alert_t.c.strength.desc(), alert_t.c.id))]

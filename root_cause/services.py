@@ -15,9 +15,10 @@ from complaints.db import Database
 from complaints.errors import InvalidInput
 from complaints.steps import Actor
 from complaints.uow import UnitOfWork
-from root_cause.blocking import LINK_KINDS, blocking_keys
+from root_cause.blocking import LINK_KINDS, all_keys, blocking_keys
 from root_cause.proposals import LinkPolicy, candidates_for
 from root_cause.repository import RootCauseRepository, pair_key
+from root_cause.textkeys import text_keys
 
 SUGGESTED, CONFIRMED, REJECTED = "suggested", "confirmed", "rejected"
 CLOSED_STATES = ("closed", "archived")  # related complaints shown at intake are the open ones
@@ -35,11 +36,14 @@ class LinkingReport:
 
 
 def index_missing(repo: RootCauseRepository) -> int:
-    """Blocking keys for complaints stored before the observer existed (or imported by SQL)."""
-    ids = repo.ids_without_block_keys()
+    """Blocking keys for complaints stored before the observer existed (or imported by SQL),
+    and text keys for those stored before complaints were keyed by their words."""
+    ids = sorted(set(repo.ids_without_block_keys()) | set(repo.ids_without_block_keys(text=True)))
     for start in range(0, len(ids), 5000):
-        records = repo.records(ids[start : start + 5000])
-        repo.add_block_keys((r.id, key) for r in records for key in blocking_keys(r))
+        part = ids[start : start + 5000]
+        known = repo.existing_block_keys(part)
+        records = repo.records(part)
+        repo.add_block_keys((r.id, key) for r in records for key in all_keys(r) if (r.id, key) not in known)
     return len(ids)
 
 
@@ -47,7 +51,7 @@ def run_linking(db: Database, now: datetime, k: int | None = None, progress: Cal
     """Link every complaint to its k best matches and store new or changed automatic links."""
     from root_cause.linking import link_all  # numpy and scikit-learn only on this path
 
-    options = LinkPolicy(**({"k": k} if k else {}), **policy)
+    options = LinkPolicy(**({"k": k} if k else {}), **policy)  # type: ignore[arg-type]
     report = LinkingReport()
     with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
@@ -85,14 +89,16 @@ def candidates(db: Database, reference: str, k: int = 5) -> list[dict[str, Any]]
     """Likely duplicates and related open complaints of one complaint, best first.
 
     Fast for one complaint, and without numpy: it is compared with the newest members of its
-    blocks (indexed, capped queries) in plain Python; stored links and decisions win (a
-    rejected pair is never suggested)."""
+    blocks, those of shared fields and those of alike words (indexed, capped queries), in
+    plain Python; stored links and decisions win (a rejected pair is never suggested)."""
     policy = LinkPolicy(k=k)
     with UnitOfWork(db) as uow:
         repo = RootCauseRepository(uow.conn)
         cid = repo.complaint_id(reference)
         record = repo.records([cid])[0]
-        block = repo.records(repo.block_members(blocking_keys(record), policy.recent))
+        members = repo.block_members(blocking_keys(record), policy.recent)
+        members += repo.block_members(text_keys(record.text, record.language), policy.text_recent)
+        block = repo.records(list(dict.fromkeys(members)))
         stored = {pair_key(lk["source_id"], lk["target_id"]): lk for lk in repo.links_of(cid) if lk["target_id"]}
         found = {pair_key(p.source, p.target): p for p in candidates_for(record, block, policy)}
         others = {key: (lk["target_id"] if lk["source_id"] == cid else lk["source_id"]) for key, lk in stored.items()}

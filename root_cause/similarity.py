@@ -67,5 +67,21 @@ class Vectors:
         pieces = [self.parts[k][ordered[which == k] - k * self.chunk] for k in np.unique(which)]
         return ordered, (pieces[0] if len(pieces) == 1 else sparse.vstack(pieces, format="csr"))
 
+    def pair_similarities(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The cosine of each (row, col) pair, for the few pairs kept after ranking."""
+        out = np.zeros(len(rows), dtype=np.float32)
+        for at in range(0, len(rows), 50_000):
+            r, c = rows[at:at + 50_000], cols[at:at + 50_000]
+            a, b = self._take(r), self._take(c)
+            out[at:at + len(r)] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
+        return out
+
+    def _take(self, index: np.ndarray) -> sparse.csr_matrix:
+        which = index // self.chunk
+        order = np.argsort(which, kind="stable")
+        pieces = [self.parts[k][index[order][which[order] == k] - k * self.chunk] for k in np.unique(which)]
+        stacked = pieces[0] if len(pieces) == 1 else sparse.vstack(pieces, format="csr")
+        return stacked[np.argsort(order, kind="stable")]
+
     def project(self, directions: np.ndarray) -> np.ndarray:
         return np.vstack([np.asarray(p @ directions) for p in self.parts])

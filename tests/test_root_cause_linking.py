@@ -49,9 +49,23 @@ def test_unrelated_complaints_with_the_same_product_are_not_linked() -> None:
     assert link_all(records(UNRELATED, product="Current account", company="Bank")) == []
 
 
-def test_complaints_in_different_blocks_are_never_compared() -> None:
+def test_alike_texts_under_different_labels_are_linked_as_likely_duplicates() -> None:
     a = LinkRecord(1, LV[0], product="Card", company="Bank A", category="Fees")
     b = LinkRecord(2, LV[1], product="Loan", company="Bank B", category="Arrears")
+    [link] = link_all([a, b])
+    assert (link.source, link.target, link.kind, link.shared_fields) == (2, 1, "duplicate_of", ())
+    assert link.score == link.similarity > 0.5
+
+
+def test_without_the_text_pass_complaints_in_different_blocks_are_never_compared() -> None:
+    a = LinkRecord(1, LV[0], product="Card", company="Bank A", category="Fees")
+    b = LinkRecord(2, LV[1], product="Loan", company="Bank B", category="Arrears")
+    assert link_all([a, b], text_pass=False) == []
+
+
+def test_unlike_texts_under_different_labels_are_not_linked() -> None:
+    a = LinkRecord(1, LV[0], product="Card", company="Bank A", category="Fees")
+    b = LinkRecord(2, UNRELATED[0], product="Loan", company="Bank B", category="Arrears")
     assert link_all([a, b]) == []
 
 

@@ -11,7 +11,7 @@ from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
 from complaints.uow import UnitOfWork
 from root_cause import analysis
-from root_cause.recurrence import RecurrencePolicy, count_series, detect, periods_ending
+from root_cause.recurrence import ALL, RecurrencePolicy, count_series, detect, periods_ending
 from root_cause.repository import RootCauseRepository
 
 NOV = datetime(2026, 11, 20)
@@ -52,12 +52,34 @@ def _history(app: App, code: str, per_month: list[int], now: datetime) -> None:
                 uow.commit()
 
 
+def test_a_general_rise_in_volume_raises_no_alert_when_tested_against_exposure() -> None:
+    labels = periods_ending(NOV, 7)
+    series = {f"cluster:{i}": [2, 2, 2, 2, 2, 2, 8] for i in range(17)}  # everything grows with the volume
+    volume = {ALL: [100, 100, 100, 100, 100, 100, 400]}
+    assert len(detect(series, labels)) == 17  # against each subject's own mean: every cluster alerts
+    assert detect(series, labels, volumes=volume) == []
+    rising = series | {"cluster:x": [2, 2, 2, 2, 2, 2, 30]}
+    [finding] = detect(rising, labels, volumes=volume)
+    assert (finding.subject, finding.exposure, finding.volume) == ("cluster:x", ALL, 400)
+    assert "30 of 400 complaints in 2026-11 (all complaints), 7.5% against a baseline share of 2.1%" in finding.explanation()
+
+
+def test_a_subject_is_tested_against_the_volume_of_its_product() -> None:
+    labels = periods_ending(NOV, 7)
+    volume = {ALL: [100] * 6 + [100], "product: Card": [10] * 6 + [10]}
+    series = {"cluster:card": [1, 1, 1, 1, 1, 1, 6]}
+    [finding] = detect(series, labels, volumes=volume, exposure_of={"cluster:card": "product: Card"})
+    assert (finding.exposure, finding.volume, finding.share) == ("product: Card", 10, round(6.5 / 60.5, 5))
+
+
 def test_recurrence_analysis_alerts_on_the_rising_root_cause_only_and_says_why(app: App, clock: FixedClock) -> None:
-    _history(app, "SYSTEM.OUTAGE", [1, 1, 1, 1, 1, 1, 7], clock.now())
-    _history(app, "PRODUCT.FEES", [2, 2, 2, 2, 2, 2, 2], clock.now())
+    _history(app, "SYSTEM.OUTAGE", [1, 1, 1, 1, 1, 1, 12], clock.now())
+    _history(app, "PRODUCT.FEES", [6, 6, 6, 6, 6, 6, 6], clock.now())
     [alert] = analysis.analyse_recurrence(app.db, app.clock.now())
-    assert (alert["subject"], alert["period"], alert["observed"]) == ("root_cause:SYSTEM.OUTAGE", "2026-11", 7)
-    assert alert["explanation"].startswith("7 complaints in 2026-11 against a baseline of 1.08 a month")
+    assert (alert["subject"], alert["period"], alert["observed"]) == ("root_cause:SYSTEM.OUTAGE", "2026-11", 12)
+    assert alert["explanation"].startswith("12 of 18 complaints in 2026-11 (all complaints), 66.7% against a baseline "
+                                           "share of 15.3%")
+    assert (alert["exposure"], alert["status"]) == (ALL, "open")
     analysis.analyse_recurrence(app.db, app.clock.now())  # the nightly rerun keeps one alert per subject and period
     assert [a["subject"] for a in analysis.report(app.db, app.taxonomy, app.clock.now())["recurring"]] == ["root_cause:SYSTEM.OUTAGE"]
 

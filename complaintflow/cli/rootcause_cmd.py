@@ -26,6 +26,8 @@ app = typer.Typer(help="Root causes: link related complaints, find what recurs, 
                   no_args_is_help=True)
 capa_app = typer.Typer(help="Corrective and preventive actions (CAPA).", no_args_is_help=True)
 app.add_typer(capa_app, name="capa")
+alerts_app = typer.Typer(help="Recurrence alerts: owners, acknowledgement, CAPAs, dismissal.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 
 # -- beside a case (show / intake) ----------------------------------------------------------------
@@ -164,17 +166,129 @@ def analyse(ctx: typer.Context, unit: Annotated[str, typer.Option(help="month or
         cli.console.print(_alerts_table(alerts, NOTHING_RECURS))
 
 
-NOTHING_RECURS = "No root cause or cluster recurs above its own baseline."
+NOTHING_RECURS = "No root cause or cluster recurs above its baseline share of complaints."
 
 
 def _alerts_table(alerts: list[dict[str, Any]], empty: str) -> Table:
-    table = Listing(("#", "Subject", "Period", "Seen", "Expected", "Strength", "Why"), wrap=("Subject", "Why"),
-                    spare=("Expected",), title="Recurring problems (strongest first)", title_justify="left",
-                    empty=empty)
-    for i, a in enumerate(alerts, start=1):
-        table.add_row(str(i), a["subject"], a["period"], str(a["observed"]), f"{a['expected']:.2f}",
-                      f"{a['strength']:.1f}", a["explanation"])
+    table = Listing(("Alert", "Problem", "Period", "Seen", "Expected", "Strength", "Status", "Owner", "Why"),
+                    wrap=("Problem", "Why"), spare=("Expected", "Owner"), title="Recurring problems (strongest first)",
+                    title_justify="left", empty=empty)
+    for a in alerts:
+        table.add_row(str(a.get("id", "")), a.get("name") or a["subject"], a["period"], str(a["observed"]),
+                      f"{a['expected']:.2f}", f"{a['strength']:.1f}", a.get("status", "open"), a.get("owner") or "-",
+                      a["explanation"])
     return table
+
+
+# -- alerts ---------------------------------------------------------------------------------------------
+
+
+@alerts_app.command("list")
+def alerts_list(ctx: typer.Context, status: Annotated[list[str] | None, typer.Option(
+        help="only these statuses (default: open, acknowledged, linked; 'all' for every one)")] = None) -> None:
+    """Recurrence alerts, strongest first."""
+    from root_cause.alert_service import list_alerts
+
+    cli = ctx_of(ctx)
+    found = list_alerts(cli.app().db, status)
+    if cli.json:
+        cli.emit_json(found)
+    else:
+        cli.console.print(_alerts_table(found, "No alerts" + (f" with status {', '.join(status)}." if status else " open.")))
+
+
+@alerts_app.command("show")
+def alerts_show(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()]) -> None:
+    """One alert with its evidence, audit trail and the notices sent to its owner."""
+    from root_cause.alert_service import alert_view
+
+    cli = ctx_of(ctx)
+    view = alert_view(cli.app().db, alert_id)
+    if cli.json:
+        cli.emit_json(view)
+        return
+    head = Table.grid(padding=(0, 2))
+    ev = view["evidence"] or {}
+    for key, value in (("problem", view["name"]), ("subject", view["subject"]), ("period", view["period"]),
+                       ("status", view["status"]), ("owner", view["owner"] or "-"),
+                       ("CAPA", str(view["capa_id"] or "-")), ("reason", view["reason"] or "-"),
+                       ("tested against", str(ev.get("exposure", "-"))), ("why", view["explanation"])):
+        head.add_row(key, literal(value))
+    events = Listing(("#", "When", "Who", "Action", "From → to"), wrap=("Who", "From → to"), title="Audit trail",
+                     title_justify="left")
+    for e in view["events"]:
+        events.add_row(str(e["seq"]), when(e["at"]), f"{e['actor']} ({e['role']})", e["action"],
+                       f"{e['from_status'] or '∅'} → {e['to_status']}")
+    notices = Listing(("To", "Subject", "Status", "Queued"), wrap=("Subject",), title="Notices to the owner",
+                      title_justify="left", empty="None.")
+    for n in view["notices"]:
+        notices.add_row(n["recipient"], n["subject"], n["status"], when(n["created_at"]))
+    cli.console.print(Panel(head, title=f"Alert {alert_id}"))
+    cli.console.print(events)
+    cli.console.print(notices)
+
+
+def _move_alert(ctx: typer.Context, alert_id: int, action: str, **options: Any) -> None:
+    from root_cause.alert_service import change_alert
+
+    cli = ctx_of(ctx)
+    alert = change_alert(cli.app().db, cli.app().clock.now(), alert_id, action, cli.actor, **options)
+    if cli.json:
+        cli.emit_json(alert)
+    else:
+        owner = f", owner {escape(alert['owner'])}" if alert.get("owner") else ""
+        cli.console.print(f"[green]✓[/] alert {alert_id} is {alert['status']}{owner}")
+
+
+@alerts_app.command("assign")
+def alerts_assign(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
+                  owner: Annotated[str, typer.Option(help="who owns the alert")],
+                  email: Annotated[str | None, typer.Option(help="where the owner's notices go (default: owner, if an address)")] = None) -> None:
+    """Name the alert's owner; the owner is told through the outbox."""
+    _move_alert(ctx, alert_id, "assign", owner=owner, address=email)
+
+
+@alerts_app.command("ack")
+def alerts_ack(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
+               reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Acknowledge an open alert: someone is looking at it."""
+    _move_alert(ctx, alert_id, "ack", reason=reason)
+
+
+@alerts_app.command("link")
+def alerts_link(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
+                capa: Annotated[int, typer.Option(help="the CAPA that handles the problem")],
+                reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Link the alert to the CAPA that handles it."""
+    _move_alert(ctx, alert_id, "link", capa_id=capa, reason=reason)
+
+
+@alerts_app.command("dismiss")
+def alerts_dismiss(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
+                   reason: Annotated[str, typer.Option(help="why it needs no action")]) -> None:
+    """Dismiss an alert with a reason; only a later period's finding reopens it."""
+    _move_alert(ctx, alert_id, "dismiss", reason=reason)
+
+
+@alerts_app.command("resolve")
+def alerts_resolve(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
+                   reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Mark an acknowledged or linked alert resolved."""
+    _move_alert(ctx, alert_id, "resolve", reason=reason)
+
+
+@alerts_app.command("reopen")
+def alerts_reopen(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
+                  reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Reopen a dismissed or resolved alert: only on new evidence (a later period's finding)."""
+    from root_cause.analysis import reopen_alert
+
+    cli = ctx_of(ctx)
+    alert = reopen_alert(cli.app().db, cli.app().clock.now(), alert_id, cli.actor, reason)
+    if cli.json:
+        cli.emit_json(alert)
+    else:
+        cli.console.print(f"[green]✓[/] alert {alert_id} is {alert['status']} ({alert['period']})")
 
 
 @app.command()
@@ -227,21 +341,35 @@ def chart(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="a root-cause code (SYSTEM.OUTAGE) or cluster (cluster:C-2026-000001)")],
     output: Annotated[Path, typer.Option("--output", "-o", help=".png or .svg file")],
-    periods: Annotated[int, typer.Option(min=2, max=120)] = 12,
+    periods: Annotated[int | None, typer.Option(min=2, max=520, help="periods drawn, ending --until")] = None,
+    since: Annotated[datetime | None, typer.Option(help="first period drawn (a date in it)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="last period drawn, the one tested (default: now)")] = None,
     unit: Annotated[str, typer.Option(help="month or week")] = "month",
 ) -> None:
-    """Chart complaint counts over time for a root cause or cluster."""
+    """Chart complaint counts over time for a root cause or cluster, with the recurrence test's baseline."""
     from root_cause.analysis import subject_counts
     from root_cause.chart import write_chart
+    from root_cause.recurrence import count_between
+
+    if unit not in ("month", "week"):
+        raise typer.BadParameter(f"{unit!r}; use month or week", param_hint="--unit")
+    from complaints.clock import as_utc
 
     cli = ctx_of(ctx)
-    labels, counts = subject_counts(cli.app().db, subject, cli.app().clock.now(), periods=periods, unit=unit)
-    history = counts[:-1]
-    write_chart(subject, labels, counts, output, baseline=sum(history) / len(history))
+    end = as_utc(until) if until else cli.app().clock.now()
+    since = as_utc(since) if since else None
+    if since is not None and since > end:
+        raise typer.BadParameter(f"{since:%Y-%m-%d} is after --until {end:%Y-%m-%d}", param_hint="--since")
+    count = periods or (count_between(since, end, unit) if since else 12)
+    series = subject_counts(cli.app().db, subject, end, periods=count, unit=unit)
+    write_chart(series, output)
     if cli.json:
-        cli.emit_json({"file": str(output), "periods": labels, "counts": counts})
+        cli.emit_json({"file": str(output), "subject": series.subject, "name": series.name, "periods": series.labels,
+                       "counts": series.counts, "expected": list(series.baseline.expected[-len(series.labels):]),
+                       "exposure": series.baseline.exposure, "baseline_share": series.baseline.share})
     else:
-        cli.console.print(f"[green]✓[/] wrote {escape(str(output))} ({sum(counts)} complaints over {len(labels)} {unit}s)")
+        cli.console.print(f"[green]✓[/] wrote {escape(str(output))} ({sum(series.counts)} complaints over "
+                          f"{len(series.labels)} {unit}s; {series.labels[-1]} expected {series.baseline.expected_now:.2f})")
 
 
 @app.command()
