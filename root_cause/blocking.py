@@ -20,7 +20,8 @@ FIELDS = ("product", "company", "category", "customer")
 
 @dataclass(frozen=True)
 class LinkRecord:
-    """What linking needs to know about a complaint; ``customer`` is a pseudonym, never a name."""
+    """What linking needs to know about a complaint; ``customer`` stands for the customer's row
+    (``repository.customer_token``), never anything derived from who they are."""
 
     id: int
     text: str

@@ -34,11 +34,11 @@ class RootCauseObserver:
                 self._record(uow, before.id, step)
 
     def _index(self, uow: UnitOfWork, cases: dict[int, tuple[Case, str]]) -> None:
-        """Blocking keys of new complaints: one pseudonym query and one insert for the batch."""
+        """Blocking keys of new complaints: one customer query and one insert for the batch."""
         repo = RootCauseRepository(uow.conn)
-        pseudonyms = repo.pseudonyms(cases)
+        customers = repo.customers(cases)
         records = (LinkRecord(cid, text, c.fields.get("product"), c.fields.get("company"), c.fields.get("category"),
-                              pseudonyms.get(cid), c.language) for cid, (c, text) in cases.items())
+                              customers.get(cid), c.language) for cid, (c, text) in cases.items())
         repo.add_block_keys((r.id, key) for r in records for key in all_keys(r))
 
     def _record(self, uow: UnitOfWork, complaint_id: int, step: Step) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from complaints.bulk import Bulk, chunks
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
-from complaints.repository import complaint_t, customer_t
+from complaints.repository import complaint_t
 from root_cause.blocking import LinkRecord
 from root_cause.models import (
     AlertEvent,
@@ -58,22 +58,27 @@ class CapaConflict(ConflictError):
                                           f"{expected}); reload it and try again.")
 _record_columns = (
     complaint_t.c.id, complaint_t.c.description, complaint_t.c.product, complaint_t.c.company,
-    complaint_t.c.category, customer_t.c.pseudonym, complaint_t.c.language,
+    complaint_t.c.category, complaint_t.c.customer_id, complaint_t.c.language,
 )
-_record_query = select(*_record_columns).select_from(
-    complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id)
-)
+_record_query = select(*_record_columns)
 
-_pseudonyms = (  # built once: intake runs it for every batch
-    select(complaint_t.c.id, customer_t.c.pseudonym)
-    .select_from(complaint_t.join(customer_t, complaint_t.c.customer_id == customer_t.c.id))
-    .where(complaint_t.c.id.in_(bindparam("ids", expanding=True)))
+_customers = (  # built once: intake runs it for every batch
+    select(complaint_t.c.id, complaint_t.c.customer_id)
+    .where(complaint_t.c.id.in_(bindparam("ids", expanding=True)), complaint_t.c.customer_id.is_not(None))
 )
 _insert_block_keys = Bulk(block_t.insert())
 
 
+def customer_token(customer_id: int | None) -> str | None:
+    """How linking knows a customer: by the row's id, never a value derived from who they are
+    (a pseudonym is a keyed hash of an email; erasure must leave nothing that leads back).
+    ``customers`` writes the same token in its query's loop."""
+    return None if customer_id is None else f"c{customer_id}"
+
+
 def _record(row: Any) -> LinkRecord:
-    return LinkRecord(row.id, row.description or "", row.product, row.company, row.category, row.pseudonym, row.language)
+    return LinkRecord(row.id, row.description or "", row.product, row.company, row.category,
+                      customer_token(row.customer_id), row.language)
 
 
 def pair_key(source: int, target: int | None = None, capa: int | None = None) -> str:
@@ -121,12 +126,13 @@ class RootCauseRepository:
             out.update((r.id, dict(r._mapping)) for r in self.conn.execute(select(*cols).where(complaint_t.c.id.in_(part))))
         return out
 
-    def pseudonyms(self, complaint_ids: Iterable[int]) -> dict[int, str]:
-        """complaint id -> its customer's pseudonym (complaints without a customer are left out)."""
+    def customers(self, complaint_ids: Iterable[int]) -> dict[int, str]:
+        """complaint id -> its customer as linking knows them (``customer_token``); complaints
+        without a customer are left out."""
         ids = sorted(set(complaint_ids))
         found: dict[int, str] = {}
         for part in chunks(ids):
-            found.update((r.id, r.pseudonym) for r in self.conn.execute(_pseudonyms, {"ids": list(part)}))
+            found.update((r.id, f"c{r.customer_id}") for r in self.conn.execute(_customers, {"ids": list(part)}))
         return found
 
     # -- blocking keys ----------------------------------------------------------------------------

@@ -67,3 +67,19 @@ def test_a_pseudonym_is_no_hash_of_the_email_under_a_known_key_and_erasure_repla
     with app.db.read() as conn:
         after = conn.execute(select(customer_t.c.pseudonym)).scalar_one()
     assert after != stored and len(after) == 32
+
+
+def test_linking_knows_a_customer_by_their_row_so_nothing_derived_from_who_they_are_is_kept(app: App) -> None:
+    from root_cause.blocking import LinkRecord, blocking_keys
+    from root_cause.repository import block_t
+
+    first, _ = app.intake.take_in_one(complaint(customer={"email": "anna@example.lv"}), Actor("hana"))
+    second, _ = app.intake.take_in_one(complaint(customer={"email": "anna@example.lv"}, product="Card"), Actor("hana"))
+    pseudonym = app.intake.pseudonym("email:anna@example.lv")
+    derived = set(blocking_keys(LinkRecord(0, "", customer=pseudonym)))
+    with app.db.read() as conn:
+        keys = [(key, cid) for key, cid in conn.execute(select(block_t.c.key, block_t.c.complaint_id))]
+    assert derived and not derived & {key for key, _ in keys}
+    shared = {key for key, cid in keys if cid == 1} & {key for key, cid in keys if cid == 2}
+    assert shared, "the same customer's complaints share a block"
+    assert first != second
