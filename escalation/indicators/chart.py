@@ -7,7 +7,7 @@ few weeks show their days and years show their months, never a crowd of labels.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ def write_weekly_chart(rows: list[dict[str, Any]], clocks: list[str], path: Path
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     weeks = [date.fromisoformat(r["week"]) for r in rows]
+    ends = [week + timedelta(days=7) for week in weeks]  # the backlog is counted at each week's end
     fig, (volume, sla, age) = plt.subplots(3, 1, figsize=(10, 8.5), dpi=110, sharex=True)
     try:
         volume.bar(weeks, [r["received"] for r in rows], width=5, align="edge", color="#1f77b4")
@@ -46,19 +47,24 @@ def write_weekly_chart(rows: list[dict[str, Any]], clocks: list[str], path: Path
             values = [_percent(r["sla"].get(clock)) for r in rows]
             if any(v is not None for v in values):
                 sla.plot(weeks, _gaps(values), marker="o", markersize=3, linewidth=1, label=clock)
-        sla.plot(weeks, _gaps([_percent(r["sla_all"]) for r in rows]), color="black", linewidth=2, label="all clocks")
+        sla.plot(weeks, _gaps([_percent(r["sla_all"]) for r in rows]), color="black", marker="o", markersize=4,
+                 linewidth=2, label="all clocks")
         sla.set_title("SLA compliance of each week's complaints (met / met or missed)")
         sla.set_ylim(-5, 105)
         sla.yaxis.set_major_formatter(PercentFormatter())
         sla.legend(loc="lower left", fontsize="small", ncols=3)
 
-        age.plot(weeks, _gaps([r["backlog"]["median_age_days"] for r in rows]), label="median age")
-        age.plot(weeks, _gaps([r["backlog"]["p90_age_days"] for r in rows]), linestyle="--", label="90th percentile age")
-        age.set_title("Backlog at each week's end: age since receipt")
+        age.plot(ends, _gaps([r["backlog"]["median_age_days"] for r in rows]), marker="o", markersize=3,
+                 label="median age")
+        age.plot(ends, _gaps([r["backlog"]["p90_age_days"] for r in rows]), marker="o", markersize=3, linestyle="--",
+                 label="90th percentile age")
+        age.set_title("Backlog at each week's end: age since receipt (grey: open complaints)")
         age.set_ylabel("days")
+        age.set_ylim(bottom=0)
         age.legend(loc="upper left", fontsize="small")
         count = age.twinx()
-        count.step(weeks, [r["backlog"]["open"] for r in rows], where="post", color="#999999", linewidth=1)
+        count.plot(ends, [r["backlog"]["open"] for r in rows], color="#999999", linewidth=1)
+        count.set_ylim(bottom=0)
         count.set_ylabel("open complaints", color="#666666")
         count.yaxis.set_major_locator(MaxNLocator(integer=True))
 
