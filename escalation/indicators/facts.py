@@ -76,6 +76,7 @@ class CaseFacts:
     asked_follow_up: bool = False
     follow_up: str | None = None  # the latest answer to the follow-up (an action's name)
     rating: int | None = None
+    proposed: bool = False  # a resolution was proposed
     relief: str | None = None  # of the latest proposal: monetary, non_monetary or none
     redress: float | None = None
     sla: dict[str, str] = field(default_factory=dict)  # clock -> met | missed | running
@@ -106,7 +107,7 @@ def fca_population(start: datetime, end: datetime, meaning: Meaning) -> ColumnEl
 # -- reading ------------------------------------------------------------------------------------------
 def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[bool], end: datetime,
                as_of: datetime) -> list[CaseFacts]:
-    """The facts of every complaint matching ``population``, from the events before ``end``
+    """The facts of every complaint matching ``population`` (oldest first), from the events before ``end``
     and the clocks as they stood at ``as_of`` (the period's last instant, or now if earlier:
     whatever happened at it counts)."""
     facts = {row.id: _case(row, meaning) for row in conn.execute(_events_query(meaning, population, end))}
@@ -115,7 +116,7 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
         found = facts.get(row.complaint_id)
         if found is not None:
             _add_clocks(found, row, meaning, breaches)
-    return list(facts.values())
+    return sorted(facts.values(), key=lambda f: f.id)  # the same order on every database
 
 
 def _first(condition: ColumnElement[bool], name: str) -> Any:
@@ -200,7 +201,8 @@ def _case(row: Any, meaning: Meaning) -> CaseFacts:
         escalated=bool(row.escalated), top_tier=ranks.get(row.top_rank), reopened=bool(row.reopened),
         validity=validity, rationale=row.rationale if validity == "invalid" else None,
         asked_follow_up=bool(row.asked), follow_up=row.answer, rating=_rating(row.rating),
-        relief=None if row.relief is None else str(row.relief), redress=_number(row.redress),
+        proposed=row.proposal_seq is not None, relief=None if row.relief is None else str(row.relief),
+        redress=_number(row.redress),
     )
 
 

@@ -225,8 +225,8 @@ def invalid(cohort: Sequence[CaseFacts]) -> dict[str, Any]:
 
 def common_rationales(texts: Iterable[str | None], top: int = TOP_RATIONALES) -> list[dict[str, Any]]:
     """The most common rationales, alike when they differ only in case and spacing; each as
-    first written, with personal data masked (``complaints.pii``). Masked after counting, so
-    only the few shown are masked."""
+    first written (in ``texts``' order: the facts come oldest complaint first), with personal
+    data masked (``complaints.pii``). Masked after counting, so only the few shown are masked."""
     counted: Counter[str] = Counter()
     shown: dict[str, str] = {}
     for text in texts:

@@ -17,8 +17,8 @@ customer, within 15 days of receipt) and how each was closed:
   ``redress`` above 0 where it says nothing of relief;
 - *Closed with non-monetary relief*: ``relief: non_monetary``;
 - *Closed with explanation*: found invalid, closed for want of the customer's reply, or a
-  proposal with ``relief: none`` or none recorded (those are counted apart too, so that a
-  workflow that records no relief shows it);
+  proposal with ``relief: none`` or none recorded (proposals that record none are counted
+  apart too, so that a workflow that records no relief shows it);
 - *In progress*: responded, no final response yet;
 - *Untimely response*: not responded, more than 15 days after receipt.
 Complaints not yet 15 days old and not yet responded to are counted apart ("awaiting response").
@@ -211,7 +211,7 @@ def cfpb_category(f: CaseFacts, as_of: datetime) -> tuple[str, bool]:
             return MONETARY, False
         if f.relief == "non_monetary":
             return NON_MONETARY, False
-        return EXPLANATION, f.relief is None
+        return EXPLANATION, f.proposed and f.relief is None
     if f.first_response_at is not None:
         return IN_PROGRESS, False
     return (UNTIMELY if response_due(f) < as_of else AWAITING), False
