@@ -1,13 +1,15 @@
 """What the indicators need to know of each complaint, read from the event log and the clocks.
 
-Three set-based queries, whatever the number of complaints: one folds each complaint's events
+Set-based queries, whatever the number of complaints: one folds each complaint's events
 (before the period's end) into a row (when it was first acknowledged, answered, given its
 final response; whether it was escalated or reopened; its latest validity decision and
 follow-up answer ...), one folds its clock rows into one (each SLA clock met, missed or
 running as of the evaluation instant; its promises; its regulatory clocks' stop and
 deadlines), and one lists the SLA breaches the sweep recorded (a clock restarted after a
-breach no longer shows it on its row). No counter kept by hand is read, and nothing after
-the period's end, so a past period's figures do not change when they are asked for again.
+breach no longer shows it on its row). A clock row holds its latest run only; where that run
+began after the evaluation instant, the run under way then is replayed from the ledger (one
+more query, for those clocks alone). No counter kept by hand is read, and nothing after the
+period's end, so a past period's figures do not change when they are asked for again.
 
 Which complaints are read is a condition on the complaint table (``received_between``,
 ``open_at``, ``fca_population``); ``meaning`` says which states and actions count as what.
@@ -22,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, literal_column, or_, select
 
+from complaints.bulk import select_matching
 from complaints.repository import complaint_t, event_t
 from complaints.types import UTCDateTime
 from escalation.clocks import COMMITMENT
@@ -116,6 +119,17 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
         found = facts.get(row.complaint_id)
         if found is not None:
             _add_clocks(found, row, meaning, breaches)
+    # A clock restarted after ``as_of`` keeps only its new run on its row: the run that was
+    # under way at ``as_of`` is replayed from its ledger (few rows: only such clocks').
+    restarted = [tuple(pair) for pair in conn.execute(_restarted_query(population, as_of))]
+    runs: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for entry in select_matching(conn, ledger_t, ("complaint_id", "clock"), restarted):
+        if entry["at"] <= as_of:
+            runs.setdefault((entry["complaint_id"], entry["clock"]), []).append(entry)
+    for (cid, clock), entries in runs.items():
+        outcome = replay_run(entries, as_of)
+        if cid in facts and outcome is not None:
+            facts[cid].sla[clock] = MISSED if (cid, clock) in breaches else outcome
     return sorted(facts.values(), key=lambda f: f.id)  # the same order on every database
 
 
@@ -273,6 +287,39 @@ def _clocks_query(meaning: Meaning, population: ColumnElement[bool], as_of: date
         .where(population)
         .group_by(k.complaint_id)
     )
+
+
+def _restarted_query(population: ColumnElement[bool], as_of: datetime) -> Any:
+    k = clock_t.c
+    return (select(k.complaint_id, k.name).select_from(clock_t.join(complaint_t, complaint_t.c.id == k.complaint_id))
+            .where(population, k.kind == "sla", k.started_at > as_of, k.run > 1))
+
+
+def replay_run(entries: Sequence[dict[str, Any]], as_of: datetime) -> str | None:
+    """An SLA clock's outcome at ``as_of`` from its ledger entries up to then, in order: the
+    deadline each start, restart, resume or retarget set, a pause (no deadline), a breach, a stop."""
+    due: datetime | None = None
+    started = stopped = breached = False
+    stopped_at: datetime | None = None
+    for e in entries:
+        kind, detail = e["entry"], e["detail"] or {}
+        if kind in ("start", "restart"):
+            started, stopped, breached, stopped_at = True, False, False, None
+        if kind in ("start", "restart", "resume", "retarget") and detail.get("due_at"):
+            due = datetime.fromisoformat(detail["due_at"])
+        elif kind == "pause":
+            due = None
+        elif kind == "breach":
+            breached = True
+        elif kind == "stop":
+            stopped, stopped_at = True, e["at"]
+    if not started:
+        return None
+    if breached or (stopped_at is not None and due is not None and stopped_at > due):
+        return MISSED
+    if stopped:
+        return MET
+    return MISSED if due is not None and due < as_of else RUNNING
 
 
 def _add_clocks(facts: CaseFacts, row: Any, meaning: Meaning, breaches: set[tuple[int, str]]) -> None:
