@@ -17,22 +17,21 @@ Which complaints are read is a condition on the complaint table (``received_betw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, literal_column, or_, select
+import orjson
+from sqlalchemy import ColumnElement, Connection, Text, and_, case, cast, func, literal_column, or_, select
 
-from complaints.bulk import select_matching
+from complaints.bulk import query, select_matching
 from complaints.repository import complaint_t, event_t
-from complaints.types import UTCDateTime
 from escalation.clocks import COMMITMENT
 from escalation.indicators.meaning import Meaning
 from escalation.repository import clock_t, ledger_t
 
 MET, MISSED, RUNNING = "met", "missed", "running"
-_CODES = {1: MET, 2: MISSED, 0: RUNNING}
 #: A rating of the complaint handling, when the follow-up records one (``rating``: 1 to 5).
 RATINGS = range(1, 6)
 
@@ -60,7 +59,6 @@ class CaseFacts:
     """One complaint as the indicators see it at the end of a period."""
 
     id: int
-    reference: str
     channel: str
     product: str
     received_at: datetime
@@ -82,7 +80,7 @@ class CaseFacts:
     proposed: bool = False  # a resolution was proposed
     relief: str | None = None  # of the latest proposal: monetary, non_monetary or none
     redress: float | None = None
-    sla: dict[str, str] = field(default_factory=dict)  # clock -> met | missed | running
+    sla: dict[str, str] = field(default_factory=dict)  # clock -> met | missed | running; shared, never changed
     promises: Promises = Promises()
     regulatory: dict[str, Regulatory] = field(default_factory=dict)
 
@@ -109,16 +107,19 @@ def fca_population(start: datetime, end: datetime, meaning: Meaning) -> ColumnEl
 
 # -- reading ------------------------------------------------------------------------------------------
 def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[bool], end: datetime,
-               as_of: datetime) -> list[CaseFacts]:
+               as_of: datetime, relief: bool = False) -> list[CaseFacts]:
     """The facts of every complaint matching ``population`` (oldest first), from the events before ``end``
     and the clocks as they stood at ``as_of`` (the period's last instant, or now if earlier:
-    whatever happened at it counts)."""
-    facts = {row.id: _case(row, meaning) for row in conn.execute(_events_query(meaning, population, end))}
-    breaches = set(conn.execute(_breaches_query(meaning, population, as_of)).tuples())
-    for row in conn.execute(_clocks_query(meaning, population, as_of)):
-        found = facts.get(row.complaint_id)
+    whatever happened at it counts). ``relief``: read the relief and redress of the latest
+    proposal too (the returns need them; the indicators do not)."""
+    read = _case_reader(meaning)
+    facts = {f.id: f for f in map(read, _rows(conn, _events_query(meaning, population, end, relief)))}
+    breaches = set(_rows(conn, _breaches_query(meaning, population, as_of)))
+    add = _clock_reader(meaning, breaches)
+    for row in _rows(conn, _clocks_query(meaning, population, as_of)):
+        found = facts.get(row[0])
         if found is not None:
-            _add_clocks(found, row, meaning, breaches)
+            add(found, row)
     # A clock restarted after ``as_of`` keeps only its new run on its row: the run that was
     # under way at ``as_of`` is replayed from its ledger (few rows: only such clocks').
     restarted = [tuple(pair) for pair in conn.execute(_restarted_query(population, as_of))]
@@ -129,103 +130,151 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
     for (cid, clock), entries in runs.items():
         outcome = replay_run(entries, as_of)
         if cid in facts and outcome is not None:
-            facts[cid].sla[clock] = MISSED if (cid, clock) in breaches else outcome
+            facts[cid].sla = {**facts[cid].sla, clock: MISSED if (cid, clock) in breaches else outcome}
     return sorted(facts.values(), key=lambda f: f.id)  # the same order on every database
+
+
+def _rows(conn: Connection, statement: Any) -> list[Any]:
+    """The rows of ``statement`` as the driver returns them (times as SQLite's text or
+    PostgreSQL's naive datetimes: see ``_time``), its values written into the SQL: SQLAlchemy's
+    processing of each value of each row cost as much as the query itself. The values are
+    times, numbers and the workflow's names, never text from outside."""
+    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    return query(conn, sql, ())
+
+
+_NAIVE_EPOCH, _EPOCH = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _time(value: Any) -> datetime | None:
+    """A stored UTC time as the driver returns it (SQLite's text, PostgreSQL's naive datetime),
+    as an aware datetime: the epoch's distance added to the aware epoch, because
+    ``datetime.replace(tzinfo=...)`` takes several times as long (100,000 complaints have
+    400,000 times)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return _EPOCH + (value - _NAIVE_EPOCH)  # type: ignore[no-any-return]
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+#: The latest event of a group of actions, and which of them it was, in one aggregate:
+#: ``max(seq * TAG + the action's index in the group)``; ``divmod(value, TAG)`` splits it.
+TAG = 16
 
 
 def _first(condition: ColumnElement[bool], name: str) -> Any:
     return func.min(case((condition, event_t.c.at))).label(name)
 
 
-def _last_seq(condition: ColumnElement[bool], name: str) -> Any:
-    return func.max(case((condition, event_t.c.seq))).label(name)
+def _latest(actions: Sequence[str], name: str) -> Any:
+    """The latest of ``actions`` (``TAG`` encoded); at most ``TAG`` actions."""
+    assert len(actions) <= TAG, f"at most {TAG} actions in a group"
+    tagged = case({a: i for i, a in enumerate(actions)}, value=event_t.c.action) if actions else None
+    return func.max(event_t.c.seq * TAG + tagged if tagged is not None else None).label(name)
 
 
-def _events_query(meaning: Meaning, population: ColumnElement[bool], end: datetime) -> Any:
-    e = event_t
-    action, to_state = e.c.action, e.c.to_state
-    validity = [_last_seq(action.in_(meaning.actions_recording(v)), f"validity_{i}")
-                for i, v in enumerate(meaning.validity_values())]
+def _entering(states: frozenset[str], every: frozenset[str]) -> ColumnElement[bool]:
+    """The event enters one of ``states``: written as the shorter of IN and NOT IN (a clock
+    that stops in any state but two is NOT IN those two)."""
+    rest = every - states
+    return event_t.c.to_state.not_in(sorted(rest)) if len(rest) < len(states) else event_t.c.to_state.in_(sorted(states))
+
+
+def _events_query(meaning: Meaning, population: ColumnElement[bool], end: datetime, relief: bool) -> Any:
+    """One row per complaint: its columns and its events folded. Driven from the complaints (each
+    one's events read along its index), so the population is looked up once per complaint, not
+    once per event; each aggregate costs every event a comparison, so they are few (``TAG``).
+    The few payload values wanted are then read from the one event that holds each (a lookup
+    by complaint and sequence number, only where there is such an event)."""
+    c, e = complaint_t, event_t
+    action, every = e.c.action, meaning.states
+
+    def nothing(name: str) -> Any:
+        """A column this query need not read keeps its place in the row."""
+        return literal_column("NULL").label(name)
+
+    values, answers = meaning.validity_actions(), tuple(meaning.follow_up)
     folded = (
         select(
-            e.c.complaint_id, func.max(e.c.seq).label("last_seq"),
-            _first(to_state.in_(meaning.acknowledged), "acknowledged_at"),
-            _first(to_state.in_(meaning.first_response), "first_response_at"),
-            _first(to_state.in_(meaning.final_response), "final_response_at"),
+            c.c.id, c.c.channel, c.c.product, c.c.received_at, c.c.state, c.c.tier, c.c.queue, c.c.assignee,
+            c.c.version, func.max(e.c.seq).label("last_seq"),
+            _first(_entering(meaning.acknowledged, every), "acknowledged_at"),
+            _first(_entering(meaning.first_response, every), "first_response_at"),
+            _first(_entering(meaning.final_response, every), "final_response_at"),
             func.max(case((action.in_(meaning.escalations), 1), else_=0)).label("escalated"),
-            func.max(case(meaning.tiers, value=e.c.tier, else_=-1) if meaning.tiers else literal_column("-1"))
-            .label("top_rank"),
+            # where no action lowers the tier, the highest reached is the tier at the end
+            nothing("top_rank") if meaning.tiers_only_rise or not meaning.tiers else
+            func.max(case(meaning.tiers, value=e.c.tier, else_=-1)).label("top_rank"),
             func.max(case((action.in_(meaning.reopens), 1), else_=0)).label("reopened"),
-            func.max(case((to_state == (meaning.follow_up_state or ""), 1), else_=0)).label("asked"),
-            _last_seq(action.in_(meaning.actions_recording("invalid")), "invalid_seq"),
-            _last_seq(action.in_(tuple(meaning.follow_up)), "follow_up_seq"),
-            _last_seq(action.in_(meaning.proposals), "proposal_seq"),
-            _last_seq(action.in_(meaning.assigns), "assign_seq"),
-            *validity,
+            _latest(values, "validity"), _latest(answers, "answer"),
+            func.max(case((action.in_(meaning.proposals), e.c.seq))).label("proposal_seq") if relief
+            else nothing("proposal_seq"),
+            func.max(case((action.in_(meaning.assigns), e.c.seq))).label("assign_seq"),
         )
-        .select_from(e.join(complaint_t, complaint_t.c.id == e.c.complaint_id))
+        .select_from(c.join(e, e.c.complaint_id == c.c.id))
         .where(population, e.c.at < end)
-        .group_by(e.c.complaint_id)
+        .group_by(c.c.id)
         .subquery("folded")
     )
-    c = complaint_t
-    last, invalid, answer, proposal, assign = (e.alias(n) for n in ("last_e", "invalid_e", "answer_e", "proposal_e",
-                                                                      "assign_e"))
+    f = folded.c
+    last, invalid, rating, proposal, assign = (e.alias(n) for n in ("last_e", "invalid_e", "rating_e", "proposal_e",
+                                                                     "assign_e"))
 
     def at_seq(alias: Any, seq: Any, *more: ColumnElement[bool]) -> ColumnElement[bool]:
-        return and_(alias.c.complaint_id == c.c.id, alias.c.seq == seq, *more)
+        return and_(alias.c.complaint_id == f.id, alias.c.seq == seq, *more)
 
-    return (
-        select(
-            c.c.id, c.c.reference, c.c.channel, c.c.product, c.c.received_at, c.c.state, c.c.tier, c.c.queue,
-            c.c.assignee, c.c.version, folded,
-            last.c.to_state.label("state_then"), last.c.tier.label("tier_then"), last.c.queue.label("queue_then"),
-            invalid.c.payload["rationale"].as_string().label("rationale"),
-            answer.c.action.label("answer"), answer.c.payload["rating"].as_string().label("rating"),
-            proposal.c.payload["relief"].as_string().label("relief"),
-            proposal.c.payload["redress"].as_string().label("redress"),
-            assign.c.changes["assignee"].as_string().label("assignee_then"),
+    def latest_is(tagged: Any, group: Sequence[str], wanted: Sequence[str]) -> ColumnElement[bool]:
+        """The ``TAG``-encoded latest action of ``group`` is one of ``wanted``."""
+        return (tagged - tagged // TAG * TAG).in_([i for i, a in enumerate(group) if a in wanted])  # no '%' in the SQL
+
+    moved_on = f.last_seq < f.version  # the case as it stood at the end, where it has moved on since
+    rated = [a for a, feeling in meaning.follow_up.items() if feeling is not None]
+    joined = (folded.outerjoin(last, at_seq(last, f.last_seq, moved_on))
+              .outerjoin(invalid, at_seq(invalid, f.validity // TAG, latest_is(f.validity, values, ["invalid"])))
+              .outerjoin(rating, at_seq(rating, f.answer // TAG, latest_is(f.answer, answers, rated)))
+              .outerjoin(assign, at_seq(assign, f.assign_seq, moved_on)))
+    offered: list[Any] = [literal_column("NULL").label("relief"), literal_column("NULL").label("redress")]
+    if relief:
+        joined = joined.outerjoin(proposal, at_seq(proposal, f.proposal_seq))
+        offered = [proposal.c.payload["relief"].as_string().label("relief"),
+                   proposal.c.payload["redress"].as_string().label("redress")]
+    return select(
+        folded, last.c.to_state.label("state_then"), last.c.tier.label("tier_then"), last.c.queue.label("queue_then"),
+        invalid.c.payload["rationale"].as_string().label("rationale"),
+        rating.c.payload["rating"].as_string().label("rating"), *offered,
+        assign.c.changes["assignee"].as_string().label("assignee_then"),
+    ).select_from(joined)
+
+
+def _case_reader(meaning: Meaning) -> Callable[[Any], CaseFacts]:
+    """Turns a row of ``_events_query`` into facts; what is the same for every row is worked out once."""
+    validity = [meaning.validity[a] for a in meaning.validity_actions()]
+    answers = tuple(meaning.follow_up)
+    tiers = {rank: tier for tier, rank in meaning.tiers.items()}
+    follow_up = meaning.follow_up_state
+
+    def read(row: Any) -> CaseFacts:
+        (cid, channel, product, received_at, state, tier, queue, assignee, version, last_seq, acknowledged_at,
+         first_response_at, final_response_at, escalated, top_rank, reopened, decided, answered,
+         proposal_seq, _, state_then, tier_then, queue_then, rationale, rating, relief, redress, assignee_then) = row
+        if last_seq < version:
+            state, tier, queue, assignee = state_then, tier_then, queue_then, assignee_then
+        answer = None if answered is None else answers[answered % TAG]
+        return CaseFacts(
+            cid, channel, product, _time(received_at), state, tier, queue, assignee, _time(acknowledged_at),  # type: ignore[arg-type]
+            _time(first_response_at), _time(final_response_at), escalated == 1,
+            tier if top_rank is None else tiers.get(top_rank), reopened == 1,
+            None if decided is None else validity[decided % TAG], rationale,
+            # a case leaves the follow-up only by an answer: asked, if answered or still there
+            answer is not None or state == follow_up, answer, None if rating is None else _rating(rating),
+            proposal_seq is not None, None if relief is None else str(relief),
+            None if redress is None else _number(redress),
         )
-        .select_from(
-            c.join(folded, folded.c.complaint_id == c.c.id)
-            # the case as it stood at the end, where it has moved on since (else its row says it)
-            .outerjoin(last, at_seq(last, folded.c.last_seq, folded.c.last_seq < c.c.version))
-            .outerjoin(invalid, at_seq(invalid, folded.c.invalid_seq))
-            .outerjoin(answer, at_seq(answer, folded.c.follow_up_seq))
-            .outerjoin(proposal, at_seq(proposal, folded.c.proposal_seq))
-            .outerjoin(assign, at_seq(assign, folded.c.assign_seq, folded.c.last_seq < c.c.version))
-        )
-    )
 
-
-def _case(row: Any, meaning: Meaning) -> CaseFacts:
-    moved_on = row.last_seq < row.version
-    seqs = {v: getattr(row, f"validity_{i}") for i, v in enumerate(meaning.validity_values())}
-    decided = [(seq, value) for value, seq in seqs.items() if seq is not None]
-    validity = max(decided)[1] if decided else None
-    ranks = {rank: tier for tier, rank in meaning.tiers.items()}
-    return CaseFacts(
-        id=row.id, reference=row.reference, channel=row.channel, product=row.product,
-        received_at=row.received_at,
-        state=row.state_then if moved_on else row.state, tier=row.tier_then if moved_on else row.tier,
-        queue=row.queue_then if moved_on else row.queue,
-        handler=row.assignee_then if moved_on else row.assignee,
-        acknowledged_at=_utc(row.acknowledged_at), first_response_at=_utc(row.first_response_at),
-        final_response_at=_utc(row.final_response_at),
-        escalated=bool(row.escalated), top_tier=ranks.get(row.top_rank), reopened=bool(row.reopened),
-        validity=validity, rationale=row.rationale if validity == "invalid" else None,
-        asked_follow_up=bool(row.asked), follow_up=row.answer, rating=_rating(row.rating),
-        proposed=row.proposal_seq is not None, relief=None if row.relief is None else str(row.relief),
-        redress=_number(row.redress),
-    )
-
-
-_AS_UTC = UTCDateTime().process_result_value
-
-
-def _utc(value: Any) -> datetime | None:
-    """A time out of ``min(case(...))``: SQLite hands it back as text."""
-    return _AS_UTC(value, None)
+    return read
 
 
 def _rating(value: Any) -> int | None:
@@ -250,42 +299,45 @@ def _breaches_query(meaning: Meaning, population: ColumnElement[bool], as_of: da
     )
 
 
+#: Packed sums: each SLA clock's outcome in two bits of one number (0 not started, then
+#: ``_OUTCOMES``), each count of promises in 16 bits of another. One aggregate instead of one
+#: per clock and per count: each costs every clock row a comparison.
+_OUTCOMES = (None, RUNNING, MET, MISSED)
+_PROMISE_BITS = 16
+
+
 def _clocks_query(meaning: Meaning, population: ColumnElement[bool], as_of: datetime) -> Any:
     k = clock_t.c
-    # an SLA clock's latest run as of ``as_of``: 2 missed (breach recorded, stopped after its
-    # deadline, or overdue), 1 met (stopped in time), 0 running or paused; NULL: not started
+    assert len(meaning.sla_clocks) <= 30, "two bits a clock in a 64-bit sum"
+    # an SLA clock's latest run as of ``as_of``: missed (a breach recorded, stopped after its
+    # deadline, or overdue), met (stopped in time), running (or paused), or not started
     outcome = case(
-        (k.started_at > as_of, None),
-        (k.breached_at <= as_of, 2),
-        (and_(k.stopped_at <= as_of, k.stopped_at > k.due_at), 2),
-        (k.stopped_at <= as_of, 1),
-        (k.due_at < as_of, 2),
-        else_=0,
+        (k.started_at > as_of, 0),
+        (k.breached_at <= as_of, 3),
+        (and_(k.stopped_at <= as_of, k.stopped_at > k.due_at), 3),
+        (k.stopped_at <= as_of, 2),
+        (k.due_at < as_of, 3),
+        else_=1,
     )
-    promise = and_(k.kind == COMMITMENT, k.started_at <= as_of)
-    stopped, not_stopped = k.stopped_at <= as_of, or_(k.stopped_at.is_(None), k.stopped_at > as_of)
-
-    def count(condition: ColumnElement[bool], name: str) -> Any:
-        return func.sum(case((condition, 1), else_=0)).label(name)
-
-    columns = [
-        k.complaint_id,
-        *(func.max(case((and_(k.name == name, k.kind == "sla"), outcome))).label(f"sla_{i}")
-          for i, name in enumerate(meaning.sla_clocks)),
-        count(and_(promise, stopped, k.stopped_at <= k.due_at), "kept"),
-        count(and_(promise, stopped, k.stopped_at > k.due_at), "late"),
-        count(and_(promise, not_stopped, k.due_at < as_of), "broken"),
-        count(and_(promise, not_stopped, k.due_at >= as_of), "open"),
-    ]
-    for i, (name, milestones) in enumerate(meaning.milestones.items()):
-        columns.append(func.max(case((and_(k.name == name, stopped), k.stopped_at))).label(f"reg_{i}"))
-        columns += [func.max(case((k.name == name, k.detail[("milestones", m, "deadline")].as_string())))
-                    .label(f"reg_{i}_{j}") for j, m in enumerate(milestones)]
+    sla = case({name: outcome * 4 ** i for i, name in enumerate(meaning.sla_clocks)}, value=k.name, else_=0) \
+        if meaning.sla_clocks else literal_column("0")
+    kept, late, broken, still = (2 ** (_PROMISE_BITS * i) for i in range(4))
+    promise = case((and_(k.kind == COMMITMENT, k.started_at <= as_of), case(
+        (k.stopped_at <= as_of, case((k.stopped_at <= k.due_at, kept), else_=late)),
+        (k.due_at < as_of, broken),
+        else_=still,
+    )), else_=0)
+    columns = [complaint_t.c.id, func.sum(case((k.kind == "sla", sla), else_=0)).label("sla"),
+               func.sum(promise).label("promises")]
+    for i, name in enumerate(meaning.milestones):
+        # the detail as text, read in Python: parsing it there costs less than a JSON path per milestone
+        columns += [func.max(case((and_(k.name == name, k.stopped_at <= as_of), k.stopped_at))).label(f"reg_{i}"),
+                    func.max(case((k.name == name, cast(k.detail, Text)))).label(f"reg_{i}_detail")]
     return (
         select(*columns)
-        .select_from(clock_t.join(complaint_t, complaint_t.c.id == k.complaint_id))
+        .select_from(complaint_t.join(clock_t, k.complaint_id == complaint_t.c.id))
         .where(population)
-        .group_by(k.complaint_id)
+        .group_by(complaint_t.c.id)
     )
 
 
@@ -322,17 +374,40 @@ def replay_run(entries: Sequence[dict[str, Any]], as_of: datetime) -> str | None
     return MISSED if due is not None and due < as_of else RUNNING
 
 
-def _add_clocks(facts: CaseFacts, row: Any, meaning: Meaning, breaches: set[tuple[int, str]]) -> None:
-    for i, name in enumerate(meaning.sla_clocks):
-        code = getattr(row, f"sla_{i}")
-        if code is not None:
-            facts.sla[name] = MISSED if (facts.id, name) in breaches else _CODES[code]
-    facts.promises = Promises(row.kept or 0, row.late or 0, row.broken or 0, row.open or 0)
-    for i, (name, milestones) in enumerate(meaning.milestones.items()):
-        deadlines = {m: datetime.fromisoformat(text) for j, m in enumerate(milestones)
-                     if (text := getattr(row, f"reg_{i}_{j}")) is not None}
-        if deadlines:
-            facts.regulatory[name] = Regulatory(_utc(getattr(row, f"reg_{i}")), deadlines)
+def _clock_reader(meaning: Meaning, breaches: set[tuple[int, str]]) -> Callable[[CaseFacts, Any], None]:
+    """Adds a row of ``_clocks_query`` to a complaint's facts."""
+    clocks = meaning.sla_clocks
+    regulatory = list(meaning.milestones.items())
+    unpacked: dict[int, dict[str, str]] = {}  # complaints share a few combinations of outcomes
+    mask = 2 ** _PROMISE_BITS - 1
+    breached: dict[int, set[str]] = {}
+    for cid, name in breaches:
+        breached.setdefault(cid, set()).add(name)
+
+    def outcomes(packed: int) -> dict[str, str]:
+        found = unpacked.get(packed)
+        if found is None:
+            pairs = ((name, _OUTCOMES[packed >> 2 * i & 3]) for i, name in enumerate(clocks))
+            found = unpacked[packed] = {name: outcome for name, outcome in pairs if outcome is not None}
+        return found
+
+    def add(facts: CaseFacts, row: Any) -> None:
+        sla, promises = int(row[1] or 0), int(row[2] or 0)
+        facts.sla = outcomes(sla)  # shared by the complaints with the same outcomes: replaced, never changed
+        if facts.id in breached:
+            facts.sla = {name: MISSED if name in breached[facts.id] else outcome for name, outcome in facts.sla.items()}
+        if promises:
+            facts.promises = Promises(*(promises >> _PROMISE_BITS * i & mask for i in range(4)))
+        for i, (name, milestones) in enumerate(regulatory):
+            stopped, detail = row[3 + 2 * i], row[4 + 2 * i]
+            if detail is None:
+                continue
+            found = orjson.loads(detail).get("milestones") or {}
+            deadlines = {m: datetime.fromisoformat(found[m]["deadline"]) for m in milestones if m in found}
+            if deadlines:
+                facts.regulatory[name] = Regulatory(_time(stopped), deadlines)
+
+    return add
 
 
 def read_openings(conn: Connection, meaning: Meaning, end: datetime) -> tuple[Sequence[Any], Sequence[Any]]:

@@ -43,6 +43,7 @@ DECIDED = ("valid", "invalid")
 class Meaning:
     """The states and actions each indicator counts, for one family of workflows."""
 
+    states: frozenset[str] = frozenset()
     acknowledged: frozenset[str] = frozenset()
     first_response: frozenset[str] = frozenset()
     final_response: frozenset[str] = frozenset()
@@ -58,6 +59,8 @@ class Meaning:
     follow_up: dict[str, str | None] = field(default_factory=dict)
     #: tier -> rank, lowest first
     tiers: dict[str, int] = field(default_factory=dict)
+    #: no action moves a case to a lower tier (only ``tier: next``): its highest is its last
+    tiers_only_rise: bool = True
     sla_clocks: tuple[str, ...] = ()
     #: regulatory clock -> its milestones, and those of them that are deadlines (passing one is a breach)
     milestones: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -82,22 +85,21 @@ class Meaning:
         for name, rank in other.tiers.items():
             tiers.setdefault(name, rank)
         return Meaning(
-            acknowledged=self.acknowledged | other.acknowledged, first_response=self.first_response | other.first_response,
+            states=self.states | other.states, acknowledged=self.acknowledged | other.acknowledged, first_response=self.first_response | other.first_response,
             final_response=self.final_response | other.final_response, done=self.done | other.done,
             follow_up_state=self.follow_up_state or other.follow_up_state,
             escalations=self.escalations | other.escalations, reopens=self.reopens | other.reopens,
             proposals=self.proposals | other.proposals, assigns=self.assigns | other.assigns,
             validity={**other.validity, **self.validity}, follow_up={**other.follow_up, **self.follow_up},
-            tiers=tiers, sla_clocks=_merged(self.sla_clocks, other.sla_clocks),
+            tiers=tiers, tiers_only_rise=self.tiers_only_rise and other.tiers_only_rise,
+            sla_clocks=_merged(self.sla_clocks, other.sla_clocks),
             milestones={**other.milestones, **self.milestones}, deadlines={**other.deadlines, **self.deadlines},
             presets={**other.presets, **self.presets},
         )
 
-    def validity_values(self) -> tuple[str, ...]:
-        return tuple(sorted(set(self.validity.values())))
-
-    def actions_recording(self, value: str) -> tuple[str, ...]:
-        return tuple(sorted(a for a, v in self.validity.items() if v == value))
+    def validity_actions(self) -> tuple[str, ...]:
+        """The actions that record a validity decision, in a fixed order."""
+        return tuple(sorted(self.validity))
 
     def tier_order(self) -> list[str]:
         return sorted(self.tiers, key=lambda t: self.tiers[t])
@@ -131,7 +133,7 @@ def _meaning(workflow: CompiledWorkflow) -> Meaning:
     follow_up_state = FOLLOW_UP if FOLLOW_UP in states else None
     regulatory = spec.regulatory.clocks if spec.regulatory else {}
     return Meaning(
-        acknowledged=stops(ACKNOWLEDGE), first_response=stops(FIRST_RESPONSE), final_response=final_response,
+        states=frozenset(states), acknowledged=stops(ACKNOWLEDGE), first_response=stops(FIRST_RESPONSE), final_response=final_response,
         done=done, follow_up_state=follow_up_state,
         escalations=frozenset(a for a, t in spec.transitions.items() if t.tier is not None),
         reopens=frozenset(a for a in REOPEN_ACTIONS if a in spec.transitions),
@@ -141,6 +143,7 @@ def _meaning(workflow: CompiledWorkflow) -> Meaning:
         follow_up={a: _satisfaction(t.set_.get(SATISFACTION)) for a, t in spec.transitions.items()
                    if follow_up_state is not None and follow_up_state in t.from_},
         tiers={t.name: i for i, t in enumerate(spec.tiers)},
+        tiers_only_rise=all(t.tier in (None, "next") for t in spec.transitions.values()),
         sla_clocks=tuple(clocks),
         milestones={name: tuple(resolved(c).milestones) for name, c in regulatory.items()},
         deadlines={name: tuple(m for m, ms in resolved(c).milestones.items() if ms.breach)

@@ -81,7 +81,7 @@ def fca(engine: WorkflowEngine, half: str, groups: str | Path | None = None,
                                  "the FCA return is counted on it")
     with engine.db.read() as conn:
         facts = read.read_facts(conn, meaning, read.fca_population(period.start, period.end, meaning), period.end,
-                                period.as_of)
+                                period.as_of, relief=True)
     return {"half": half.strip().upper(), **fca_return(facts, clock, period, mapping)}
 
 
@@ -92,5 +92,5 @@ def cfpb(engine: WorkflowEngine, first: date | None = None, last: date | None = 
     meaning, _ = meaning_of(engine, workflow)
     with engine.db.read() as conn:
         cohort = read.read_facts(conn, meaning, read.received_between(period.start, period.end), period.end,
-                                 period.as_of)
+                                 period.as_of, relief=True)
     return cfpb_summary(cohort, period)
