@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import cycle
 from typing import Any
 
-from benchmarks.databases import fresh_app, raw_sqlite, sql_time
+from benchmarks.databases import fresh_app, raw_pg, raw_sqlite, sql_time
 from benchmarks.harness import Context, Figure, Measure, Profile, Target, interleaved
 from complaintflow.bootstrap import App, build
 from complaintflow.settings import Settings
@@ -179,29 +179,45 @@ def _moved(column: str, value: Any, shift: timedelta) -> Any:
     return value
 
 
-def build_year(ctx: Context, count: int) -> str:
-    """A database of ``count`` complaints received across the year; its URL."""
+def walk(ctx: Context) -> list[Template]:
+    """The template histories, walked on a scratch SQLite database."""
     scratch = ctx.sqlite_url("indicators_templates")
     clock = FixedClock(BASE)
-    template_app = fresh_app(scratch, clock)
+    app = fresh_app(scratch, clock)
     try:
-        ids = walk_templates(template_app, clock)
+        ids = walk_templates(app, clock)
     finally:
-        template_app.db.dispose()
+        app.db.dispose()
     with closing(raw_sqlite(scratch)) as conn:
-        templates = [Template(conn, cid) for cid in ids]
-    url = ctx.sqlite_url("indicators_year")
+        return [Template(conn, cid) for cid in ids]
+
+
+def build_year(url: str, templates: list[Template], count: int) -> None:
+    """``count`` complaints received across the year, in the (empty) database at ``url``."""
     fresh_app(url, FixedClock(NOW)).db.dispose()
-    with closing(raw_sqlite(url)) as conn:
-        for chunk in _chunks(templates, count, 2_000):
-            conn.execute("BEGIN IMMEDIATE")
-            for table, rows in chunk.items():
-                columns = templates[0].columns(table)
-                conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - our names
-                                 f"VALUES ({', '.join('?' * len(columns))})", rows)
-            conn.execute("COMMIT")
-        conn.execute("ANALYZE")
-    return url
+    columns = {table: templates[0].columns(table) for table in Template.TABLES}
+    if url.startswith("sqlite"):
+        with closing(raw_sqlite(url)) as conn:
+            for chunk in _chunks(templates, count, 2_000):
+                conn.execute("BEGIN IMMEDIATE")
+                for table, rows in chunk.items():
+                    conn.executemany(f"INSERT INTO {table} ({', '.join(columns[table])}) "  # noqa: S608 - our names
+                                     f"VALUES ({', '.join('?' * len(columns[table]))})", rows)
+                conn.execute("COMMIT")
+            conn.execute("ANALYZE")
+        return
+    with raw_pg(url) as conn:
+        for chunk in _chunks(templates, count, 10_000):
+            with conn.cursor() as cur:
+                for table, rows in chunk.items():
+                    with cur.copy(f"COPY {table} ({', '.join(columns[table])}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            conn.commit()
+        conn.execute("SELECT setval(pg_get_serial_sequence('complaint', 'id'), max(id)) FROM complaint")
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
 
 
 def _chunks(templates: list[Template], count: int, size: int) -> Iterator[dict[str, list[tuple[Any, ...]]]]:
@@ -217,38 +233,53 @@ def _chunks(templates: list[Template], count: int, size: int) -> Iterator[dict[s
         yield chunk
 
 
-def run(ctx: Context) -> list[Measure]:
-    sizes = SIZES[ctx.profile]
-    url = build_year(ctx, sizes.complaints)
+def measure(url: str, backend: str, templates: list[Template], sizes: Sizes) -> Measure:
+    """The indicators of the year beside the counting query, on one database."""
+    build_year(url, templates, sizes.complaints)
     app = build(Settings(database_url=url), clock=FixedClock(NOW))
-    raw = raw_sqlite(url)
-    bounds = (sql_time(YEAR_START.replace(hour=0)), sql_time(NOW.replace(hour=0)), sql_time(NOW.replace(hour=0)))
+    pg = app.db.dialect == "postgresql"
+    raw = raw_pg(url) if pg else raw_sqlite(url)
+    sql = COUNT_SQL.replace("?", "%s") if pg else COUNT_SQL
+    bounds = (YEAR_START.replace(hour=0), NOW.replace(hour=0), NOW.replace(hour=0))
+    params = bounds if pg else tuple(sql_time(b) for b in bounds)
+
+    def count() -> list[Any]:
+        return raw.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+
     try:
         events = raw.execute("SELECT count(*) FROM complaint_event").fetchone()[0]
-        counted = sum(n for *_, n in raw.execute(COUNT_SQL, bounds))
+        counted = sum(row[-1] for row in count())
         if counted != events:
-            raise AssertionError(f"the counting query saw {counted:,} of {events:,} events")
-        report = indicators(app.engine, FIRST_DAY, LAST_DAY)
-        if report["overall"]["received"] != sizes.complaints:
-            raise AssertionError(f"the indicators saw {report['overall']['received']:,} of {sizes.complaints:,}")
-
-        def ours() -> Callable[[], object]:
-            return lambda: indicators(app.engine, FIRST_DAY, LAST_DAY)
-
-        def database() -> Callable[[], object]:
-            return lambda: raw.execute(COUNT_SQL, bounds).fetchall()
-
-        seconds = interleaved({"indicators": ours, "sql": database}, sizes.repeat, warmup=1)
+            raise AssertionError(f"{backend}: the counting query saw {counted:,} of {events:,} events")
+        received = indicators(app.engine, FIRST_DAY, LAST_DAY)["overall"]["received"]
+        if received != sizes.complaints:
+            raise AssertionError(f"{backend}: the indicators saw {received:,} of {sizes.complaints:,} complaints")
+        seconds = interleaved({
+            "indicators": lambda: lambda: indicators(app.engine, FIRST_DAY, LAST_DAY),
+            "sql": lambda: count,
+        }, sizes.repeat, warmup=1)
     finally:
         raw.close()
         app.db.dispose()
     n = sizes.complaints
-    return [Measure(
-        f"SQLite: every indicator of a year, {n:,} complaints", n / seconds["indicators"], "complaints/s",
-        n / seconds["sql"], "one SQL query counting the same events (raw sqlite3)", Target(">=", 0.25),
+    return Measure(
+        f"{backend}: every indicator of a year, {n:,} complaints", n / seconds["indicators"], "complaints/s",
+        n / seconds["sql"], "one SQL query counting the same events (raw driver)", Target(">=", 0.25),
         note=f"{events:,} events; escalation.indicators.indicators {seconds['indicators']:.2f} s, "
              f"the counting query {seconds['sql']:.2f} s",
-    )]
+    )
+
+
+def run(ctx: Context) -> list[Measure]:
+    sizes = SIZES[ctx.profile]
+    templates = walk(ctx)
+    measures = [measure(ctx.sqlite_url("indicators_year"), "SQLite", templates, sizes)]
+    if ctx.pg_url:
+        measures.append(measure(ctx.pg_url, "PostgreSQL", templates, sizes))
+    else:
+        measures.append(Measure("PostgreSQL", None, "complaints/s",
+                                note="skipped: no PostgreSQL URL (--pg-url or COMPLAINTS_BENCH_POSTGRES_URL)"))
+    return measures
 
 
 def estimate(profile: Profile) -> float:

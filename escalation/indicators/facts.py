@@ -112,6 +112,10 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
     and the clocks as they stood at ``as_of`` (the period's last instant, or now if earlier:
     whatever happened at it counts). ``relief``: read the relief and redress of the latest
     proposal too (the returns need them; the indicators do not)."""
+    if conn.dialect.name == "postgresql":
+        # PostgreSQL prices the per-complaint lookups as if made for every row, and would spend
+        # seconds compiling the query (JIT) to save milliseconds running it; for this transaction only
+        conn.exec_driver_sql("SET LOCAL jit = off")
     read = _case_reader(meaning)
     facts = {f.id: f for f in map(read, _rows(conn, _events_query(meaning, population, end, relief)))}
     breaches = set(_rows(conn, _breaches_query(meaning, population, as_of)))
@@ -220,11 +224,13 @@ def _events_query(meaning: Meaning, population: ColumnElement[bool], end: dateti
         .subquery("folded")
     )
     f = folded.c
-    last, invalid, rating, proposal, assign = (e.alias(n) for n in ("last_e", "invalid_e", "rating_e", "proposal_e",
-                                                                     "assign_e"))
 
-    def at_seq(alias: Any, seq: Any, *more: ColumnElement[bool]) -> ColumnElement[bool]:
-        return and_(alias.c.complaint_id == f.id, alias.c.seq == seq, *more)
+    def at_seq(value: Any, seq: Any, when: ColumnElement[bool] | None = None) -> Any:
+        """``value`` (of an event's columns) of this complaint's event number ``seq``, where ``when``
+        holds: a lookup by the unique (complaint, seq) index, made only where wanted (a join
+        would have PostgreSQL hash the whole event table for each value)."""
+        found = select(value).where(e.c.complaint_id == f.id, e.c.seq == seq).scalar_subquery()
+        return case((when, found)) if when is not None else found
 
     def latest_is(tagged: Any, group: Sequence[str], wanted: Sequence[str]) -> ColumnElement[bool]:
         """The ``TAG``-encoded latest action of ``group`` is one of ``wanted``."""
@@ -232,21 +238,23 @@ def _events_query(meaning: Meaning, population: ColumnElement[bool], end: dateti
 
     moved_on = f.last_seq < f.version  # the case as it stood at the end, where it has moved on since
     rated = [a for a, feeling in meaning.follow_up.items() if feeling is not None]
-    joined = (folded.outerjoin(last, at_seq(last, f.last_seq, moved_on))
-              .outerjoin(invalid, at_seq(invalid, f.validity // TAG, latest_is(f.validity, values, ["invalid"])))
-              .outerjoin(rating, at_seq(rating, f.answer // TAG, latest_is(f.answer, answers, rated)))
-              .outerjoin(assign, at_seq(assign, f.assign_seq, moved_on)))
     offered: list[Any] = [literal_column("NULL").label("relief"), literal_column("NULL").label("redress")]
     if relief:
-        joined = joined.outerjoin(proposal, at_seq(proposal, f.proposal_seq))
-        offered = [proposal.c.payload["relief"].as_string().label("relief"),
-                   proposal.c.payload["redress"].as_string().label("redress")]
+        offered = [at_seq(e.c.payload["relief"].as_string(), f.proposal_seq, f.proposal_seq.is_not(None)).label("relief"),
+                   at_seq(e.c.payload["redress"].as_string(), f.proposal_seq, f.proposal_seq.is_not(None))
+                   .label("redress")]
     return select(
-        folded, last.c.to_state.label("state_then"), last.c.tier.label("tier_then"), last.c.queue.label("queue_then"),
-        invalid.c.payload["rationale"].as_string().label("rationale"),
-        rating.c.payload["rating"].as_string().label("rating"), *offered,
-        assign.c.changes["assignee"].as_string().label("assignee_then"),
-    ).select_from(joined)
+        folded,
+        at_seq(e.c.to_state, f.last_seq, moved_on).label("state_then"),
+        at_seq(e.c.tier, f.last_seq, moved_on).label("tier_then"),
+        at_seq(e.c.queue, f.last_seq, moved_on).label("queue_then"),
+        at_seq(e.c.payload["rationale"].as_string(), f.validity // TAG,
+               latest_is(f.validity, values, ["invalid"])).label("rationale"),
+        at_seq(e.c.payload["rating"].as_string(), f.answer // TAG, latest_is(f.answer, answers, rated)).label("rating"),
+        *offered,
+        at_seq(e.c.changes["assignee"].as_string(), f.assign_seq, and_(moved_on, f.assign_seq.is_not(None)))
+        .label("assignee_then"),
+    )
 
 
 def _case_reader(meaning: Meaning) -> Callable[[Any], CaseFacts]:
