@@ -2,5 +2,7 @@
 
 Pure rules: ``calendar``, ``policy``, ``clocks``. Persistence: ``models``, ``repository``. Use
 cases: ``observer`` (clocks move inside each step's transaction), ``tiers`` (escalation
-triggers), ``sweep`` (fires due timers exactly once), ``services``, ``explain``. Edge: ``flows``.
+triggers), ``sweep`` (fires due timers exactly once), ``services``, ``explain``; ``indicators``
+(the code of practice's indicators and the regulators' returns, from the event log and clocks).
+Edge: ``flows``.
 """
