@@ -2,5 +2,6 @@
 
 Pure rules: ``calendar``, ``policy``, ``clocks``. Persistence: ``models``, ``repository``. Use
 cases: ``observer`` (clocks move inside each step's transaction), ``tiers`` (escalation
-triggers), ``sweep`` (fires due timers exactly once), ``services``, ``explain``.
+triggers), ``sweep`` (fires due timers exactly once), ``services``, ``explain``; ``indicators``
+(the code of practice's indicators and the regulators' returns, from the event log and clocks).
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from complaints.types import JSONType, UTCDateTime
@@ -52,7 +52,12 @@ class SlaLedgerEntry(SQLModel, table=True):
     """Append-only: every start, pause, resume, retarget, warning, breach, letter and stop."""
 
     __tablename__ = "sla_ledger"
-    __table_args__ = (Index("ix_sla_ledger_complaint", "complaint_id", "id"),)
+    __table_args__ = (
+        Index("ix_sla_ledger_complaint", "complaint_id", "id"),
+        # the breaches alone, for the indicators (escalation/indicators/facts.py)
+        Index("ix_sla_ledger_breach", "complaint_id", "clock", "at",
+              sqlite_where=text("entry = 'breach'"), postgresql_where=text("entry = 'breach'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id")

@@ -169,6 +169,8 @@ def parse_command(args: list[str]) -> str:
     names: list[str] = []
     while hasattr(command, "commands"):
         rest = [*(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []), *ctx.args]
+        if not rest and command.invoke_without_command:  # a group that runs itself (``metrics``)
+            break
         name, command, args = command.resolve_command(ctx, rest)
         names.append(name)
         ctx = command.make_context(name, args, parent=ctx)

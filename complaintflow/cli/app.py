@@ -23,6 +23,7 @@ from complaintflow.cli import render
 from complaintflow.cli.audit_cmd import app as audit_app
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.db_cmd import app as db_app
+from complaintflow.cli.metrics_cmd import app as metrics_app
 from complaintflow.cli.ops_cmd import app as ops_app
 from complaintflow.cli.render import terminal
 from complaintflow.cli.rootcause_cmd import app as rootcause_app
@@ -52,6 +53,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ops_app)  # top-level commands: flows, run, schedule
 app.add_typer(rootcause_app, name="rootcause")
+app.add_typer(metrics_app, name="metrics")
 
 
 def _parse_now(value: str | None) -> datetime | None:
