@@ -34,7 +34,8 @@ TARGET = 5_000  # rows a second, on SQLite
 ENGINE_DB = "intake_engine"
 EVENT_COLUMNS = ("complaint_id", "seq", "actor", "role", "action", "from_state", "to_state", "tier", "queue",
                  "payload", "changes", "at", "content_hash", "chain_hash")
-NOTE_COLUMNS = ("complaint_id", "event_seq", "template", "language", "channel", "body", "status", "created_at")
+NOTE_COLUMNS = ("complaint_id", "event_seq", "template", "language", "channel", "subject", "body", "status",
+                "attempts", "next_attempt_at", "created_at")
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _insert(conn: sqlite3.Connection, rows: list[dict[str, str]], offset: int, s
         complaints.append((
             f"C-2023-{n:06d}", row["Complaint ID"], "web", clean(row["Product"]), clean(row["Sub-product"]),
             clean(row["Company"]), issue, sub, clean(row["Consumer complaint narrative"]) or f"{issue} / {sub}",
-            "medium", "en", clean(row["State"]), "acknowledged", "frontline", "frontline", "complaint", 1, 2,
+            "medium", "en", clean(row["State"]), "acknowledged", "frontline", "frontline", "complaint", 2, 2,
             "{}", received, stamp, stamp,
         ))
     sql = conn.execute
@@ -134,9 +135,12 @@ def _insert(conn: sqlite3.Connection, rows: list[dict[str, str]], offset: int, s
                        json.dumps(intake), "{}", stamp, *first))
         events.append((cid, 2, "intake", "system", "acknowledge", "received", "acknowledged", "frontline",
                        "frontline", "{}", "{}", stamp, *second))
-        notes.append((cid, 2, "acknowledgement", "en", "web",
-                       f"Dear customer, we received your complaint on {c[19][:10]}. Your reference is {c[0]}.",
-                       "queued", stamp))
+        notes.append((cid, 2, "acknowledgement", "en", "web", f"Your complaint {c[0]}",
+                       f"Dear customer,\n\nThank you for contacting us. We received your complaint on {c[19][:10]}. "
+                       f"Its reference is {c[0]}: please quote it when you write to us, or simply reply to this "
+                       f"message.\n\nBy {c[19][:10]} we will tell you whether we can look into your complaint, and "
+                       f"you will have our final response by {c[19][:10]} at the latest.",
+                       "queued", 0, stamp, stamp))
     conn.executemany(
         f"INSERT INTO complaint_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
         events,

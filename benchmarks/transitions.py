@@ -198,8 +198,8 @@ class RawTransitions:
             "INSERT INTO timer (complaint_id, kind, name, action, state, due_at, status, payload, "
             "created_at) VALUES (?, 'workflow', 'resume_on_date', 'resume', 'on_hold', ?, 'pending', ?, ?)")
         self.insert_note = self.sql(
-            "INSERT INTO notification (complaint_id, event_seq, template, language, channel, body, "
-            "status, created_at) VALUES (?, ?, 'paused', 'en', 'web', ?, 'queued', ?)")
+            "INSERT INTO notification (complaint_id, event_seq, template, language, channel, subject, body, "
+            "status, attempts, next_attempt_at, created_at) VALUES (?, ?, 'paused', 'en', 'web', ?, ?, 'queued', 0, ?, ?)")
         #: A batch's writes in the engine's order: ``write_steps``, then ``ClockChanges.flush``.
         self.write_order = (*self.update_case, self.insert_event, self.cancel_workflow_timers,
                             self.insert_workflow_timer, self.insert_note, self.update_clock,
@@ -332,8 +332,9 @@ class RawTransitions:
         self.write(self.cancel_workflow_timers, (self.at, cid))
         if action == "pause":
             self.write(self.insert_workflow_timer, (cid, self.resume_on, self.json({}), self.at))
-            body = f"Work on complaint {reference} is paused until {RESUME_ON}. Reason: {payload['reason']}"
-            self.write(self.insert_note, (cid, version + 1, body, self.at))
+            body = (f"Dear customer,\n\nWe have had to pause our work on your complaint {reference} until "
+                    f"{RESUME_ON:%d %B %Y}. The reason: {payload['reason']}.\n\nWe will pick it up again by that date.")
+            self.write(self.insert_note, (cid, version + 1, f"Your complaint {reference}", body, self.at, self.at))
         self.move_clocks(cid, action)
 
     def move_clocks(self, cid: int, action: str) -> None:

@@ -80,6 +80,10 @@ FLOWS: tuple[FlowSpec, ...] = (
              "store today's counts, SLA breaches and resolution times"),
     FlowSpec("import-folder", "complaintflow.flows.intake:import_folder", "schedule_import_folder",
              "import CSV/JSON files dropped in the inbox folder"),
+    FlowSpec("deliver-outbox", "complaintflow.flows.letters:deliver_outbox", "schedule_deliver_outbox",
+             "send the letters due to customers (SMTP, webhook)"),
+    FlowSpec("read-replies", "complaintflow.flows.letters:read_replies", "schedule_read_replies",
+             "take in customers' replies left as .eml files in the reply folder"),
 )
 
 

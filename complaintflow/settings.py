@@ -45,6 +45,37 @@ class Settings(BaseSettings):
     schedule_root_cause: str = Field("0 2 * * *")
     schedule_metrics: str = Field("55 23 * * *")
     schedule_import_folder: str = Field("every 5m")
+    schedule_deliver_outbox: str = Field("every 1m")
+    schedule_read_replies: str = Field("every 1m")
+
+    # -- letters: delivery and replies (docs/letters.md) --------------------------------------
+    smtp_host: str | None = Field(None, description="SMTP server letters are sent through (unset: no e-mail)")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_starttls: bool = Field(True, description="upgrade the connection with STARTTLS before logging in")
+    smtp_user: str | None = Field(None, description="login name, if the server wants one")
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(30.0, gt=0, le=600, description="seconds to wait for the SMTP server")
+    smtp_ca_file: Path | None = Field(None, description="CA certificates the SMTP server's is checked against "
+                                                        "(default: the system's)")
+    mail_from: str = Field("Complaints <complaints@localhost>", description="From: of the letters sent by e-mail")
+    mail_reply_to: str | None = Field(None, description="Reply-To: the mailbox whose mail reaches the reply folder")
+    message_id_domain: str | None = Field(None, description="domain ending each Message-ID (default: mail_from's)")
+    webhook_url: str | None = Field(None, description="gateway letters are POSTed to (SMS, post); unset: none")
+    webhook_secret: SecretStr | None = Field(None, description="key of the HMAC-SHA256 signature of each POST")
+    webhook_timeout: float = Field(10.0, gt=0, le=600)
+    letter_routes: dict[str, str] = Field(
+        default_factory=lambda: {"phone": "webhook", "letter": "webhook", "*": "smtp"},
+        description="complaint channel -> smtp or webhook ('*': every other channel)")
+    outbox_batch_size: int = Field(100, ge=1, le=10_000, description="letters claimed at once by a sender")
+    outbox_max_attempts: int = Field(8, ge=1, le=100, description="attempts before a letter fails for good")
+    outbox_claim_seconds: int = Field(300, ge=10, le=86_400,
+                                      description="how long a claimed letter is its sender's before another resends it")
+    reply_dir: Path | None = Field(None, description="folder of .eml replies (default: DATA_DIR/replies)")
+    attachment_dir: Path | None = Field(None, description="where attachments are kept (default: DATA_DIR/attachments)")
+    attachment_max_bytes: int = Field(10_000_000, ge=1, description="the largest attachment kept")
+    reply_max_bytes: int = Field(25_000_000, ge=1, description="the largest message read; larger ones fail")
+    reply_product: str = Field("Not stated (by e-mail)",
+                               description="the product of a complaint opened from an unmatched e-mail")
 
     @property
     def inbox(self) -> Path:
@@ -53,6 +84,14 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.pseudonym_key_file or self.data_dir / "pseudonym.key"
+
+    @property
+    def replies(self) -> Path:
+        return self.reply_dir or self.data_dir / "replies"
+
+    @property
+    def attachments(self) -> Path:
+        return self.attachment_dir or self.data_dir / "attachments"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -8,7 +8,9 @@
     │   └── ImportRowError                     one row of an import file, with its row number
     ├── ActionNotAllowed                       the action does not exist from this state / role
     ├── GuardFailed                            a declared guard condition is not met
-    └── ConflictError                          optimistic-lock version mismatch; retry with fresh data
+    ├── ConflictError                          optimistic-lock version mismatch; retry with fresh data
+    ├── LetterNotChangeable                    a letter's status does not allow the change asked for
+    └── DeliveryFailed                         a channel refused a letter, for now or for good
 """
 
 from __future__ import annotations
@@ -102,3 +104,23 @@ class ConflictError(ComplaintflowError):
             f"Complaint {reference} was changed by someone else: expected version {expected}, {now}. "
             "Reload it and try again."
         )
+
+
+class LetterNotChangeable(ComplaintflowError):
+    """A person's change to a letter (hold, release, edit, cancel, resend) that its status
+    does not allow: a letter being sent or already sent is the customer's."""
+
+    def __init__(self, letter: int, reference: str, template: str, action: str, status: str, allowed: Sequence[str]):
+        self.letter, self.reference, self.template = letter, reference, template
+        self.action, self.status, self.allowed = action, status, list(allowed)
+        super().__init__(f"Can't {action} letter {letter} ('{template}' of {reference}): it is {status}; "
+                         f"{action} applies to letters that are {' or '.join(self.allowed)}.")
+
+
+class DeliveryFailed(ComplaintflowError):
+    """A channel did not take a letter. ``permanent``: it never will (a refused address, a 5xx
+    answer), so the letter fails and its case needs attention; otherwise it is retried later."""
+
+    def __init__(self, reason: str, permanent: bool):
+        self.reason, self.permanent = reason, permanent
+        super().__init__(f"{'refused' if permanent else 'not delivered for now'}: {reason}")

@@ -77,7 +77,12 @@ class ComplaintEvent(SQLModel, table=True):
     and data exactly; ``seq`` equals the complaint version the event produced."""
 
     __tablename__ = "complaint_event"
-    __table_args__ = (UniqueConstraint("complaint_id", "seq", name="uq_event_complaint_seq"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "seq", name="uq_event_complaint_seq"),
+        # Customers' messages are few among the events: finding the unread ones reads only them.
+        Index("ix_event_customer_message", "complaint_id",
+              sqlite_where=text("action = 'customer_message'"), postgresql_where=text("action = 'customer_message'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id")  # indexed by uq_event_complaint_seq, which starts with it
@@ -135,7 +140,25 @@ class Timer(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """Outbox: rendered messages queued in the same transaction as the event that caused them."""
+    """Outbox: letters queued in the same transaction as the event that caused them, and sent
+    from here (``complaints.delivery``).
+
+    ``status``: queued (due from ``next_attempt_at``), held (waits for a handler's review),
+    sending (claimed by a sender until ``next_attempt_at``: found so later, its sender died and
+    it is sent again with the same ``message_id``), sent, failed (refused for good, or out of
+    attempts: the case needs attention), cancelled. ``recipient`` is the address it went to,
+    read from the customer row when it was sent. The partial index keeps finding what is due
+    proportional to what is due."""
+
+    __table_args__ = (
+        Index(
+            "ix_notification_due",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('queued', 'sending')"),
+            postgresql_where=text("status IN ('queued', 'sending')"),
+        ),
+        Index("ix_notification_message_id", "message_id", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)
@@ -143,8 +166,14 @@ class Notification(SQLModel, table=True):
     template: str = Field(max_length=80)
     language: str = Field(max_length=8)
     channel: str = Field(max_length=20)
+    subject: str | None = Field(default=None, max_length=300)
     body: str = Field(sa_type=Text)
     status: str = Field(default="queued", max_length=10, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _utc(default=None)  # indexed while queued or sending (ix_notification_due)
+    message_id: str | None = Field(default=None, max_length=250)  # unique (ix_notification_message_id)
+    recipient: str | None = Field(default=None, max_length=320)
+    last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(default=None)
 

@@ -4,7 +4,7 @@ and what a role not shown personal data reads instead.
 Personal data lives in the ``customer`` row, and in free text: the description the customer
 typed, what handlers recorded about the case (its ``data``) and the events that recorded it,
 the letters written to the customer. Erasure, in one transaction, blanks the row's name,
-email and phone and stamps ``erased_at``; masks personal data (``complaints.pii``: emails,
+email and phone and stamps ``erased_at``; forgets the addresses letters went to; masks personal data (``complaints.pii``: emails,
 phones, IBANs, cards, national ids, the customer's name as ``ERASED_NAME``) in the
 descriptions, recorded data, events and letters of their complaints; cancels their letters
 not yet sent; and appends an ``erase`` event to each complaint saying who erased, why and
@@ -59,6 +59,7 @@ def erase_customer(db: Database, now: datetime, actor: Actor, reason: str, email
         redacted = repo.rewrite_notifications({nid: text for nid, body in repo.notification_bodies(letters)
                                                if (text := redact(body, name)) != body})
         cancelled = repo.cancel_queued_notifications(letters)
+        repo.forget_recipients(letters)
         changed = repo.erase_customer(customer_id, now)
     return {"customer_id": customer_id, "erased": changed, "already_erased": not changed,
             "complaints_kept": [ref for _, ref in complaints], **outcome,
@@ -111,7 +112,8 @@ def withheld_view(view: Mapping[str, Any], role: str) -> dict[str, Any]:
     seen = {**view, "complaint": {**view["complaint"], "description": hide(view["complaint"]["description"])},
             "data": hide(view["data"]),
             "events": [{**e, "payload": hide(e["payload"])} for e in view["events"]],
-            "notifications": [{**n, "body": hide(n["body"])} for n in view["notifications"]]}
+            "notifications": [{**n, **{k: hide(n[k]) for k in ("body", "subject", "last_error") if n.get(k)}}
+                              for n in view["notifications"]]}
     if customer is not None:
         seen["customer"] = {"pseudonym": customer["pseudonym"], "name": None, "email": None, "phone": None,
                             "withheld": f"personal data is not shown to role '{role}'"}

@@ -23,12 +23,14 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
     tuple_,
     update,
 )
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints import audit
@@ -60,8 +62,15 @@ WORKFLOW_TIMER = "workflow"
 #: fired was refused (the reason is its result) and a person must act on the case.
 TIMER_PENDING, TIMER_FIRED, TIMER_FAILED, TIMER_CANCELLED = "pending", "fired", "failed", "cancelled"
 ASSIGNEE = "assignee"
-#: A letter in the outbox not yet sent, and one that never will be.
-NOTE_QUEUED, NOTE_CANCELLED = "queued", "cancelled"
+#: A letter's statuses (``Notification``): due to be sent, waiting for a handler's review,
+#: claimed by a sender, sent, refused for good, and never to be sent.
+NOTE_QUEUED, NOTE_HELD, NOTE_SENDING, NOTE_SENT, NOTE_FAILED, NOTE_CANCELLED = (
+    "queued", "held", "sending", "sent", "failed", "cancelled")
+#: Letters a sender may take: queued, or claimed by a sender whose claim has run out (it died).
+#: Written out, not bound, so that the partial index on their due time applies (``IS_PENDING``).
+IS_DUE = note_t.c.status.in_([literal_column(f"'{NOTE_QUEUED}'"), literal_column(f"'{NOTE_SENDING}'")])
+#: What a customer's message on the timeline is recorded as (``complaintflow.replies``).
+CUSTOMER_MESSAGE = "customer_message"
 #: ``timer.status = 'pending'`` with the value written out, not bound: only then can the
 #: planner be sure the partial index on pending timers' due times applies (a generic plan
 #: for a prepared statement cannot know a bound value), and SQLite knows which rows an
@@ -120,6 +129,28 @@ def unattended_failed_timers() -> Select[Any]:
     return (select(timer_t.c.id, timer_t.c.complaint_id, timer_t.c.kind, timer_t.c.name, timer_t.c.state,
                    timer_t.c.fired_at, timer_t.c.result)
             .where(and_(timer_t.c.status == TIMER_FAILED, ~acted_since)))
+
+
+def letters_needing_attention() -> Select[Any]:
+    """(complaint_id, since, why) of letters a person must act on: refused for good
+    (``failed``) or waiting for review (``held``); the status index finds them."""
+    why = sql_case(
+        (note_t.c.status == NOTE_FAILED,
+         literal("letter '") + note_t.c.template + literal("' failed: ") + func.coalesce(note_t.c.last_error, "")),
+        else_=literal("letter '") + note_t.c.template + literal("' held for review"),
+    )
+    return (select(note_t.c.complaint_id, note_t.c.created_at.label("since"), why.label("why"))
+            .where(note_t.c.status.in_([NOTE_FAILED, NOTE_HELD])))
+
+
+def unread_customer_messages() -> Select[Any]:
+    """(complaint_id, since, why) of customers' messages no person has acted on since (the
+    engine's own steps, such as taking a reply in, do not count): a handler must read them."""
+    later = event_t.alias("later")
+    acted_since = exists().where(and_(later.c.complaint_id == event_t.c.complaint_id, later.c.seq > event_t.c.seq,
+                                      later.c.role != SYSTEM_ROLE))
+    return (select(event_t.c.complaint_id, event_t.c.at.label("since"), literal("the customer wrote").label("why"))
+            .where(and_(event_t.c.action == literal_column(f"'{CUSTOMER_MESSAGE}'"), ~acted_since)))
 
 
 def case_from_row(row: Row[Any]) -> Case:
@@ -333,7 +364,9 @@ class CaseRepository:
         rows = [
             {
                 "complaint_id": cid, "event_seq": s.seq, "template": n.template, "language": n.language,
-                "channel": n.channel, "body": n.body, "status": "queued", "created_at": s.at,
+                "channel": n.channel, "subject": n.subject or None, "body": n.body,
+                "status": NOTE_HELD if n.held else NOTE_QUEUED, "attempts": 0, "next_attempt_at": s.at,
+                "created_at": s.at,
             }
             for cid, s in steps
             for n in s.notifications
@@ -431,6 +464,11 @@ class CaseRepository:
         row = self.conn.execute(query).first()
         return (row.id, row.name) if row else (None, None)
 
+    def customer_email(self, reference: str) -> str | None:
+        """The e-mail address of the complaint's customer (None if none is known, or erased)."""
+        return self.conn.execute(select(customer_t.c.email).join(complaint_t, complaint_t.c.customer_id == customer_t.c.id)
+                                 .where(complaint_t.c.reference == reference)).scalar()
+
     def complaints_of_customer(self, customer_id: int) -> list[tuple[int, str]]:
         """(id, reference) of the customer's complaints, oldest first."""
         return [(cid, ref) for cid, ref in self.conn.execute(
@@ -468,13 +506,21 @@ class CaseRepository:
         return found
 
     def cancel_queued_notifications(self, complaint_ids: Sequence[int]) -> int:
-        """Cancel the letters of these complaints not yet sent; how many."""
+        """Cancel the letters of these complaints not yet sent (queued, held or failed); how many.
+        A letter a sender has claimed (``sending``) is past stopping; the addresses it was
+        sent to are forgotten with ``forget_recipients``."""
         cancelled = 0
         for chunk in chunks(sorted(complaint_ids)):
             cancelled += self.conn.execute(update(note_t).where(
-                and_(note_t.c.complaint_id.in_(chunk), note_t.c.status == NOTE_QUEUED)).values(
-                status=NOTE_CANCELLED)).rowcount
+                and_(note_t.c.complaint_id.in_(chunk), note_t.c.status.in_([NOTE_QUEUED, NOTE_HELD, NOTE_FAILED])))
+                .values(status=NOTE_CANCELLED, next_attempt_at=None)).rowcount
         return cancelled
+
+    def forget_recipients(self, complaint_ids: Sequence[int]) -> None:
+        """Blank the addresses these complaints' letters were sent to (erasure)."""
+        for chunk in chunks(sorted(complaint_ids)):
+            self.conn.execute(update(note_t).where(and_(note_t.c.complaint_id.in_(chunk),
+                                                        note_t.c.recipient.is_not(None))).values(recipient=None))
 
     def erase_customer(self, customer_id: int, now: datetime) -> bool:
         """Blank the customer's personal data and stamp the erasure; False if it was done already."""
@@ -492,6 +538,115 @@ class CaseRepository:
             self.conn.execute(update(note_t).where(note_t.c.id == bindparam("nid")).values(body=bindparam("text")),
                               [{"nid": nid, "text": text} for nid, text in bodies.items()])
         return len(bodies)
+
+
+_letter_query = (select(note_t, complaint_t.c.reference, complaint_t.c.workflow_name, complaint_t.c.workflow_version,
+                        customer_t.c.name.label("customer_name"))
+                 .select_from(note_t.join(complaint_t, complaint_t.c.id == note_t.c.complaint_id)
+                              .outerjoin(customer_t, customer_t.c.id == complaint_t.c.customer_id)))
+_claim_letters = Bulk(update(note_t).where(note_t.c.id == bindparam("b_id")).values(
+    status=NOTE_SENDING, attempts=note_t.c.attempts + 1, message_id=func.coalesce(note_t.c.message_id, bindparam("b_mid"))))
+# One letter's outcome, once per letter sent: at the driver (``Bulk``), as the hot paths write.
+# Only a letter still ``sending`` is marked: it is this sender's (a person cannot change it).
+_mark_letter = Bulk(update(note_t).where(and_(note_t.c.id == bindparam("b_id"), note_t.c.status == bindparam("b_status"))))
+_extend_claims = update(note_t).where(and_(note_t.c.id.in_(bindparam("ids", expanding=True)),
+                                           note_t.c.status == NOTE_SENDING)).values(next_attempt_at=bindparam("until"))
+
+
+class OutboxRepository:
+    """Reads and writes the letters (``notification``) through one unit of work's connection.
+
+    A sender takes due letters as the sweep takes timers: ``due`` finds them (locking them,
+    skipping those another sender holds, on PostgreSQL; SQLite lets one writer in), ``claim``
+    marks them ``sending`` until a time with a Message-ID that stays theirs; each is then
+    marked ``sent``, ``retry``-ed later or ``failed`` on its own."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    # -- reads ----------------------------------------------------------------------------------
+    def letter(self, letter_id: int) -> dict[str, Any]:
+        """One letter with its complaint's reference."""
+        row = self.conn.execute(_letter_query.where(note_t.c.id == letter_id)).first()
+        if row is None:
+            raise NotFound(f"No letter {letter_id}; `complaints outbox list` shows the letters")
+        return dict(row._mapping)
+
+    def letters(self, statuses: Sequence[str] = (), reference: str | None = None, template: str | None = None,
+                limit: int = 50) -> list[dict[str, Any]]:
+        """Letters, newest first, optionally of some statuses, one complaint or one template."""
+        query = _letter_query
+        if statuses:
+            query = query.where(note_t.c.status.in_(list(statuses)))
+        if reference:
+            query = query.where(complaint_t.c.reference == reference)
+        if template:
+            query = query.where(note_t.c.template == template)
+        return [dict(r._mapping) for r in self.conn.execute(query.order_by(note_t.c.id.desc()).limit(limit))]
+
+    def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """The earliest letters due by ``now`` with their complaint's reference and the customer's
+        current name, email and phone (an erased customer has none); locked on PostgreSQL,
+        skipping letters another sender holds."""
+        query = (select(note_t.c.id, note_t.c.complaint_id, note_t.c.template, note_t.c.language, note_t.c.channel,
+                        note_t.c.subject, note_t.c.body, note_t.c.status, note_t.c.attempts, note_t.c.message_id,
+                        complaint_t.c.reference, customer_t.c.name.label("customer_name"),
+                        customer_t.c.email, customer_t.c.phone)
+                 .select_from(note_t.join(complaint_t, complaint_t.c.id == note_t.c.complaint_id)
+                              .outerjoin(customer_t, customer_t.c.id == complaint_t.c.customer_id))
+                 .where(and_(IS_DUE, note_t.c.next_attempt_at <= now))
+                 .order_by(note_t.c.next_attempt_at, note_t.c.id).limit(limit))
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=note_t)
+        return [dict(r._mapping) for r in self.conn.execute(query)]
+
+    def complaints_by_message_ids(self, message_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """Message-ID -> (complaint id, reference) of the letters sent with these ids."""
+        found: dict[str, tuple[int, str]] = {}
+        for chunk in chunks(sorted(set(message_ids))):
+            found.update((mid, (cid, ref)) for mid, cid, ref in self.conn.execute(
+                select(note_t.c.message_id, complaint_t.c.id, complaint_t.c.reference)
+                .join(complaint_t, complaint_t.c.id == note_t.c.complaint_id)
+                .where(note_t.c.message_id.in_(chunk))))
+        return found
+
+    # -- a sender's writes ----------------------------------------------------------------------
+    def claim(self, claims: Sequence[tuple[int, str]], until: datetime) -> None:
+        """Mark letters ``sending`` until ``until``, one attempt more, each keeping the Message-ID
+        it has or taking the one given: (letter id, Message-ID) of each."""
+        _claim_letters.run(self.conn, [{"next_attempt_at": until, "b_id": nid, "b_mid": mid} for nid, mid in claims])
+
+    def extend_claims(self, letter_ids: Sequence[int], until: datetime) -> None:
+        """Keep claimed letters this sender has not sent yet claimed until ``until``."""
+        if letter_ids:
+            self.conn.execute(_extend_claims, {"ids": list(letter_ids), "until": until})
+
+    def sent(self, letter_id: int, recipient: str, now: datetime) -> None:
+        _mark_letter.run(self.conn, [{"status": NOTE_SENT, "sent_at": now, "recipient": recipient[:320], "last_error": None,
+                                      "next_attempt_at": None, "b_id": letter_id, "b_status": NOTE_SENDING}])
+
+    def retry(self, letter_id: int, error: str, at: datetime) -> None:
+        """Back to ``queued``, due again at ``at``."""
+        _mark_letter.run(self.conn, [{"status": NOTE_QUEUED, "sent_at": None, "recipient": None, "last_error": error[:500],
+                                      "next_attempt_at": at, "b_id": letter_id, "b_status": NOTE_SENDING}])
+
+    def failed(self, letter_id: int, error: str) -> None:
+        _mark_letter.run(self.conn, [{"status": NOTE_FAILED, "sent_at": None, "recipient": None, "last_error": error[:500],
+                                      "next_attempt_at": None, "b_id": letter_id, "b_status": NOTE_SENDING}])
+
+    # -- a person's writes ------------------------------------------------------------------------
+    def change(self, letter_id: int, statuses: Sequence[str], **values: Any) -> bool:
+        """Set ``values`` on the letter if its status is still one of ``statuses``."""
+        return bool(self.conn.execute(update(note_t).where(and_(note_t.c.id == letter_id,
+                                                                note_t.c.status.in_(list(statuses))))
+                                      .values(**values)).rowcount)
+
+    def add_copy(self, letter: Mapping[str, Any], event_seq: int, now: datetime) -> int:
+        """A new queued letter with the text of ``letter`` (sent again: a message of its own)."""
+        return int(self.conn.execute(note_t.insert().values(
+            complaint_id=letter["complaint_id"], event_seq=event_seq, template=letter["template"],
+            language=letter["language"], channel=letter["channel"], subject=letter["subject"], body=letter["body"],
+            status=NOTE_QUEUED, attempts=0, next_attempt_at=now, created_at=now).returning(note_t.c.id)).scalar_one())
 
 
 def cancel_named_timers(kinds: Sequence[str]) -> Bulk:

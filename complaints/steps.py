@@ -68,10 +68,14 @@ class TimerPlan:
 
 @dataclass(frozen=True)
 class NotificationPlan:
+    """A letter a step writes to the customer; ``held`` ones wait for a handler's review."""
+
     template: str
     language: str
     channel: str
     body: str
+    subject: str = ""
+    held: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection
 
 from complaints.db import Database
-from complaints.repository import CaseRepository
+from complaints.repository import CaseRepository, OutboxRepository
 
 
 class UnitOfWork:
@@ -15,6 +15,7 @@ class UnitOfWork:
 
     conn: Connection
     cases: CaseRepository
+    outbox: OutboxRepository
 
     def __init__(self, db: Database):
         self.db = db
@@ -23,6 +24,7 @@ class UnitOfWork:
         self.conn = self.db.engine.connect()
         self._tx = self.conn.begin()
         self.cases = CaseRepository(self.conn)
+        self.outbox = OutboxRepository(self.conn)
         return self
 
     def commit(self) -> None:

@@ -164,11 +164,13 @@ def _regulatory(batch: Batch, case: Case, timer: Any) -> str:
         return "deadline passed"
     workflow = batch.engine.workflow_of(case)
     preset = policy_for(workflow).regulatory[clock.name]
-    refer_by = add_months(batch.now, preset.refer_within_months).date().isoformat() if preset.refer_within_months else ""
+    refer_by = add_months(batch.now, preset.refer_within_months) if preset.refer_within_months else None
     values = {"deadline": deadline.date().isoformat(), "milestone": info["label"], "regulation": preset.label,
-              "refer_by": refer_by}
+              "refer_by": refer_by.date().isoformat() if refer_by else ""}
+    # The letter is given the instants: it names their days in the customer's time zone.
+    shown = {**values, "deadline": deadline, "refer_by": refer_by or ""}
     step = Step(action="regulatory_letter", actor=Actor.system(SWEEPER), from_state=case.state, to_state=case.state,
-                tier=case.tier, queue=case.queue, seq=case.version, at=batch.now, payload=values, changes={},
+                tier=case.tier, queue=case.queue, seq=case.version, at=batch.now, payload=shown, changes={},
                 timers=[], notifications=[])
     step.notifications.append(machine.render(workflow, letter, case, step, batch.engine.deadline))
     batch.notes.append((case.id, step))  # type: ignore[arg-type]

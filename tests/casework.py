@@ -83,13 +83,26 @@ def pending_timers(app: App, reference: str) -> list[dict[str, Any]]:
 
 
 def shipped_document() -> dict[str, Any]:
+    """The shipped workflow's newest version (``complaint.yaml``; older ones keep their own files)."""
     path = next(p for p in shipped_workflow_files() if p.name == "complaint.yaml")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def register_variant(app: App, change: Callable[[dict[str, Any]], object], version: int = 2) -> CompiledWorkflow:
-    """The shipped workflow with one change, registered as a newer version new complaints start in."""
-    doc = copy.deepcopy(shipped_document())
+#: The version a test's variant of the shipped workflow takes: newer than every shipped one.
+VARIANT_VERSION = shipped_document()["version"] + 1
+
+
+def first_version_document() -> dict[str, Any]:
+    """The shipped workflow's version 1, which writes its letters as it always did (no ``letters``)."""
+    path = next(p for p in shipped_workflow_files() if p.name == "complaint-v1.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def register_variant(app: App, change: Callable[[dict[str, Any]], object],
+                     version: int = VARIANT_VERSION, base: dict[str, Any] | None = None) -> CompiledWorkflow:
+    """The shipped workflow (or ``base``) with one change, registered as a newer version new
+    complaints start in."""
+    doc = copy.deepcopy(base or shipped_document())
     change(doc)
     doc["version"] = version
     workflow = parse_workflow(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), f"variant-v{version}.yaml")

@@ -138,3 +138,14 @@ def test_the_cli_figure_times_each_interactive_command_beside_the_no_op(tmp_path
     assert [m.name.split("`")[1] for m in measures] == [
         "complaints show", "complaints list", "complaints advance", "complaints intake"]
     assert all(m.value and m.baseline and m.target for m in measures)
+
+
+def test_the_letters_figure_sends_to_a_real_smtp_server_beside_smtplib(tmp_path: Path) -> None:
+    from benchmarks.letters import FIGURE
+
+    result = run_figure(FIGURE, Context("tiny", tmp_path, None, log=lambda _: None))
+    assert result.status == "ok", result.reason
+    [measure] = result.measures
+    assert measure.unit == "letters/s" and measure.value and measure.baseline and measure.met in (True, False)
+    assert measure.target is not None and measure.target.describe() == "ratio ≥ 0.8"
+    assert measure.baseline_name == "smtplib alone, the same messages built beforehand, one connection"

@@ -275,7 +275,8 @@ def test_an_invalid_complaint_is_closed_with_the_rationale_sent_to_the_customer(
     assert view["state"] == "closed"
     assert view["data"]["assessment"]["outcome"] == "invalid"
     [letter] = [n for n in view["notifications"] if n["template"] == "assessment_invalid"]
-    assert "Why: the loan is with another lender" in letter["body"]
+    assert "Our reasons: the loan is with another lender." in letter["body"]
+    assert letter["status"] == "held"  # a final response waits for a second reader (letters.review)
 
 
 def test_a_customer_asked_for_information_who_replies_is_assessed_again(cli: Cli) -> None:
@@ -642,7 +643,7 @@ def test_json_given_to_a_command_as_a_value_does_not_make_errors_json(cli: Cli) 
 
 def test_workflow_validate_accepts_the_shipped_definition(cli: Cli) -> None:
     result = cli.ok("workflow", "validate", str(SHIPPED))
-    assert "workflow 'complaint' v1 is valid" in " ".join(result.out.split())
+    assert "workflow 'complaint' v2 is valid" in " ".join(result.out.split())
     summary = cli.ok("--json", "workflow", "validate", str(SHIPPED)).data
     assert summary["valid"] is True and summary["name"] == "complaint"
 
@@ -675,11 +676,11 @@ def test_a_workflow_is_named_by_its_file_or_by_a_shipped_workflows_name(cli: Cli
     assert cli.ok("--json", "workflow", "show", "complaint").data == cli.ok("--json", "workflow", "show").data
     assert cli.ok("workflow", "diagram", "complaint").out.startswith("stateDiagram-v2")
     unknown = cli("workflow", "show", "nosuch")
-    assert unknown.code == 1 and "No workflow 'nosuch'; known: complaint v1" in unknown.err
+    assert unknown.code == 1 and "No workflow 'nosuch'; known: complaint v1, complaint v2" in unknown.err
     missing = cli("workflow", "show", "complaints.yaml")
     assert missing.code == 1 and "'complaints.yaml' does not exist" in missing.err
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "complaint").write_text(SHIPPED.read_text(encoding="utf-8").replace("version: 1", "version: 7", 1))
+    (tmp_path / "complaint").write_text(SHIPPED.read_text(encoding="utf-8").replace("version: 2", "version: 7", 1))
     assert cli.ok("--json", "workflow", "show", "complaint").data["version"] == 7  # a file of that name comes first
 
 
@@ -698,7 +699,7 @@ def test_workflow_diagram_in_dot_draws_every_state_and_doubles_final_ones(cli: C
     target = tmp_path / "complaint.dot"
     cli.ok("workflow", "diagram", "--format", "dot", "--output", str(target))
     text = target.read_text(encoding="utf-8")
-    assert text.startswith('digraph "complaint_v1" {') and text.rstrip().endswith("}")
+    assert text.startswith('digraph "complaint_v2" {') and text.rstrip().endswith("}")
     assert "  __start -> received;" in text and "  archived [peripheries=2];" in text
     assert '  awaiting_customer -> closed [label="⏱ auto_close"];' in text
     for state in cli.ok("--json", "workflow", "show").data["states"]:

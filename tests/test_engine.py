@@ -17,6 +17,7 @@ from casework import (
     TO_FOLLOW_UP,
     TO_INVESTIGATING,
     event_rows,
+    first_version_document,
     pending_timers,
     register_variant,
     stored,
@@ -371,11 +372,12 @@ def test_notifications_are_rendered_in_the_customers_language(app: App, handler:
     reference = take_in(app, language="lv", customer={"name": "Anna Ozola", "email": "anna@example.lv"})
     walk(app, reference, ["assess", "invalid"])
     notes = {n["template"]: n for n in stored(app, reference)["notifications"]}
-    assert notes["acknowledgement"]["language"] == "lv"
-    assert notes["acknowledgement"]["body"].startswith(f"Cien. Anna Ozola, mēs saņēmām jūsu sūdzību 2026-11-23. "
-                                                       f"Atsauces numurs: {reference}.")
+    assert (notes["acknowledgement"]["language"], notes["acknowledgement"]["subject"]) == ("lv", f"Jūsu sūdzība {reference}")
+    assert notes["acknowledgement"]["body"].startswith(f"Cien. Anna Ozola!\n\nPaldies, ka sazinājāties ar mums. Jūsu "
+                                                       f"sūdzību saņēmām 23.11.2026. Tās numurs ir {reference} —")
     assert notes["assessment_invalid"]["language"] == "lv"
-    assert "Iemesls: the loan is with another lender (pārbaudītie kritēriji: our product)" in notes["assessment_invalid"]["body"]
+    assert "Mūsu pamatojums: the loan is with another lender." in notes["assessment_invalid"]["body"]
+    assert "our product" not in notes["assessment_invalid"]["body"]  # the criteria are the team's
 
 
 @pytest.mark.parametrize("text", [
@@ -411,18 +413,24 @@ def test_a_value_that_ends_its_own_sentence_is_not_given_a_second_full_stop(
     assert machine.render(CompiledWorkflow(spec, source="probe"), "probe", case, step).body == body
 
 
-def test_a_template_without_the_customers_language_falls_back_to_english(app: App, handler: Actor) -> None:
+def test_a_workflow_without_letters_falls_back_to_english_and_writes_as_it_always_did(
+    app: App, handler: Actor,
+) -> None:
+    register_variant(app, lambda doc: None, base=first_version_document())
     reference = take_in(app, language="lv")
     walk(app, reference, TO_INVESTIGATING)
-    [note] = [n for n in stored(app, reference)["notifications"] if n["template"] == "assessment_valid"]
-    assert (note["language"], note["body"]) == ("en", f"Your complaint {reference} is being investigated. "
-                                                      "Why: the fee was charged twice")
+    [ack, note] = stored(app, reference)["notifications"]
+    assert (note["language"], note["subject"], note["body"]) == (
+        "en", reference, f"Your complaint {reference} is being investigated. Why: the fee was charged twice")
+    assert ack["body"].startswith(f"Cien. customer, mēs saņēmām jūsu sūdzību 2026-11-23. Atsauces numurs: {reference}.")
 
 
 def test_an_unknown_language_gets_english(app: App, handler: Actor) -> None:
     reference = take_in(app, language="fr")
     [ack] = stored(app, reference)["notifications"]
-    assert ack["language"] == "en" and ack["body"].startswith("Dear customer, we received your complaint")
+    assert ack["language"] == "en"
+    assert ack["body"].startswith("Dear customer,\n\nThank you for contacting us. We received your complaint on "
+                                  "23 November 2026.")
 
 
 def test_the_validity_assessment_is_kept_as_a_decision_record(app: App, clock: FixedClock) -> None:
@@ -463,8 +471,9 @@ def test_escalation_moves_tier_and_queue_and_stops_at_the_highest_tier(app: App,
         app.engine.advance(reference, "escalate", handler, PAYLOADS["escalate"])
     assert stored(app, reference) == before
     last = [n for n in before["notifications"] if n["template"] == "escalated"][-1]
-    assert last["body"] == (f"Your complaint {reference} has been passed to our Executive / ombudsman liaison. "
-                            "Reason: needs a senior decision")
+    assert last["body"] == (f"Dear customer,\n\nYour complaint {reference} is now being handled by a more senior "
+                            "team, who will continue the investigation. You do not need to do anything.")
+    assert PAYLOADS["escalate"]["reason"] not in str(before["notifications"])  # the reason is the team's
 
 
 # -- transactions ------------------------------------------------------------------------------

@@ -231,7 +231,9 @@ def test_approaching_the_regulatory_deadline_queues_the_delay_letter_once(app: A
         sweep(app.engine)
     letters = [n for n in case_of(app, reference)["notes"] if n["template"] == "fca_delay_letter"]
     assert len(letters) == 1
-    assert "Dear Ana" in letters[0]["body"] and "2027-01-18" in letters[0]["body"] and "2027-07-16" in letters[0]["body"]
+    body = letters[0]["body"]
+    assert body.startswith("Dear Ana,") and "end on 18 January 2027." in body  # the day, in the customer's zone
+    assert "refer your complaint to the Financial Ombudsman Service (www.financial-ombudsman.org.uk)" in body
 
 
 def test_an_older_complaint_taken_in_names_the_regulatory_milestones_already_passed_in_its_start_entry(

@@ -79,7 +79,9 @@ RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def with_preset(preset: str, templates: dict[str, str]) -> SlaPolicy:
-    doc = shipped()
+    """Version 1 of the shipped workflow (whose letters name no referral body) on ``preset``."""
+    path = next(p for p in shipped_workflow_files() if p.name == "complaint-v1.yaml")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     doc["regulatory"]["clocks"] = {"reg": {"preset": preset, "stop": ["resolution_proposed", "closed"]}}
     doc["templates"].pop("fca_delay_letter")
     doc["templates"].update({name: {"en": text} for name, text in templates.items()})

@@ -225,3 +225,28 @@ def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(sqlite_flow_e
     out = CliRunner().invoke(cli, ["--db", sqlite_flow_env.settings.database_url, "--now", when, "--json", "run", "auto-close"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["result"]["fired"] == [f"{refs[0]} workflow auto_close"]
+
+
+def test_the_letters_flows_send_what_is_due_and_read_the_reply_onto_its_case(sqlite_flow_env, tmp_path, monkeypatch,
+                                                                             clock):
+    from letterwork import Mailbox, smtp_server, write_eml
+
+    from complaintflow.flows.letters import deliver_outbox, read_replies
+
+    app = sqlite_flow_env
+    reference = take_in(app, customer={"name": "Ann Lee", "email": "ann@example.com"})
+    walk(app, reference, ["assess", "need_info"])
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as server:
+        for name, value in (("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", str(server.port)), ("SMTP_STARTTLS", "false")):
+            monkeypatch.setenv(f"COMPLAINTS_{name}", value)
+        sent = deliver_outbox(now=clock.now())
+        assert len(sent["sent"]) == 2 and deliver_outbox(now=clock.now())["sent"] == []
+    question = next(m for m in mailbox.messages if "more information" in m.get_content())
+    write_eml(tmp_path / "data" / "replies", "answer.eml",
+              f"From: Ann Lee <ann@example.com>\nTo: complaints@localhost\nSubject: Re: {question['Subject']}\n"
+              f"In-Reply-To: {question['Message-ID']}\nMessage-ID: <answer-1@example.com>\n\nThe second charge was on "
+              "3 November.\n")
+    read = read_replies(now=clock.now())
+    assert [(f["outcome"], f["reference"]) for f in read["files"]] == [("on a case", reference)] and read["failed"] == []
+    assert app.engine.get(reference).state == "assessing"

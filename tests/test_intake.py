@@ -269,13 +269,15 @@ def test_a_new_complaint_is_acknowledged_at_once_with_reference_and_timeline(app
     assert (case["state"], case["tier"], case["queue"], case["version"]) == ("acknowledged", "frontline", "frontline", 2)
     assert [(e["action"], e["to_state"]) for e in case["events"]] == [("receive", "received"), ("acknowledge", "acknowledged")]
     [ack] = case["notifications"]
-    assessment_by = (T0 + timedelta(days=5)).date().isoformat()
-    final_by = (T0 + timedelta(days=56)).date().isoformat()
+    assessment_by = f"{T0 + timedelta(days=5):%-d %B %Y}"
+    final_by = f"{T0 + timedelta(days=56):%-d %B %Y}"
     assert (ack["template"], ack["status"], ack["event_seq"], ack["created_at"]) == ("acknowledgement", "queued", 2, T0)
+    assert ack["subject"] == f"Your complaint {reference}"
     assert ack["body"] == (
-        f"Dear Ann Lee, we received your complaint on 2026-11-23. Your reference is {reference}. We will tell "
-        f"you by {assessment_by} whether we can look into it, and you will have our final response by "
-        f"{final_by} at the latest."
+        f"Dear Ann Lee,\n\nThank you for contacting us. We received your complaint on 23 November 2026. Its "
+        f"reference is {reference}: please quote it when you write to us, or simply reply to this message.\n\n"
+        f"By {assessment_by} we will tell you whether we can look into your complaint, and you will have our "
+        f"final response by {final_by} at the latest."
     )
 
 

@@ -74,7 +74,7 @@ def test_flows_lists_every_flow_with_its_schedule_and_options_override_settings(
     rows = {r["name"]: r["schedule"] for r in json.loads(out.stdout)}
     assert rows == {"sla-sweep": "every 30s", "follow-ups": "every 15m", "auto-close": "every 1h",
                     "root-cause-nightly": "cron 0 2 * * * (UTC)", "metrics-snapshot": "cron 0 6 * * * (UTC)",
-                    "import-folder": "every 5m"}
+                    "import-folder": "every 5m", "deliver-outbox": "every 1m", "read-replies": "every 1m"}
 
 
 def test_an_unknown_flow_is_refused_with_the_list_of_flows():

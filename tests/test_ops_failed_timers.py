@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from casework import pending_timers, shipped_document, take_in, walk, workflow_timers
+from casework import VARIANT_VERSION, pending_timers, shipped_document, take_in, walk, workflow_timers
 from typer.testing import CliRunner
 
 from complaintflow.bootstrap import App
@@ -29,10 +29,10 @@ GUARD = "a supervisor closes a critical complaint by hand"
 
 @pytest.fixture
 def variant(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The shipped workflow (version 2) whose auto_close refuses critical complaints; the file is
+    """The shipped workflow (a newer version) whose auto_close refuses critical complaints; the file is
     also given to the CLI's own application through COMPLAINTS_WORKFLOW_FILES."""
     doc = copy.deepcopy(shipped_document())
-    doc["version"] = 2
+    doc["version"] = VARIANT_VERSION
     doc["transitions"]["auto_close"]["guards"] = [
         {"field": "complaint.severity", "not_equals": "critical", "message": GUARD}]
     path = tmp_path / "guarded-auto-close.yaml"

@@ -51,7 +51,7 @@ def test_a_role_not_shown_personal_data_sees_the_pseudonym_and_letters_without_t
     quality = case_view(app.engine, reference, Actor("qa", "quality"))  # the shipped workflow names who may
     assert quality["customer"] == {"pseudonym": seen["customer"]["pseudonym"], "name": None, "email": None,
                                    "phone": None, "withheld": "personal data is not shown to role 'quality'"}
-    assert quality["notifications"][0]["body"].startswith(f"Dear {WITHHELD_NAME}, we received your complaint")
+    assert quality["notifications"][0]["body"].startswith(f"Dear {WITHHELD_NAME},\n\nThank you for contacting us.")
     assert "Bērziņa" not in str(quality) and "example.lv" not in str(quality)
     assert case_view(app.engine, reference, handler)["customer"]["name"] == "Anna Bērziņa"  # nothing stored changed
 
@@ -80,9 +80,9 @@ def test_erasure_removes_the_name_from_the_notifications_already_written(app: Ap
         "product": "Loan", "description": "Late fee", "customer": {"name": "Annas Bērziņš", "email": "o@example.lv"},
     }), handler)[0]
     before = _texts(app)
-    assert sum("Anna Bērziņa" in text for text in before) == 2
+    assert sum("Anna Bērziņa" in text for text in before) == 3  # two acknowledgements, the repeat's escalation
     result = erase_customer(app.db, app.clock.now(), DPO, "request of 2026-11-20", email="anna@example.lv")
-    assert result["notifications_redacted"] == 2 and result["complaints_kept"] == [first, second]
+    assert result["notifications_redacted"] == 3 and result["complaints_kept"] == [first, second]
     after = _texts(app)
     assert after == [text.replace("Anna Bērziņa", ERASED_NAME) for text in before]
     assert any("Dear Annas Bērziņš" in text for text in after)  # another customer's name, a letter apart
@@ -161,7 +161,7 @@ def test_erasure_cancels_the_customers_letters_not_yet_sent_and_masks_those_sent
     assert after == [(ref, "queued" if ref == other else "sent" if status == "sent" else "cancelled")
                      for ref, status in before]
     assert result["notifications_cancelled"] == sum(ref == queued for ref, _ in before) >= 1  # a repeat complaint escalates
-    assert result["notifications_redacted"] == sum("Anna Bērziņa" in text for text in letters) == 2
+    assert result["notifications_redacted"] == sum("Anna Bērziņa" in text for text in letters) == 3
     assert sum("Bērziņa" in text for text in _texts(app)) == 0 and sum("Jānis Ozols" in t for t in _texts(app)) == 1
     assert erase_customer(app.db, app.clock.now(), DPO, "request of 2026-11-20", reference=sent)["notifications_cancelled"] == 0
 
@@ -173,7 +173,7 @@ def test_a_role_not_shown_personal_data_reads_the_free_text_masked(app: App, han
     assert seen["customer"] == case_view(app.engine, reference, Actor("qa", "quality"))["customer"]
     assert seen["complaint"]["description"] == ANNA_ERASED.replace(ERASED_NAME, WITHHELD_NAME)
     assert seen["events"][0]["payload"]["description"] == seen["complaint"]["description"]
-    assert seen["notifications"][0]["body"].startswith(f"Cien. {WITHHELD_NAME}, mēs saņēmām")
+    assert seen["notifications"][0]["body"].startswith(f"Cien. {WITHHELD_NAME}!\n\nPaldies, ka sazinājāties")
     for secret in ("Bērziņa", "anna@", "2612", "LV80", "19997"):
         assert secret not in str(seen) and secret in str(full)
     assert (seen["reference"], seen["state"], seen["version"]) == (full["reference"], full["state"], full["version"])

@@ -283,12 +283,13 @@ def test_an_unknown_key_names_the_keys_allowed_where_it_stands() -> None:
     text = mutated(lambda d: d["transitions"]["valid"]["fields"]["rationale"].update(requried=False))
     assert the_one_problem(text).endswith(
         "unknown key 'requried': did you mean 'required'? (keys here: type, required, choices, min_length, "
-        "description)"
+        "description, customer_facing)"
     )
     text = mutated(lambda d: d.update(initial="received"))
     assert the_one_problem(text).endswith(
         "initial: unknown key 'initial' (keys here: name, version, title, description, default_language, roles, "
-        "personal_data_roles, tiers, states, transitions, templates, timeline, sla, regulatory, escalation)"
+        "personal_data_roles, tiers, states, transitions, templates, timeline, sla, regulatory, escalation, "
+        "letters)"
     )
 
 
@@ -371,7 +372,8 @@ def test_a_stray_dollar_sign_in_a_template_is_refused() -> None:
 
 
 def test_a_template_without_the_default_language_is_refused() -> None:
-    text = mutated(lambda d: d["templates"].update(closure={"lv": "Sūdzība $reference ir slēgta."}))
+    text = mutated(lambda d: d["templates"].update(closure={"lv": "Sūdzība $reference ir slēgta.",
+                                                            "el": "Το παράπονο $reference έκλεισε."}))
     line = line_of(text, r"^  closure:")
     assert the_one_problem(text) == (
         f"line {line}, templates.closure: template 'closure' has no text in the default language 'en'"
@@ -379,7 +381,7 @@ def test_a_template_without_the_default_language_is_refused() -> None:
 
 
 def test_a_template_no_action_sends_is_refused() -> None:
-    text = mutated(lambda d: d["templates"].update(unused={"en": "Hello $reference"}))
+    text = mutated(lambda d: d["templates"].update(unused={"en": "Hello $reference", "lv": "Labdien!", "el": "Γεια σας!"}))
     assert the_one_problem(text).endswith("templates.unused: template 'unused' is never sent; add it to an action's 'notify'")
 
 

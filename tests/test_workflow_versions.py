@@ -39,8 +39,8 @@ def retitled(doc: dict[str, Any], text: str) -> dict[str, Any]:
 def test_a_definition_changed_under_a_stored_version_is_refused_naming_the_file(app: App, tmp_path: Path) -> None:
     check_versions(app.db, app.registry, app.clock.now())
     edited = load_workflow(write(tmp_path / "complaint.yaml", retitled(shipped_document(), "Thanks. $reference.")))
-    assert edited.key == ("complaint", 1) and fingerprint(edited) != fingerprint(app.registry.get("complaint", 1))
-    with pytest.raises(InvalidWorkflow, match=r"version 1 differs .* raise 'version' to 2 in .*complaint\.yaml"):
+    assert edited.key == ("complaint", 2) and fingerprint(edited) != fingerprint(app.registry.get("complaint", 2))
+    with pytest.raises(InvalidWorkflow, match=r"version 2 differs .* raise 'version' to 3 in .*complaint\.yaml"):
         check_versions(app.db, [edited], app.clock.now())
 
 
@@ -48,8 +48,8 @@ def test_layout_and_comments_are_no_change_and_a_new_version_is_stored_beside_th
     check_versions(app.db, app.registry, app.clock.now())
     same = parse_workflow("# reformatted\n" + SHIPPED.read_text(encoding="utf-8"), source="copy.yaml")
     check_versions(app.db, [same], app.clock.now())
-    newer = load_workflow(write(tmp_path / "v2.yaml", {**retitled(shipped_document(), "Thanks. $reference."),
-                                                       "version": 2}))
+    newer = load_workflow(write(tmp_path / "v3.yaml", {**retitled(shipped_document(), "Thanks. $reference."),
+                                                       "version": 3}))
     check_versions(app.db, [*app.registry, newer], app.clock.now())
     check_versions(app.db, [newer], app.clock.now())  # stored: checked, not added again
 
@@ -84,8 +84,19 @@ def test_db_check_reports_a_case_whose_state_its_definition_lacks_and_the_sweep_
     edited = WorkflowRegistry([parse_workflow(renamed, source="edited-in-place.yaml")])
     report = check_integrity(app.db, edited)
     assert [(p.reference, p.aspect, p.message) for p in report.problems] == [
-        (reference, "workflow", "state 'awaiting_customer' is not in workflow 'complaint' v1")]
+        (reference, "workflow", "state 'awaiting_customer' is not in workflow 'complaint' v2")]
     app.engine.registry = edited
     clock.advance(days=15)
     swept = timers.sweep(app.engine)
     assert swept.fired == [] and len(swept.failed) == 1 and "awaiting_customer" in swept.failed[0]
+
+
+def test_version_1_keeps_the_fingerprint_stored_before_the_language_gained_letters() -> None:
+    """Fields the language gained later (``customer_facing``, ``letters``) count only where a
+    file sets them, so databases that stored version 1 before they existed still accept it."""
+    first = load_workflow(next(p for p in shipped_workflow_files() if p.name == "complaint-v1.yaml"))
+    assert fingerprint(first) == "2713954144e82fada869eba0a24fadf2909c5040165a75589e777db49a06012b"
+    marked = copy.deepcopy(shipped_document())
+    marked["transitions"]["close"]["fields"]["finding"]["customer_facing"] = False  # the default, written out
+    assert fingerprint(parse_workflow(yaml.safe_dump(marked, allow_unicode=True), "same.yaml")) == \
+        fingerprint(load_workflow(SHIPPED))

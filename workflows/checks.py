@@ -14,6 +14,13 @@ import networkx as nx
 from complaints.schemas import SEVERITIES
 from complaints.steps import COMPLAINT_FIELDS
 from workflows.definition import ANY_OPEN_STATE, NEXT_TIER, Condition, WorkflowSpec
+from workflows.letters import (
+    CUSTOMER_COMPLAINT_FIELDS,
+    CUSTOMER_EXTRAS,
+    CUSTOMER_LETTER_FIELDS,
+    REGULATORY_LETTER_FIELDS,
+    referral_fields,
+)
 from workflows.regulatory_presets import PRESETS, resolved
 from workflows.sla_spec import ANY
 
@@ -22,7 +29,7 @@ Problem = tuple[tuple[str | int, ...], str]
 #: Values the engine offers every template beside complaint columns and payload fields.
 TEMPLATE_EXTRAS = frozenset({"customer_name", "received_date", "today", "actor", "action"})
 #: Values a regulatory letter offers its template beside the usual ones.
-LETTER_FIELDS = frozenset({"deadline", "milestone", "regulation", "refer_by"})
+LETTER_FIELDS = REGULATORY_LETTER_FIELDS
 
 
 def state_graph(spec: WorkflowSpec) -> nx.MultiDiGraph:
@@ -169,7 +176,7 @@ def _templates_are_complete(spec: WorkflowSpec) -> Iterator[Problem]:
     known = set(COMPLAINT_FIELDS) | TEMPLATE_EXTRAS | {f"timeline_{k}" for k in spec.timeline}
     for tr in spec.transitions.values():
         known |= set(tr.fields) | set(tr.set_) | ({tr.record} if tr.record else set())
-    known |= {"tier_label", "queue"} | (LETTER_FIELDS if spec.regulatory else set())
+    known |= {"tier_label", "queue"} | (LETTER_FIELDS if spec.regulatory else set()) | referral_fields(spec)
     for name, languages in spec.templates.items():
         if spec.default_language not in languages:
             yield ("templates", name), (
@@ -184,6 +191,8 @@ def _templates_are_complete(spec: WorkflowSpec) -> Iterator[Problem]:
                 yield ("templates", name, lang), (
                     f"unknown placeholder '${placeholder}'; known: complaint fields, action fields, "
                     "customer_name, received_date, today, timeline_<name>"
+                    + (", referral_body, refer_within_months, refer_by (from a regulatory preset that names "
+                       "a referral body)" if placeholder in ("referral_body", "refer_within_months") else "")
                 )
 
 
@@ -192,6 +201,100 @@ def _unused_templates(spec: WorkflowSpec) -> Iterator[Problem]:
     for name in spec.templates:
         if name not in used:
             yield ("templates", name), f"template '{name}' is never sent; add it to an action's 'notify'"
+
+
+# -- letters: every declared language, and only what the customer may read --------------------
+
+
+def _placeholders(text: str) -> set[str]:
+    matches = string.Template.pattern.finditer(text)
+    return {m.group("named") or m.group("braced") for m in matches} - {None}  # type: ignore[misc]
+
+
+def _letters_in_every_language(spec: WorkflowSpec) -> Iterator[Problem]:
+    letters = spec.letters
+    if letters is None:
+        return
+    declared = list(letters.languages)
+    if spec.default_language not in letters.languages:
+        yield ("letters", "languages"), (
+            f"the default language '{spec.default_language}' is not declared; declare it or set "
+            f"'default_language' to one of {_list(declared)}")
+    for name, texts in spec.templates.items():
+        for lang in declared:
+            if lang not in texts and lang != spec.default_language:  # that one is _templates_are_complete's
+                yield ("templates", name), (
+                    f"template '{name}' has no text in '{lang}', a declared language of the letters "
+                    f"({', '.join(declared)}); write one")
+        for lang in texts:
+            if lang not in letters.languages:
+                yield ("templates", name, lang), (
+                    f"language '{lang}' is not declared under letters.languages ({', '.join(declared)}); "
+                    "declare it with its time zone, or remove the text")
+    for lang in declared:
+        if letters.subject and lang not in letters.subject:
+            yield ("letters", "subject"), f"no subject in '{lang}', a declared language; write one"
+    for lang in letters.subject:
+        if lang not in letters.languages:
+            yield ("letters", "subject", lang), f"language '{lang}' is not declared under letters.languages"
+    for name in letters.review:
+        if name not in spec.templates:
+            yield ("letters", "review"), f"unknown template '{name}'; templates are {_list(spec.templates)}"
+
+
+def _letters_read_only_customer_facing_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    """Each placeholder of each template, for each action that sends it, must be something the
+    customer may read: a customer-facing complaint field or built-in, a field the sending
+    action declares ``customer_facing``, or case data only customer-facing fields write."""
+    if spec.letters is None:
+        return
+    safe = (CUSTOMER_COMPLAINT_FIELDS | CUSTOMER_EXTRAS | {f"timeline_{k}" for k in spec.timeline}
+            | referral_fields(spec))
+    senders: dict[str, list[str]] = {}
+    for action, tr in spec.transitions.items():
+        for template in tr.notify:
+            senders.setdefault(template, []).append(action)
+    letters = set(_letters(spec))
+    for name, texts in spec.templates.items():
+        for lang, text in texts.items():
+            for placeholder in sorted(_placeholders(text)):
+                for why in _internal(spec, placeholder, senders.get(name, []), name in letters, safe):
+                    yield ("templates", name, lang), f"'${placeholder}' is not for the customer: {why}"
+    for lang, text in (spec.letters.subject or {}).items():
+        for placeholder in sorted(_placeholders(text) - safe):
+            yield ("letters", "subject", lang), (
+                f"'${placeholder}' is not for the customer: a subject may read {_list(CUSTOMER_COMPLAINT_FIELDS)}")
+
+
+def _internal(spec: WorkflowSpec, name: str, actions: list[str], regulatory: bool, safe: frozenset[str]) -> Iterator[str]:
+    """Why ``name`` is internal in a letter sent by ``actions`` (and by a regulatory clock)."""
+    if name in safe or (regulatory and name in CUSTOMER_LETTER_FIELDS):
+        return
+    if name in COMPLAINT_FIELDS or name in ("actor", "action", "queue", "milestone"):
+        yield (f"it is how the team works the case; a letter may read the complaint's "
+               f"{_list(CUSTOMER_COMPLAINT_FIELDS)}, and the customer_name, dates and timelines")
+        return
+    for action in actions:
+        declared = spec.transitions[action].fields.get(name)
+        if declared is not None and not declared.customer_facing:
+            yield (f"'{action}' takes '{name}' for the team (the audit trail); mark it 'customer_facing: true' "
+                   f"if the customer should read it, or give '{action}' a customer-facing field for the letter")
+    if all(name in spec.transitions[a].fields for a in actions) and actions:
+        return
+    setters = [action for action, tr in spec.transitions.items() if name in tr.set_]
+    if setters:
+        yield (f"{_either(setters)} sets data.{name} to a code for the team; write in the letter what "
+               "the code means for the customer")
+    takers = [action for action, tr in spec.transitions.items()
+              if tr.record is None and name in tr.fields and not tr.fields[name].customer_facing]
+    if takers:
+        yield (f"the case's data.{name} may hold what {_either(takers)} took for the team; mark that field "
+               "'customer_facing: true' where the customer should read it")
+
+
+def _either(actions: list[str]) -> str:
+    quoted = [f"'{a}'" for a in actions]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 # -- sla / regulatory / escalation sections --------------------------------------------------
@@ -333,6 +436,8 @@ CHECKS: list[Callable[[WorkflowSpec], Iterator[Problem]]] = [
     _guards_read_known_fields,
     _templates_are_complete,
     _unused_templates,
+    _letters_in_every_language,
+    _letters_read_only_customer_facing_fields,
     _sla_names_exist,
     _regulatory_names_exist,
     _escalation_names_exist,

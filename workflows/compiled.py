@@ -25,6 +25,7 @@ from workflows.definition import (
     TransitionSpec,
     WorkflowSpec,
 )
+from workflows.letters import LetterStyle, Referral, referral_of, style_of
 
 _Item = Annotated[str, Field(min_length=1, max_length=PAYLOAD_STR_MAX), AfterValidator(check_text)]
 
@@ -86,6 +87,7 @@ class CompiledWorkflow:
             for state in froms:
                 self._by_state[state].append(action)
         self._payload_models: dict[str, type[BaseModel]] = {}
+        self._styles: dict[str, LetterStyle | None] = {}
 
     def __repr__(self) -> str:
         return f"<CompiledWorkflow {self.name} v{self.version} from {self.source}>"
@@ -137,6 +139,29 @@ class CompiledWorkflow:
     @cached_property
     def waiting_states(self) -> frozenset[str]:
         return frozenset(s for s, st in self.spec.states.items() if st.waiting)
+
+    @cached_property
+    def held_templates(self) -> frozenset[str]:
+        """Templates whose letters wait for a handler's review (``letters.review``)."""
+        return frozenset(self.spec.letters.review) if self.spec.letters else frozenset()
+
+    @cached_property
+    def referral(self) -> Referral | None:
+        """The customer's right to refer a complaint, from the regulatory preset (if any)."""
+        return referral_of(self.spec)
+
+    def letter_style(self, language: str) -> LetterStyle | None:
+        """How letters in ``language`` write dates; None: as ISO dates (no ``letters`` section)."""
+        if language not in self._styles:
+            self._styles[language] = style_of(self.spec, language)
+        return self._styles[language]
+
+    @cached_property
+    def instant_fields(self) -> dict[str, str]:
+        """Action fields of type date or datetime, by name: stored as ISO text, written in
+        letters as dates in the customer's language."""
+        return {name: f.type for tr in self.spec.transitions.values() for name, f in tr.fields.items()
+                if f.type in ("date", "datetime")}
 
     def payload_model(self, action: str) -> type[BaseModel]:
         """A pydantic model for the action's payload, built once; unknown fields are rejected."""

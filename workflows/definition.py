@@ -20,6 +20,7 @@ from complaints.limits import (
     BoundedValue,
     Duration,
 )
+from workflows.letter_spec import LettersSpec
 from workflows.sla_spec import EscalationSpec, RegulatorySpec, SlaSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -34,6 +35,10 @@ CLOCK_OPERANDS = ("$today", "$now")
 _ORDERING = ("gt", "gte", "lt", "lte")
 #: The most characters (items, for a list) a payload field of each type holds.
 FIELD_MAX_LENGTH = {"str": PAYLOAD_STR_MAX, "text": PAYLOAD_TEXT_MAX, "list": PAYLOAD_LIST_MAX}
+#: Marks a field the language gained after databases began to store each version's
+#: fingerprint (``workflows.versions``): left at its default, it is left out of the
+#: fingerprint, so a definition written before the field existed keeps the one stored for it.
+ADDED_LATER: dict[str, Any] = {"added_later": True}
 
 
 class _Strict(BaseModel):
@@ -48,6 +53,9 @@ class FieldSpec(_Strict):
     choices: list[str] | None = None
     min_length: int | None = Field(None, ge=1, description="for str/text/list: the least length")
     description: str = ""
+    customer_facing: bool = Field(
+        False, json_schema_extra=ADDED_LATER,
+        description="the customer may read it: only such fields may go into letters (workflows with 'letters')")
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FieldSpec:
@@ -225,6 +233,9 @@ class WorkflowSpec(_Strict):
     sla: SlaSpec | None = Field(None, description="SLA clocks and calendars; run by escalation/")
     regulatory: RegulatorySpec | None = Field(None, description="regulatory clocks; run by escalation/")
     escalation: EscalationSpec | None = Field(None, description="escalation matrix; run by escalation/")
+    letters: LettersSpec | None = Field(
+        None, json_schema_extra=ADDED_LATER,
+        description="languages, subject and review of the letters to customers; turns on the letter checks")
 
     @field_validator("states", "transitions", "templates")
     @classmethod

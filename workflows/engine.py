@@ -87,6 +87,13 @@ class WorkflowEngine:
         case = complaint if isinstance(complaint, Case) else self.get(complaint)
         return machine.available_actions(self.workflow_of(case), case, actor, self.clock.now())
 
+    def preview(self, reference: str, action: str, actor: Actor, payload: Mapping[str, Any] | None = None) -> Step:
+        """The step ``action`` would take now, planned and checked as ``advance`` plans it, with
+        nothing written: the state it moves to, its timers and the letters it would send.
+        What observers would add in the step's transaction (an escalation after it) is not in it."""
+        case = self.get(reference)
+        return machine.plan(self.workflow_of(case), case, action, actor, payload or {}, self.clock.now(), self.deadline)
+
     def get(self, reference: str) -> Case:
         with UnitOfWork(self.db) as uow:
             return uow.cases.get(reference)

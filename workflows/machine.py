@@ -23,6 +23,8 @@ from complaints.steps import Actor, Case, NotificationPlan, Step, TimerPlan
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import NEXT_TIER
 from workflows.guards import CLOCK, as_instant, failures
+from workflows.letter_spec import DEFAULT_SUBJECT
+from workflows.letters import DAY_FIELDS, REFERRAL_FIELDS, LetterStyle, Referral, parse_instant
 
 #: Adds a duration to a time; escalation swaps in business calendars.
 DeadlineFn = Callable[[datetime, timedelta], datetime]
@@ -225,23 +227,41 @@ def entry_timers(workflow: CompiledWorkflow, state: str, case: Case, now: dateti
 
 
 def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, deadline: DeadlineFn = plain_deadline) -> NotificationPlan:
-    """The template's text in the case's language, its placeholders filled as
+    """The template's text (and subject) in the case's language, its placeholders filled as
     ``string.Template.safe_substitute`` fills them (one it cannot fill stays as written),
-    except that a value ending a sentence of its own takes no second full stop."""
-    texts = workflow.spec.templates[template]
-    language = case.language if case.language in texts else workflow.spec.default_language
-    form, fields = _template(texts[language])
+    except that a value ending a sentence of its own takes no second full stop, and a field
+    the action declares but was not given reads as nothing. A workflow with a ``letters``
+    section writes dates in the customer's language and time zone; its ``review`` templates'
+    letters are held for a handler."""
+    spec = workflow.spec
+    texts = spec.templates[template]
+    language = case.language if case.language in texts else spec.default_language
+    style = workflow.letter_style(language)
+    body = _fill(texts[language], workflow, case, step, deadline, style)
+    if style is not None:  # an optional field left out leaves no blank paragraph at the end
+        body = body.rstrip()
+    subjects = spec.letters.subject if spec.letters else {}
+    subject = _fill(subjects.get(language) or subjects.get(spec.default_language) or DEFAULT_SUBJECT,
+                    workflow, case, step, deadline, style)
+    return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body, subject,
+                            held=template in workflow.held_templates)
+
+
+def _fill(text: str, workflow: CompiledWorkflow, case: Case, step: Step, deadline: DeadlineFn,
+          style: LetterStyle | None) -> str:
+    form, fields = _template(text)
     # Only the placeholders the text uses are computed: an intake batch renders one
     # acknowledgement per complaint, and formatting every field of the case was most of it.
-    values = {name: _placeholder(name, workflow, case, step, deadline) for name, _, _ in fields}
-    body = form.format(*[
-        as_written + period if (v := values[name]) is _ABSENT else _end_sentence(str(v)) if period else v
+    values = {name: _placeholder(name, workflow, case, step, deadline, style) for name, _, _ in fields}
+    return form.format(*[
+        as_written + period if (v := values[name]) is _ABSENT else "" if v is _NOT_GIVEN
+        else _end_sentence(str(v)) if period else v
         for name, as_written, period in fields
     ])
-    return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body)
 
 
 _ABSENT = object()
+_NOT_GIVEN = object()  # a field the action declares, left out: nothing, and no full stop after it
 _SENTENCE_ENDS = (".", "!", "?", "…")
 
 
@@ -279,36 +299,66 @@ def _template(text: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
     return "".join(form), tuple(fields)
 
 
-def _placeholder(name: str, workflow: CompiledWorkflow, case: Case, step: Step, deadline: DeadlineFn) -> Any:
+def _placeholder(name: str, workflow: CompiledWorkflow, case: Case, step: Step, deadline: DeadlineFn,
+                 style: LetterStyle | None) -> Any:
     """A placeholder's text: the built-ins first, then the step's payload, the case's data
     (except nested records) and its columns; ``_ABSENT`` leaves the placeholder as written."""
     if name == "customer_name":
-        return case.customer_name or "customer"
+        return case.customer_name or (style.unnamed if style is not None else "customer")
     if name == "received_date":
         received = case.fields.get("received_at")
-        return _text(received.date() if isinstance(received, datetime) else received or step.at.date())
+        if style is not None and isinstance(received, datetime):
+            return style.day(received)
+        return _text(received.date() if isinstance(received, datetime) else received or step.at.date(), style)
     if name == "today":
-        return iso(step.at.date())
+        return style.day(step.at) if style is not None else iso(step.at.date())
     if name in ("actor", "action", "queue"):
         return {"actor": step.actor.name, "action": step.action, "queue": step.queue}[name]
     if name == "tier_label":
         return workflow.tier(step.tier).label or step.tier
     if name.startswith("timeline_") and name[9:] in workflow.spec.timeline:
-        return iso(deadline(step.at, workflow.spec.timeline[name[9:]]).date())
+        due = deadline(step.at, workflow.spec.timeline[name[9:]])
+        return style.day(due) if style is not None else iso(due.date())
     if name in step.payload:
-        return _text(step.payload[name])
+        value = step.payload[name]
+        if name in DAY_FIELDS and isinstance(value, datetime):  # a regulatory letter's deadline: a day
+            return style.day(value) if style is not None else iso(value.date())
+        return _text(_instant(workflow, name, value, style), style)
+    if (tr := workflow.spec.transitions.get(step.action)) is not None and name in tr.fields:
+        return _NOT_GIVEN
     if name in case.data and not isinstance(case.data[name], dict):
-        return _text(case.data[name])
+        return _text(_instant(workflow, name, case.data[name], style), style)
     if name in case.fields:
-        return _text(case.fields[name])
+        return _text(case.fields[name], style)
+    if name in REFERRAL_FIELDS and (referral := workflow.referral) is not None:
+        return _referral(name, referral, step.at, style)
     return _ABSENT
 
 
-def _text(value: Any) -> str:
+def _instant(workflow: CompiledWorkflow, name: str, value: Any, style: LetterStyle | None) -> Any:
+    """A date field's value (ISO text in the payload) as a date, to write in the customer's
+    language; without a letter style the text is written as it is stored."""
+    kind = workflow.instant_fields.get(name) if style is not None else None
+    return parse_instant(value, kind) if kind else value
+
+
+def _referral(name: str, referral: Referral, at: datetime, style: LetterStyle | None) -> Any:
+    if name == "referral_body":
+        return referral.body
+    if name == "refer_within_months":
+        return referral.months if referral.months else _ABSENT
+    until = referral.refer_by(at)
+    if until is None:
+        return _ABSENT
+    return style.day(until) if style is not None else iso(until.date())
+
+
+def _text(value: Any, style: LetterStyle | None = None) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, date):  # a datetime too
-        return iso(value)
+        written = style.text(value) if style is not None else None
+        return written if written is not None else iso(value)
     return "" if value is None else str(value)
 
 

@@ -9,7 +9,16 @@ from sqlalchemy import String, and_, cast, func, literal, null, select, union_al
 
 from complaints.errors import InvalidInput
 from complaints.privacy import withheld_view
-from complaints.repository import IS_PENDING, case_from_row, complaint_t, customer_t, timer_t, unattended_failed_timers
+from complaints.repository import (
+    IS_PENDING,
+    case_from_row,
+    complaint_t,
+    customer_t,
+    letters_needing_attention,
+    timer_t,
+    unattended_failed_timers,
+    unread_customer_messages,
+)
 from complaints.steps import Actor
 from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
@@ -58,7 +67,8 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
             for t in timers
         ],
         "notifications": [
-            {k: n[k] for k in ("event_seq", "template", "language", "channel", "status", "body", "created_at")}
+            {k: n[k] for k in ("id", "event_seq", "template", "language", "channel", "status", "subject", "body",
+                               "attempts", "next_attempt_at", "last_error", "created_at", "sent_at")}
             for n in notes
         ],
     }
@@ -88,17 +98,22 @@ def list_cases(
     assignee: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Open work: first the cases that need a person because a timer's action was refused
-    (``attention`` says which and why; overdue since the failure), then by the nearest pending
-    deadline (cases without one come last). A state, tier or queue no workflow has is refused
-    (a mistyped filter would otherwise show an empty, reassuring list)."""
+    """Open work: first the cases that need a person (``attention`` says which and why; overdue
+    since then): a timer's action was refused, a letter failed or waits for review, the
+    customer wrote; then by the nearest pending deadline (cases without one come last). A
+    state, tier or queue no workflow has is refused (a mistyped filter would otherwise show
+    an empty, reassuring list)."""
     _check_filters(engine, state=state, tier=tier, queue=queue)
     failed = unattended_failed_timers().subquery()
+    letters = letters_needing_attention().subquery()
+    messages = unread_customer_messages().subquery()
     deadlines = union_all(
         select(timer_t.c.complaint_id, timer_t.c.due_at.label("due"), cast(null(), String).label("attention"))
         .where(IS_PENDING),
         select(failed.c.complaint_id, failed.c.fired_at,
                literal("timer '") + failed.c.name + literal("' ") + failed.c.result),
+        select(letters.c.complaint_id, letters.c.since, letters.c.why),
+        select(messages.c.complaint_id, messages.c.since, messages.c.why),
     ).subquery()
     nearest = (
         select(deadlines.c.complaint_id, func.min(deadlines.c.due).label("next_due"),

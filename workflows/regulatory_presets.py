@@ -5,9 +5,15 @@ Each is the rule as regulators state it, counted from receipt and never paused:
 - ``fca_disp``  UK FCA DISP 1.6: a summary resolution is possible until close of the third
   business day after receipt; a final response is due within 8 weeks, else a letter explaining
   the delay and the customer's right to refer to the Financial Ombudsman within 6 months.
+  The final response names the Financial Ombudsman Service and the six months (DISP 1.6.2).
 - ``psd2``      EU PSD2 art. 101: a reply within 15 business days; in exceptional cases a
-  holding reply, with the final reply within 35 business days.
-- ``cfpb``      US CFPB: the company responds within 15 days and closes within 60 days.
+  holding reply, with the final reply within 35 business days. The out-of-court body is each
+  member state's own, so the preset names none: a workflow's letters name theirs.
+- ``cfpb``      US CFPB: the company responds within 15 days and closes within 60 days; a
+  consumer may take a complaint to the CFPB, with no time limit set here.
+
+``refer_to`` and ``refer_within_months`` fill the ``$referral_body`` and
+``$refer_within_months`` placeholders of the letters (``workflows.letters``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ PRESETS: dict[str, RegulatoryPreset] = {
     "fca_disp": RegulatoryPreset(
         label="UK FCA DISP 1.6",
         refer_within_months=6,
+        refer_to="Financial Ombudsman Service (www.financial-ombudsman.org.uk)",
         milestones={
             "summary_resolution": MilestoneSpec(
                 label="summary resolution by close of the third business day after receipt",
@@ -46,6 +53,7 @@ PRESETS: dict[str, RegulatoryPreset] = {
     ),
     "cfpb": RegulatoryPreset(
         label="US CFPB company response",
+        refer_to="Consumer Financial Protection Bureau (www.consumerfinance.gov/complaint)",
         milestones={
             "response": MilestoneSpec(
                 label="response to the consumer within 15 days",
@@ -68,4 +76,5 @@ def resolved(spec: RegulatoryClockSpec) -> RegulatoryPreset:
         label=spec.label or base.label,
         milestones=milestones,
         refer_within_months=spec.refer_within_months or base.refer_within_months,
+        refer_to=base.refer_to,
     )

@@ -203,6 +203,7 @@ class RegulatoryPreset(_Strict):
     milestones: dict[str, MilestoneSpec]
     refer_within_months: int | None = Field(None, ge=1, le=MAX_MONTHS,
                                             description="the customer's window to refer to the ombudsman")
+    refer_to: str | None = Field(None, description="the body a customer may refer the complaint to, as letters name it")
 
 
 class RegulatoryClockSpec(_Strict):

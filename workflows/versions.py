@@ -12,23 +12,47 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints.db import Database
 from complaints.errors import InvalidWorkflow
 from workflows.compiled import CompiledWorkflow
+from workflows.definition import ADDED_LATER
 from workflows.models import WorkflowVersion
 
 version_t = WorkflowVersion.__table__  # type: ignore[attr-defined]
 
 
 def fingerprint(workflow: CompiledWorkflow) -> str:
-    """SHA-256 of the definition as data (comments and layout of the file do not count)."""
+    """SHA-256 of the definition as data (comments and layout of the file do not count).
+    Fields the language gained later (``ADDED_LATER``) count only once a file sets them."""
     dumped = workflow.spec.model_dump(mode="json", by_alias=True)
+    _leave_out_unused_later_fields(workflow.spec, dumped)
     return hashlib.sha256(orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _leave_out_unused_later_fields(value: Any, dumped: Any) -> None:
+    """Remove from ``dumped`` (``value`` as dumped) every field marked ``ADDED_LATER`` that
+    holds its default, at any depth."""
+    if isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            key = info.alias or name
+            inner = getattr(value, name)
+            if (info.json_schema_extra or {}) == ADDED_LATER and inner == info.get_default(call_default_factory=True):
+                dumped.pop(key, None)
+            elif key in dumped:
+                _leave_out_unused_later_fields(inner, dumped[key])
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _leave_out_unused_later_fields(inner, dumped[str(key)])
+    elif isinstance(value, list | tuple):
+        for inner, out in zip(value, dumped, strict=True):
+            _leave_out_unused_later_fields(inner, out)
 
 
 def check_versions(db: Database, workflows: Iterable[CompiledWorkflow], now: datetime) -> None:

@@ -25,6 +25,8 @@ from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.db_cmd import app as db_app
 from complaintflow.cli.metrics_cmd import app as metrics_app
 from complaintflow.cli.ops_cmd import app as ops_app
+from complaintflow.cli.outbox_cmd import app as outbox_app
+from complaintflow.cli.outbox_cmd import replies_app, show_preview
 from complaintflow.cli.render import terminal
 from complaintflow.cli.rootcause_cmd import app as rootcause_app
 from complaintflow.cli.rootcause_cmd import related_of, related_table, with_related
@@ -54,6 +56,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(ops_app)  # top-level commands: flows, run, schedule
 app.add_typer(rootcause_app, name="rootcause")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(replies_app, name="replies")
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -272,11 +276,15 @@ def advance(
     action: Annotated[str, typer.Argument(help="action name (see `complaints show REF`)")],
     field: Annotated[list[str] | None, typer.Option("--field", "-f", help="key=value, repeatable")] = None,
     expected_version: Annotated[int | None, typer.Option("--expected-version", help="fail if the case moved on")] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="show the letters it would send; do nothing")] = False,
 ) -> None:
-    """Perform an action on a complaint."""
+    """Perform an action on a complaint (or, with --preview, show what it would do and send)."""
     cli = ctx_of(ctx)
     engine = cli.app().engine
     payload = _fields(field or [], _list_fields(engine, reference, action) if field else ())
+    if preview:
+        show_preview(cli, engine.preview(reference, action, cli.actor, payload), reference)
+        return
     step = engine.advance(reference, action, cli.actor, payload, expected_version)
     if cli.json:
         cli.emit_json(case_view(cli.app().engine, reference, cli.actor))
