@@ -1,4 +1,4 @@
-"""Migration 0008: letters queued before any could be sent are held for a person, not sent late."""
+"""Migration 0015: letters queued before any could be sent are held for a person, not sent late."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def test_letters_queued_before_delivery_existed_are_held_and_the_schema_goes_bot
     take_in(sqlite_app, customer={"name": "Ann Lee", "email": "ann@example.com"})
     [before] = letter_rows(sqlite_app)
     assert before["status"] == "queued"
-    downgrade(sqlite_app.db, "0007")
+    downgrade(sqlite_app.db, "0014")
     upgrade(sqlite_app.db)
     [after] = letter_rows(sqlite_app)
     assert (after["status"], after["attempts"], after["next_attempt_at"]) == ("held", 0, before["created_at"])
