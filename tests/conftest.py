@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from complaintflow.bootstrap import App, build, init_database
 from complaintflow.settings import Settings
@@ -24,7 +24,21 @@ from complaintflow.tables import metadata
 from complaints.clock import FixedClock
 from complaints.steps import Actor
 
-POSTGRES_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_URL")
+POSTGRES_ADMIN_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_ADMIN_URL")
+#: pytest-xdist's worker ("gw0", "gw1", ...), None when the tests run in one process.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Each xdist worker empties tables before every test, so each gets a database of its own
+    (``<name>_gw0``, made with the admin URL); one process uses the database as given."""
+    if not url or not XDIST_WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{XDIST_WORKER}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_database(os.environ.get("COMPLAINTS_TEST_POSTGRES_URL"))
 # No test starts Prefect by accident: a flow called outside the harness of tests/test_flows.py
 # fails at once ("No Prefect API URL") instead of starting a temporary server.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_ENABLED", "false")
@@ -58,12 +72,26 @@ def postgres_url() -> Iterator[str]:
     """The CI database, schema created once per session; tables emptied before each test."""
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
+    if XDIST_WORKER:
+        _create_worker_database(POSTGRES_URL)
     app = build(Settings(database_url=POSTGRES_URL))
     with app.db.transaction() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     init_database(app.db)
     app.db.dispose()
     yield POSTGRES_URL
+
+
+def _create_worker_database(url: str) -> None:
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("tests run in several processes need COMPLAINTS_TEST_POSTGRES_ADMIN_URL (.ci/run sets it) "
+                    "to give each its own PostgreSQL database")
+    name = make_url(url).database
+    admin = create_engine(make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first():
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
 
 
 def _empty_postgres(url: str) -> None:

@@ -58,7 +58,7 @@ def test_the_readme_keeps_its_test_command_where_ci_reads_it() -> None:
     lines = _text(README).splitlines()
     marker = lines.index("<!-- test-command -->")
     assert lines[marker + 1] == "```bash"
-    assert lines[marker + 2].startswith("python3 -m venv .venv") and lines[marker + 2].endswith(" && pytest")
+    assert lines[marker + 2].startswith("python3 -m venv .venv") and lines[marker + 2].endswith(" && pytest -n auto")
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=_ids(DOCUMENTS))
