@@ -15,7 +15,16 @@ from datetime import time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from complaints.limits import MAX_DURATION, MAX_MONTHS, BoundedDate, DayCount, Duration
 
@@ -90,10 +99,22 @@ def _one_or_many(value: Any) -> Any:
 Names = Annotated[list[str], BeforeValidator(_one_or_many)]
 
 
+def _zone_exists(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/London") from exc
+    return value
+
+
+#: An IANA time zone name, refused at load when this machine's zone database does not know it.
+TimeZoneName = Annotated[str, AfterValidator(_zone_exists)]
+
+
 class CalendarSpec(_Strict):
     """Working hours per weekday in a time zone, public holidays of a country, extra closures."""
 
-    timezone: str
+    timezone: TimeZoneName
     country: str | None = Field(None, description="ISO 3166 code whose public holidays close the office")
     subdivision: str | None = Field(None, description="e.g. ENG for England within GB")
     hours: dict[Weekday, str] = Field(
@@ -101,15 +122,6 @@ class CalendarSpec(_Strict):
         description="'09:00-17:30' per open weekday; days not listed are closed",
     )
     closures: list[BoundedDate] = Field(default_factory=list, description="extra closed days (office events, strikes)")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone_exists(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/London") from exc
-        return value
 
     @field_validator("hours")
     @classmethod
