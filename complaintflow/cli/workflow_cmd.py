@@ -1,4 +1,4 @@
-"""``complaints workflow validate | show | diagram``."""
+"""``complaints workflow validate | show | diagram | diff | migrate``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from complaintflow.cli.context import ctx_of
-from complaintflow.cli.render import literal
+from complaintflow.cli.render import Listing, literal
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_dot, to_mermaid
+from workflows.diff import diff_workflows
 from workflows.loader import load_workflow
 from workflows.registry import WorkflowRegistry
 
@@ -27,10 +28,15 @@ FileArg = Annotated[Path | None, typer.Argument(
 
 
 def _pick(file: Path | None, name: str) -> CompiledWorkflow:
-    """The workflow in ``file``; a bare word that is no file names a shipped workflow."""
+    """The workflow in ``file``; a bare word that is no file names a shipped workflow, and
+    ``NAME@VERSION`` one version of it."""
     if file is not None and (file.exists() or file.suffix or len(file.parts) > 1):
         return load_workflow(file)
-    return WorkflowRegistry.load().get(str(file) if file is not None else name)
+    word = str(file) if file is not None else name
+    wanted, _, version = word.partition("@")
+    if version and not version.isdigit():
+        raise typer.BadParameter(f"{word!r}: write NAME@VERSION with a whole number, e.g. complaint@1")
+    return WorkflowRegistry.load().get(wanted, int(version) if version else None)
 
 
 def _iso(duration: timedelta) -> str:
@@ -106,3 +112,27 @@ def diagram(
         ctx_of(ctx).console.print(Text(f"wrote {output}"))
     else:
         typer.echo(text, nl=False)
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    old: Annotated[Path, typer.Argument(help="the older definition: a file, a shipped name, or NAME@VERSION")],
+    new: Annotated[Path, typer.Argument(help="the newer definition: a file, a shipped name, or NAME@VERSION")],
+) -> None:
+    """States, actions, timers, guards, templates and SLA, regulatory and escalation rules
+    added, removed or changed from OLD to NEW."""
+    result = diff_workflows(_pick(old, "complaint"), _pick(new, "complaint"))
+    cli = ctx_of(ctx)
+    if cli.json:
+        cli.emit_json(result.as_dict())
+        return
+    table = Listing(("Section", "Item", "Change", "Detail"), wrap={"Detail": 30}, title=f"{result.old} → {result.new}",
+                    title_justify="left", empty="The two definitions say the same.")
+    colour = {"added": "green", "removed": "red", "changed": "yellow"}
+    for c in result.changes:
+        table.add_row(c.section, literal(c.name), Text(c.change, style=colour[c.change]), literal(c.detail))
+    cli.console.print(table)
+    totals = "; ".join(f"{section} " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+                       for section, counts in result.totals().items())
+    cli.console.print(Text(f"{len(result.changes)} change(s)" + (f": {totals}" if totals else "")))
