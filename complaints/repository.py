@@ -224,7 +224,47 @@ class CaseRepository:
         )
         return [dict(r._mapping) for r in rows]
 
+    def cases_on_workflow(self, name: str, below: int) -> list[Row[Any]]:
+        """(id, reference, state, workflow_version) of every complaint on an older version of
+        workflow ``name`` than ``below``, by id: what a migration to ``below`` considers."""
+        return list(self.conn.execute(
+            select(complaint_t.c.id, complaint_t.c.reference, complaint_t.c.state, complaint_t.c.workflow_version)
+            .where(and_(complaint_t.c.workflow_name == name, complaint_t.c.workflow_version < below))
+            .order_by(complaint_t.c.id)))
+
+    def entered_at(self, complaint_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each complaint last moved into another state (its first event counts): its
+        workflow timers run from then."""
+        moved = or_(event_t.c.from_state.is_(None), event_t.c.from_state != event_t.c.to_state)
+        query = (select(event_t.c.complaint_id, func.max(event_t.c.at))
+                 .where(and_(event_t.c.complaint_id.in_(bindparam("ids", expanding=True)), moved))
+                 .group_by(event_t.c.complaint_id))
+        found: dict[int, datetime] = {}
+        for chunk in chunks(list(complaint_ids)):
+            found.update((cid, at) for cid, at in self.conn.execute(query, {"ids": list(chunk)}))
+        return found
+
+    def pending_workflow_timers(self, complaint_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The names of each complaint's pending workflow timers."""
+        query = (select(timer_t.c.complaint_id, timer_t.c.name)
+                 .where(and_(timer_t.c.complaint_id.in_(bindparam("ids", expanding=True)), IS_PENDING,
+                             timer_t.c.kind == WORKFLOW_TIMER)).order_by(timer_t.c.id))
+        found: dict[int, list[str]] = {cid: [] for cid in complaint_ids}
+        for chunk in chunks(list(complaint_ids)):
+            for cid, name in self.conn.execute(query, {"ids": list(chunk)}):
+                found[cid].append(name)
+        return found
+
     # -- writes ---------------------------------------------------------------------------------
+    def move_to_version(self, complaint_ids: Sequence[int], version: int, at: datetime) -> None:
+        """Put complaints on another version of their workflow, their pending workflow timers
+        cancelled (the new version's are written with the step that records the move)."""
+        _cancel_pending_kind.run(self.conn, [{"status": TIMER_CANCELLED, "cancelled_at": at, "b_id": cid,
+                                              "b_kind": WORKFLOW_TIMER} for cid in complaint_ids])
+        for chunk in chunks([(cid,) for cid in complaint_ids]):
+            self.conn.execute(update(complaint_t).where(complaint_t.c.id.in_([c for c, in chunk]))
+                              .values(workflow_version=version))
+
     def allocate_references(self, year: int, count: int) -> list[str]:
         """``count`` new references for ``year``, safe under concurrent writers on both databases."""
         updated = self.conn.execute(

@@ -119,7 +119,7 @@ def _regulatory(workflow: CompiledWorkflow) -> dict[str, Any]:
 
 
 def _roles(spec: Mapping[str, Any]) -> dict[str, Any]:
-    out = {r: "role" for r in spec["roles"]}
+    out = dict.fromkeys(spec["roles"], "role")
     if spec.get("personal_data_roles") is not None:
         out["personal data"] = spec["personal_data_roles"]
     return out

@@ -13,8 +13,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from complaintflow.bootstrap import workflow_migration
 from complaintflow.cli.context import ctx_of
-from complaintflow.cli.render import Listing, literal
+from complaintflow.cli.render import Listing, literal, when
+from complaints.errors import InvalidInput
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_dot, to_mermaid
 from workflows.diff import diff_workflows
@@ -136,3 +138,53 @@ def diff(
     totals = "; ".join(f"{section} " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
                        for section, counts in result.totals().items())
     cli.console.print(Text(f"{len(result.changes)} change(s)" + (f": {totals}" if totals else "")))
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    problems = []
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            problems.append(f"--map {pair!r}: write OLD_STATE=NEW_STATE, e.g. --map on_hold=investigating")
+        else:
+            out[old.strip()] = new.strip()
+    if problems:
+        raise InvalidInput("Invalid --map", problems)
+    return out
+
+
+@app.command()
+def migrate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the workflow whose open cases move, e.g. complaint")],
+    to: Annotated[int, typer.Option("--to", min=1, help="the version they move to")],
+    map_: Annotated[list[str] | None, typer.Option("--map", help="OLD_STATE=NEW_STATE for a state the new "
+                                                                 "version lacks (repeatable)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would change; write nothing")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="cases per transaction")] = 500,
+) -> None:
+    """Move every open case on an older version of NAME to version --to: its state (or the
+    one --map names), its timers, clocks and letters under the new rules, one audited
+    'migrated' event per case. Refuses, naming the cases, when a state has no place."""
+    cli = ctx_of(ctx)
+    app_ = cli.app()
+    plan = workflow_migration(app_).run(name, to, _mapping(map_ or []), dry_run=dry_run, batch_size=batch_size)
+    if cli.json:
+        cli.emit_json(plan.as_dict())
+        return
+    verb = "Would move" if dry_run else "Moved"
+    table = Listing(("Case", "From", "To", "Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
+                    wrap=("Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
+                    title=f"{verb} to '{name}' v{to}", title_justify="left",
+                    empty=f"No open case of '{name}' is on an older version than {to}.")
+    for c in plan.cases:
+        table.add_row(
+            c.reference, f"v{c.from_version} {c.from_state}", c.to_state, ", ".join(c.timers_cancelled),
+            ", ".join(f"{n} {when(d)}" for n, d in c.timers_scheduled),
+            ", ".join(f"{clock} {kind}" + (f" → {when(after)}" if after else "") for clock, kind, _, after in c.clocks),
+            ", ".join(f"{t} {when(at)}" for t, at in c.letters))
+    cli.console.print(table)
+    totals = ", ".join(f"{n} {k}" for k, n in plan.totals().items())
+    tail = " Nothing was written (--dry-run)." if dry_run else f" In {plan.batches} batch(es)."
+    cli.console.print(Text(f"Totals: {totals}.{tail}"))
