@@ -171,6 +171,26 @@ def test_a_map_to_a_state_the_new_version_lacks_is_refused(app: App) -> None:
     assert "'waiting' is no state" in caught.value.problems[0]
 
 
+def test_a_regulatory_letter_the_new_rules_move_is_shown_then_scheduled_and_the_old_one_cancelled(app: App) -> None:
+    ref = take_in(app)
+    walk(app, ref, TO_INVESTIGATING)
+
+    def earlier_delay_letter(doc: dict[str, Any]) -> None:
+        """The delay letter goes two weeks before the eight weeks end, not two days."""
+        doc["regulatory"]["clocks"]["fca"]["milestones"] = {"final_response": {
+            "label": "final response within 8 weeks of receipt", "calendar_days": 56,
+            "letter": "fca_delay_letter", "letter_lead": "P14D"}}
+
+    register_variant(app, earlier_delay_letter)
+    (case,) = workflow_migration(app).run("complaint", 3, dry_run=True).cases
+    assert ("fca", "restarted") in [(c, k) for c, k, _, _ in case.clocks]
+    assert case.letters == [("fca_delay_letter", T0 + timedelta(days=42))]
+    workflow_migration(app).run("complaint", 3, dry_run=False)
+    letters = [(t["due_at"], t["status"]) for t in stored(app, ref)["timers"] if t["name"] == "fca.final_response.letter"]
+    assert sorted(letters) == [(T0 + timedelta(days=42), "pending"), (T0 + timedelta(days=54), "cancelled")]
+    assert check_integrity(app.db, app.registry).ok
+
+
 # -- the CLI ----------------------------------------------------------------------------------------
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "argv", ["complaints", "--now", T0.isoformat(), *args])
