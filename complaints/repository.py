@@ -255,6 +255,31 @@ class CaseRepository:
                 found[cid].append(name)
         return found
 
+    def received_between(self, start: datetime | None, end: datetime | None, after: int, limit: int) -> list[Row[Any]]:
+        """The next ``limit`` complaints by id after ``after`` received in [start, end): what
+        their history is replayed from."""
+        query = select(complaint_t.c.id, complaint_t.c.product, complaint_t.c.severity, complaint_t.c.received_at,
+                       complaint_t.c.workflow_name, complaint_t.c.workflow_version).where(complaint_t.c.id > after)
+        if start is not None:
+            query = query.where(complaint_t.c.received_at >= start)
+        if end is not None:
+            query = query.where(complaint_t.c.received_at < end)
+        return list(self.conn.execute(query.order_by(complaint_t.c.id).limit(limit)))
+
+    def history_events(self, complaint_ids: Sequence[int], before: datetime | None) -> dict[int, list[Row[Any]]]:
+        """Each complaint's events before ``before`` in order, with what a replay of its clocks
+        reads (no payloads: they are the bulk of an event and a replay needs none)."""
+        query = (select(event_t.c.complaint_id, event_t.c.seq, event_t.c.actor, event_t.c.action,
+                        event_t.c.from_state, event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.at)
+                 .where(event_t.c.complaint_id.in_(bindparam("ids", expanding=True))))
+        if before is not None:
+            query = query.where(event_t.c.at < before)
+        found: dict[int, list[Row[Any]]] = {cid: [] for cid in complaint_ids}
+        for chunk in chunks(list(complaint_ids)):
+            for row in self.conn.execute(query.order_by(event_t.c.complaint_id, event_t.c.seq), {"ids": list(chunk)}):
+                found[row.complaint_id].append(row)
+        return found
+
     # -- writes ---------------------------------------------------------------------------------
     def move_to_version(self, complaint_ids: Sequence[int], version: int, at: datetime) -> None:
         """Put complaints on another version of their workflow, their pending workflow timers

@@ -12,9 +12,9 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
-from complaints.bulk import Bulk, Stamps, select_matching
+from complaints.bulk import Bulk, Stamps, chunks, select_matching
 from complaints.repository import INSERT_TIMERS, cancel_named_timers
 from escalation.clocks import TIMER_KINDS, ClockState, Due, Entry, Outcome
 from escalation.models import SlaClock, SlaLedgerEntry
@@ -239,3 +239,24 @@ class ClockRepository:
     def mark(self, clock_id: int, at: datetime, **values: Any) -> None:
         """Stamp a clock (``warned_at``, ``breached_at``) without moving it."""
         self.conn.execute(update(clock_t).where(clock_t.c.id == clock_id).values(updated_at=at, **values))
+
+    def outcomes_of(self, complaint_ids: Sequence[int], before: datetime | None
+                    ) -> tuple[dict[int, list[Any]], dict[int, dict[str, tuple[str, dict[str, Any]]]]]:
+        """What the clocks of these complaints recorded before ``before``: their stops,
+        breaches and letters from the ledger (in order), and each clock's kind and detail."""
+        ids = list(complaint_ids)
+        entries = (select(ledger_t.c.complaint_id, ledger_t.c.clock, ledger_t.c.entry, ledger_t.c.at, ledger_t.c.detail)
+                   .where(and_(ledger_t.c.complaint_id.in_(bindparam("ids", expanding=True)),
+                               ledger_t.c.entry.in_(("stop", "breach", "letter")))))
+        if before is not None:
+            entries = entries.where(ledger_t.c.at < before)
+        clocks = select(clock_t.c.complaint_id, clock_t.c.name, clock_t.c.kind, clock_t.c.detail).where(
+            clock_t.c.complaint_id.in_(bindparam("ids", expanding=True)))
+        ledger: dict[int, list[Any]] = {cid: [] for cid in ids}
+        kinds: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {cid: {} for cid in ids}
+        for chunk in chunks(ids):
+            for row in self.conn.execute(entries.order_by(ledger_t.c.id), {"ids": list(chunk)}):
+                ledger[row.complaint_id].append(row)
+            for row in self.conn.execute(clocks, {"ids": list(chunk)}):
+                kinds[row.complaint_id][row.name] = (row.kind, row.detail)
+        return ledger, kinds
