@@ -266,12 +266,16 @@ class CaseRepository:
             query = query.where(complaint_t.c.received_at < end)
         return list(self.conn.execute(query.order_by(complaint_t.c.id).limit(limit)))
 
-    def history_events(self, complaint_ids: Sequence[int], before: datetime | None) -> dict[int, list[Row[Any]]]:
+    def history_events(self, complaint_ids: Sequence[int], before: datetime | None,
+                       changes: bool = False) -> dict[int, list[Row[Any]]]:
         """Each complaint's events before ``before`` in order, with what a replay of its clocks
-        reads (no payloads: they are the bulk of an event and a replay needs none)."""
-        query = (select(event_t.c.complaint_id, event_t.c.seq, event_t.c.actor, event_t.c.action,
-                        event_t.c.from_state, event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.at)
-                 .where(event_t.c.complaint_id.in_(bindparam("ids", expanding=True))))
+        reads (no payloads: they are the bulk of an event and a replay of clocks needs none);
+        with ``changes``, their changes and payloads too, for ``machine.replay``."""
+        columns = [event_t.c.complaint_id, event_t.c.seq, event_t.c.actor, event_t.c.action, event_t.c.from_state,
+                   event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.at]
+        if changes:
+            columns += [event_t.c.changes, event_t.c.payload]
+        query = select(*columns).where(event_t.c.complaint_id.in_(bindparam("ids", expanding=True)))
         if before is not None:
             query = query.where(event_t.c.at < before)
         found: dict[int, list[Row[Any]]] = {cid: [] for cid in complaint_ids}

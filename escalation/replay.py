@@ -14,12 +14,12 @@ promises (commitment clocks) are not replayed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from complaints.steps import Actor, Case, Step
-from escalation.clocks import ClockState, Context, Outcome, SlaClocks
+from escalation.clocks import ClockState, Context, Outcome, SlaClocks, replace
 from escalation.observer import SlaObserver
 from escalation.policy import Milestone, SlaPolicy, as_aware
 from workflows.compiled import CompiledWorkflow
@@ -72,9 +72,13 @@ class CaseReplay:
                  tally: Tallies):
         self.workflow, self.policy, self.ops, self.history, self.tally = workflow, policy, ops, history, tally
         self.clocks: dict[str, ClockState] = {}
+        #: The case at receipt, as the regulatory clocks read it; then where it is now.
         self.case: Case | None = None
+        self.state, self.tier, self.queue, self.seq = "", "", "", 0
         self.milestones: dict[str, tuple[Milestone, ...]] = {}
         self.done: set[tuple[str, str, str]] = set()  # (clock, milestone, breach|letter) already dealt with
+        self._due: tuple[datetime, str, str, Milestone | None] | None = None
+        self._due_known = False  # ``_due`` holds the next deadline until a clock or milestone changes
         spec = policy.escalation
         self.escalate_action = spec.action if spec else "escalate"
         self.letters_per_escalation = len(workflow.spec.transitions[self.escalate_action].notify) \
@@ -111,7 +115,7 @@ class CaseReplay:
             self._receive(ev)
             return
         tr = self.workflow.spec.transitions.get(ev["action"])
-        tier = self.workflow.tier_after(ev["action"], self.case.tier) if tr is not None else self.case.tier
+        tier = self.workflow.tier_after(ev["action"], self.tier) if tr is not None else self.tier
         self.step(ev["action"], str(ev["actor"]), ev["to_state"], tier, ev["at"])
         spec = self.policy.escalation
         if spec is not None and ev["action"] in spec.after_actions:
@@ -126,26 +130,25 @@ class CaseReplay:
                          fields={"severity": self.history.severity, "received_at": received})
         self._apply(Step(action=ev["action"], actor=Actor(str(ev["actor"])), from_state=None, to_state=ev["to_state"],
                          tier=tier, queue=self.case.queue, seq=1, at=ev["at"], payload={}, changes={}, timers=[],
-                         notifications=[]), self.case)
+                         notifications=[]))
         for name in self.policy.regulatory:
             self.milestones[name] = self.policy.milestones(name, received)
             self.done |= {(name, m.name, k) for m in self.milestones[name] if m.deadline <= ev["at"]
                           for k in ("breach", "letter")}
 
     def step(self, action: str, actor: str, to_state: str, tier: str, at: datetime) -> None:
-        assert self.case is not None
-        before = self.case
-        step = Step(action=action, actor=Actor(actor), from_state=before.state, to_state=to_state, tier=tier,
-                    queue=self.workflow.queue_of(tier), seq=before.version + 1, at=at, payload={}, changes={},
+        step = Step(action=action, actor=Actor(actor), from_state=self.state, to_state=to_state, tier=tier,
+                    queue=self.workflow.queue_of(tier), seq=self.seq + 1, at=at, payload={}, changes={},
                     timers=[], notifications=[])
-        self._apply(step, before)
+        self._apply(step)
 
-    def _apply(self, step: Step, before: Case) -> None:
+    def _apply(self, step: Step) -> None:
         """The clocks moved by ``step``, as the observer moves them; the case after it."""
+        assert self.case is not None
         policy = self.policy
         affected = policy.affected(step.from_state, step.to_state) if step.state_changed else frozenset()
         restarted = policy.restarted_by(step.action)
-        tier_changed = step.from_state is not None and step.tier != before.tier
+        tier_changed = step.from_state is not None and step.tier != self.tier
         if affected or restarted or tier_changed or step.from_state is None:
             ctx = Context(step.tier, self.history.severity, step.queue, step.at)
             reason = step.action
@@ -154,14 +157,15 @@ class CaseReplay:
                                                 name in affected, name in restarted, tier_changed)
                 if outcome is not None:
                     self._moved(outcome, step)
-        for outcome in SlaObserver._regulatory(self.ops, policy, self.clocks, before, step):
-            self._moved(outcome, step)
-        self.case = Case(reference="", state=step.to_state, tier=step.tier, queue=step.queue, version=step.seq,
-                         data=before.data, fields=before.fields)
+        if policy.regulatory and (step.from_state is None or step.state_changed):
+            for outcome in SlaObserver._regulatory(self.ops, policy, self.clocks, self.case, step):
+                self._moved(outcome, step)
+        self.state, self.tier, self.queue, self.seq = step.to_state, step.tier, step.queue, step.seq
 
     def _moved(self, outcome: Outcome, step: Step) -> None:
         state = outcome.state
         self.clocks[state.name] = state
+        self._due_known = False
         stop = next((e for e in outcome.entries if e.entry == "stop"), None)
         if stop is None:
             return
@@ -180,10 +184,13 @@ class CaseReplay:
     def advance(self, until: datetime, inclusive: bool = True) -> None:
         """Every deadline that passes by ``until`` (before it unless ``inclusive``), in order."""
         while self.case is not None:
-            due = self._next_due()
+            if not self._due_known:
+                self._due, self._due_known = self._next_due(), True
+            due = self._due
             if due is None or due[0] > until or (due[0] == until and not inclusive):
                 return
             at, kind, name, milestone = due
+            self._due_known = False
             if kind in ("breach", "warning"):
                 self._sla_deadline(kind, name, at)
             else:
@@ -215,7 +222,7 @@ class CaseReplay:
             self.escalate(at)
             return
         self.clocks[name] = replace(state, breached_at=at)
-        self._figures(self.case.queue, self.case.tier).breaches += 1
+        self._figures(self.queue, self.tier).breaches += 1
         if self.policy.escalates_on(name, "breach"):
             self.escalate(at)
 
@@ -223,23 +230,22 @@ class CaseReplay:
         assert self.case is not None and milestone is not None
         if kind == "letter":
             self.done.add((name, milestone.name, "letter"))
-            self._figures(self.case.queue, self.case.tier).letters += 1
+            self._figures(self.queue, self.tier).letters += 1
             return
         self.done.add((name, milestone.name, "breach"))
         if milestone.breach:
             self.clocks[name] = replace(self.clocks[name], breached_at=self.clocks[name].breached_at or at)
-            self._figures(self.case.queue, self.case.tier).breaches += 1
+            self._figures(self.queue, self.tier).breaches += 1
 
     def escalate(self, at: datetime) -> None:
         """The rules' escalation at ``at``: up a tier, with its letters; none at the top tier."""
-        assert self.case is not None
-        above = self.workflow.next_tier(self.case.tier)
+        above = self.workflow.next_tier(self.tier)
         if above is None:
             return
-        figures = self._figures(self.case.queue, self.case.tier)
+        figures = self._figures(self.queue, self.tier)
         figures.escalations += 1
         figures.letters += self.letters_per_escalation
-        self.step(self.escalate_action, SWEEPER, self.case.state, above, at)
+        self.step(self.escalate_action, SWEEPER, self.state, above, at)
 
 
 def is_repeat(ev: Mapping[str, Any], before: Mapping[str, Any] | None, workflow: CompiledWorkflow) -> bool:

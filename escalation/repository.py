@@ -12,7 +12,7 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, String, and_, bindparam, cast, func, literal, select, update
 
 from complaints.bulk import Bulk, Stamps, chunks, select_matching
 from complaints.repository import INSERT_TIMERS, cancel_named_timers
@@ -242,21 +242,33 @@ class ClockRepository:
 
     def outcomes_of(self, complaint_ids: Sequence[int], before: datetime | None
                     ) -> tuple[dict[int, list[Any]], dict[int, dict[str, tuple[str, dict[str, Any]]]]]:
-        """What the clocks of these complaints recorded before ``before``: their stops,
-        breaches and letters from the ledger (in order), and each clock's kind and detail."""
+        """What the clocks of these complaints recorded before ``before``: their stops (with
+        ``met`` and ``late_for`` read from the detail by the database), breaches and letters
+        from the ledger, in order, and each clock's kind (and detail, for regulatory clocks:
+        their milestones)."""
         ids = list(complaint_ids)
-        entries = (select(ledger_t.c.complaint_id, ledger_t.c.clock, ledger_t.c.entry, ledger_t.c.at, ledger_t.c.detail)
+        pg = self.conn.dialect.name == "postgresql"
+
+        def field(name: str) -> Any:
+            return ledger_t.c.detail.op("->>")(name) if pg else func.json_extract(ledger_t.c.detail, f"$.{name}")
+
+        entries = (select(ledger_t.c.complaint_id, ledger_t.c.clock, ledger_t.c.entry, ledger_t.c.at,
+                          cast(field("met"), String).label("met"), cast(field("late_for"), String).label("late_for"))
                    .where(and_(ledger_t.c.complaint_id.in_(bindparam("ids", expanding=True)),
                                ledger_t.c.entry.in_(("stop", "breach", "letter")))))
         if before is not None:
             entries = entries.where(ledger_t.c.at < before)
-        clocks = select(clock_t.c.complaint_id, clock_t.c.name, clock_t.c.kind, clock_t.c.detail).where(
-            clock_t.c.complaint_id.in_(bindparam("ids", expanding=True)))
+        owned = clock_t.c.complaint_id.in_(bindparam("ids", expanding=True))
+        clocks = select(clock_t.c.complaint_id, clock_t.c.name, clock_t.c.kind, literal(None).label("detail")).where(
+            and_(owned, clock_t.c.kind != "regulatory"))
+        regulatory = select(clock_t.c.complaint_id, clock_t.c.name, clock_t.c.kind, clock_t.c.detail).where(
+            and_(owned, clock_t.c.kind == "regulatory"))
         ledger: dict[int, list[Any]] = {cid: [] for cid in ids}
         kinds: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {cid: {} for cid in ids}
         for chunk in chunks(ids):
             for row in self.conn.execute(entries.order_by(ledger_t.c.id), {"ids": list(chunk)}):
                 ledger[row.complaint_id].append(row)
-            for row in self.conn.execute(clocks, {"ids": list(chunk)}):
-                kinds[row.complaint_id][row.name] = (row.kind, row.detail)
+            for query in (clocks, regulatory):
+                for row in self.conn.execute(query, {"ids": list(chunk)}):
+                    kinds[row.complaint_id][row.name] = (row.kind, row.detail or {})
         return ledger, kinds

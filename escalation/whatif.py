@@ -10,6 +10,7 @@ made and letters, by queue, tier and product. Nothing is written.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ class WhatIf:
         if found is None:
             workflow = under_policy(self.engine.registry.get(name, version), self.policy, self.source)
             policy = policy_for(workflow)
-            found = self._replayed[(name, version)] = (workflow, policy, SlaClocks(policy))
+            found = self._replayed[(name, version)] = (workflow, policy, SlaClocks(policy, explain=False))
         return found
 
     def run(self, start: datetime | None = None, end: datetime | None = None, batch_size: int = DEFAULT_BATCH,
@@ -171,11 +172,12 @@ def tally_recorded(workflow: CompiledWorkflow, history: History, ledger: Sequenc
             figures(entry.at).letters += 1
         elif entry.entry == "breach" and kind in ("sla", "regulatory"):
             figures(entry.at).breaches += 1
-        elif entry.entry == "stop" and kind == "sla" and entry.detail.get("met"):
+        elif entry.entry == "stop" and kind == "sla" and entry.met in ("1", "true"):
             figures(entry.at).met += 1
         elif entry.entry == "stop" and kind == "regulatory":
             milestones = detail.get("milestones", {})
-            if not any(milestones.get(n, {}).get("breach", True) for n in entry.detail.get("late_for", ())):
+            late = json.loads(entry.late_for) if entry.late_for else ()
+            if not any(milestones.get(n, {}).get("breach", True) for n in late):
                 figures(entry.at).met += 1
     spec = workflow.spec.escalation
     action = spec.action if spec else "escalate"
