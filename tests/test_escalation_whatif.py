@@ -118,6 +118,17 @@ def test_an_earlier_regulatory_letter_is_counted_where_it_would_have_gone_as_wor
     assert report.recorded == {FRONTLINE: figures(met=3, breaches=1, escalations=1, letters=1)}
 
 
+def test_figures_are_grouped_by_product_too(app: App) -> None:
+    """By hand: two complaints taken in on Monday 09:00, one about a current account and one
+    about a mortgage; an hour later only their acknowledgement clocks have stopped (in time),
+    one met in each product's group, recorded and replayed alike."""
+    take_in(app)
+    take_in(app, product="Mortgage")
+    report = WhatIf(app.engine, {"escalation": {}}, "same.yaml").run(end=T0 + timedelta(hours=1))
+    expected = {FRONTLINE: figures(met=1), ("frontline", "frontline", "Mortgage"): figures(met=1)}
+    assert report.recorded == expected and report.what_if == expected
+
+
 def test_the_period_takes_only_the_cases_received_in_it(app: App) -> None:
     small_history(app)
     report = WhatIf(app.engine, {"escalation": {}}, "same.yaml").run(start=T0 + timedelta(hours=1), end=END)

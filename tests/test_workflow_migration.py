@@ -57,6 +57,22 @@ def test_the_diff_names_each_state_action_timer_template_and_rule_that_changed(a
     assert diff_workflows(new, new).empty
 
 
+def test_the_diff_names_changed_guards_and_regulatory_and_escalation_rules(app: App) -> None:
+    def stricter(doc: dict[str, Any]) -> None:
+        doc["states"]["closed"]["entry_guards"] = doc["states"]["closed"]["entry_guards"][:1]
+        doc["escalation"]["after_actions"] = []
+        doc["escalation"]["on_warning"] = ["resolution"]
+        doc["regulatory"]["clocks"]["fca"]["stop"] = ["closed"]
+        doc["sla"]["calendars"]["gb"]["closures"] = ["2026-12-24"]
+
+    found = diff_workflows(app.registry.get("complaint", 2), register_variant(app, stricter))
+    changes = {(c.section, c.name, c.change) for c in found.changes}
+    assert changes == {("guard", "entry to closed", "changed"), ("escalation", "after_actions", "changed"),
+                       ("escalation", "on_warning", "changed"), ("regulatory", "fca", "changed"),
+                       ("calendar", "gb", "changed")}
+    assert next(c.detail for c in found.changes if c.name == "fca") == "stop: ['resolution_proposed', 'closed'] → ['closed']"
+
+
 def test_the_diff_between_the_shipped_versions_lists_the_new_letters_and_rules(app: App) -> None:
     found = diff_workflows(app.registry.get("complaint", 1), app.registry.get("complaint", 2))
     added = {c.name for c in found.changes if c.section == "template" and c.change == "added"}
