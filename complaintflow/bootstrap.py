@@ -12,15 +12,17 @@ from complaintflow.keys import missing_key_message, pseudonym_key
 from complaintflow.settings import Settings, load_settings
 from complaints.clock import Clock, SystemClock
 from complaints.db import Database
+from escalation.migration import ClockMigration
 from escalation.observer import SlaObserver
 from escalation.tiers import initial_tier as severity_tier
 from root_cause.observer import RootCauseObserver
 from root_cause.taxonomy import Taxonomy, load_taxonomy
 from workflows.engine import WorkflowEngine
 from workflows.intake import IntakeService
+from workflows.migration import WorkflowMigration
 from workflows.registry import WorkflowRegistry
 
-__all__ = ["App", "build", "init_database"]
+__all__ = ["App", "build", "init_database", "workflow_migration"]
 
 
 @dataclass
@@ -62,3 +64,8 @@ def init_database(db: Database) -> None:
     from complaintflow.migrations import upgrade  # Alembic stays off the paths that don't migrate
 
     upgrade(db)
+
+
+def workflow_migration(app: App) -> WorkflowMigration:
+    """Moves open cases to a newer workflow version, their clocks with them."""
+    return WorkflowMigration(app.engine, hooks=[ClockMigration()])

@@ -224,7 +224,76 @@ class CaseRepository:
         )
         return [dict(r._mapping) for r in rows]
 
+    def cases_on_workflow(self, name: str, below: int) -> list[Row[Any]]:
+        """(id, reference, state, workflow_version) of every complaint on an older version of
+        workflow ``name`` than ``below``, by id: what a migration to ``below`` considers."""
+        return list(self.conn.execute(
+            select(complaint_t.c.id, complaint_t.c.reference, complaint_t.c.state, complaint_t.c.workflow_version)
+            .where(and_(complaint_t.c.workflow_name == name, complaint_t.c.workflow_version < below))
+            .order_by(complaint_t.c.id)))
+
+    def entered_at(self, complaint_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each complaint last moved into another state (its first event counts): its
+        workflow timers run from then."""
+        moved = or_(event_t.c.from_state.is_(None), event_t.c.from_state != event_t.c.to_state)
+        query = (select(event_t.c.complaint_id, func.max(event_t.c.at))
+                 .where(and_(event_t.c.complaint_id.in_(bindparam("ids", expanding=True)), moved))
+                 .group_by(event_t.c.complaint_id))
+        found: dict[int, datetime] = {}
+        for chunk in chunks(list(complaint_ids)):
+            found.update((cid, at) for cid, at in self.conn.execute(query, {"ids": list(chunk)}))
+        return found
+
+    def pending_workflow_timers(self, complaint_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The names of each complaint's pending workflow timers."""
+        query = (select(timer_t.c.complaint_id, timer_t.c.name)
+                 .where(and_(timer_t.c.complaint_id.in_(bindparam("ids", expanding=True)), IS_PENDING,
+                             timer_t.c.kind == WORKFLOW_TIMER)).order_by(timer_t.c.id))
+        found: dict[int, list[str]] = {cid: [] for cid in complaint_ids}
+        for chunk in chunks(list(complaint_ids)):
+            for cid, name in self.conn.execute(query, {"ids": list(chunk)}):
+                found[cid].append(name)
+        return found
+
+    def received_between(self, start: datetime | None, end: datetime | None, after: int, limit: int) -> list[Row[Any]]:
+        """The next ``limit`` complaints by id after ``after`` received in [start, end): what
+        their history is replayed from."""
+        query = select(complaint_t.c.id, complaint_t.c.product, complaint_t.c.severity, complaint_t.c.received_at,
+                       complaint_t.c.workflow_name, complaint_t.c.workflow_version).where(complaint_t.c.id > after)
+        if start is not None:
+            query = query.where(complaint_t.c.received_at >= start)
+        if end is not None:
+            query = query.where(complaint_t.c.received_at < end)
+        return list(self.conn.execute(query.order_by(complaint_t.c.id).limit(limit)))
+
+    def history_events(self, complaint_ids: Sequence[int], before: datetime | None,
+                       changes: bool = False) -> dict[int, list[Row[Any]]]:
+        """Each complaint's events before ``before`` in order, with what a replay of its clocks
+        reads (no payloads: they are the bulk of an event and a replay of clocks needs none);
+        with ``changes``, their changes and payloads too, for ``machine.replay``."""
+        columns = [event_t.c.complaint_id, event_t.c.seq, event_t.c.actor, event_t.c.action, event_t.c.from_state,
+                   event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.at]
+        if changes:
+            columns += [event_t.c.changes, event_t.c.payload]
+        query = select(*columns).where(event_t.c.complaint_id.in_(bindparam("ids", expanding=True)))
+        if before is not None:
+            query = query.where(event_t.c.at < before)
+        found: dict[int, list[Row[Any]]] = {cid: [] for cid in complaint_ids}
+        for chunk in chunks(list(complaint_ids)):
+            for row in self.conn.execute(query.order_by(event_t.c.complaint_id, event_t.c.seq), {"ids": list(chunk)}):
+                found[row.complaint_id].append(row)
+        return found
+
     # -- writes ---------------------------------------------------------------------------------
+    def move_to_version(self, complaint_ids: Sequence[int], version: int, at: datetime) -> None:
+        """Put complaints on another version of their workflow, their pending workflow timers
+        cancelled (the new version's are written with the step that records the move)."""
+        _cancel_pending_kind.run(self.conn, [{"status": TIMER_CANCELLED, "cancelled_at": at, "b_id": cid,
+                                              "b_kind": WORKFLOW_TIMER} for cid in complaint_ids])
+        for chunk in chunks([(cid,) for cid in complaint_ids]):
+            self.conn.execute(update(complaint_t).where(complaint_t.c.id.in_([c for c, in chunk]))
+                              .values(workflow_version=version))
+
     def allocate_references(self, year: int, count: int) -> list[str]:
         """``count`` new references for ``year``, safe under concurrent writers on both databases."""
         updated = self.conn.execute(

@@ -12,9 +12,9 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, String, and_, bindparam, cast, func, literal, select, update
 
-from complaints.bulk import Bulk, Stamps, select_matching
+from complaints.bulk import Bulk, Stamps, chunks, select_matching
 from complaints.repository import INSERT_TIMERS, cancel_named_timers
 from escalation.clocks import TIMER_KINDS, ClockState, Due, Entry, Outcome
 from escalation.models import SlaClock, SlaLedgerEntry
@@ -239,3 +239,36 @@ class ClockRepository:
     def mark(self, clock_id: int, at: datetime, **values: Any) -> None:
         """Stamp a clock (``warned_at``, ``breached_at``) without moving it."""
         self.conn.execute(update(clock_t).where(clock_t.c.id == clock_id).values(updated_at=at, **values))
+
+    def outcomes_of(self, complaint_ids: Sequence[int], before: datetime | None
+                    ) -> tuple[dict[int, list[Any]], dict[int, dict[str, tuple[str, dict[str, Any]]]]]:
+        """What the clocks of these complaints recorded before ``before``: their stops (with
+        ``met`` and ``late_for`` read from the detail by the database), breaches and letters
+        from the ledger, in order, and each clock's kind (and detail, for regulatory clocks:
+        their milestones)."""
+        ids = list(complaint_ids)
+        pg = self.conn.dialect.name == "postgresql"
+
+        def field(name: str) -> Any:
+            return ledger_t.c.detail.op("->>")(name) if pg else func.json_extract(ledger_t.c.detail, f"$.{name}")
+
+        entries = (select(ledger_t.c.complaint_id, ledger_t.c.clock, ledger_t.c.entry, ledger_t.c.at,
+                          cast(field("met"), String).label("met"), cast(field("late_for"), String).label("late_for"))
+                   .where(and_(ledger_t.c.complaint_id.in_(bindparam("ids", expanding=True)),
+                               ledger_t.c.entry.in_(("stop", "breach", "letter")))))
+        if before is not None:
+            entries = entries.where(ledger_t.c.at < before)
+        owned = clock_t.c.complaint_id.in_(bindparam("ids", expanding=True))
+        clocks = select(clock_t.c.complaint_id, clock_t.c.name, clock_t.c.kind, literal(None).label("detail")).where(
+            and_(owned, clock_t.c.kind != "regulatory"))
+        regulatory = select(clock_t.c.complaint_id, clock_t.c.name, clock_t.c.kind, clock_t.c.detail).where(
+            and_(owned, clock_t.c.kind == "regulatory"))
+        ledger: dict[int, list[Any]] = {cid: [] for cid in ids}
+        kinds: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {cid: {} for cid in ids}
+        for chunk in chunks(ids):
+            for row in self.conn.execute(entries.order_by(ledger_t.c.id), {"ids": list(chunk)}):
+                ledger[row.complaint_id].append(row)
+            for query in (clocks, regulatory):
+                for row in self.conn.execute(query, {"ids": list(chunk)}):
+                    kinds[row.complaint_id][row.name] = (row.kind, row.detail or {})
+        return ledger, kinds

@@ -149,3 +149,19 @@ def test_the_letters_figure_sends_to_a_real_smtp_server_beside_smtplib(tmp_path:
     assert measure.unit == "letters/s" and measure.value and measure.baseline and measure.met in (True, False)
     assert measure.target is not None and measure.target.describe() == "ratio ≥ 0.8"
     assert measure.baseline_name == "smtplib alone, the same messages built beforehand, one connection"
+
+
+def test_the_whatif_figure_replays_a_year_under_a_reviewed_policy_beside_a_plain_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks.whatif import FIGURE, sizes_for
+
+    monkeypatch.setenv("COMPLAINTS_BENCH_WHATIF_SIZE", "120")
+    assert sizes_for("full").complaints == 120
+    result = run_figure(FIGURE, Context("tiny", tmp_path, None, log=lambda _: None))
+    assert result.status == "ok", result.reason
+    measure, states = result.measures
+    assert measure.name == "SQLite: what-if of a year, 120 complaints" and measure.unit == "complaints/s"
+    assert measure.value and measure.baseline and measure.met in (True, False)
+    assert measure.target is not None and measure.target.describe() == "ratio ≥ 0.25"
+    assert "what-if" in measure.note and states.value and states.target is None

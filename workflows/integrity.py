@@ -38,7 +38,7 @@ from complaints.repository import (
     timer_t,
 )
 from workflows.compiled import CompiledWorkflow
-from workflows.machine import replay
+from workflows.machine import MIGRATED, replay
 from workflows.registry import WorkflowRegistry
 
 DEFAULT_BATCH_SIZE = 1000
@@ -168,6 +168,9 @@ def check_complaint(
             problems += [Discrepancy(ref, name, m) for m in _data_differences(stored or {}, replayed)]
         elif stored != replayed:
             problems.append(Discrepancy(ref, name, f"stored {_show(stored)}, the event log gives {_show(replayed)}"))
+    if folded.workflow_version is not None and complaint["workflow_version"] != folded.workflow_version:
+        problems.append(Discrepancy(ref, "workflow", f"stored version {complaint['workflow_version']}, the event "
+                                                     f"log gives {folded.workflow_version}"))
     assignee = folded.data.get("assignee")
     if complaint.get("assignee") != assignee:  # the column mirrors data.assignee for the work queue
         problems.append(Discrepancy(ref, "assignee", f"stored {_show(complaint.get('assignee'))}, "
@@ -183,10 +186,15 @@ def check_complaint(
 
 
 def _unknown_to(workflow: CompiledWorkflow, events: Sequence[Mapping[str, Any]]) -> list[str]:
-    """States and actions of the log that its workflow does not define."""
+    """States and actions of the log that its workflow does not define; a case migrated to
+    its version is judged from the move on (the states before it were the older version's)."""
     spec = workflow.spec
+    last = max((i for i, e in enumerate(events) if e["action"] == MIGRATED), default=None)
+    if last is not None:
+        events = [{**events[last], "from_state": None}, *events[last + 1:]]
     states = sorted({s for e in events for s in (e["from_state"], e["to_state"]) if s and s not in spec.states})
-    moves = {e["action"] for e in events if e["from_state"] is not None and e["from_state"] != e["to_state"]}
+    moves = {e["action"] for e in events if e["from_state"] is not None and e["from_state"] != e["to_state"]
+             and e["action"] != MIGRATED}
     actions = sorted(moves - set(spec.transitions))
     found = [f"state '{s}' is not in workflow '{workflow.name}' v{workflow.version}" for s in states]
     return found + [f"action '{a}' is not in workflow '{workflow.name}' v{workflow.version}" for a in actions]
@@ -235,9 +243,10 @@ def _timer_problems(
 
 
 def _entering_event(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """The event that moved the complaint into its current state (timers are set on entry)."""
+    """The event that moved the complaint into its current state (timers are set on entry),
+    or moved it to another version of its workflow (which sets the new version's timers)."""
     for ev in reversed(events):
-        if ev["from_state"] != ev["to_state"]:
+        if ev["from_state"] != ev["to_state"] or ev["action"] == MIGRATED:
             return ev
     return events[0]
 

@@ -365,23 +365,34 @@ def _text(value: Any, style: LetterStyle | None = None) -> str:
 # -- replay ----------------------------------------------------------------------------------
 
 
+#: The action of the event that moves an open case to another version of its workflow
+#: (``workflows.migration``); its payload names the versions, so the log rebuilds that too.
+MIGRATED = "migrated"
+
+
 @dataclass(frozen=True)
 class Folded:
-    """The part of a complaint its event log determines."""
+    """The part of a complaint its event log determines; ``workflow_version`` only once a
+    ``migrated`` event moved it (before that, the version it started in, kept on its row)."""
 
     state: str
     tier: str
     queue: str
     version: int
     data: dict[str, Any]
+    workflow_version: int | None = None
 
 
 def replay(events: Iterable[Mapping[str, Any]]) -> Folded | None:
-    """Fold events (dicts with seq, to_state, tier, queue, changes) in order into the case state."""
+    """Fold events (dicts with seq, to_state, tier, queue, changes, and payload for
+    ``migrated`` events) in order into the case state."""
     folded: Folded | None = None
     for expected, ev in enumerate(events, start=1):
         if ev["seq"] != expected:
             raise ValueError(f"event log has a gap: expected seq {expected}, found {ev['seq']}")
         data = {**(folded.data if folded else {}), **(ev.get("changes") or {})}
-        folded = Folded(ev["to_state"], ev["tier"], ev["queue"], ev["seq"], data)
+        version = folded.workflow_version if folded else None
+        if ev.get("action") == MIGRATED:
+            version = int(ev["payload"]["to_version"])
+        folded = Folded(ev["to_state"], ev["tier"], ev["queue"], ev["seq"], data, version)
     return folded

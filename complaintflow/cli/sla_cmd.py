@@ -1,9 +1,10 @@
-"""``complaints sla sweep | due | explain | promise``: SLA clocks, deadlines and promises."""
+"""``complaints sla sweep | due | explain | promise | whatif``: SLA clocks, deadlines and promises."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +21,7 @@ from escalation.services import keep_promises
 from escalation.services import promise as record_promise
 from escalation.sweep import SweepReport
 from escalation.sweep import sweep as run_sweep
+from escalation.whatif import WhatIf, read_policy
 from workflows.engine import WorkflowEngine
 
 app = typer.Typer(help="SLA clocks: sweep due timers, see what breaches soon, explain deadlines, record promises.",
@@ -151,3 +153,55 @@ def clocks_panel(view: dict[str, Any]) -> Group:
         table.add_row(c["name"], c["kind"], Text(c["status"], style=style), c["target"] or "-", c["used"],
                       when(c["due_at"]) or "-")
     return Group(table, Text(f"`complaints sla explain {reference}` says why each is due when it is.", style="dim"))
+
+
+def _instant(value: str | None, option: str, end: bool = False) -> datetime | None:
+    """A day (``--to`` includes it: its end) or an ISO time, in UTC."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+            return day + timedelta(days=1) if end else day
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"Invalid {option}", [f"{value!r} is not a day such as 2026-11-01 or an ISO time"]) from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@app.command()
+def whatif(
+    ctx: typer.Context,
+    policy: Annotated[Path, typer.Argument(help="YAML with any of sla, regulatory, escalation (or the parts "
+                                                "that change), merged over each workflow's own")],
+    from_: Annotated[str | None, typer.Option("--from", help="cases received from this day or time "
+                                                             "(default: the first)")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="to this day (included) or time; history is replayed "
+                                                        "up to it (default: now)")] = None,
+) -> None:
+    """Replay every case received in the period under another SLA, regulatory and escalation
+    policy, and show it beside what was recorded, by queue, tier and product. Writes nothing."""
+    cli = ctx_of(ctx)
+    report = WhatIf(cli.app().engine, read_policy(policy), policy.name).run(
+        _instant(from_, "--from"), _instant(to, "--to", end=True))
+    if cli.json:
+        cli.emit_json(report.as_dict())
+        return
+    names = ("met", "breaches", "escalations", "letters")
+    table = Listing(("Queue", "Tier", "Product", *(f"{n.title()} (rec → what-if)" for n in names)),
+                    wrap=("Product",), title=f"What if: {policy.name}", title_justify="left",
+                    empty="No case was received in the period.")
+
+    def cell(recorded: int, what_if: int) -> Text:
+        style = "" if recorded == what_if else ("red" if what_if > recorded else "green")
+        return Text(f"{recorded} → {what_if}", style=style)
+
+    for (queue, tier, product), rec, wif in report.rows():
+        table.add_row(queue, tier, product, *(cell(getattr(rec, n), getattr(wif, n)) for n in names))
+    rec, wif = report.totals()
+    table.add_row("all", "", "", *(cell(getattr(rec, n), getattr(wif, n)) for n in names), style="bold")
+    cli.console.print(table)
+    since = f"{report.start:%Y-%m-%d %H:%M}" if report.start else "the first"
+    cli.console.print(Text(f"{report.cases} case(s) received from {since} to {report.end:%Y-%m-%d %H:%M} UTC, "
+                           "replayed; nothing was written."))

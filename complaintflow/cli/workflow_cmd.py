@@ -1,4 +1,4 @@
-"""``complaints workflow validate | show | diagram``."""
+"""``complaints workflow validate | show | diagram | diff | migrate``."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from complaintflow.bootstrap import workflow_migration
 from complaintflow.cli.context import ctx_of
-from complaintflow.cli.render import literal
+from complaintflow.cli.render import Listing, literal, when
+from complaints.errors import InvalidInput
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_dot, to_mermaid
+from workflows.diff import diff_workflows
 from workflows.loader import load_workflow
 from workflows.registry import WorkflowRegistry
 
@@ -27,10 +30,15 @@ FileArg = Annotated[Path | None, typer.Argument(
 
 
 def _pick(file: Path | None, name: str) -> CompiledWorkflow:
-    """The workflow in ``file``; a bare word that is no file names a shipped workflow."""
+    """The workflow in ``file``; a bare word that is no file names a shipped workflow, and
+    ``NAME@VERSION`` one version of it."""
     if file is not None and (file.exists() or file.suffix or len(file.parts) > 1):
         return load_workflow(file)
-    return WorkflowRegistry.load().get(str(file) if file is not None else name)
+    word = str(file) if file is not None else name
+    wanted, _, version = word.partition("@")
+    if version and not version.isdigit():
+        raise typer.BadParameter(f"{word!r}: write NAME@VERSION with a whole number, e.g. complaint@1")
+    return WorkflowRegistry.load().get(wanted, int(version) if version else None)
 
 
 def _iso(duration: timedelta) -> str:
@@ -106,3 +114,77 @@ def diagram(
         ctx_of(ctx).console.print(Text(f"wrote {output}"))
     else:
         typer.echo(text, nl=False)
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    old: Annotated[Path, typer.Argument(help="the older definition: a file, a shipped name, or NAME@VERSION")],
+    new: Annotated[Path, typer.Argument(help="the newer definition: a file, a shipped name, or NAME@VERSION")],
+) -> None:
+    """States, actions, timers, guards, templates and SLA, regulatory and escalation rules
+    added, removed or changed from OLD to NEW."""
+    result = diff_workflows(_pick(old, "complaint"), _pick(new, "complaint"))
+    cli = ctx_of(ctx)
+    if cli.json:
+        cli.emit_json(result.as_dict())
+        return
+    table = Listing(("Section", "Item", "Change", "Detail"), wrap={"Detail": 30}, title=f"{result.old} → {result.new}",
+                    title_justify="left", empty="The two definitions say the same.")
+    colour = {"added": "green", "removed": "red", "changed": "yellow"}
+    for c in result.changes:
+        table.add_row(c.section, literal(c.name), Text(c.change, style=colour[c.change]), literal(c.detail))
+    cli.console.print(table)
+    totals = "; ".join(f"{section} " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+                       for section, counts in result.totals().items())
+    cli.console.print(Text(f"{len(result.changes)} change(s)" + (f": {totals}" if totals else "")))
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    problems = []
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            problems.append(f"--map {pair!r}: write OLD_STATE=NEW_STATE, e.g. --map on_hold=investigating")
+        else:
+            out[old.strip()] = new.strip()
+    if problems:
+        raise InvalidInput("Invalid --map", problems)
+    return out
+
+
+@app.command()
+def migrate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the workflow whose open cases move, e.g. complaint")],
+    to: Annotated[int, typer.Option("--to", min=1, help="the version they move to")],
+    map_: Annotated[list[str] | None, typer.Option("--map", help="OLD_STATE=NEW_STATE for a state the new "
+                                                                 "version lacks (repeatable)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would change; write nothing")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="cases per transaction")] = 500,
+) -> None:
+    """Move every open case on an older version of NAME to version --to: its state (or the
+    one --map names), its timers, clocks and letters under the new rules, one audited
+    'migrated' event per case. Refuses, naming the cases, when a state has no place."""
+    cli = ctx_of(ctx)
+    app_ = cli.app()
+    plan = workflow_migration(app_).run(name, to, _mapping(map_ or []), dry_run=dry_run, batch_size=batch_size)
+    if cli.json:
+        cli.emit_json(plan.as_dict())
+        return
+    verb = "Would move" if dry_run else "Moved"
+    table = Listing(("Case", "From", "To", "Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
+                    wrap=("Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
+                    title=f"{verb} to '{name}' v{to}", title_justify="left",
+                    empty=f"No open case of '{name}' is on an older version than {to}.")
+    for c in plan.cases:
+        table.add_row(
+            c.reference, f"v{c.from_version} {c.from_state}", c.to_state, ", ".join(c.timers_cancelled),
+            ", ".join(f"{n} {when(d)}" for n, d in c.timers_scheduled),
+            ", ".join(f"{clock} {kind}" + (f" → {when(after)}" if after else "") for clock, kind, _, after in c.clocks),
+            ", ".join(f"{t} {when(at)}" for t, at in c.letters))
+    cli.console.print(table)
+    totals = ", ".join(f"{n} {k}" for k, n in plan.totals().items())
+    tail = " Nothing was written (--dry-run)." if dry_run else f" In {plan.batches} batch(es)."
+    cli.console.print(Text(f"Totals: {totals}.{tail}"))
