@@ -77,7 +77,7 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
     return view if shown is None or actor.role in shown else withheld_view(view, actor.role)
 
 
-def _check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:
+def check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:
     """Raise ``InvalidInput`` naming each filter whose value no registered workflow knows."""
     workflows = list(engine.registry)
     known = {
@@ -104,7 +104,7 @@ def list_cases(
     customer wrote; then by the nearest pending deadline (cases without one come last). A
     state, tier or queue no workflow has is refused (a mistyped filter would otherwise show
     an empty, reassuring list)."""
-    _check_filters(engine, state=state, tier=tier, queue=queue)
+    check_filters(engine, state=state, tier=tier, queue=queue)
     failed = unattended_failed_timers().subquery()
     letters = letters_needing_attention().subquery()
     messages = unread_customer_messages().subquery()
