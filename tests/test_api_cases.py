@@ -258,3 +258,12 @@ def test_the_step_actor_is_never_taken_from_the_payload(sqlite_api: Api) -> None
                            json={"action": "valid", "payload": PAYLOADS["valid"], "actor": "mallory"})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "actor"]
     assert [e["actor"] for e in client.get(f"/complaints/{reference}").json()["events"]][-1] == "hana"
+
+
+@pytest.mark.parametrize("params", [{"assignee": "a\x00b"}, {"q": "fee\x00"}, {"product": "\x00"},
+                                    {"customer": "x\x00@example.lv"}])
+def test_a_nul_character_in_a_query_is_422_naming_the_parameter_on_both_databases(
+        api: Api, params: dict[str, str]) -> None:
+    response = api.as_new_user("hana", "handler").get("/complaints", params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))]

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import Acting
 from complaintflow.api.deps import CF, Reference
 from complaintflow.api.errors import ERRORS, field_errors, ok
 from complaints.errors import InvalidInput, NotPermitted
 from complaints.history import find_customer
-from complaints.limits import COMPANY_MAX, MAX_NUMBER, PRODUCT_MAX
+from complaints.limits import COMPANY_MAX, MAX_NUMBER, PRODUCT_MAX, check_text
 from complaints.moves import MoveIn
 from complaints.schemas import ComplaintIn
 from complaints.search import PER_PAGE_MAX, QUERY_MAX, SearchQuery, search_complaints
@@ -26,7 +26,8 @@ from workflows.queries import case_view, check_filters, list_cases
 
 router = APIRouter(tags=["complaints"], responses=ERRORS)  # type: ignore[arg-type]
 
-Filter = Annotated[str | None, Query(min_length=1, max_length=60)]
+Filter = Annotated[str | None, Query(min_length=1, max_length=60), AfterValidator(check_text)]
+Words = Annotated[str | None, AfterValidator(check_text)]
 
 
 class Batch(BaseModel):
@@ -75,13 +76,13 @@ def take_in_batch(cf: CF, actor: Acting, batch: Batch) -> Response:
 @router.get("/complaints")
 def work_queue(
     cf: CF, actor: Acting, state: Filter = None, tier: Filter = None, queue: Filter = None,
-    assignee: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    assignee: Annotated[Words, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="work queue: cases listed at most")] = 50,
-    q: Annotated[str | None, Query(max_length=QUERY_MAX, description='search: words to find; "a phrase", -word '
+    q: Annotated[Words, Query(max_length=QUERY_MAX, description='search: words to find; "a phrase", -word '
                                    "leaves out")] = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=PRODUCT_MAX)] = None,
-    company: Annotated[str | None, Query(min_length=1, max_length=COMPANY_MAX)] = None,
-    customer: Annotated[str | None, Query(min_length=1, max_length=320,
+    product: Annotated[Words, Query(min_length=1, max_length=PRODUCT_MAX)] = None,
+    company: Annotated[Words, Query(min_length=1, max_length=COMPANY_MAX)] = None,
+    customer: Annotated[Words, Query(min_length=1, max_length=320,
                                           description="search: email, id or pseudonym of the customer")] = None,
     received_from: Annotated[date | None, Query(description="search: received on or after this day")] = None,
     received_to: Annotated[date | None, Query(description="search: received on or before this day")] = None,

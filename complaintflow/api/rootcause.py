@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from complaintflow.api.auth import Acting, require_roles
 from complaintflow.api.deps import CF, Text
 from complaintflow.api.errors import ERRORS, ok
-from complaints.limits import MAX_NUMBER, check_date, check_text
+from complaints.limits import check_date, check_text
 from complaints.steps import Actor
 
 router = APIRouter(tags=["root causes"], responses=ERRORS)  # type: ignore[arg-type]
@@ -22,7 +22,9 @@ LINK_DECIDERS = ("quality", "supervisor", "specialist")
 CAPA_OWNERS = ("quality",)
 Decider = Annotated[Actor, Depends(require_roles(LINK_DECIDERS, "deciding a link"))]
 CapaActor = Annotated[Actor, Depends(require_roles(CAPA_OWNERS, "changing a CAPA"))]
-Id = Annotated[int, Path(ge=1, le=MAX_NUMBER)]
+#: A row id: PostgreSQL's integer holds no larger one, so a larger one can name nothing (404, not 500).
+ID_MAX = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
 Code = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(check_text)]
 Ref = Annotated[str, Field(min_length=1, max_length=20), AfterValidator(check_text)]
 
@@ -109,7 +111,7 @@ def move(cf: CF, actor: CapaActor, capa_id: Id, action: Literal["implement", "ca
 
 
 @router.post("/capas/verify")
-def verify(cf: CF, actor: CapaActor, capa_id: Annotated[int | None, Query(ge=1, le=MAX_NUMBER)] = None) -> Response:
+def verify(cf: CF, actor: CapaActor, capa_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None) -> Response:
     """Compare the complaint rate before and after each implemented CAPA; reopen one whose problem came back."""
     from root_cause.capa_service import verify_capas
 
