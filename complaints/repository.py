@@ -207,22 +207,17 @@ class CaseRepository:
         return found
 
     def events(self, complaint_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(event_t).where(event_t.c.complaint_id == complaint_id).order_by(event_t.c.seq)
-        )
-        return [dict(r._mapping) for r in rows]
+        # at the driver, decoded as SQLAlchemy would: a case view reads these on every request
+        return select_matching(self.conn, event_t, ("complaint_id",), [(complaint_id,)], order_by="seq")
 
     def timers(self, complaint_id: int, pending_only: bool = False) -> list[dict[str, Any]]:
-        query = select(timer_t).where(timer_t.c.complaint_id == complaint_id)
-        if pending_only:
-            query = query.where(IS_PENDING)
+        if not pending_only:
+            return select_matching(self.conn, timer_t, ("complaint_id",), [(complaint_id,)], order_by="due_at")
+        query = select(timer_t).where(timer_t.c.complaint_id == complaint_id).where(IS_PENDING)
         return [dict(r._mapping) for r in self.conn.execute(query.order_by(timer_t.c.due_at))]
 
     def notifications(self, complaint_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(note_t).where(note_t.c.complaint_id == complaint_id).order_by(note_t.c.id)
-        )
-        return [dict(r._mapping) for r in rows]
+        return select_matching(self.conn, note_t, ("complaint_id",), [(complaint_id,)], order_by="id")
 
     # -- writes ---------------------------------------------------------------------------------
     def allocate_references(self, year: int, count: int) -> list[str]:

@@ -87,7 +87,9 @@ def test_advancing_with_a_stale_version_is_409_with_the_current_version_and_writ
     reference = take_in(api.app)
     version = client.get(f"/complaints/{reference}").json()["version"]
     moved = client.post(f"/complaints/{reference}/advance", json={"action": "assess", "expected_version": version})
-    assert moved.status_code == 200 and moved.json()["version"] == version + 1
+    assert moved.status_code == 200
+    assert (moved.json()["from"], moved.json()["to"], moved.json()["version"]) == ("acknowledged", "assessing",
+                                                                                  version + 1)
     stale = client.post(f"/complaints/{reference}/advance",
                         json={"action": "valid", "payload": PAYLOADS["valid"], "expected_version": version})
     assert stale.status_code == 409
@@ -143,6 +145,9 @@ def test_sla_explain_and_due(sqlite_api: Api) -> None:
     client = sqlite_api.as_new_user("hana", "handler")
     reference = take_in(sqlite_api.app)
     clocks = client.get(f"/complaints/{reference}/sla").json()
+    with_clocks = client.get(f"/complaints/{reference}", params={"clocks": True}).json()["clocks"]
+    assert [c["name"] for c in with_clocks] == [c["name"] for c in clocks["clocks"]]
+    assert "clocks" not in client.get(f"/complaints/{reference}").json()
     assert clocks["reference"] == reference and clocks["clocks"]
     assert all(c["explanation"] for c in clocks["clocks"])
     due = client.get("/sla/due", params={"within": "30d"})

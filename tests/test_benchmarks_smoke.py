@@ -149,3 +149,16 @@ def test_the_letters_figure_sends_to_a_real_smtp_server_beside_smtplib(tmp_path:
     assert measure.unit == "letters/s" and measure.value and measure.baseline and measure.met in (True, False)
     assert measure.target is not None and measure.target.describe() == "ratio ≥ 0.8"
     assert measure.baseline_name == "smtplib alone, the same messages built beforehand, one connection"
+
+
+def test_the_api_figure_drives_complaints_serve_beside_a_bare_fastapi_app(tmp_path: Path) -> None:
+    from benchmarks.api import FIGURE
+
+    result = run_figure(FIGURE, Context("tiny", tmp_path, None, log=lambda _: None))
+    assert result.status == "ok", result.reason
+    view, advance, postgres = result.measures
+    assert "case view" in view.name and "advance" in advance.name
+    for measure in (view, advance):
+        assert measure.unit == "requests/s" and measure.value and measure.baseline and measure.met in (True, False)
+        assert re.search(r"p95 \d+\.\d ms \(bare \d+\.\d ms\)", measure.note)
+    assert postgres.value is None and "skipped" in postgres.note

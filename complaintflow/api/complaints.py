@@ -53,7 +53,9 @@ class Moves(BaseModel):
 
 def _step(reference: str, step: Any) -> dict[str, Any]:
     return {"reference": reference, "action": step.action, "from": step.from_state, "to": step.to_state,
-            "tier": step.tier, "version": step.seq}
+            "tier": step.tier, "queue": step.queue, "version": step.seq,
+            "letters": [{"template": n.template, "language": n.language} for n in step.notifications],
+            "timers": [{"action": t.action, "due_at": t.due_at} for t in step.timers]}
 
 
 @router.post("/complaints", status_code=201)
@@ -114,22 +116,25 @@ def work_queue(
 
 
 @router.get("/complaints/{reference}")
-def show(cf: CF, actor: Acting, reference: Reference) -> Response:
-    """One case: details, the actions the caller's role may take now, timeline, timers, letters,
-    SLA clocks. A role not shown personal data reads the customer's pseudonym only."""
+def show(cf: CF, actor: Acting, reference: Reference,
+         clocks: Annotated[bool, Query(description="add the SLA clocks, each deadline explained")] = False) -> Response:
+    """One case: details, the actions the caller's role may take now, timeline, timers and
+    letters (with ``clocks``, its SLA clocks too). A role not shown personal data reads the
+    customer's pseudonym only."""
     view = case_view(cf.engine, reference, actor)
-    return ok(view | {"clocks": clocks_view(cf.engine, reference)})
+    return ok(view | {"clocks": clocks_view(cf.engine, reference)["clocks"]} if clocks else view)
 
 
 @router.post("/complaints/{reference}/advance")
 def advance(cf: CF, actor: Acting, reference: Reference, body: Advance) -> Response:
-    """Take one action on a case, as the signed-in user in their acting role. With
-    ``expected_version``, a case changed meanwhile is refused (409, ``current_version``)."""
+    """Take one action on a case, as the signed-in user in their acting role: the step taken
+    (states, version, letters queued, timers set). With ``expected_version``, a case changed
+    meanwhile is refused (409, ``current_version``)."""
     try:
         step = cf.engine.advance(reference, body.action, actor, body.payload, body.expected_version)
     except InvalidInput as exc:  # the payload's fields: named where they are in the body
         raise RequestValidationError(field_errors(exc.problems or [str(exc)], ("body", "payload"))) from exc
-    return ok(_step(reference, step) | {"case": case_view(cf.engine, reference, actor)})
+    return ok(_step(reference, step))
 
 
 @router.post("/advance-many")
