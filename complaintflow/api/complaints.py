@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import Acting
-from complaintflow.api.deps import CF, Reference
+from complaintflow.api.deps import CF, Gate, Reference
 from complaintflow.api.errors import ERRORS, field_errors, ok
 from complaints.errors import InvalidInput, NotPermitted
 from complaints.history import find_customer
@@ -59,17 +59,19 @@ def _step(reference: str, step: Any) -> dict[str, Any]:
 
 
 @router.post("/complaints", status_code=201)
-def take_in(cf: CF, actor: Acting, complaint: ComplaintIn) -> Response:
+def take_in(cf: CF, actor: Acting, gate: Gate, complaint: ComplaintIn) -> Response:
     """Take in one complaint and acknowledge it; a known ``external_id`` returns the complaint
     already stored (200, ``created`` false) and stores nothing new."""
-    reference, created = cf.intake.take_in_one(complaint, actor)
+    with gate:
+        reference, created = cf.intake.take_in_one(complaint, actor)
     return ok(case_view(cf.engine, reference, actor) | {"created": created}, 201 if created else 200)
 
 
 @router.post("/complaints/batch")
-def take_in_batch(cf: CF, actor: Acting, batch: Batch) -> Response:
+def take_in_batch(cf: CF, actor: Acting, gate: Gate, batch: Batch) -> Response:
     """Take in many complaints at once (each acknowledged); rows are numbered from 1."""
-    report = cf.intake.take_in(list(enumerate(batch.complaints, start=1)), actor)
+    with gate:
+        report = cf.intake.take_in(list(enumerate(batch.complaints, start=1)), actor)
     return ok({"created": [{"row": r, "reference": ref} for r, ref in report.created],
                "duplicates": [{"row": r, "external_id": e, "reference": ref} for r, e, ref in report.duplicates],
                "errors": [{"row": r, "reason": why} for r, why in report.errors]})
@@ -126,22 +128,24 @@ def show(cf: CF, actor: Acting, reference: Reference,
 
 
 @router.post("/complaints/{reference}/advance")
-def advance(cf: CF, actor: Acting, reference: Reference, body: Advance) -> Response:
+def advance(cf: CF, actor: Acting, gate: Gate, reference: Reference, body: Advance) -> Response:
     """Take one action on a case, as the signed-in user in their acting role: the step taken
     (states, version, letters queued, timers set). With ``expected_version``, a case changed
     meanwhile is refused (409, ``current_version``)."""
     try:
-        step = cf.engine.advance(reference, body.action, actor, body.payload, body.expected_version)
+        with gate:
+            step = cf.engine.advance(reference, body.action, actor, body.payload, body.expected_version)
     except InvalidInput as exc:  # the payload's fields: named where they are in the body
         raise RequestValidationError(field_errors(exc.problems or [str(exc)], ("body", "payload"))) from exc
     return ok(_step(reference, step))
 
 
 @router.post("/advance-many")
-def advance_many(cf: CF, actor: Acting, body: Moves) -> Response:
+def advance_many(cf: CF, actor: Acting, gate: Gate, body: Moves) -> Response:
     """Many actions in one transaction: all of them, or none if any is refused."""
     moves = [Move(m.reference, m.action, m.payload, m.expected_version) for m in body.moves]
-    steps = cf.engine.advance_many(moves, actor)
+    with gate:
+        steps = cf.engine.advance_many(moves, actor)
     return ok([_step(m.reference, s) for m, s in zip(moves, steps, strict=True)])
 
 
