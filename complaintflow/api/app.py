@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = auth.signer(secret)
     # writers of this process queue here on SQLite (deps.write_gate); PostgreSQL locks rows
     app.state.write_gate = threading.Lock() if cf.db.dialect == "sqlite" else nullcontext()
-    errors.install(app)
+    errors.install(app, auth.refuse)
 
     app.add_middleware(_Headers, state=app.state)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.api_max_body_bytes)
