@@ -10,7 +10,8 @@
     ├── GuardFailed                            a declared guard condition is not met
     ├── ConflictError                          optimistic-lock version mismatch; retry with fresh data
     ├── LetterNotChangeable                    a letter's status does not allow the change asked for
-    └── DeliveryFailed                         a channel refused a letter, for now or for good
+    ├── DeliveryFailed                         a channel refused a letter, for now or for good
+    └── NotPermitted (PermissionError)         the viewer's roles do not allow what was asked
 """
 
 from __future__ import annotations
@@ -75,13 +76,20 @@ class ImportRowError(InvalidInput):
 class ActionNotAllowed(ComplaintflowError):
     """The action is unknown, not possible from the current state, or not allowed for the role."""
 
-    def __init__(self, reference: str, action: str, state: str, allowed: Sequence[str], why: str = ""):
+    def __init__(self, reference: str, action: str, state: str, allowed: Sequence[str], why: str = "",
+                 by_role: bool = False):
         self.reference, self.action, self.state, self.allowed = reference, action, state, list(allowed)
+        self._by_role = by_role
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
         reason = f" ({why})" if why else ""
         super().__init__(
             f"Can't '{action}' complaint {reference} in state '{state}'{reason}. Allowed: {allowed_text}."
         )
+
+    @property
+    def by_role(self) -> bool:
+        """Possible from this state, but not in the actor's role (over HTTP: 403, not 409)."""
+        return self._by_role
 
 
 class GuardFailed(ComplaintflowError):
@@ -124,3 +132,11 @@ class DeliveryFailed(ComplaintflowError):
     def __init__(self, reason: str, permanent: bool):
         self.reason, self.permanent = reason, permanent
         super().__init__(f"{'refused' if permanent else 'not delivered for now'}: {reason}")
+
+
+class NotPermitted(ComplaintflowError, PermissionError):
+    """What was asked is not for the viewer's roles (``roles``); the message says what is."""
+
+    def __init__(self, message: str, roles: Sequence[str] = ()):
+        self.roles = list(roles)
+        super().__init__(message)

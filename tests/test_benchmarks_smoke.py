@@ -165,3 +165,16 @@ def test_the_whatif_figure_replays_a_year_under_a_reviewed_policy_beside_a_plain
     assert measure.value and measure.baseline and measure.met in (True, False)
     assert measure.target is not None and measure.target.describe() == "ratio ≥ 0.25"
     assert "what-if" in measure.note and states.value and states.target is None
+
+
+def test_the_api_figure_drives_complaints_serve_beside_a_bare_fastapi_app(tmp_path: Path) -> None:
+    from benchmarks.api import FIGURE
+
+    result = run_figure(FIGURE, Context("tiny", tmp_path, None, log=lambda _: None))
+    assert result.status == "ok", result.reason
+    view, advance, postgres = result.measures
+    assert "case view" in view.name and "advance" in advance.name
+    for measure in (view, advance):
+        assert measure.unit == "requests/s" and measure.value and measure.baseline and measure.met in (True, False)
+        assert re.search(r"p95 \d+\.\d ms \(bare \d+\.\d ms\)", measure.note)
+    assert postgres.value is None and "skipped" in postgres.note

@@ -137,7 +137,8 @@ def test_the_cli_check_exits_non_zero_and_names_each_complaint(
     clean = runner.invoke(cli, ["--db", database_url, "--json", "db", "check", "--batch-size", "4"])
     assert clean.exit_code == 0, clean.output
     assert json.loads(clean.output) | {"database": None} == {
-        "database": None, "checked": 6, "ok": True, "complaints_with_problems": [], "problems": []}
+        "database": None, "checked": 6, "ok": True, "complaints_with_problems": [], "problems": [],
+        "access_log_problems": []}
     tamper(app, complaint_t, cases["fresh"], tier="executive")
     tampered = runner.invoke(cli, ["--db", database_url, "db", "check"])
     assert tampered.exit_code == 1
