@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from typing import Any
 
@@ -24,7 +25,8 @@ from complaints.types import UTCDateTime
 from complaints.uow import UnitOfWork
 from workflows.engine import WorkflowEngine
 
-LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "product", "channel", "version", "received_at")
+LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "product", "channel", "version", "received_at",
+                "workflow_name", "workflow_version")
 
 
 def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str, Any]:
@@ -97,12 +99,16 @@ def list_cases(
     queue: str | None = None,
     assignee: str | None = None,
     limit: int = 50,
+    product: str | None = None,
+    references: Collection[str] | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Open work: first the cases that need a person (``attention`` says which and why; overdue
     since then): a timer's action was refused, a letter failed or waits for review, the
     customer wrote; then by the nearest pending deadline (cases without one come last). A
     state, tier or queue no workflow has is refused (a mistyped filter would otherwise show
-    an empty, reassuring list)."""
+    an empty, reassuring list). ``references`` narrows the list to those cases (a search's hits);
+    each row names its workflow, whose calendar says how far its deadline is."""
     _check_filters(engine, state=state, tier=tier, queue=queue)
     failed = unattended_failed_timers().subquery()
     letters = letters_needing_attention().subquery()
@@ -124,28 +130,41 @@ def list_cases(
     query = select(*[complaint_t.c[c] for c in LIST_COLUMNS], nearest.c.next_due, nearest.c.attention).select_from(
         complaint_t.outerjoin(nearest, nearest.c.complaint_id == complaint_t.c.id)
     )
-    conditions = []
-    if state:
-        conditions.append(complaint_t.c.state == state)
-    if tier:
-        conditions.append(complaint_t.c.tier == tier)
-    if queue:
-        conditions.append(complaint_t.c.queue == queue)
-    if assignee:
-        conditions.append(complaint_t.c.assignee == assignee)
+    conditions = _conditions(state, tier, queue, assignee, product, references)
     if conditions:
         query = query.where(and_(*conditions))
     query = query.order_by(nearest.c.attention.is_(None), nearest.c.next_due.is_(None), nearest.c.next_due,
-                           complaint_t.c.id).limit(limit)
+                           complaint_t.c.id).limit(limit).offset(offset)
     with engine.db.read() as conn:
         rows = conn.execute(query).all()
     fix = UTCDateTime().process_result_value
     return [dict(r._mapping) | {"next_due": fix(r.next_due, None)} for r in rows]
 
 
-def count_by_state(engine: WorkflowEngine) -> dict[str, int]:
+def _conditions(state: str | None, tier: str | None, queue: str | None, assignee: str | None, product: str | None,
+                references: Collection[str] | None) -> list[Any]:
+    wanted = {"state": state, "tier": tier, "queue": queue, "assignee": assignee, "product": product}
+    conditions = [complaint_t.c[name] == value for name, value in wanted.items() if value]
+    if references is not None:
+        conditions.append(complaint_t.c.reference.in_(list(references)))
+    return conditions
+
+
+def count_by_state(
+    engine: WorkflowEngine,
+    tier: str | None = None,
+    queue: str | None = None,
+    assignee: str | None = None,
+    product: str | None = None,
+    references: Collection[str] | None = None,
+) -> dict[str, int]:
+    """Complaints per state, under the same filters as ``list_cases`` (the state aside: the
+    counts are what a person picks a state by)."""
+    query = select(complaint_t.c.state, func.count()).group_by(complaint_t.c.state)
+    conditions = _conditions(None, tier, queue, assignee, product, references)
+    if conditions:
+        query = query.where(and_(*conditions))
     with engine.db.read() as conn:
-        rows = conn.execute(select(complaint_t.c.state, func.count()).group_by(complaint_t.c.state))
-        return {r[0]: r[1] for r in rows}
+        return {r[0]: r[1] for r in conn.execute(query)}
 
 
