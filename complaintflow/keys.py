@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 from complaintflow.settings import Settings
@@ -47,3 +48,28 @@ def ensure_pseudonym_key(settings: Settings) -> Path | None:
 def missing_key_message(settings: Settings) -> str:
     return (f"No pseudonym key: run `complaints init` to make one in {settings.key_file} (keep it, and a copy "
             "of it, outside the database), or set COMPLAINTS_PSEUDONYM_KEY")
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs session cookies: given in the environment, else the key file's,
+    made on first use (every worker of a server reads the same file, so a cookie one signed
+    the others accept)."""
+    if settings.session_secret is not None:
+        return settings.session_secret.get_secret_value()
+    path = settings.session_key_file
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ConfigurationError(f"Can't make the session key file {path}: {exc.strerror}") from exc
+    else:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+    for _ in range(50):  # another worker may have made the file and not yet written it
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise ConfigurationError(f"The session key file {path} is empty: delete it, and it is made again")

@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     reply_product: str = Field("Not stated (by e-mail)",
                                description="the product of a complaint opened from an unmatched e-mail")
 
+    # -- the HTTP API and console (docs/api.md) ----------------------------------------------
+    session_secret: SecretStr | None = Field(
+        None, description="key that signs session cookies (default: read from DATA_DIR/session.key, made if missing)")
+    session_max_age: int = Field(12 * 3600, ge=60, le=30 * 86_400, description="seconds a sign-in lasts")
+    session_cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only")
+    api_max_body_bytes: int = Field(2_000_000, ge=1_000, le=100_000_000,
+                                    description="the largest request body the API reads (larger: 413)")
+
+    @property
+    def session_key_file(self) -> Path:
+        return self.data_dir / "session.key"
+
     @property
     def inbox(self) -> Path:
         return self.import_dir or self.data_dir / "inbox"

@@ -2,7 +2,8 @@
 
 An event stores ``content_hash``, the SHA-256 of its content (complaint reference, sequence
 number, actor, role, action, states, tier, queue, payload, changes and time, as canonical
-JSON), and ``chain_hash``, the SHA-256 of the previous event's chain hash (of the same
+JSON, then the origin where the event has one: events stored before origins were kept hash
+as they did), and ``chain_hash``, the SHA-256 of the previous event's chain hash (of the same
 complaint) and its own content hash. Editing an event changes its content's hash; deleting,
 inserting or reordering events breaks the chain after them; rewriting a whole chain so that
 it verifies again changes its head, which ``seal`` (one digest over every chain's head, kept
@@ -40,6 +41,8 @@ def content_hash(reference: str, event: Mapping[str, Any]) -> str:
     content = [reference, event["seq"], event["actor"], event["role"], event["action"], event["from_state"],
                event["to_state"], event["tier"], event["queue"], event["payload"], event["changes"],
                _instant(event["at"])]
+    if event.get("origin") is not None:  # absent from the events stored before origins were kept
+        content.append(event["origin"])
     return hashlib.sha256(orjson.dumps(content, option=_CANONICAL)).hexdigest()
 
 

@@ -75,8 +75,10 @@ class ImportRowError(InvalidInput):
 class ActionNotAllowed(ComplaintflowError):
     """The action is unknown, not possible from the current state, or not allowed for the role."""
 
-    def __init__(self, reference: str, action: str, state: str, allowed: Sequence[str], why: str = ""):
+    def __init__(self, reference: str, action: str, state: str, allowed: Sequence[str], why: str = "",
+                 by_role: bool = False):
         self.reference, self.action, self.state, self.allowed = reference, action, state, list(allowed)
+        self.by_role = by_role  # possible from this state, but not in the actor's role (HTTP: 403, not 409)
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
         reason = f" ({why})" if why else ""
         super().__init__(

@@ -97,6 +97,7 @@ class ComplaintEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     at: datetime = _utc(index=True)
+    origin: str | None = Field(default=None, max_length=20)  # cli, api, web, system; none before it was kept
     content_hash: str = Field(max_length=64)  # complaints.audit: the hash chain
     chain_hash: str = Field(max_length=64)
 

@@ -331,7 +331,7 @@ class CaseRepository:
             row = {
                 "complaint_id": case.id, "seq": s.seq, "actor": s.actor.name, "role": s.actor.role,
                 "action": s.action, "from_state": s.from_state, "to_state": s.to_state, "tier": s.tier,
-                "queue": s.queue, "payload": s.payload, "changes": s.changes, "at": s.at,
+                "queue": s.queue, "payload": s.payload, "changes": s.changes, "at": s.at, "origin": s.actor.origin,
             }
             row["content_hash"] = content = audit.content_hash(case.reference, row)
             row["chain_hash"] = last[case.id] = audit.chained(last.get(case.id), content)

@@ -26,14 +26,17 @@ COMPLAINT_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, in which role. Timers and sweeps act as ``system``."""
+    """Who acts, in which role, and through what (``origin``: cli, api, web, system; kept on
+    each event, so the trail tells a step typed on the server from one sent over HTTP).
+    Timers and sweeps act as ``system``."""
 
     name: str
     role: str = "handler"
+    origin: str | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
-        return cls(name, SYSTEM_ROLE)
+        return cls(name, SYSTEM_ROLE, "system")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.role})"

@@ -124,7 +124,7 @@ def _read_batch(conn: Connection, after: int, size: int) -> tuple[Rows, dict[int
     for r in conn.execute(
         select(event_t.c.complaint_id, event_t.c.seq, event_t.c.actor, event_t.c.role, event_t.c.action,
                event_t.c.from_state, event_t.c.to_state, event_t.c.tier, event_t.c.queue, event_t.c.payload,
-               event_t.c.changes, event_t.c.at, event_t.c.content_hash, event_t.c.chain_hash)
+               event_t.c.changes, event_t.c.at, event_t.c.origin, event_t.c.content_hash, event_t.c.chain_hash)
         .where(event_t.c.complaint_id.between(low, high))
         .order_by(event_t.c.complaint_id, event_t.c.seq)
     ):

@@ -127,7 +127,7 @@ def plan(
     if actor.role not in tr.roles:
         raise ActionNotAllowed(
             case.reference, action, case.state, allowed_for(workflow, case, actor),
-            f"role '{actor.role}' may not; it needs one of {', '.join(tr.roles)}",
+            f"role '{actor.role}' may not; it needs one of {', '.join(tr.roles)}", by_role=True,
         )
     clean = validate_payload(workflow, action, payload, case.reference)
     if tr.tier == NEXT_TIER and workflow.next_tier(case.tier) is None:

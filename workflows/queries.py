@@ -61,7 +61,8 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
         "data": case.data,
         "actions": [asdict(o) | {"allowed": o.allowed} for o in options],
         "events": [
-            {k: e[k] for k in ("seq", "at", "actor", "role", "action", "from_state", "to_state", "tier", "payload")}
+            {k: e[k] for k in ("seq", "at", "actor", "role", "origin", "action", "from_state", "to_state", "tier",
+                                  "payload")}
             for e in events
         ],
         "timers": [

@@ -32,6 +32,7 @@ from complaintflow.cli.rootcause_cmd import app as rootcause_app
 from complaintflow.cli.rootcause_cmd import related_of, related_table, with_related
 from complaintflow.cli.sla_cmd import app as sla_app
 from complaintflow.cli.sla_cmd import with_clocks
+from complaintflow.cli.user_cmd import app as user_app
 from complaintflow.cli.workflow_cmd import app as workflow_app
 from complaintflow.keys import ensure_pseudonym_key
 from complaintflow.schema import HEAD
@@ -58,6 +59,7 @@ app.add_typer(rootcause_app, name="rootcause")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(replies_app, name="replies")
+app.add_typer(user_app, name="user")
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -352,6 +354,27 @@ def demo(
     result = run_demo(database, sample, console=None if cli.json else cli.console)
     if cli.json:
         cli.emit_json(result)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (docs/api.md) under uvicorn; users sign in (`complaints user add`)."""
+    import os
+
+    import uvicorn
+
+    cli = ctx_of(ctx)
+    cli.app()  # the schema checked here, with the CLI's message, before any worker starts
+    cli.forget_app()
+    if cli.db:  # every worker builds its own app from the environment
+        os.environ["COMPLAINTS_DATABASE_URL"] = cli.db
+    uvicorn.run("complaintflow.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=False)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ class CliContext:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.actor_name, self.role)
+        return Actor(self.actor_name, self.role, "cli")
 
     @property
     def clock(self) -> Clock | None:

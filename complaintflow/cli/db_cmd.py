@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from complaintflow.cli.context import ctx_of
 from complaintflow.cli.render import Listing, terminal
 from complaintflow.schema import check_exists
+from complaintflow.users.services import verify_access_log
 from complaints.db import Database
 from workflows.integrity import DEFAULT_BATCH_SIZE, IntegrityReport, check_integrity, count_complaints
 
@@ -83,14 +84,17 @@ def check(
         task = progress.add_task("check", total=total)
         report = check_integrity(application.db, application.registry, batch_size,
                                  on_batch=lambda n: progress.advance(task, n))
+    access = verify_access_log(application.db)  # sign-ins, refusals, users and tokens: its own chain
     if cli.json:
-        cli.emit_json({"database": application.db.shown_url, "checked": report.checked, "ok": report.ok,
-                       "complaints_with_problems": report.references,
+        cli.emit_json({"database": application.db.shown_url, "checked": report.checked,
+                       "ok": report.ok and not access, "complaints_with_problems": report.references,
                        "problems": [{"reference": p.reference, "aspect": p.aspect, "message": p.message}
-                                    for p in report.problems]})
+                                    for p in report.problems], "access_log_problems": access})
     else:
         _print_report(cli.console, report)
-    if not report.ok:
+        for problem in access:
+            cli.console.print(f"[red]✗[/] access log: {escape(problem)}")
+    if not report.ok or access:
         raise typer.Exit(1)
 
 

@@ -1,0 +1,111 @@
+"""``/complaints``: intake (one, or a batch), the work queue, one case with the actions its
+reader may take, advancing it (one action, or many in one transaction), related complaints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from complaintflow.api.auth import Acting
+from complaintflow.api.deps import CF, Reference
+from complaintflow.api.errors import ERRORS, field_errors, ok
+from complaints.errors import InvalidInput
+from complaints.limits import MAX_NUMBER
+from complaints.moves import MoveIn
+from complaints.schemas import ComplaintIn
+from complaints.steps import Move
+from escalation.explain import clocks_view
+from workflows.queries import case_view, list_cases
+
+router = APIRouter(tags=["complaints"], responses=ERRORS)  # type: ignore[arg-type]
+
+Filter = Annotated[str | None, Query(min_length=1, max_length=60)]
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    complaints: list[ComplaintIn] = Field(min_length=1, max_length=1000)
+
+
+class Advance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(min_length=1, max_length=60)
+    payload: dict[str, Any] = Field(default_factory=dict, description="the action's fields (see the case's actions)")
+    expected_version: int | None = Field(None, ge=1, le=MAX_NUMBER,
+                                         description="the version you read: a stale one is refused with 409")
+
+
+class Moves(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    moves: list[MoveIn] = Field(min_length=1, max_length=1000)
+
+
+def _step(reference: str, step: Any) -> dict[str, Any]:
+    return {"reference": reference, "action": step.action, "from": step.from_state, "to": step.to_state,
+            "tier": step.tier, "version": step.seq}
+
+
+@router.post("/complaints", status_code=201)
+def take_in(cf: CF, actor: Acting, complaint: ComplaintIn) -> Response:
+    """Take in one complaint and acknowledge it; a known ``external_id`` returns the complaint
+    already stored (200, ``created`` false) and stores nothing new."""
+    reference, created = cf.intake.take_in_one(complaint, actor)
+    return ok(case_view(cf.engine, reference, actor) | {"created": created}, 201 if created else 200)
+
+
+@router.post("/complaints/batch")
+def take_in_batch(cf: CF, actor: Acting, batch: Batch) -> Response:
+    """Take in many complaints at once (each acknowledged); rows are numbered from 1."""
+    report = cf.intake.take_in(list(enumerate(batch.complaints, start=1)), actor)
+    return ok({"created": [{"row": r, "reference": ref} for r, ref in report.created],
+               "duplicates": [{"row": r, "external_id": e, "reference": ref} for r, e, ref in report.duplicates],
+               "errors": [{"row": r, "reason": why} for r, why in report.errors]})
+
+
+@router.get("/complaints")
+def work_queue(cf: CF, actor: Acting, state: Filter = None, tier: Filter = None, queue: Filter = None,
+               assignee: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
+    """The work queue: cases that need a person first, then by nearest deadline."""
+    return ok(list_cases(cf.engine, state=state, tier=tier, queue=queue, assignee=assignee, limit=limit))
+
+
+@router.get("/complaints/{reference}")
+def show(cf: CF, actor: Acting, reference: Reference) -> Response:
+    """One case: details, the actions the caller's role may take now, timeline, timers, letters,
+    SLA clocks. A role not shown personal data reads the customer's pseudonym only."""
+    view = case_view(cf.engine, reference, actor)
+    return ok(view | {"clocks": clocks_view(cf.engine, reference)})
+
+
+@router.post("/complaints/{reference}/advance")
+def advance(cf: CF, actor: Acting, reference: Reference, body: Advance) -> Response:
+    """Take one action on a case, as the signed-in user in their acting role. With
+    ``expected_version``, a case changed meanwhile is refused (409, ``current_version``)."""
+    try:
+        step = cf.engine.advance(reference, body.action, actor, body.payload, body.expected_version)
+    except InvalidInput as exc:  # the payload's fields: named where they are in the body
+        raise RequestValidationError(field_errors(exc.problems or [str(exc)], ("body", "payload"))) from exc
+    return ok(_step(reference, step) | {"case": case_view(cf.engine, reference, actor)})
+
+
+@router.post("/advance-many")
+def advance_many(cf: CF, actor: Acting, body: Moves) -> Response:
+    """Many actions in one transaction: all of them, or none if any is refused."""
+    moves = [Move(m.reference, m.action, m.payload, m.expected_version) for m in body.moves]
+    steps = cf.engine.advance_many(moves, actor)
+    return ok([_step(m.reference, s) for m, s in zip(moves, steps, strict=True)])
+
+
+@router.get("/complaints/{reference}/related")
+def related(cf: CF, actor: Acting, reference: Reference, k: Annotated[int, Query(ge=1, le=50)] = 5) -> Response:
+    """Likely duplicates and related open complaints, with scores, evidence and link ids."""
+    from root_cause.services import candidates  # the text-similarity code loads on first use
+
+    return ok(candidates(cf.db, reference, k=k))

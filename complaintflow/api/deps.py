@@ -1,0 +1,25 @@
+"""What the routers share: the application built once per server process, and input types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from pydantic import AfterValidator, StringConstraints
+
+from complaintflow.bootstrap import App
+from complaints.limits import check_text
+
+
+def get_cf(request: Request) -> App:
+    """The complaintflow application (database, engine, intake) this server was built with."""
+    app: App = request.app.state.complaintflow
+    return app
+
+
+CF = Annotated[App, Depends(get_cf)]
+#: A complaint reference in a path, e.g. C-2026-000123.
+Reference = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$",
+                                description="complaint reference, e.g. C-2026-000123")]
+#: Free text a person writes (a reason): bounded, never a NUL character.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(check_text)]
