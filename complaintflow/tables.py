@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
@@ -11,6 +13,16 @@ import escalation.models  # noqa: F401
 import root_cause.models  # noqa: F401
 import workflows.models  # noqa: F401
 
+#: Tables no model declares, owned by their migration: the full-text index (``complaint_search``,
+#: with FTS5's own ``complaint_search_*`` tables on SQLite), which only triggers write.
+UNMODELLED = "complaint_search"
+
 
 def metadata() -> MetaData:
     return SQLModel.metadata
+
+
+def modelled(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Whether Alembic compares ``name`` with the models (its ``include_name`` hook): every
+    table but the ``UNMODELLED`` ones, which it could only propose to drop."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED))

@@ -10,7 +10,8 @@
     ├── GuardFailed                            a declared guard condition is not met
     ├── ConflictError                          optimistic-lock version mismatch; retry with fresh data
     ├── LetterNotChangeable                    a letter's status does not allow the change asked for
-    └── DeliveryFailed                         a channel refused a letter, for now or for good
+    ├── DeliveryFailed                         a channel refused a letter, for now or for good
+    └── NotPermitted (PermissionError)         the viewer's roles do not allow what was asked
 """
 
 from __future__ import annotations
@@ -126,3 +127,11 @@ class DeliveryFailed(ComplaintflowError):
     def __init__(self, reason: str, permanent: bool):
         self.reason, self.permanent = reason, permanent
         super().__init__(f"{'refused' if permanent else 'not delivered for now'}: {reason}")
+
+
+class NotPermitted(ComplaintflowError, PermissionError):
+    """What was asked is not for the viewer's roles (``roles``); the message says what is."""
+
+    def __init__(self, message: str, roles: Sequence[str] = ()):
+        self.roles = list(roles)
+        super().__init__(message)

@@ -26,6 +26,9 @@ Payload fields an action declares: ``str`` 1,000 characters (``PAYLOAD_STR_MAX``
 100,000 (``PAYLOAD_TEXT_MAX``), ``list`` at most 100 items (``PAYLOAD_LIST_MAX``) of at most
 1,000 characters each.
 
+A note or comment on a case (``complaints.notes``) at most ``NOTE_MAX`` (20,000) characters;
+a search text at most 500 (``complaints.search.QUERY_MAX``).
+
 Files: a YAML file (workflow, taxonomy, import mapping) at most ``YAML_MAX_BYTES`` (1 MB);
 with its aliases written out, at most ``YAML_MAX_WEIGHT`` (one million: each scalar weighs
 its length, at least 1, each mapping and list 1 more than what it holds), so a "billion
@@ -65,6 +68,7 @@ PHONE_MAX = 31
 PAYLOAD_STR_MAX = 1_000
 PAYLOAD_TEXT_MAX = 100_000
 PAYLOAD_LIST_MAX = 100
+NOTE_MAX = 20_000
 
 YAML_MAX_BYTES = 1_000_000
 YAML_MAX_WEIGHT = 1_000_000

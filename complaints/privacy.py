@@ -19,7 +19,7 @@ the same masking for text that leaves the system (the root-cause graph and its e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,9 @@ from complaints.steps import Actor, Step
 ERASED_NAME = "[name erased]"
 #: What a role not shown personal data (a workflow's ``personal_data_roles``) reads instead.
 WITHHELD_NAME = "[name withheld]"
+#: Whether a viewer reads personal data in a complaint of a workflow (name, version): its
+#: ``personal_data_roles`` hold one of the viewer's roles (``workflows.access.personal_data_rule``).
+ShowsPersonalData = Callable[[str, int], bool]
 #: What erasure takes away, as its event says.
 ERASED = ["name", "email", "phone", "personal data in the description, recorded data, events and letters"]
 

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from complaintflow.schema import MARKER_TABLE
-from complaintflow.tables import metadata
+from complaintflow.tables import metadata, modelled
 from complaints.db import Database
 from complaints.errors import ConfigurationError
 
@@ -53,7 +53,7 @@ def current(db: Database) -> list[str]:
 
 def schema_differences(conn: Connection) -> list[Any]:
     """What Alembic would change to make the database match the models (empty: they match)."""
-    ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+    ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": modelled})
     return list(compare_metadata(ctx, metadata()))
 
 

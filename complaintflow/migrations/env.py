@@ -17,7 +17,7 @@ from alembic.autogenerate.render import _repr_type
 from sqlalchemy import Connection
 from sqlalchemy.types import TypeDecorator
 
-from complaintflow.tables import metadata
+from complaintflow.tables import metadata, modelled
 from complaints.db import make_engine
 
 #: A bare ``Text()`` in rendered code: Alembic writes PostgreSQL's JSONB inside a variant as
@@ -55,6 +55,7 @@ def _options(sqlite: bool) -> dict[str, Any]:
         "target_metadata": metadata(),
         "render_as_batch": sqlite,
         "compare_type": True,
+        "include_name": modelled,
         "render_item": render_item,
         "transactional_ddl": True,
         "process_revision_directives": context.config.attributes.get("process_revision_directives"),

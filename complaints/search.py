@@ -1,0 +1,300 @@
+"""Full-text search over complaints' descriptions, notes, comments and customers' messages.
+
+The index (``complaint_search``, migration 0017) is kept by the database's own triggers: a
+description, a note or a message is searchable in the transaction that stores it, and what
+erasure masks is masked in the index too. On SQLite it is an FTS5 table ranked by bm25; on
+PostgreSQL a ``tsvector`` per document under a GIN index, stemmed in English and matched word
+for word in every other language (``simple``), ranked by ``ts_rank``. A complaint matches if
+any of its documents does, and ranks by its best one.
+
+What a person types is never handed to either query language: it is read as words, "quoted
+phrases" and -excluded words (``parse_terms``), each written out quoted, so no input is a
+syntax error or an operator by accident. The snippet is cut in Python from the best document,
+after masking personal data for a viewer not shown it (``ShowsPersonalData``): text and the
+spans of the words found, never markup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text
+
+from complaints import pii
+from complaints.db import Database
+from complaints.errors import InvalidInput
+from complaints.limits import COMPANY_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
+from complaints.privacy import WITHHELD_NAME, ShowsPersonalData
+from complaints.repository import complaint_t, customer_t
+from complaints.schemas import field_problems
+from complaints.types import UTCDateTime
+
+#: The longest search text, and the most results on one page.
+QUERY_MAX = 500
+PER_PAGE_MAX = 100
+#: How long a snippet is, in characters, at most.
+SNIPPET_CHARS = 180
+#: Where a document comes from: ``description``, or the action of its event.
+SOURCES = ("description", "note", "comment", "customer_message")
+
+
+class SearchQuery(BaseModel):
+    """What to look for: words (optional: with none, the filters alone list complaints, newest
+    first), filters, and which page. ``received_to`` is inclusive (the whole day)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    text: str = Field("", max_length=QUERY_MAX)
+    product: str | None = Field(None, min_length=1, max_length=PRODUCT_MAX)
+    company: str | None = Field(None, min_length=1, max_length=COMPANY_MAX)
+    state: str | None = Field(None, min_length=1, max_length=40)
+    tier: str | None = Field(None, min_length=1, max_length=40)
+    queue: str | None = Field(None, min_length=1, max_length=60)
+    assignee: str | None = Field(None, min_length=1, max_length=NAME_MAX)
+    customer_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    received_from: BoundedDate | None = None
+    received_to: BoundedDate | None = None
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=PER_PAGE_MAX)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return check_text(value)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> SearchQuery:
+        if self.received_from and self.received_to and self.received_from > self.received_to:
+            raise ValueError(f"received_to: {self.received_to} is before received_from ({self.received_from})")
+        return self
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> SearchQuery:
+        """A query from outside (CLI options, URL parameters): one line per bad field."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput("Invalid search", field_problems(exc, cls)) from exc
+
+
+class SearchHit(BaseModel):
+    """One complaint found. ``snippet`` is plain text (personal data masked for a viewer not
+    shown it); ``highlights`` are (start, end) spans of it where a searched word stands.
+    ``score``: higher is better, comparable within one search only (None without words)."""
+
+    reference: str
+    state: str
+    tier: str
+    queue: str
+    product: str
+    company: str | None
+    assignee: str | None
+    language: str
+    received_at: datetime
+    customer_id: int | None
+    score: float | None
+    source: str
+    snippet: str
+    highlights: list[tuple[int, int]]
+
+
+class SearchPage(BaseModel):
+    """One page of results; ``total`` counts every complaint that matched."""
+
+    query: SearchQuery
+    total: int
+    page: int
+    per_page: int
+    hits: list[SearchHit]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+# -- reading what was typed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase to find (``words``: as typed, each database folds letter case its own
+    way, the same for the text and the query), or to exclude."""
+
+    words: tuple[str, ...]
+    exclude: bool = False
+
+
+_TERM = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+_WORD = re.compile(r"\w+")
+
+
+def parse_terms(query: str) -> list[Term]:
+    """Words, "quoted phrases" and -excluded words or phrases, each reduced to its letters and
+    digits (``<script>`` is the word ``script``; what holds none is left out)."""
+    terms = []
+    for m in _TERM.finditer(query):
+        exclude, phrase = bool(m.group(1) or m.group(3)), m.group(2) if m.group(2) is not None else m.group(4)
+        words = tuple(_WORD.findall(phrase))
+        if words:
+            terms.append(Term(words, exclude))
+    return terms
+
+
+def _fts5(terms: Sequence[Term]) -> str:
+    """An FTS5 query: each term a quoted phrase, the excluded ones after NOT."""
+    def phrase(t: Term) -> str:
+        return '"' + " ".join(t.words) + '"'
+    wanted = " ".join(phrase(t) for t in terms if not t.exclude)
+    return f"({wanted})" + "".join(f" NOT {phrase(t)}" for t in terms if t.exclude)
+
+
+def _websearch(terms: Sequence[Term]) -> str:
+    """The same for PostgreSQL's ``websearch_to_tsquery``: quoted, so no word is an operator."""
+    return " ".join(("-" if t.exclude else "") + '"' + " ".join(t.words) + '"' for t in terms)
+
+
+# -- the search ------------------------------------------------------------------------------------
+
+
+_ROW = (complaint_t.c.id, complaint_t.c.reference, complaint_t.c.state, complaint_t.c.tier, complaint_t.c.queue,
+        complaint_t.c.product, complaint_t.c.company, complaint_t.c.assignee, complaint_t.c.language,
+        complaint_t.c.received_at, complaint_t.c.customer_id, complaint_t.c.workflow_name,
+        complaint_t.c.workflow_version)
+
+
+def search_complaints(db: Database, query: SearchQuery, shows_personal_data: ShowsPersonalData) -> SearchPage:
+    """One page of the complaints that match ``query``, best first (newest first without
+    words); ``shows_personal_data`` says, per workflow, whether the viewer reads personal data
+    in the snippets (else it is masked as ``complaints.privacy`` masks a case view)."""
+    terms = parse_terms(query.text)
+    if terms and all(t.exclude for t in terms):
+        raise InvalidInput("Invalid search", ["text: give at least one word to find, not only words to leave out"])
+    with db.read() as conn:
+        rows, total = _matches(conn, query, terms)
+        bodies = _bodies(conn, [r["doc_id"] for r in rows])
+        names = _customer_names(conn, [r["customer_id"] for r in rows if r["customer_id"] is not None])
+    fix = UTCDateTime().process_result_value
+    hits = []
+    for r in rows:
+        body = bodies.get(r["doc_id"], "")
+        if not shows_personal_data(r["workflow_name"], r["workflow_version"]):
+            name = names.get(r["customer_id"])
+            body = pii.mask(body, (name,) if name else (), WITHHELD_NAME)
+        snippet, spans = make_snippet(body, terms)
+        hits.append(SearchHit(
+            **{k: r[k] for k in ("reference", "state", "tier", "queue", "product", "company", "assignee", "language",
+                                  "customer_id")},
+            received_at=fix(r["received_at"], None), score=r["score"], source=r["source"],
+            snippet=snippet, highlights=spans))
+    return SearchPage(query=query, total=total, page=query.page, per_page=query.per_page, hits=hits)
+
+
+def _filters(query: SearchQuery) -> list[Any]:
+    c = complaint_t.c
+    wanted = [(c.product, query.product), (c.company, query.company), (c.state, query.state), (c.tier, query.tier),
+              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, query.customer_id)]
+    conditions = [column == value for column, value in wanted if value is not None]
+    if query.received_from:
+        conditions.append(c.received_at >= datetime.combine(query.received_from, time()))
+    if query.received_to:
+        conditions.append(c.received_at < datetime.combine(query.received_to + timedelta(days=1), time()))
+    return conditions
+
+
+def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term]) -> tuple[list[dict[str, Any]], int]:
+    """The page's rows (with ``doc_id``, ``source`` and ``score``) and how many matched in all."""
+    conditions = _filters(query)
+    if not terms:
+        base = select(*_ROW, complaint_t.c.id.label("doc_id"), literal_column("'description'").label("source"),
+                      literal_column("NULL").label("score")).where(and_(True, *conditions))
+        order: tuple[Any, ...] = (complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+    else:
+        hits = (_sqlite_hits(terms) if conn.dialect.name == "sqlite" else _postgres_hits(terms)).subquery("hits")
+        base = (select(*_ROW, hits.c.doc_id, hits.c.source, hits.c.score)
+                .join_from(complaint_t, hits, hits.c.complaint_id == complaint_t.c.id).where(and_(True, *conditions)))
+        order = (hits.c.score.desc(), complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+    counted = base.add_columns(func.count().over().label("total"))
+    page = counted.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
+    rows = [dict(r._mapping) for r in conn.execute(page)]
+    if rows:
+        return rows, int(rows[0]["total"])
+    return [], int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+
+
+def _sqlite_hits(terms: Sequence[Term]) -> Any:
+    # FTS5's bare-column rule: with min(rank), the other columns come from that best row
+    return text("""SELECT complaint_id, rowid AS doc_id, source, -min(rank) AS score FROM complaint_search
+                   WHERE complaint_search MATCH :fts GROUP BY complaint_id""").bindparams(
+        bindparam("fts", _fts5(terms))).columns(
+        literal_column("complaint_id"), literal_column("doc_id"), literal_column("source"), literal_column("score"))
+
+
+def _postgres_hits(terms: Sequence[Term]) -> Any:
+    # Each document is matched with the query of its own configuration: two GIN scans, OR-ed.
+    return text("""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id, source,
+                          ts_rank(tsv, CASE WHEN config = 'english'::regconfig
+                                            THEN websearch_to_tsquery('english', :q)
+                                            ELSE websearch_to_tsquery('simple', :q) END) AS score
+                   FROM complaint_search
+                   WHERE (config = 'english'::regconfig AND tsv @@ websearch_to_tsquery('english', :q))
+                      OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :q))
+                   ORDER BY complaint_id, score DESC, doc_id""").bindparams(
+        bindparam("q", _websearch(terms))).columns(
+        literal_column("complaint_id"), literal_column("doc_id"), literal_column("source"), literal_column("score"))
+
+
+def _bodies(conn: Connection, doc_ids: Sequence[int]) -> dict[int, str]:
+    """The text of each document: a complaint's description (positive id) or an event's words."""
+    if not doc_ids:
+        return {}
+    column = "rowid" if conn.dialect.name == "sqlite" else "doc_id"
+    rows = conn.execute(text(f"SELECT {column}, body FROM complaint_search WHERE {column} IN :ids")
+                        .bindparams(bindparam("ids", expanding=True)), {"ids": list(doc_ids)})
+    return {int(doc): body or "" for doc, body in rows}
+
+
+def _customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, str]:
+    if not customer_ids:
+        return {}
+    rows = conn.execute(select(customer_t.c.id, customer_t.c.name).where(customer_t.c.id.in_(sorted(set(customer_ids)))))
+    return {cid: name for cid, name in rows if name}
+
+
+# -- the snippet -----------------------------------------------------------------------------------
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+
+
+def _found(token: str, wanted: Sequence[str]) -> bool:
+    """Whether a word of the text is one searched for: equal once folded, or sharing its stem
+    (a crude one: the search itself stems English; this only decides what is highlighted)."""
+    folded = _fold(token)
+    return any(folded == w or (len(w) >= 4 and folded.startswith(w[:max(4, len(w) - 2)])) for w in wanted)
+
+
+def make_snippet(body: str, terms: Sequence[Term], size: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+    """A short excerpt of ``body`` around the first word searched for, white space made single
+    spaces, "…" where it is cut; and the (start, end) spans of the searched words in it."""
+    flat = " ".join(body.split())
+    wanted = [_fold(w) for t in terms if not t.exclude for w in t.words]
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(flat) if wanted and _found(m.group(), wanted)]
+    start = max(0, spans[0][0] - size // 3) if spans else 0
+    if start:
+        space = flat.find(" ", start)
+        start = space + 1 if 0 <= space < spans[0][0] else start
+    end = min(len(flat), start + size)
+    if end < len(flat):
+        space = flat.rfind(" ", start, end)
+        end = space if space > start else end
+    prefix, suffix = ("…" if start else ""), ("…" if end < len(flat) else "")
+    shift = len(prefix) - start
+    inside = [(a + shift, b + shift) for a, b in spans if a >= start and b <= end]
+    return prefix + flat[start:end] + suffix, inside
