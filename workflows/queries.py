@@ -79,7 +79,7 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
     return view if shown is None or actor.role in shown else withheld_view(view, actor.role)
 
 
-def _check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:
+def check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:
     """Raise ``InvalidInput`` naming each filter whose value no registered workflow knows."""
     workflows = list(engine.registry)
     known = {
@@ -110,7 +110,7 @@ def list_cases(
     state, tier or queue no workflow has is refused (a mistyped filter would otherwise show
     an empty, reassuring list). ``references`` narrows the list to those cases (a search's hits);
     each row names its workflow, whose calendar says how far its deadline is."""
-    _check_filters(engine, state=state, tier=tier, queue=queue)
+    check_filters(engine, state=state, tier=tier, queue=queue)
     failed = unattended_failed_timers().subquery()
     letters = letters_needing_attention().subquery()
     messages = unread_customer_messages().subquery()

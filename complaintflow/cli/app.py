@@ -30,6 +30,9 @@ from complaintflow.cli.outbox_cmd import replies_app, show_preview
 from complaintflow.cli.render import terminal
 from complaintflow.cli.rootcause_cmd import app as rootcause_app
 from complaintflow.cli.rootcause_cmd import related_of, related_table, with_related
+from complaintflow.cli.search_cmd import customer_app
+from complaintflow.cli.search_cmd import note as note_command
+from complaintflow.cli.search_cmd import search as search_command
 from complaintflow.cli.sla_cmd import app as sla_app
 from complaintflow.cli.sla_cmd import with_clocks
 from complaintflow.cli.user_cmd import app as user_app
@@ -59,7 +62,13 @@ app.add_typer(rootcause_app, name="rootcause")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(replies_app, name="replies")
+<<<<<<< HEAD
 app.add_typer(user_app, name="user")
+=======
+app.add_typer(customer_app, name="customer")
+app.command("search")(search_command)
+app.command("note")(note_command)
+>>>>>>> wip/search
 
 
 def _parse_now(value: str | None) -> datetime | None:
