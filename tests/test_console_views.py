@@ -54,7 +54,7 @@ def test_the_queue_filters_by_product_and_counts_by_state(sqlite_app: App) -> No
     loans = [take_in(sqlite_app, product="Payday loan") for _ in range(2)]
     other = take_in(sqlite_app, product="Current account")
     walk(sqlite_app, loans[0], ["assess"])
-    data = views.queue_view(sqlite_app, views.QueueFilters(product="Payday loan"))
+    data = views.queue_view(sqlite_app, views.QueueFilters(product="Payday loan"), HANDLER)
     assert {r["reference"] for r in data["rows"]} == set(loans)
     assert other not in {r["reference"] for r in data["rows"]}
     assert data["counts"] == {"acknowledged": 1, "assessing": 1}
@@ -64,14 +64,14 @@ def test_the_queue_filters_by_product_and_counts_by_state(sqlite_app: App) -> No
 def test_the_queue_marks_overdue_cases_once_their_deadline_passed(sqlite_app: App) -> None:
     reference = take_in(sqlite_app)
     sqlite_app.clock.now = lambda: T0 + timedelta(days=30)  # type: ignore[method-assign]
-    row = views.queue_view(sqlite_app, views.QueueFilters())["rows"][0]
+    row = views.queue_view(sqlite_app, views.QueueFilters(), HANDLER)["rows"][0]
     assert row["reference"] == reference
     assert row["overdue"] and row["due_words"].startswith("overdue by ")
 
 
 def test_a_state_no_workflow_has_is_refused_by_the_queue(sqlite_app: App) -> None:
     with pytest.raises(InvalidInput, match="state: 'investigation' is in no workflow"):
-        views.queue_view(sqlite_app, views.QueueFilters(state="investigation"))
+        views.queue_view(sqlite_app, views.QueueFilters(state="investigation"), HANDLER)
 
 
 def test_form_values_become_the_engines_payload(sqlite_app: App) -> None:

@@ -62,13 +62,10 @@ app.add_typer(rootcause_app, name="rootcause")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(replies_app, name="replies")
-<<<<<<< HEAD
 app.add_typer(user_app, name="user")
-=======
 app.add_typer(customer_app, name="customer")
 app.command("search")(search_command)
 app.command("note")(note_command)
->>>>>>> wip/search
 
 
 def _parse_now(value: str | None) -> datetime | None:

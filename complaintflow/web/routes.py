@@ -19,6 +19,7 @@ from complaintflow.web import views
 from complaintflow.web.deps import PREFIX, Viewer, Who, app_of, page
 from complaints import outbox
 from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, GuardFailed, InvalidInput, NotFound
+from complaints.notes import add_note
 from complaints.steps import Move
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -77,26 +78,13 @@ def _queue(request: Request, who: Viewer, status_code: int = 200, **extra: Any) 
     filters = views.QueueFilters.of(dict(request.query_params))
     error = None
     try:
-        references = _search(request, filters.q) if filters.q else None
-        data = views.queue_view(app, filters, references)
+        data = views.queue_view(app, filters, who.actor)
     except InvalidInput as exc:
         error, data = str(exc), {"rows": [], "counts": {}, "total": 0, "in_state": 0, "overdue": 0, "more": False}
     return page(request, "queue.html", who, status_code=status_code, filters=filters, data=data, error=error,
-                choices=views.choices(app), searchable=_searchable(), **extra)
+                choices=views.choices(app), **extra)
 
 
-def _searchable() -> bool:
-    try:
-        from complaintflow.web import search_bridge  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _search(request: Request, text: str) -> list[str]:
-    from complaintflow.web.search_bridge import matching_references
-
-    return matching_references(app_of(request), text)
 
 
 @router.get("/queue", response_model=None)
@@ -143,10 +131,10 @@ def _case(request: Request, who: Viewer, reference: str, status_code: int = 200,
         data = views.case_page(app, reference, who.actor)
     except NotFound as exc:
         return page(request, "not_found.html", who, status_code=404, message=str(exc))
-    notes = _notes(app, reference, who)
     codes = sorted((code, spec.name) for code, spec in app.taxonomy.codes.items())
     return page(request, "case.html", who, status_code=status_code, data=data, related=_related(app, reference),
-                notes=notes, timeline=views.timeline(data["view"], notes or []), taxonomy_codes=codes, **extra)
+                notes=views.notes_of(data["view"]), timeline=views.timeline(data["view"]), taxonomy_codes=codes,
+                **extra)
 
 
 def _related(app: Any, reference: str) -> list[dict[str, Any]]:
@@ -154,14 +142,6 @@ def _related(app: Any, reference: str) -> list[dict[str, Any]]:
 
     return candidates(app.db, reference, k=5)
 
-
-def _notes(app: Any, reference: str, who: Viewer) -> list[dict[str, Any]] | None:
-    """The case's notes (None where notes are not part of this build)."""
-    try:
-        from complaintflow.web.search_bridge import notes_of
-    except ImportError:
-        return None
-    return notes_of(app, reference, who.actor)
 
 
 @router.get("/cases/{reference}", response_model=None)
@@ -247,12 +227,11 @@ async def link(request: Request, who: Who, reference: str) -> Response:
 
 @router.post("/cases/{reference}/notes", response_model=None)
 async def note(request: Request, who: Who, reference: str) -> Response:
-    from complaintflow.web.search_bridge import add_note
-
+    """A note for the team (never sent to the customer), an event on the case."""
     app = app_of(request)
     form = await _form(request)
     try:
-        add_note(app, reference, who.actor, str(form.get("text") or ""))
+        add_note(app.db, app.clock.now(), reference, who.actor, str(form.get("text") or ""))
     except ComplaintflowError as exc:
         return _case(request, who, reference, status_code=422, note_error=str(exc), note_text=form.get("text"))
     return _see(f"/cases/{reference}", done="note added")

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from complaintflow.bootstrap import App
 from complaintflow.web.timing import calendar_of, relative
 from complaints.errors import InvalidInput
-from complaints.privacy import withheld_text
+from complaints.notes import COMMENT, NOTE
+from complaints.privacy import ShowsPersonalData, withheld_text
 from complaints.repository import CUSTOMER_MESSAGE, complaint_t, customer_t
+from complaints.search import SearchQuery, search_complaints
 from complaints.steps import Actor
 from escalation.explain import clocks_view
 from workflows.compiled import CompiledWorkflow
@@ -25,6 +27,8 @@ from workflows.definition import FieldSpec
 from workflows.queries import case_view, count_by_state, list_cases
 
 PAGE_SIZE = 50
+#: The most search matches the queue narrows itself to.
+SEARCH_HITS = 100
 QUEUE_FILTERS = ("state", "tier", "queue", "assignee", "product")
 
 
@@ -71,11 +75,29 @@ def choices(app: App) -> Choices:
     )
 
 
-def queue_view(app: App, filters: QueueFilters, references: list[str] | None = None) -> dict[str, Any]:
-    """One page of the work queue, nearest deadline first, each deadline in business time."""
+def shows_personal_data(app: App, role: str) -> ShowsPersonalData:
+    """Whether ``role`` reads personal data in a case of the given workflow version."""
+    return lambda name, version: may_see_personal_data(app.registry.get(name, version), role)
+
+
+def search_hits(app: App, filters: QueueFilters, actor: Actor) -> dict[str, dict[str, Any]]:
+    """The best ``SEARCH_HITS`` complaints matching the search words under the same filters,
+    by reference, each with its snippet (personal data masked for a role not shown it)."""
+    wanted = {k: getattr(filters, k) for k in QUEUE_FILTERS}
+    query = SearchQuery.parse({"text": filters.q or "", **{k: v for k, v in wanted.items() if v},
+                               "per_page": SEARCH_HITS})
+    found = search_complaints(app.db, query, shows_personal_data(app, actor.role))
+    return {h.reference: {"snippet": h.snippet, "source": h.source, "score": h.score} for h in found.hits}
+
+
+def queue_view(app: App, filters: QueueFilters, actor: Actor) -> dict[str, Any]:
+    """One page of the work queue, nearest deadline first, each deadline in business time;
+    with search words, only the best matches (each with the words in context)."""
     engine = app.engine
     now = app.clock.now()
     wanted = {k: getattr(filters, k) for k in QUEUE_FILTERS}
+    hits = search_hits(app, filters, actor) if filters.q else None
+    references = list(hits) if hits is not None else None
     rows = list_cases(engine, **wanted, references=references, limit=PAGE_SIZE + 1,
                       offset=(filters.page - 1) * PAGE_SIZE)
     counts = count_by_state(engine, **{k: v for k, v in wanted.items() if k != "state"}, references=references)
@@ -86,7 +108,7 @@ def queue_view(app: App, filters: QueueFilters, references: list[str] | None = N
         if key not in calendars:
             calendars[key] = calendar_of(app.registry.get(key[0], key[1]), key[2])
         words, overdue = relative(r["next_due"], now, calendars[key])
-        shown.append(r | {"due_words": words, "overdue": overdue})
+        shown.append(r | {"due_words": words, "overdue": overdue, "hit": (hits or {}).get(r["reference"])})
     return {"rows": shown, "counts": counts, "total": sum(counts.values()),
             "in_state": counts.get(filters.state, 0) if filters.state else sum(counts.values()),
             "overdue": sum(1 for r in shown if r["overdue"]), "more": len(rows) > PAGE_SIZE, "now": now}
@@ -160,17 +182,24 @@ def problems_by_field(exc: InvalidInput, names: list[str]) -> tuple[dict[str, li
     return by_field, general
 
 
-def timeline(view: dict[str, Any], notes: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
-    """Events, customer messages, letters and notes in the order they happened."""
+def timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Events, customer messages, notes and letters in the order they happened (a note and a
+    customer's message are events of their own)."""
+    kinds = {CUSTOMER_MESSAGE: "message", NOTE: "note", COMMENT: "note"}
     items: list[dict[str, Any]] = []
     for e in view["events"]:
-        kind = "message" if e["action"] == CUSTOMER_MESSAGE else "event"
-        items.append({"kind": kind, "at": e["at"], "who": e["actor"], "role": e["role"], "event": e})
+        items.append({"kind": kinds.get(e["action"], "event"), "at": e["at"], "who": e["actor"], "role": e["role"],
+                      "event": e})
     for n in view["notifications"]:
         items.append({"kind": "letter", "at": n["created_at"], "who": "system", "role": "", "letter": n})
-    for note in notes:
-        items.append({"kind": "note", "at": note["at"], "who": note.get("author", ""), "role": "", "note": note})
-    return sorted(items, key=lambda i: (_aware(i["at"]), i["kind"] != "event"))
+    return sorted(items, key=lambda i: (_aware(i["at"]), i["kind"] == "letter"))
+
+
+def notes_of(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The team's notes and the comments for the customer, newest first."""
+    return [{"text": (e["payload"] or {}).get("text", ""), "author": e["actor"], "role": e["role"], "at": e["at"],
+             "public": e["action"] == COMMENT}
+            for e in reversed(view["events"]) if e["action"] in (NOTE, COMMENT)]
 
 
 def _aware(at: Any) -> datetime:
