@@ -160,7 +160,7 @@ async def act(request: Request, who: Who, reference: str) -> Response:
     except NotFound as exc:
         return page(request, "not_found.html", who, status_code=404, message=str(exc))
     payload = views.payload_of(workflow, action, {k: v for k, v in form.items() if isinstance(v, str)})
-    failed: dict[str, Any] = {"action": action, "values": form}
+    failed: dict[str, Any] = {"action": action, "typed": form}
     try:
         expected = int(str(form.get("expected_version") or ""))
     except ValueError:
@@ -168,7 +168,7 @@ async def act(request: Request, who: Who, reference: str) -> Response:
     try:
         if form.get("preview"):
             step = app.engine.preview(reference, action, who.actor, payload)
-            return _case(request, who, reference, preview={"action": action, "step": step, "values": form})
+            return _case(request, who, reference, preview={"action": action, "step": step, "typed": form})
         app.engine.advance(reference, action, who.actor, payload, expected)
     except ConflictError as exc:
         return _case(request, who, reference, status_code=409, conflict=exc, failed=failed)

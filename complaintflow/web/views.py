@@ -219,7 +219,9 @@ def case_page(app: App, reference: str, actor: Actor) -> dict[str, Any]:
     now = app.clock.now()
     for clock in clocks["clocks"]:
         due = clock["due_at"]
-        clock["due_words"], clock["overdue"] = relative(due, now, calendar) if due and clock["status"] == "running" \
+        # a regulatory deadline counts calendar days, never paused: told in plain time
+        counted_on = calendar if clock["kind"] == "sla" else None
+        clock["due_words"], clock["overdue"] = relative(due, now, counted_on) if due and clock["status"] == "running" \
             else ("", False)
     return {"view": view, "workflow": workflow, "forms": action_forms(workflow, view["actions"]),
             "clocks": clocks["clocks"], "held": [n for n in view["notifications"] if n["status"] == "held"],
