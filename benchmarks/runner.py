@@ -14,7 +14,7 @@ from benchmarks.harness import Context, Figure, FigureResult, Profile, run_figur
 from benchmarks.report import document
 
 #: In the order they run: the cheap, core figures first.
-FIGURE_KEYS = ("transitions", "intake", "mapping", "sweep", "contention", "scaling", "indicators", "letters", "cli",
+FIGURE_KEYS = ("transitions", "intake", "mapping", "sweep", "contention", "scaling", "indicators", "letters", "console", "cli",
                "linking", "memory", "prefect_naive")
 
 

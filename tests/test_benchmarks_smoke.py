@@ -149,3 +149,14 @@ def test_the_letters_figure_sends_to_a_real_smtp_server_beside_smtplib(tmp_path:
     assert measure.unit == "letters/s" and measure.value and measure.baseline and measure.met in (True, False)
     assert measure.target is not None and measure.target.describe() == "ratio ≥ 0.8"
     assert measure.baseline_name == "smtplib alone, the same messages built beforehand, one connection"
+
+
+def test_the_console_figure_times_its_pages_beside_a_bare_template(tmp_path: Path) -> None:
+    from benchmarks.console import FIGURE
+
+    result = run_figure(FIGURE, Context("tiny", tmp_path))
+    assert result.status == "ok", result.reason
+    assert [m.name.split(" (")[0] for m in result.measures] == ["SQLite: queue page", "SQLite: case page"]
+    for measure in result.measures:
+        assert measure.unit == "pages/s (1/p95)" and measure.value and measure.baseline
+        assert measure.met in (True, False) and "p95 server time" in measure.note

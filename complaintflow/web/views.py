@@ -24,7 +24,7 @@ from complaints.steps import Actor
 from escalation.explain import clocks_view
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import FieldSpec
-from workflows.queries import case_view, count_by_state, list_cases
+from workflows.queries import case_view, count_by_state, work_queue
 
 PAGE_SIZE = 50
 #: The most search matches the queue narrows itself to.
@@ -98,7 +98,7 @@ def queue_view(app: App, filters: QueueFilters, actor: Actor) -> dict[str, Any]:
     wanted = {k: getattr(filters, k) for k in QUEUE_FILTERS}
     hits = search_hits(app, filters, actor) if filters.q else None
     references = list(hits) if hits is not None else None
-    rows = list_cases(engine, **wanted, references=references, limit=PAGE_SIZE + 1,
+    rows = work_queue(engine, **wanted, references=references, limit=PAGE_SIZE + 1,
                       offset=(filters.page - 1) * PAGE_SIZE)
     counts = count_by_state(engine, **{k: v for k, v in wanted.items() if k != "state"}, references=references)
     calendars: dict[tuple[str, int, str], Any] = {}
