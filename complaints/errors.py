@@ -79,12 +79,17 @@ class ActionNotAllowed(ComplaintflowError):
     def __init__(self, reference: str, action: str, state: str, allowed: Sequence[str], why: str = "",
                  by_role: bool = False):
         self.reference, self.action, self.state, self.allowed = reference, action, state, list(allowed)
-        self.by_role = by_role  # possible from this state, but not in the actor's role (HTTP: 403, not 409)
+        self._by_role = by_role
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
         reason = f" ({why})" if why else ""
         super().__init__(
             f"Can't '{action}' complaint {reference} in state '{state}'{reason}. Allowed: {allowed_text}."
         )
+
+    @property
+    def by_role(self) -> bool:
+        """Possible from this state, but not in the actor's role (over HTTP: 403, not 409)."""
+        return self._by_role
 
 
 class GuardFailed(ComplaintflowError):

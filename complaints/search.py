@@ -128,6 +128,7 @@ class Term:
 
     words: tuple[str, ...]
     exclude: bool = False
+    typed: str = ""  # as typed (quotes left out): PostgreSQL's parser reads it as it read the text
 
 
 _TERM = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
@@ -142,7 +143,7 @@ def parse_terms(query: str) -> list[Term]:
         exclude, phrase = bool(m.group(1) or m.group(3)), m.group(2) if m.group(2) is not None else m.group(4)
         words = tuple(_WORD.findall(phrase))
         if words:
-            terms.append(Term(words, exclude))
+            terms.append(Term(words, exclude, " ".join(phrase.split())))
     return terms
 
 
@@ -155,8 +156,9 @@ def _fts5(terms: Sequence[Term]) -> str:
 
 
 def _websearch(terms: Sequence[Term]) -> str:
-    """The same for PostgreSQL's ``websearch_to_tsquery``: quoted, so no word is an operator."""
-    return " ".join(("-" if t.exclude else "") + '"' + " ".join(t.words) + '"' for t in terms)
+    """The same for PostgreSQL's ``websearch_to_tsquery``: each term as typed (an email address
+    is one word to its parser), quoted, so no word is an operator."""
+    return " ".join(("-" if t.exclude else "") + '"' + (t.typed or " ".join(t.words)) + '"' for t in terms)
 
 
 # -- the search ------------------------------------------------------------------------------------

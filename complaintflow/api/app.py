@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders, State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from complaintflow.api import auth, complaints, erasure, errors, rootcause, sla
+from complaintflow.api import auth, complaints, customers, erasure, errors, notes, rootcause, sla
 from complaintflow.bootstrap import build
 from complaintflow.keys import session_secret
 from complaintflow.schema import check_schema
@@ -25,7 +25,8 @@ from complaintflow.web import mount_console
 
 __all__ = ["create_app"]
 
-ROUTERS = (auth.router, complaints.router, sla.router, rootcause.router, erasure.router)
+ROUTERS = (auth.router, complaints.router, notes.router, customers.router, sla.router, rootcause.router,
+           erasure.router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -3,6 +3,7 @@ reader may take, advancing it (one action, or many in one transaction), related 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -12,13 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from complaintflow.api.auth import Acting
 from complaintflow.api.deps import CF, Reference
 from complaintflow.api.errors import ERRORS, field_errors, ok
-from complaints.errors import InvalidInput
-from complaints.limits import MAX_NUMBER
+from complaints.errors import InvalidInput, NotPermitted
+from complaints.history import find_customer
+from complaints.limits import COMPANY_MAX, MAX_NUMBER, PRODUCT_MAX
 from complaints.moves import MoveIn
 from complaints.schemas import ComplaintIn
+from complaints.search import PER_PAGE_MAX, QUERY_MAX, SearchQuery, search_complaints
 from complaints.steps import Move
 from escalation.explain import clocks_view
-from workflows.queries import case_view, list_cases
+from workflows.access import personal_data_rule
+from workflows.queries import case_view, check_filters, list_cases
 
 router = APIRouter(tags=["complaints"], responses=ERRORS)  # type: ignore[arg-type]
 
@@ -69,11 +73,43 @@ def take_in_batch(cf: CF, actor: Acting, batch: Batch) -> Response:
 
 
 @router.get("/complaints")
-def work_queue(cf: CF, actor: Acting, state: Filter = None, tier: Filter = None, queue: Filter = None,
-               assignee: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
-    """The work queue: cases that need a person first, then by nearest deadline."""
-    return ok(list_cases(cf.engine, state=state, tier=tier, queue=queue, assignee=assignee, limit=limit))
+def work_queue(
+    cf: CF, actor: Acting, state: Filter = None, tier: Filter = None, queue: Filter = None,
+    assignee: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="work queue: cases listed at most")] = 50,
+    q: Annotated[str | None, Query(max_length=QUERY_MAX, description='search: words to find; "a phrase", -word '
+                                   "leaves out")] = None,
+    product: Annotated[str | None, Query(min_length=1, max_length=PRODUCT_MAX)] = None,
+    company: Annotated[str | None, Query(min_length=1, max_length=COMPANY_MAX)] = None,
+    customer: Annotated[str | None, Query(min_length=1, max_length=320,
+                                          description="search: email, id or pseudonym of the customer")] = None,
+    received_from: Annotated[date | None, Query(description="search: received on or after this day")] = None,
+    received_to: Annotated[date | None, Query(description="search: received on or before this day")] = None,
+    page: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    per_page: Annotated[int | None, Query(ge=1, le=PER_PAGE_MAX)] = None,
+) -> Response:
+    """The work queue (cases that need a person first, then by nearest deadline), or, with
+    ``q`` or any search-only filter (product, company, customer, dates, page), a search: the
+    complaints whose descriptions, notes and customers' messages hold the words, best first,
+    a page at a time, as the acting role may see them."""
+    searching = any(v is not None for v in (q, product, company, customer, received_from, received_to, page, per_page))
+    if not searching:
+        return ok(list_cases(cf.engine, state=state, tier=tier, queue=queue, assignee=assignee, limit=limit))
+    check_filters(cf.engine, state=state, tier=tier, queue=queue)
+    shows = personal_data_rule(cf.engine.registry, [actor.role])
+    customer_id = None
+    if customer is not None:
+        with cf.db.read() as conn:
+            customer_id, by_email = find_customer(conn, customer)
+        if by_email and not shows("", 0):
+            raise NotPermitted("Searching by a customer's email address needs a role shown personal data; "
+                               "give their pseudonym or id", [actor.role])
+    raw: dict[str, Any] = {"text": q or "", "product": product, "company": company, "state": state, "tier": tier,
+                           "queue": queue, "assignee": assignee, "customer_id": customer_id,
+                           "received_from": received_from, "received_to": received_to, "page": page,
+                           "per_page": per_page}
+    result = search_complaints(cf.db, SearchQuery.parse({k: v for k, v in raw.items() if v is not None}), shows)
+    return ok(result.model_dump(mode="json") | {"pages": result.pages})
 
 
 @router.get("/complaints/{reference}")

@@ -25,6 +25,7 @@ from complaints.errors import (
     InvalidInput,
     LetterNotChangeable,
     NotFound,
+    NotPermitted,
 )
 
 #: Statuses documented on every endpoint, with the shape of their body.
@@ -69,7 +70,7 @@ def _error(code: int, kind: str, message: str, headers: dict[str, str] | None = 
 def _status(exc: ComplaintflowError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, ActionNotAllowed) and exc.by_role:
+    if isinstance(exc, NotPermitted) or (isinstance(exc, ActionNotAllowed) and exc.by_role):
         return 403
     if isinstance(exc, ActionNotAllowed | GuardFailed | ConflictError | LetterNotChangeable):
         return 409
@@ -94,7 +95,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ComplaintflowError)
     def domain_error(request: Request, exc: ComplaintflowError) -> Response:
         if isinstance(exc, InvalidInput):
-            return JSONResponse({"detail": field_errors(exc.problems or [str(exc)])}, status_code=422)
+            where = ("query",) if request.method == "GET" else ("body",)  # a GET's fields are its parameters
+            return JSONResponse({"detail": field_errors(exc.problems or [str(exc)], where)}, status_code=422)
         code = _status(exc)
         details = {k: v for k, v in vars(exc).items() if not k.startswith("_")}
         if isinstance(exc, ConflictError):
