@@ -288,7 +288,8 @@ def make_snippet(body: str, terms: Sequence[Term], size: int = SNIPPET_CHARS) ->
     flat = " ".join(body.split())
     wanted = [_fold(w) for t in terms if not t.exclude for w in t.words]
     spans = [(m.start(), m.end()) for m in _WORD.finditer(flat) if wanted and _found(m.group(), wanted)]
-    start = max(0, spans[0][0] - size // 3) if spans else 0
+    # a third of the excerpt before the word, unless the text ends sooner than that leaves room for
+    start = max(0, min(spans[0][0] - size // 3, len(flat) - size)) if spans else 0
     if start:
         space = flat.find(" ", start)
         start = space + 1 if 0 <= space < spans[0][0] else start
