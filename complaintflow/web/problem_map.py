@@ -108,6 +108,8 @@ def svg(data: dict[str, Any], base: str) -> Markup:
                          f'{escape(_clip(s.label))}</text>')
             if s.kind == "cluster":
                 parts.append(f'<text class="count" x="{p.x:.1f}" y="{p.y + 4:.1f}" text-anchor="middle">{s.size}</text>')
+        else:
+            parts.append(f'<text class="cause-count" x="{p.x:.1f}" y="{p.y + 5:.1f}" text-anchor="middle">{s.size}</text>')
         parts.append("</a>")
     parts.append("</svg>")
     return Markup("".join(parts))
