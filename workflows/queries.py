@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, null, select, true, union_all
@@ -188,18 +189,25 @@ def work_queue(
             for cid, (due, why) in page]
 
 
-def _attention(conn: Any, conditions: list[Any]) -> dict[int, tuple[Any, str | None]]:
-    """The cases that need a person (under the filters), each with its nearest deadline or
-    attention time and the (greatest) reason, as ``list_cases`` computes them."""
+@cache
+def _reasons() -> Any:
+    """(complaint_id, since, why) of every reason a case needs a person; built once, since a
+    statement is a value and building this one costs more than running it."""
     failed = unattended_failed_timers().subquery()
     letters = letters_needing_attention().subquery()
     messages = unread_customer_messages().subquery()
-    reasons = union_all(
+    return union_all(
         select(failed.c.complaint_id, failed.c.fired_at.label("since"),
                (literal("timer '") + failed.c.name + literal("' ") + failed.c.result).label("why")),
         select(letters.c.complaint_id, letters.c.since, letters.c.why),
         select(messages.c.complaint_id, messages.c.since, messages.c.why),
-    ).subquery()
+    ).subquery("reasons")
+
+
+def _attention(conn: Any, conditions: list[Any]) -> dict[int, tuple[Any, str | None]]:
+    """The cases that need a person (under the filters), each with its nearest deadline or
+    attention time and the (greatest) reason, as ``list_cases`` computes them."""
+    reasons = _reasons()
     query = (select(reasons.c.complaint_id, func.min(reasons.c.since), func.max(reasons.c.why))
              .select_from(reasons.join(complaint_t, complaint_t.c.id == reasons.c.complaint_id))
              .where(and_(true(), *conditions)).group_by(reasons.c.complaint_id))
