@@ -15,7 +15,7 @@ from benchmarks.report import document
 
 #: In the order they run: the cheap, core figures first.
 FIGURE_KEYS = ("transitions", "intake", "mapping", "sweep", "contention", "scaling", "indicators", "letters", "console", "cli",
-               "linking", "memory", "prefect_naive")
+               "api", "linking", "memory", "prefect_naive")
 
 
 def figures(keys: Sequence[str] = FIGURE_KEYS) -> list[Figure]:

@@ -34,7 +34,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 
 from complaints import audit
-from complaints.bulk import Bulk, chunks, select_matching
+from complaints.bulk import Bulk, chunks, query, select_matching
 from complaints.errors import ConflictError, NotFound
 from complaints.models import (
     AuditUnlock,
@@ -102,6 +102,7 @@ _customer_by_pseudonym = select(customer_t.c.pseudonym, customer_t.c.id).where(
     customer_t.c.pseudonym.in_(bindparam("keys", expanding=True)))
 _chain_heads = select(event_t.c.complaint_id, event_t.c.chain_hash).where(
     tuple_(event_t.c.complaint_id, event_t.c.seq).in_(bindparam("pairs", expanding=True)))
+_CHAIN_HEAD = "SELECT chain_hash FROM complaint_event WHERE complaint_id = ? AND seq = ?"
 _claim_timers = (update(timer_t).where(and_(timer_t.c.id.in_(bindparam("ids", expanding=True)), IS_PENDING))
                  .values(status=TIMER_FIRED, fired_at=bindparam("at")).returning(timer_t.c.id))
 _record_results = update(timer_t).where(timer_t.c.id == bindparam("tid")).values(
@@ -207,22 +208,17 @@ class CaseRepository:
         return found
 
     def events(self, complaint_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(event_t).where(event_t.c.complaint_id == complaint_id).order_by(event_t.c.seq)
-        )
-        return [dict(r._mapping) for r in rows]
+        # at the driver, decoded as SQLAlchemy would: a case view reads these on every request
+        return select_matching(self.conn, event_t, ("complaint_id",), [(complaint_id,)], order_by="seq")
 
     def timers(self, complaint_id: int, pending_only: bool = False) -> list[dict[str, Any]]:
-        query = select(timer_t).where(timer_t.c.complaint_id == complaint_id)
-        if pending_only:
-            query = query.where(IS_PENDING)
+        if not pending_only:
+            return select_matching(self.conn, timer_t, ("complaint_id",), [(complaint_id,)], order_by="due_at")
+        query = select(timer_t).where(timer_t.c.complaint_id == complaint_id).where(IS_PENDING)
         return [dict(r._mapping) for r in self.conn.execute(query.order_by(timer_t.c.due_at))]
 
     def notifications(self, complaint_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(note_t).where(note_t.c.complaint_id == complaint_id).order_by(note_t.c.id)
-        )
-        return [dict(r._mapping) for r in rows]
+        return select_matching(self.conn, note_t, ("complaint_id",), [(complaint_id,)], order_by="id")
 
     # -- writes ---------------------------------------------------------------------------------
     def allocate_references(self, year: int, count: int) -> list[str]:
@@ -343,6 +339,10 @@ class CaseRepository:
         """Each stored case's chain hash: that of its event at its current version."""
         pairs = [(case.id, case.version) for case in cases]
         found: dict[int, str | None] = dict.fromkeys((cid for cid, _ in pairs), None)  # type: ignore[misc]
+        if len(pairs) == 1:  # a person's step: one indexed lookup at the driver, no expanding IN to render
+            sql = _CHAIN_HEAD if self.conn.dialect.name == "sqlite" else _CHAIN_HEAD.replace("?", "%s")
+            found.update((pairs[0][0], head) for (head,) in query(self.conn, sql, pairs[0]))  # type: ignore[misc]
+            return found
         for chunk in chunks(pairs):
             found.update((cid, head) for cid, head in self.conn.execute(_chain_heads, {"pairs": list(chunk)}))
         return found

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import and_, select
 
 from complaints.errors import InvalidInput
-from complaints.repository import IS_PENDING, complaint_t, timer_t
-from complaints.uow import UnitOfWork
+from complaints.repository import IS_PENDING, CaseRepository, complaint_t, timer_t
 from escalation.calendar import BusinessCalendar
 from escalation.clocks import COMMITMENT, REGULATORY, SLA_BREACH, ClockState, hours
 from escalation.policy import SlaPolicy
@@ -37,9 +36,9 @@ def _when(at: datetime | None, calendar: BusinessCalendar | None = None) -> str:
 def clocks_view(engine: WorkflowEngine, reference: str) -> dict[str, Any]:
     """The case's clocks, ledger and a plain-words explanation of each deadline."""
     now = engine.clock.now()
-    with UnitOfWork(engine.db) as uow:
-        case = uow.cases.get(reference)
-        repo = ClockRepository(uow.conn)
+    with engine.db.read() as conn:  # a read: on SQLite it never waits for a writer
+        case = CaseRepository(conn).get(reference)
+        repo = ClockRepository(conn)
         clocks = repo.clocks(case.id)  # type: ignore[arg-type]
         ledger = repo.ledger(case.id)  # type: ignore[arg-type]
     policy = policy_for(engine.workflow_of(case))

@@ -12,7 +12,7 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, update
 
 from complaints.bulk import Bulk, Stamps, select_matching
 from complaints.repository import INSERT_TIMERS, cancel_named_timers
@@ -30,7 +30,6 @@ _CANCEL = cancel_named_timers(TIMER_KINDS)  # a clock's timers: named after it, 
 # No RETURNING: nothing needs a new clock's id within the step that starts it. Writes go
 # through ``Bulk`` (straight to the driver, values converted per column).
 _INSERT_CLOCKS = Bulk(clock_t.insert())
-_SELECT_LEDGER = select(ledger_t).where(ledger_t.c.complaint_id == bindparam("cid")).order_by(ledger_t.c.id)
 _INSERT_LEDGER = Bulk(ledger_t.insert())
 
 
@@ -222,7 +221,7 @@ class ClockRepository:
         return found
 
     def ledger(self, complaint_id: int) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in self.conn.execute(_SELECT_LEDGER, {"cid": complaint_id})]
+        return select_matching(self.conn, ledger_t, ("complaint_id",), [(complaint_id,)], order_by="id")
 
     def save(self, complaint_id: int, outcomes: Iterable[Outcome], actor: str, at: datetime) -> None:
         """Insert or update each clock, append its ledger entries, replace its timers."""

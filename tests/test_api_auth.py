@@ -78,7 +78,7 @@ def test_a_step_is_taken_by_the_signed_in_user_in_their_first_role_with_origin_a
     reference = take_in(api.app)
     response = client.post(f"/complaints/{reference}/advance", json={"action": "assess"})
     assert response.status_code == 200, response.text
-    event = response.json()["case"]["events"][-1]
+    event = client.get(f"/complaints/{reference}").json()["events"][-1]
     assert (event["actor"], event["role"], event["origin"], event["action"]) == ("ines", "supervisor", "api", "assess")
     _log_is_intact(api.app)
 
@@ -87,7 +87,8 @@ def test_a_user_may_pick_one_of_their_roles_but_never_one_they_do_not_have(api: 
     client = api.as_new_user("ines", "handler", "supervisor")
     reference = take_in(api.app)
     picked = client.post(f"/complaints/{reference}/advance", params={"as_role": "handler"}, json={"action": "assess"})
-    assert picked.json()["case"]["events"][-1]["role"] == "handler"
+    assert picked.status_code == 200
+    assert client.get(f"/complaints/{reference}").json()["events"][-1]["role"] == "handler"
     claimed = client.post(f"/complaints/{reference}/advance", params={"as_role": "executive"},
                           json={"action": "valid", "payload": PAYLOADS["valid"]})
     assert claimed.status_code == 403
@@ -120,7 +121,8 @@ def test_signing_in_sets_a_signed_httponly_samesite_cookie_that_signing_out_remo
     assert browser.get("/session").json()["name"] == "ana"
     reference = take_in(sqlite_api.app)
     step = browser.post(f"/complaints/{reference}/advance", json={"action": "assess"})
-    assert step.json()["case"]["events"][-1]["origin"] == "web"
+    assert step.status_code == 200
+    assert browser.get(f"/complaints/{reference}").json()["events"][-1]["origin"] == "web"
     assert browser.delete("/session").status_code == 204
     assert browser.get("/session").status_code == 401
 

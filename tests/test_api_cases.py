@@ -87,7 +87,9 @@ def test_advancing_with_a_stale_version_is_409_with_the_current_version_and_writ
     reference = take_in(api.app)
     version = client.get(f"/complaints/{reference}").json()["version"]
     moved = client.post(f"/complaints/{reference}/advance", json={"action": "assess", "expected_version": version})
-    assert moved.status_code == 200 and moved.json()["version"] == version + 1
+    assert moved.status_code == 200
+    assert (moved.json()["from"], moved.json()["to"], moved.json()["version"]) == ("acknowledged", "assessing",
+                                                                                  version + 1)
     stale = client.post(f"/complaints/{reference}/advance",
                         json={"action": "valid", "payload": PAYLOADS["valid"], "expected_version": version})
     assert stale.status_code == 409
@@ -143,6 +145,9 @@ def test_sla_explain_and_due(sqlite_api: Api) -> None:
     client = sqlite_api.as_new_user("hana", "handler")
     reference = take_in(sqlite_api.app)
     clocks = client.get(f"/complaints/{reference}/sla").json()
+    with_clocks = client.get(f"/complaints/{reference}", params={"clocks": True}).json()["clocks"]
+    assert [c["name"] for c in with_clocks] == [c["name"] for c in clocks["clocks"]]
+    assert "clocks" not in client.get(f"/complaints/{reference}").json()
     assert clocks["reference"] == reference and clocks["clocks"]
     assert all(c["explanation"] for c in clocks["clocks"])
     due = client.get("/sla/due", params={"within": "30d"})
@@ -258,3 +263,12 @@ def test_the_step_actor_is_never_taken_from_the_payload(sqlite_api: Api) -> None
                            json={"action": "valid", "payload": PAYLOADS["valid"], "actor": "mallory"})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "actor"]
     assert [e["actor"] for e in client.get(f"/complaints/{reference}").json()["events"]][-1] == "hana"
+
+
+@pytest.mark.parametrize("params", [{"assignee": "a\x00b"}, {"q": "fee\x00"}, {"product": "\x00"},
+                                    {"customer": "x\x00@example.lv"}])
+def test_a_nul_character_in_a_query_is_422_naming_the_parameter_on_both_databases(
+        api: Api, params: dict[str, str]) -> None:
+    response = api.as_new_user("hana", "handler").get("/complaints", params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))]

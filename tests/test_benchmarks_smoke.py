@@ -160,3 +160,16 @@ def test_the_console_figure_times_its_pages_beside_a_bare_template(tmp_path: Pat
     for measure in result.measures:
         assert measure.unit == "pages/s (1/p95)" and measure.value and measure.baseline
         assert measure.met in (True, False) and "p95 server time" in measure.note
+
+
+def test_the_api_figure_drives_complaints_serve_beside_a_bare_fastapi_app(tmp_path: Path) -> None:
+    from benchmarks.api import FIGURE
+
+    result = run_figure(FIGURE, Context("tiny", tmp_path, None, log=lambda _: None))
+    assert result.status == "ok", result.reason
+    view, advance, postgres = result.measures
+    assert "case view" in view.name and "advance" in advance.name
+    for measure in (view, advance):
+        assert measure.unit == "requests/s" and measure.value and measure.baseline and measure.met in (True, False)
+        assert re.search(r"p95 \d+\.\d ms \(bare \d+\.\d ms\)", measure.note)
+    assert postgres.value is None and "skipped" in postgres.note

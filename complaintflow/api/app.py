@@ -8,8 +8,9 @@ handler typed (markup, scripts) comes back as data, never interpreted.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
@@ -50,7 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Complaints, their lifecycle, SLA clocks and root causes (docs/api.md).")
     app.state.complaintflow = cf
     app.state.signer = auth.signer(secret)
-    errors.install(app)
+    # writers of this process queue here on SQLite (deps.write_gate); PostgreSQL locks rows
+    app.state.write_gate = threading.Lock() if cf.db.dialect == "sqlite" else nullcontext()
+    errors.install(app, auth.refuse)
 
     app.add_middleware(_Headers, state=app.state)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.api_max_body_bytes)

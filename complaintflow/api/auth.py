@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import State
 
+from complaintflow.api.errors import ERRORS
 from complaintflow.users.services import User, record_access, sign_in, user_named, user_of_token
 from complaints.steps import Actor
 
@@ -137,7 +138,7 @@ def end_session(response: Response, request: Request | None = None) -> None:
 
 # -- the session endpoints --------------------------------------------------------------------------
 
-router = APIRouter(tags=["session"])
+router = APIRouter(tags=["session"], responses={401: ERRORS[401], 413: ERRORS[413]})
 
 
 class SignIn(BaseModel):

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import Acting
-from complaintflow.api.deps import CF, Reference
+from complaintflow.api.deps import CF, Gate, Reference
 from complaintflow.api.errors import ERRORS, field_errors, ok
 from complaints.errors import InvalidInput, NotPermitted
 from complaints.history import find_customer
-from complaints.limits import COMPANY_MAX, MAX_NUMBER, PRODUCT_MAX
+from complaints.limits import COMPANY_MAX, MAX_NUMBER, PRODUCT_MAX, check_text
 from complaints.moves import MoveIn
 from complaints.schemas import ComplaintIn
 from complaints.search import PER_PAGE_MAX, QUERY_MAX, SearchQuery, search_complaints
@@ -26,7 +26,8 @@ from workflows.queries import case_view, check_filters, list_cases
 
 router = APIRouter(tags=["complaints"], responses=ERRORS)  # type: ignore[arg-type]
 
-Filter = Annotated[str | None, Query(min_length=1, max_length=60)]
+Filter = Annotated[str | None, Query(min_length=1, max_length=60), AfterValidator(check_text)]
+Words = Annotated[str | None, AfterValidator(check_text)]
 
 
 class Batch(BaseModel):
@@ -52,21 +53,25 @@ class Moves(BaseModel):
 
 def _step(reference: str, step: Any) -> dict[str, Any]:
     return {"reference": reference, "action": step.action, "from": step.from_state, "to": step.to_state,
-            "tier": step.tier, "version": step.seq}
+            "tier": step.tier, "queue": step.queue, "version": step.seq,
+            "letters": [{"template": n.template, "language": n.language} for n in step.notifications],
+            "timers": [{"action": t.action, "due_at": t.due_at} for t in step.timers]}
 
 
 @router.post("/complaints", status_code=201)
-def take_in(cf: CF, actor: Acting, complaint: ComplaintIn) -> Response:
+def take_in(cf: CF, actor: Acting, gate: Gate, complaint: ComplaintIn) -> Response:
     """Take in one complaint and acknowledge it; a known ``external_id`` returns the complaint
     already stored (200, ``created`` false) and stores nothing new."""
-    reference, created = cf.intake.take_in_one(complaint, actor)
+    with gate:
+        reference, created = cf.intake.take_in_one(complaint, actor)
     return ok(case_view(cf.engine, reference, actor) | {"created": created}, 201 if created else 200)
 
 
 @router.post("/complaints/batch")
-def take_in_batch(cf: CF, actor: Acting, batch: Batch) -> Response:
+def take_in_batch(cf: CF, actor: Acting, gate: Gate, batch: Batch) -> Response:
     """Take in many complaints at once (each acknowledged); rows are numbered from 1."""
-    report = cf.intake.take_in(list(enumerate(batch.complaints, start=1)), actor)
+    with gate:
+        report = cf.intake.take_in(list(enumerate(batch.complaints, start=1)), actor)
     return ok({"created": [{"row": r, "reference": ref} for r, ref in report.created],
                "duplicates": [{"row": r, "external_id": e, "reference": ref} for r, e, ref in report.duplicates],
                "errors": [{"row": r, "reason": why} for r, why in report.errors]})
@@ -75,13 +80,13 @@ def take_in_batch(cf: CF, actor: Acting, batch: Batch) -> Response:
 @router.get("/complaints")
 def work_queue(
     cf: CF, actor: Acting, state: Filter = None, tier: Filter = None, queue: Filter = None,
-    assignee: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    assignee: Annotated[Words, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="work queue: cases listed at most")] = 50,
-    q: Annotated[str | None, Query(max_length=QUERY_MAX, description='search: words to find; "a phrase", -word '
+    q: Annotated[Words, Query(max_length=QUERY_MAX, description='search: words to find; "a phrase", -word '
                                    "leaves out")] = None,
-    product: Annotated[str | None, Query(min_length=1, max_length=PRODUCT_MAX)] = None,
-    company: Annotated[str | None, Query(min_length=1, max_length=COMPANY_MAX)] = None,
-    customer: Annotated[str | None, Query(min_length=1, max_length=320,
+    product: Annotated[Words, Query(min_length=1, max_length=PRODUCT_MAX)] = None,
+    company: Annotated[Words, Query(min_length=1, max_length=COMPANY_MAX)] = None,
+    customer: Annotated[Words, Query(min_length=1, max_length=320,
                                           description="search: email, id or pseudonym of the customer")] = None,
     received_from: Annotated[date | None, Query(description="search: received on or after this day")] = None,
     received_to: Annotated[date | None, Query(description="search: received on or before this day")] = None,
@@ -113,29 +118,34 @@ def work_queue(
 
 
 @router.get("/complaints/{reference}")
-def show(cf: CF, actor: Acting, reference: Reference) -> Response:
-    """One case: details, the actions the caller's role may take now, timeline, timers, letters,
-    SLA clocks. A role not shown personal data reads the customer's pseudonym only."""
+def show(cf: CF, actor: Acting, reference: Reference,
+         clocks: Annotated[bool, Query(description="add the SLA clocks, each deadline explained")] = False) -> Response:
+    """One case: details, the actions the caller's role may take now, timeline, timers and
+    letters (with ``clocks``, its SLA clocks too). A role not shown personal data reads the
+    customer's pseudonym only."""
     view = case_view(cf.engine, reference, actor)
-    return ok(view | {"clocks": clocks_view(cf.engine, reference)})
+    return ok(view | {"clocks": clocks_view(cf.engine, reference)["clocks"]} if clocks else view)
 
 
 @router.post("/complaints/{reference}/advance")
-def advance(cf: CF, actor: Acting, reference: Reference, body: Advance) -> Response:
-    """Take one action on a case, as the signed-in user in their acting role. With
-    ``expected_version``, a case changed meanwhile is refused (409, ``current_version``)."""
+def advance(cf: CF, actor: Acting, gate: Gate, reference: Reference, body: Advance) -> Response:
+    """Take one action on a case, as the signed-in user in their acting role: the step taken
+    (states, version, letters queued, timers set). With ``expected_version``, a case changed
+    meanwhile is refused (409, ``current_version``)."""
     try:
-        step = cf.engine.advance(reference, body.action, actor, body.payload, body.expected_version)
+        with gate:
+            step = cf.engine.advance(reference, body.action, actor, body.payload, body.expected_version)
     except InvalidInput as exc:  # the payload's fields: named where they are in the body
         raise RequestValidationError(field_errors(exc.problems or [str(exc)], ("body", "payload"))) from exc
-    return ok(_step(reference, step) | {"case": case_view(cf.engine, reference, actor)})
+    return ok(_step(reference, step))
 
 
 @router.post("/advance-many")
-def advance_many(cf: CF, actor: Acting, body: Moves) -> Response:
+def advance_many(cf: CF, actor: Acting, gate: Gate, body: Moves) -> Response:
     """Many actions in one transaction: all of them, or none if any is refused."""
     moves = [Move(m.reference, m.action, m.payload, m.expected_version) for m in body.moves]
-    steps = cf.engine.advance_many(moves, actor)
+    with gate:
+        steps = cf.engine.advance_many(moves, actor)
     return ok([_step(m.reference, s) for m, s in zip(moves, steps, strict=True)])
 
 

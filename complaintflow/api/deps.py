@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from contextlib import AbstractContextManager
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from pydantic import AfterValidator, StringConstraints
@@ -18,6 +19,17 @@ def get_cf(request: Request) -> App:
 
 
 CF = Annotated[App, Depends(get_cf)]
+
+
+def write_gate(request: Request) -> AbstractContextManager[Any]:
+    """Held around a write: on SQLite, one of this process's threads at a time. SQLite lets one
+    writer in anyway, and threads that queue on a lock wait without polling the database
+    file (``complaints.writelock``) and taking turns at the interpreter with the writer."""
+    gate: AbstractContextManager[Any] = request.app.state.write_gate
+    return gate
+
+
+Gate = Annotated[AbstractContextManager[Any], Depends(write_gate)]
 #: A complaint reference in a path, e.g. C-2026-000123.
 Reference = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$",
                                 description="complaint reference, e.g. C-2026-000123")]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import require_roles
-from complaintflow.api.deps import CF, Text
+from complaintflow.api.deps import CF, Gate, Text
 from complaintflow.api.errors import ERRORS, ok
 from complaints.limits import EMAIL_MAX, check_text
 from complaints.steps import Actor
@@ -29,8 +29,10 @@ class Erasure(BaseModel):
 
 
 @router.post("/erasures")
-def erase(cf: CF, actor: Eraser, body: Erasure) -> Response:
+def erase(cf: CF, actor: Eraser, gate: Gate, body: Erasure) -> Response:
     """Erase one customer's personal data (by email, or by any complaint of theirs)."""
     from complaints.privacy import erase_customer
 
-    return ok(erase_customer(cf.db, cf.clock.now(), actor, body.reason, email=body.email, reference=body.reference))
+    with gate:
+        return ok(erase_customer(cf.db, cf.clock.now(), actor, body.reason, email=body.email,
+                                 reference=body.reference))

@@ -8,6 +8,7 @@ Request bodies larger than the limit are refused with 413 before they are read w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -89,8 +90,13 @@ def field_errors(problems: list[str], where: tuple[str, ...] = ("body",)) -> lis
     return out
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into its status and JSON body."""
+#: Logs a refusal (``auth.refuse``): request, status, reason, who.
+Refused = Callable[[Request, int, str, str | None], object]
+
+
+def install(app: FastAPI, refused: Refused) -> None:
+    """Register the handlers that turn every error into its status and JSON body; a 403 for
+    the role is logged through ``refused`` like every other refusal."""
 
     @app.exception_handler(ComplaintflowError)
     def domain_error(request: Request, exc: ComplaintflowError) -> Response:
@@ -102,10 +108,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, ConflictError):
             details["current_version"] = exc.actual
         if code == 403:  # refused for the role: logged like any other refusal
-            from complaintflow.api.auth import refuse
-
-            actor = getattr(getattr(request.state, "user", None), "name", None)
-            refuse(request, 403, str(exc), actor=actor)
+            refused(request, 403, str(exc), getattr(getattr(request.state, "user", None), "name", None))
         return _error(code, type(exc).__name__, str(exc), **details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import Acting
-from complaintflow.api.deps import CF, Reference
+from complaintflow.api.deps import CF, Gate, Reference
 from complaintflow.api.errors import ERRORS, ok
 from complaints.limits import MAX_NUMBER, NOTE_MAX
 from complaints.notes import add_note
@@ -25,7 +25,8 @@ class NoteIn(BaseModel):
 
 
 @router.post("/complaints/{reference}/notes", status_code=201)
-def write_note(cf: CF, actor: Acting, reference: Reference, body: NoteIn) -> Response:
+def write_note(cf: CF, actor: Acting, gate: Gate, reference: Reference, body: NoteIn) -> Response:
     """Write a note on the case (an audited event; the case's version goes up by one)."""
-    note = add_note(cf.db, cf.clock.now(), reference, actor, body.text, body.public, body.expected_version)
+    with gate:
+        note = add_note(cf.db, cf.clock.now(), reference, actor, body.text, body.public, body.expected_version)
     return ok(note.model_dump(mode="json"), 201)

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import Acting, require_roles
-from complaintflow.api.deps import CF, Text
+from complaintflow.api.deps import CF, Gate, Text
 from complaintflow.api.errors import ERRORS, ok
-from complaints.limits import MAX_NUMBER, check_date, check_text
+from complaints.limits import check_date, check_text
 from complaints.steps import Actor
 
 router = APIRouter(tags=["root causes"], responses=ERRORS)  # type: ignore[arg-type]
@@ -22,7 +22,9 @@ LINK_DECIDERS = ("quality", "supervisor", "specialist")
 CAPA_OWNERS = ("quality",)
 Decider = Annotated[Actor, Depends(require_roles(LINK_DECIDERS, "deciding a link"))]
 CapaActor = Annotated[Actor, Depends(require_roles(CAPA_OWNERS, "changing a CAPA"))]
-Id = Annotated[int, Path(ge=1, le=MAX_NUMBER)]
+#: A row id: PostgreSQL's integer holds no larger one, so a larger one can name nothing (404, not 500).
+ID_MAX = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=ID_MAX)]
 Code = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(check_text)]
 Ref = Annotated[str, Field(min_length=1, max_length=20), AfterValidator(check_text)]
 
@@ -45,22 +47,23 @@ class CapaCreate(BaseModel):
     complaints: list[Ref] = Field(default_factory=list, max_length=1000)
 
 
-def _decide(cf: CF, actor: Actor, link_id: int, decision: str, reason: str | None) -> Response:
+def _decide(cf: CF, actor: Actor, gate: Gate, link_id: int, decision: str, reason: str | None) -> Response:
     from root_cause.services import decide_link
 
-    return ok(decide_link(cf.db, cf.clock.now(), link_id, decision, actor, reason))
+    with gate:
+        return ok(decide_link(cf.db, cf.clock.now(), link_id, decision, actor, reason))
 
 
 @router.post("/links/{link_id}/confirm")
-def confirm(cf: CF, actor: Decider, link_id: Id, body: Decision) -> Response:
+def confirm(cf: CF, actor: Decider, gate: Gate, link_id: Id, body: Decision) -> Response:
     """Confirm a suggested link between two complaints."""
-    return _decide(cf, actor, link_id, "confirmed", body.reason)
+    return _decide(cf, actor, gate, link_id, "confirmed", body.reason)
 
 
 @router.post("/links/{link_id}/reject")
-def reject(cf: CF, actor: Decider, link_id: Id, body: Decision) -> Response:
+def reject(cf: CF, actor: Decider, gate: Gate, link_id: Id, body: Decision) -> Response:
     """Reject a link: the linker never suggests that pair again."""
-    return _decide(cf, actor, link_id, "rejected", body.reason)
+    return _decide(cf, actor, gate, link_id, "rejected", body.reason)
 
 
 @router.get("/rootcause/report")
@@ -82,13 +85,14 @@ def capas(cf: CF, actor: Acting,
 
 
 @router.post("/capas", status_code=201)
-def create(cf: CF, actor: CapaActor, body: CapaCreate) -> Response:
+def create(cf: CF, actor: CapaActor, gate: Gate, body: CapaCreate) -> Response:
     """Open a corrective action for one or more root causes."""
     from root_cause.capa_service import create_capa
     from root_cause.schemas import parse_capa
 
     data = parse_capa(body.model_dump())
-    return ok(create_capa(cf.db, cf.taxonomy, cf.clock.now(), data, actor), 201)
+    with gate:
+        return ok(create_capa(cf.db, cf.taxonomy, cf.clock.now(), data, actor), 201)
 
 
 @router.get("/capas/{capa_id}")
@@ -100,17 +104,19 @@ def capa(cf: CF, actor: Acting, capa_id: Id) -> Response:
 
 
 @router.post("/capas/{capa_id}/{action}")
-def move(cf: CF, actor: CapaActor, capa_id: Id, action: Literal["implement", "cancel", "reopen"],
+def move(cf: CF, actor: CapaActor, gate: Gate, capa_id: Id, action: Literal["implement", "cancel", "reopen"],
          body: Decision) -> Response:
     """Implement, cancel or reopen a CAPA (audited)."""
     from root_cause.capa_service import change_capa
 
-    return ok(change_capa(cf.db, cf.clock.now(), capa_id, action, actor, body.reason))
+    with gate:
+        return ok(change_capa(cf.db, cf.clock.now(), capa_id, action, actor, body.reason))
 
 
 @router.post("/capas/verify")
-def verify(cf: CF, actor: CapaActor, capa_id: Annotated[int | None, Query(ge=1, le=MAX_NUMBER)] = None) -> Response:
+def verify(cf: CF, actor: CapaActor, gate: Gate, capa_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None) -> Response:
     """Compare the complaint rate before and after each implemented CAPA; reopen one whose problem came back."""
     from root_cause.capa_service import verify_capas
 
-    return ok(verify_capas(cf.db, cf.taxonomy, cf.clock.now(), capa_id=capa_id))
+    with gate:
+        return ok(verify_capas(cf.db, cf.taxonomy, cf.clock.now(), capa_id=capa_id))

@@ -12,11 +12,14 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from complaintflow.users.models import AccessEvent, ApiToken, AppUser
 from complaints import audit
+from complaints.bulk import query
 
 user_t = AppUser.__table__  # type: ignore[attr-defined]
 token_t = ApiToken.__table__  # type: ignore[attr-defined]
 access_t = AccessEvent.__table__  # type: ignore[attr-defined]
 
+_TOKEN_USER = ("SELECT u.name, u.display_name, u.roles, u.active FROM api_token t JOIN app_user u ON u.id = t.user_id "
+               "WHERE t.token_hash = ? AND t.revoked_at IS NULL")
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _HASHED = ("seq", "kind", "origin", "actor", "subject", "status", "details")
 
@@ -58,6 +61,18 @@ class UserRepository:
 
     def add_token(self, values: Mapping[str, Any]) -> int:
         return int(self.conn.execute(insert(token_t).values(**values).returning(token_t.c.id)).scalar_one())
+
+    def token_user(self, token_hash: str) -> dict[str, Any] | None:
+        """The user of an unrevoked token (active or not), in one statement at the driver:
+        every API request asks it."""
+        dialect = self.conn.dialect.name
+        sql = _TOKEN_USER.replace("?", "%s") if dialect == "postgresql" else _TOKEN_USER
+        rows = query(self.conn, sql, (token_hash,))
+        if not rows:
+            return None
+        name, display_name, roles, active = rows[0]
+        return {"name": name, "display_name": display_name, "active": bool(active),
+                "roles": orjson.loads(roles) if isinstance(roles, str | bytes) else roles}
 
     def token_by_hash(self, token_hash: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(token_t).where(token_t.c.token_hash == token_hash)).first()

@@ -220,11 +220,7 @@ def user_of_token(db: Database, secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     with db.read() as conn:
-        repo = UserRepository(conn)
-        token = repo.token_by_hash(_token_hash(secret))
-        if token is None or token["revoked_at"] is not None:
-            return None
-        row = repo.user_by_id(token["user_id"])
+        row = UserRepository(conn).token_user(_token_hash(secret))
     return _user(row) if row and row["active"] else None
 
 
