@@ -24,14 +24,14 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text
+from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text, tuple_
 
 from complaints import pii
 from complaints.db import Database
 from complaints.errors import InvalidInput
 from complaints.limits import COMPANY_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
 from complaints.privacy import WITHHELD_NAME, ShowsPersonalData
-from complaints.repository import complaint_t, customer_t
+from complaints.repository import complaint_t, customer_t, event_t
 from complaints.schemas import field_problems
 from complaints.types import UTCDateTime
 
@@ -42,6 +42,9 @@ PER_PAGE_MAX = 100
 SNIPPET_CHARS = 180
 #: Where a document comes from: ``description``, or the action of its event.
 SOURCES = ("description", "note", "comment", "customer_message")
+#: A document's key in the index: its complaint's id times this, plus its event's seq (0: the
+#: description), as migration 0017 writes it.
+DOC = 16_777_216
 
 
 class SearchQuery(BaseModel):
@@ -179,12 +182,12 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
         raise InvalidInput("Invalid search", ["text: give at least one word to find, not only words to leave out"])
     with db.read() as conn:
         rows, total = _matches(conn, query, terms)
-        bodies = _bodies(conn, [r["doc_id"] for r in rows])
+        documents = _documents(conn, [int(r["doc_id"]) for r in rows])
         names = _customer_names(conn, [r["customer_id"] for r in rows if r["customer_id"] is not None])
     fix = UTCDateTime().process_result_value
     hits = []
     for r in rows:
-        body = bodies.get(r["doc_id"], "")
+        source, body = documents.get(int(r["doc_id"]), ("description", ""))
         if not shows_personal_data(r["workflow_name"], r["workflow_version"]):
             name = names.get(r["customer_id"])
             body = pii.mask(body, (name,) if name else (), WITHHELD_NAME)
@@ -192,7 +195,7 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
         hits.append(SearchHit(
             **{k: r[k] for k in ("reference", "state", "tier", "queue", "product", "company", "assignee", "language",
                                   "customer_id")},
-            received_at=fix(r["received_at"], None), score=r["score"], source=r["source"],
+            received_at=fix(r["received_at"], None), score=r["score"], source=source,
             snippet=snippet, highlights=spans))
     return SearchPage(query=query, total=total, page=query.page, per_page=query.per_page, hits=hits)
 
@@ -210,36 +213,51 @@ def _filters(query: SearchQuery) -> list[Any]:
 
 
 def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term]) -> tuple[list[dict[str, Any]], int]:
-    """The page's rows (with ``doc_id``, ``source`` and ``score``) and how many matched in all."""
+    """The page's rows (with ``doc_id`` and ``score``) and how many matched in all: best first,
+    then the newest taken in (without words: newest received first)."""
     conditions = _filters(query)
+    offset = (query.page - 1) * query.per_page
+    total = func.count().over().label("total")
     if not terms:
-        base = select(*_ROW, complaint_t.c.id.label("doc_id"), literal_column("'description'").label("source"),
-                      literal_column("NULL").label("score")).where(and_(True, *conditions))
-        order: tuple[Any, ...] = (complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+        base = select(*_ROW, (complaint_t.c.id * DOC).label("doc_id"), literal_column("NULL").label("score")
+                      ).where(and_(True, *conditions))
+        page = base.add_columns(total).order_by(complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
     else:
         hits = (_sqlite_hits(terms) if conn.dialect.name == "sqlite" else _postgres_hits(terms)).subquery("hits")
-        base = (select(*_ROW, hits.c.doc_id, hits.c.source, hits.c.score)
-                .join_from(complaint_t, hits, hits.c.complaint_id == complaint_t.c.id).where(and_(True, *conditions)))
-        order = (hits.c.score.desc(), complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
-    counted = base.add_columns(func.count().over().label("total"))
-    page = counted.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
-    rows = [dict(r._mapping) for r in conn.execute(page)]
-    if rows:
-        return rows, int(rows[0]["total"])
+        if not conditions:  # rank the matches alone, and read the complaints of one page only
+            return _ranked_page(conn, hits, query.per_page, offset)
+        base = (select(*_ROW, hits.c.doc_id, hits.c.score)
+                .join_from(complaint_t, hits, hits.c.complaint_id == complaint_t.c.id).where(and_(*conditions)))
+        page = base.add_columns(total).order_by(hits.c.score.desc(), complaint_t.c.id.desc())
+    rows = [dict(r._mapping) for r in conn.execute(page.limit(query.per_page).offset(offset))]
+    if rows or not offset:
+        return rows, int(rows[0]["total"]) if rows else 0
     return [], int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
 
 
+def _ranked_page(conn: Connection, hits: Any, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    ranked = (select(hits.c.complaint_id, hits.c.doc_id, hits.c.score, func.count().over().label("total"))
+              .order_by(hits.c.score.desc(), hits.c.complaint_id.desc()).limit(limit).offset(offset))
+    found = [dict(r._mapping) for r in conn.execute(ranked)]
+    if not found:
+        return [], int(conn.execute(select(func.count()).select_from(hits)).scalar_one()) if offset else 0
+    complaints = {r.id: dict(r._mapping) for r in conn.execute(
+        select(*_ROW).where(complaint_t.c.id.in_([int(f["complaint_id"]) for f in found])))}
+    return [complaints[int(f["complaint_id"])] | f for f in found], int(found[0]["total"])
+
+
 def _sqlite_hits(terms: Sequence[Term]) -> Any:
-    # FTS5's bare-column rule: with min(rank), the other columns come from that best row
-    return text("""SELECT complaint_id, rowid AS doc_id, source, -min(rank) AS score FROM complaint_search
-                   WHERE complaint_search MATCH :fts GROUP BY complaint_id""").bindparams(
+    # the complaint comes from the key, not a column (reading one is a lookup per match); and
+    # FTS5's bare-column rule gives, with min(rank), the key of each complaint's best document
+    return text(f"""SELECT rowid / {DOC} AS complaint_id, rowid AS doc_id, -min(rank) AS score
+                    FROM complaint_search WHERE complaint_search MATCH :fts GROUP BY rowid / {DOC}""").bindparams(
         bindparam("fts", _fts5(terms))).columns(
-        literal_column("complaint_id"), literal_column("doc_id"), literal_column("source"), literal_column("score"))
+        literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
 
 
 def _postgres_hits(terms: Sequence[Term]) -> Any:
     # Each document is matched with the query of its own configuration: two GIN scans, OR-ed.
-    return text("""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id, source,
+    return text("""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id,
                           ts_rank(tsv, CASE WHEN config = 'english'::regconfig
                                             THEN websearch_to_tsquery('english', :q)
                                             ELSE websearch_to_tsquery('simple', :q) END) AS score
@@ -248,17 +266,23 @@ def _postgres_hits(terms: Sequence[Term]) -> Any:
                       OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :q))
                    ORDER BY complaint_id, score DESC, doc_id""").bindparams(
         bindparam("q", _websearch(terms))).columns(
-        literal_column("complaint_id"), literal_column("doc_id"), literal_column("source"), literal_column("score"))
+        literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
 
 
-def _bodies(conn: Connection, doc_ids: Sequence[int]) -> dict[int, str]:
-    """The text of each document: a complaint's description (positive id) or an event's words."""
+def _documents(conn: Connection, doc_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(where it comes from, its text) of each document: a description, or an event's words."""
     if not doc_ids:
         return {}
     column = "rowid" if conn.dialect.name == "sqlite" else "doc_id"
     rows = conn.execute(text(f"SELECT {column}, body FROM complaint_search WHERE {column} IN :ids")
                         .bindparams(bindparam("ids", expanding=True)), {"ids": list(doc_ids)})
-    return {int(doc): body or "" for doc, body in rows}
+    bodies = {int(doc): body or "" for doc, body in rows}
+    events = [(doc // DOC, doc % DOC) for doc in doc_ids if doc % DOC]
+    actions = {int(cid) * DOC + int(seq): action for cid, seq, action in conn.execute(
+        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.action)
+        .where(tuple_(event_t.c.complaint_id, event_t.c.seq).in_(events)))} if events else {}
+    return {doc: (actions.get(doc, "description") if doc % DOC else "description", body)
+            for doc, body in bodies.items()}
 
 
 def _customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, str]:
