@@ -9,7 +9,8 @@ any of its documents does, and ranks by its best one.
 
 What a person types is never handed to either query language: it is read as words, "quoted
 phrases" and -excluded words (``parse_terms``), each written out quoted, so no input is a
-syntax error or an operator by accident. The snippet is cut in Python from the best document,
+syntax error or an operator by accident. The words to find must all stand in one text; a
+word left out leaves out every complaint with a text that holds it. The snippet is cut in Python from the best document,
 after masking personal data for a viewer not shown it (``ShowsPersonalData``): text and the
 spans of the words found, never markup.
 """
@@ -150,18 +151,21 @@ def parse_terms(query: str) -> list[Term]:
     return terms
 
 
-def _fts5(terms: Sequence[Term]) -> str:
-    """An FTS5 query: each term a quoted phrase, the excluded ones after NOT."""
-    def phrase(t: Term) -> str:
-        return '"' + " ".join(t.words) + '"'
-    wanted = " ".join(phrase(t) for t in terms if not t.exclude)
-    return f"({wanted})" + "".join(f" NOT {phrase(t)}" for t in terms if t.exclude)
+def _phrase(t: Term) -> str:
+    return '"' + " ".join(t.words) + '"'
 
 
-def _websearch(terms: Sequence[Term]) -> str:
+def _fts5(terms: Sequence[Term], exclude: bool = False) -> str:
+    """An FTS5 query: each term a quoted phrase; the terms to find all in one text, or (with
+    ``exclude``) any of the terms to leave out."""
+    return (" OR " if exclude else " ").join(_phrase(t) for t in terms if t.exclude == exclude)
+
+
+def _websearch(terms: Sequence[Term], exclude: bool = False) -> str:
     """The same for PostgreSQL's ``websearch_to_tsquery``: each term as typed (an email address
     is one word to its parser), quoted, so no word is an operator."""
-    return " ".join(("-" if t.exclude else "") + '"' + (t.typed or " ".join(t.words)) + '"' for t in terms)
+    return (" or " if exclude else " ").join('"' + (t.typed or " ".join(t.words)) + '"'
+                                            for t in terms if t.exclude == exclude)
 
 
 # -- the search ------------------------------------------------------------------------------------
@@ -249,24 +253,33 @@ def _ranked_page(conn: Connection, hits: Any, limit: int, offset: int) -> tuple[
 def _sqlite_hits(terms: Sequence[Term]) -> Any:
     # the complaint comes from the key, not a column (reading one is a lookup per match); and
     # FTS5's bare-column rule gives, with min(rank), the key of each complaint's best document
-    return text(f"""SELECT rowid / {DOC} AS complaint_id, rowid AS doc_id, -min(rank) AS score
-                    FROM complaint_search WHERE complaint_search MATCH :fts GROUP BY rowid / {DOC}""").bindparams(
-        bindparam("fts", _fts5(terms))).columns(
-        literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
+    left_out = any(t.exclude for t in terms)
+    unless = f"AND rowid / {DOC} NOT IN (SELECT rowid / {DOC} FROM complaint_search WHERE complaint_search MATCH :nots)"
+    query = text(f"""SELECT rowid / {DOC} AS complaint_id, rowid AS doc_id, -min(rank) AS score
+                     FROM complaint_search WHERE complaint_search MATCH :fts {unless if left_out else ""}
+                     GROUP BY rowid / {DOC}""").bindparams(bindparam("fts", _fts5(terms)))
+    if left_out:
+        query = query.bindparams(bindparam("nots", _fts5(terms, exclude=True)))
+    return query.columns(literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
+
+
+#: Documents matching ``:{q}``, each with the query of its own configuration: two GIN scans, OR-ed.
+_PG_MATCH = """((config = 'english'::regconfig AND tsv @@ websearch_to_tsquery('english', :{q}))
+                OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :{q})))"""
 
 
 def _postgres_hits(terms: Sequence[Term]) -> Any:
-    # Each document is matched with the query of its own configuration: two GIN scans, OR-ed.
-    return text("""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id,
-                          ts_rank(tsv, CASE WHEN config = 'english'::regconfig
-                                            THEN websearch_to_tsquery('english', :q)
-                                            ELSE websearch_to_tsquery('simple', :q) END) AS score
-                   FROM complaint_search
-                   WHERE (config = 'english'::regconfig AND tsv @@ websearch_to_tsquery('english', :q))
-                      OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :q))
-                   ORDER BY complaint_id, score DESC, doc_id""").bindparams(
-        bindparam("q", _websearch(terms))).columns(
-        literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
+    left_out = any(t.exclude for t in terms)
+    unless = f"AND complaint_id NOT IN (SELECT complaint_id FROM complaint_search WHERE {_PG_MATCH.format(q='nots')})"
+    query = text(f"""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id,
+                            ts_rank(tsv, CASE WHEN config = 'english'::regconfig
+                                              THEN websearch_to_tsquery('english', :q)
+                                              ELSE websearch_to_tsquery('simple', :q) END) AS score
+                     FROM complaint_search WHERE {_PG_MATCH.format(q='q')} {unless if left_out else ""}
+                     ORDER BY complaint_id, score DESC, doc_id""").bindparams(bindparam("q", _websearch(terms)))
+    if left_out:
+        query = query.bindparams(bindparam("nots", _websearch(terms, exclude=True)))
+    return query.columns(literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
 
 
 def _documents(conn: Connection, doc_ids: Sequence[int]) -> dict[int, tuple[str, str]]:

@@ -79,6 +79,15 @@ def test_notes_comments_and_customers_messages_are_searched_with_where_they_were
     assert found == {noted: "note", commented: "comment", written: "customer_message"}
 
 
+def test_a_word_left_out_leaves_out_the_complaint_whichever_of_its_texts_holds_it(app: App) -> None:
+    noted = take_in(app, description="Refund refused")
+    plain = take_in(app, description="Refund refused")
+    add_note(app.db, app.clock.now(), noted, HANA, "The chargeback desk has it")
+    assert sorted(refs(find(app, "refund"))) == sorted([noted, plain])
+    assert refs(find(app, "refund -chargeback")) == [plain]
+    assert refs(find(app, 'refund -"chargeback desk" -nothing')) == [plain]
+
+
 def _filtered(app: App) -> tuple[str, str]:
     """Two complaints with the same words: ``plain`` as taken in, ``worked`` changed in every
     way a filter can tell."""
