@@ -29,7 +29,7 @@ from sqlalchemy import Connection, and_, bindparam, func, literal_column, select
 
 from complaints import pii
 from complaints.db import Database
-from complaints.errors import InvalidInput
+from complaints.errors import InvalidInput, NotPermitted
 from complaints.limits import COMPANY_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
 from complaints.privacy import WITHHELD_NAME, ShowsPersonalData
 from complaints.repository import complaint_t, customer_t, event_t
@@ -184,6 +184,10 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
     terms = parse_terms(query.text)
     if terms and all(t.exclude for t in terms):
         raise InvalidInput("Invalid search", ["text: give at least one word to find, not only words to leave out"])
+    if not shows_personal_data("", 0) and pii.find(query.text):
+        # the complaints found would tell who wrote an address, a phone or an id, masked or not
+        raise NotPermitted("Searching for personal data (an email address, a phone number, an account or id "
+                           "number) needs a role shown personal data")
     with db.read() as conn:
         rows, total = _matches(conn, query, terms)
         documents = _documents(conn, [int(r["doc_id"]) for r in rows])

@@ -10,7 +10,7 @@ from casework import take_in, walk
 
 from complaintflow.bootstrap import App
 from complaintflow.migrations import downgrade, upgrade
-from complaints.errors import InvalidInput
+from complaints.errors import InvalidInput, NotPermitted
 from complaints.notes import add_note
 from complaints.privacy import erase_customer
 from complaints.repository import CUSTOMER_MESSAGE
@@ -163,6 +163,14 @@ def test_a_role_not_shown_personal_data_reads_the_snippets_masked(app: App) -> N
     shown = search_complaints(app.db, SearchQuery(text="fee"), handler).hits[0].snippet
     assert "7911" not in masked and "eve@example.com" not in masked and "[phone]" in masked
     assert "+44 7911 123456" in shown
+
+
+def test_a_role_not_shown_personal_data_may_not_search_for_it(app: App) -> None:
+    take_in(app, description="Write to eve@example.com about the fee", customer={"name": "Eve", "email": "eve@example.com"})
+    quality = personal_data_rule(app.engine.registry, ["quality"])
+    with pytest.raises(NotPermitted, match="needs a role shown personal data"):
+        search_complaints(app.db, SearchQuery(text='"eve@example.com"'), quality)
+    assert search_complaints(app.db, SearchQuery(text="fee"), quality).total == 1
 
 
 def test_erasure_takes_personal_data_out_of_the_index_too(app: App) -> None:
