@@ -183,11 +183,13 @@ def test_erasure_takes_personal_data_out_of_the_index_too(app: App) -> None:
     assert refs(find(app, "charged")) == [reference], "the rest of the text is still found"
 
 
-def test_the_migration_indexes_the_complaints_already_stored(sqlite_app: App) -> None:
-    reference = take_in(sqlite_app, description="Stored before the search index existed")
-    downgrade(sqlite_app.db, "0015")
-    upgrade(sqlite_app.db)
-    assert refs(find(sqlite_app, "existed")) == [reference]
+def test_the_migration_indexes_the_complaints_and_notes_already_stored(app: App) -> None:
+    reference = take_in(app, description="Stored before the search index existed")
+    add_note(app.db, app.clock.now(), reference, HANA, "A note from those days")
+    downgrade(app.db, "0015")
+    upgrade(app.db)
+    assert refs(find(app, "existed")) == [reference]
+    assert [(hit.reference, hit.source) for hit in find(app, "days").hits] == [(reference, "note")]
 
 
 def test_the_query_is_read_as_words_phrases_and_exclusions() -> None:
