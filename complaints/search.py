@@ -30,7 +30,8 @@ from sqlalchemy import Connection, and_, bindparam, func, literal_column, select
 from complaints import pii
 from complaints.db import Database
 from complaints.errors import InvalidInput, NotPermitted
-from complaints.limits import COMPANY_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
+from complaints.history import find_customer
+from complaints.limits import COMPANY_MAX, EMAIL_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
 from complaints.privacy import WITHHELD_NAME, ShowsPersonalData
 from complaints.repository import complaint_t, customer_t, event_t
 from complaints.schemas import field_problems
@@ -61,7 +62,7 @@ class SearchQuery(BaseModel):
     tier: str | None = Field(None, min_length=1, max_length=40)
     queue: str | None = Field(None, min_length=1, max_length=60)
     assignee: str | None = Field(None, min_length=1, max_length=NAME_MAX)
-    customer_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    customer: str | None = Field(None, min_length=1, max_length=EMAIL_MAX)  # email, id or pseudonym
     received_from: BoundedDate | None = None
     received_to: BoundedDate | None = None
     page: int = Field(1, ge=1, le=100_000)
@@ -189,7 +190,8 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
         raise NotPermitted("Searching for personal data (an email address, a phone number, an account or id "
                            "number) needs a role shown personal data")
     with db.read() as conn:
-        rows, total = _matches(conn, query, terms)
+        customer_id = _customer(conn, query.customer, shows_personal_data) if query.customer else None
+        rows, total = _matches(conn, query, terms, customer_id)
         documents = _documents(conn, [int(r["doc_id"]) for r in rows])
         names = _customer_names(conn, [r["customer_id"] for r in rows if r["customer_id"] is not None])
     fix = UTCDateTime().process_result_value
@@ -208,10 +210,18 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
     return SearchPage(query=query, total=total, page=query.page, per_page=query.per_page, hits=hits)
 
 
-def _filters(query: SearchQuery) -> list[Any]:
+def _customer(conn: Connection, key: str, shows_personal_data: ShowsPersonalData) -> int:
+    """The id of the customer ``key`` names; by email only for a viewer shown personal data."""
+    if "@" in key and not shows_personal_data("", 0):
+        raise NotPermitted("Searching by a customer's email address needs a role shown personal data; "
+                           "give their pseudonym or id")
+    return find_customer(conn, key)[0]
+
+
+def _filters(query: SearchQuery, customer_id: int | None) -> list[Any]:
     c = complaint_t.c
     wanted = [(c.product, query.product), (c.company, query.company), (c.state, query.state), (c.tier, query.tier),
-              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, query.customer_id)]
+              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, customer_id)]
     conditions = [column == value for column, value in wanted if value is not None]
     if query.received_from:
         conditions.append(c.received_at >= datetime.combine(query.received_from, time()))
@@ -220,10 +230,11 @@ def _filters(query: SearchQuery) -> list[Any]:
     return conditions
 
 
-def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term]) -> tuple[list[dict[str, Any]], int]:
+def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term],
+             customer_id: int | None) -> tuple[list[dict[str, Any]], int]:
     """The page's rows (with ``doc_id`` and ``score``) and how many matched in all: best first,
     then the newest taken in (without words: newest received first)."""
-    conditions = _filters(query)
+    conditions = _filters(query, customer_id)
     offset = (query.page - 1) * query.per_page
     total = func.count().over().label("total")
     if not terms:

@@ -10,14 +10,15 @@ from casework import take_in, walk
 
 from complaintflow.bootstrap import App
 from complaintflow.migrations import downgrade, upgrade
-from complaints.errors import InvalidInput, NotPermitted
+from complaints.errors import InvalidInput, NotFound, NotPermitted
+from complaints.history import customer_history, find_customer
 from complaints.notes import add_note
 from complaints.privacy import erase_customer
 from complaints.repository import CUSTOMER_MESSAGE
 from complaints.search import SearchPage, SearchQuery, make_snippet, parse_terms, search_complaints
 from complaints.steps import Actor, Step
 from complaints.uow import UnitOfWork
-from workflows.access import personal_data_rule
+from workflows.access import personal_data_rule, search
 
 HANA = Actor("hana", "handler")
 
@@ -104,12 +105,11 @@ def test_each_filter_keeps_only_the_complaints_it_names(app: App) -> None:
     plain, worked = _filtered(app)
     view = app.engine.get(worked)
     with app.db.read() as conn:
-        from complaints.history import find_customer
         customer_id, _ = find_customer(conn, "ina@example.lv")
     cases = {
         "product": ("Loan", worked), "company": ("Acme", plain), "state": (view.state, worked),
         "tier": (view.tier, worked), "queue": (view.queue, worked), "assignee": ("ines", worked),
-        "customer_id": (customer_id, worked), "received_from": (date(2026, 11, 20), worked),
+        "customer": ("ina@example.lv", worked), "received_from": (date(2026, 11, 20), worked),
         "received_to": (date(2026, 10, 1), plain),
     }
     assert sorted(refs(find(app, "refund"))) == sorted([plain, worked])
@@ -117,6 +117,26 @@ def test_each_filter_keeps_only_the_complaints_it_names(app: App) -> None:
         assert refs(find(app, "refund", **{name: value})) == [expected], name
         assert refs(find(app, "", **{name: value})) == [expected], f"{name} without words"
     assert find(app, "refund", product="Nothing").total == 0
+
+
+def test_the_customer_filter_takes_an_id_or_pseudonym_and_names_one_it_does_not_know(app: App) -> None:
+    _, worked = _filtered(app)
+    with app.db.read() as conn:
+        customer_id, _ = find_customer(conn, "ina@example.lv")
+    history = customer_history(app.db, str(customer_id), everything)
+    for key in (str(customer_id), f"#{customer_id}", history.customer.pseudonym):
+        assert refs(find(app, "refund", customer=key)) == [worked], key
+    with pytest.raises(NotFound, match="No customer with email 'nobody@example.lv'"):
+        find(app, "refund", customer="nobody@example.lv")
+    quality = personal_data_rule(app.engine.registry, ["quality"])
+    with pytest.raises(NotPermitted, match="give their pseudonym or id"):
+        search_complaints(app.db, SearchQuery(text="refund", customer="ina@example.lv"), quality)
+    assert search_complaints(app.db, SearchQuery(customer=history.customer.pseudonym), quality).total == 1
+
+
+def test_an_unknown_state_tier_or_queue_is_refused_rather_than_shown_as_nothing(app: App) -> None:
+    with pytest.raises(InvalidInput, match="state: 'nowhere' is in no workflow"):
+        search(app.engine, SearchQuery(state="nowhere"), ["handler"])
 
 
 def test_pages_split_the_results_without_gaps_or_repeats(app: App) -> None:
