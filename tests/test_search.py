@@ -4,12 +4,17 @@ over descriptions, notes and customers' messages, on SQLite and PostgreSQL alike
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from casework import take_in, walk
+from conftest import make_app
 
-from complaintflow.bootstrap import App
+from complaintflow.bootstrap import App, init_database
 from complaintflow.migrations import downgrade, upgrade
+from complaintflow.tables import metadata
+from complaints.clock import FixedClock
+from complaints.db import Database
 from complaints.errors import InvalidInput, NotFound, NotPermitted
 from complaints.history import customer_history, find_customer
 from complaints.notes import add_note
@@ -223,3 +228,14 @@ def test_the_snippet_is_cut_round_the_first_word_found_and_marks_where_it_stands
     snippet, spans = make_snippet(body, parse_terms("refund"))
     assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= 182
     assert [snippet[a:b] for a, b in spans] == ["refund"]
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_search_index(tmp_path: Path, clock: FixedClock) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    metadata().create_all(db.engine)
+    init_database(db)
+    db.dispose()
+    app = make_app(f"sqlite:///{tmp_path / 'old.db'}", clock, init=False)
+    reference = take_in(app, description="Taken in after the adoption")
+    assert refs(find(app, "adoption")) == [reference]
+    app.db.dispose()
