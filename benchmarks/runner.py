@@ -15,7 +15,7 @@ from benchmarks.report import document
 
 #: In the order they run: the cheap, core figures first.
 FIGURE_KEYS = ("transitions", "intake", "mapping", "sweep", "contention", "scaling", "indicators", "letters", "cli",
-               "whatif", "api", "linking", "memory", "prefect_naive")
+               "whatif", "console", "api", "linking", "memory", "prefect_naive")
 
 
 def figures(keys: Sequence[str] = FIGURE_KEYS) -> list[Figure]:

@@ -124,12 +124,13 @@ def customer_history(db: Database, key: str, shows_personal_data: ShowsPersonalD
         complaints = [dict(r._mapping) for r in conn.execute(
             select(complaint_t).where(complaint_t.c.customer_id == customer_id).order_by(complaint_t.c.received_at,
                                                                                         complaint_t.c.id))]
-        ids = [c["id"] for c in complaints]
+        theirs = select(complaint_t.c.id).where(complaint_t.c.customer_id == customer_id).scalar_subquery()
         letters = [dict(r._mapping) for r in conn.execute(
-            select(note_t).where(note_t.c.complaint_id.in_(ids)).order_by(note_t.c.created_at, note_t.c.id))] if ids else []
+            select(note_t).where(note_t.c.complaint_id.in_(theirs)).order_by(note_t.c.created_at, note_t.c.id))]
         messages = [dict(r._mapping) for r in conn.execute(
-            select(event_t).where(and_(event_t.c.complaint_id.in_(ids), event_t.c.action.in_([CUSTOMER_MESSAGE, COMMENT])))
-            .order_by(event_t.c.at, event_t.c.id))] if ids else []
+            select(event_t).where(and_(event_t.c.complaint_id.in_(theirs),
+                                       event_t.c.action.in_([CUSTOMER_MESSAGE, COMMENT])))
+            .order_by(event_t.c.at, event_t.c.id))]
     shown = {c["id"]: shows_personal_data(c["workflow_name"], c["workflow_version"]) for c in complaints}
     everything = all(shown.values()) if shown else shows_personal_data("", 0)
     if by_email and not everything:
@@ -138,7 +139,9 @@ def customer_history(db: Database, key: str, shows_personal_data: ShowsPersonalD
     names = (customer["name"],) if customer["name"] else ()
 
     def seen(text: str | None, complaint_id: int) -> str:
-        return text or "" if shown[complaint_id] or not text else pii.mask(text, names, WITHHELD_NAME)
+        if not text or shown[complaint_id]:
+            return text or ""
+        return pii.mask(text, names, WITHHELD_NAME)
 
     references = {c["id"]: c["reference"] for c in complaints}
     fix = UTCDateTime().process_result_value

@@ -35,6 +35,7 @@ ERASED_NAME = "[name erased]"
 WITHHELD_NAME = "[name withheld]"
 #: Whether a viewer reads personal data in a complaint of a workflow (name, version): its
 #: ``personal_data_roles`` hold one of the viewer's roles (``workflows.access.personal_data_rule``).
+#: A workflow it does not know (``("", 0)`` asks so) shows it only if every known one would.
 ShowsPersonalData = Callable[[str, int], bool]
 #: What erasure takes away, as its event says.
 ERASED = ["name", "email", "phone", "personal data in the description, recorded data, events and letters"]

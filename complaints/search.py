@@ -9,7 +9,8 @@ any of its documents does, and ranks by its best one.
 
 What a person types is never handed to either query language: it is read as words, "quoted
 phrases" and -excluded words (``parse_terms``), each written out quoted, so no input is a
-syntax error or an operator by accident. The snippet is cut in Python from the best document,
+syntax error or an operator by accident. The words to find must all stand in one text; a
+word left out leaves out every complaint with a text that holds it. The snippet is cut in Python from the best document,
 after masking personal data for a viewer not shown it (``ShowsPersonalData``): text and the
 spans of the words found, never markup.
 """
@@ -24,14 +25,15 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text
+from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text, tuple_
 
 from complaints import pii
 from complaints.db import Database
-from complaints.errors import InvalidInput
-from complaints.limits import COMPANY_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
+from complaints.errors import InvalidInput, NotPermitted
+from complaints.history import find_customer
+from complaints.limits import COMPANY_MAX, EMAIL_MAX, NAME_MAX, PRODUCT_MAX, BoundedDate, check_text
 from complaints.privacy import WITHHELD_NAME, ShowsPersonalData
-from complaints.repository import complaint_t, customer_t
+from complaints.repository import complaint_t, customer_t, event_t
 from complaints.schemas import field_problems
 from complaints.types import UTCDateTime
 
@@ -42,6 +44,9 @@ PER_PAGE_MAX = 100
 SNIPPET_CHARS = 180
 #: Where a document comes from: ``description``, or the action of its event.
 SOURCES = ("description", "note", "comment", "customer_message")
+#: A document's key in the index: its complaint's id times this, plus its event's seq (0: the
+#: description), as migration 0017 writes it.
+DOC = 16_777_216
 
 
 class SearchQuery(BaseModel):
@@ -57,7 +62,7 @@ class SearchQuery(BaseModel):
     tier: str | None = Field(None, min_length=1, max_length=40)
     queue: str | None = Field(None, min_length=1, max_length=60)
     assignee: str | None = Field(None, min_length=1, max_length=NAME_MAX)
-    customer_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    customer: str | None = Field(None, min_length=1, max_length=EMAIL_MAX)  # email, id or pseudonym
     received_from: BoundedDate | None = None
     received_to: BoundedDate | None = None
     page: int = Field(1, ge=1, le=100_000)
@@ -147,18 +152,21 @@ def parse_terms(query: str) -> list[Term]:
     return terms
 
 
-def _fts5(terms: Sequence[Term]) -> str:
-    """An FTS5 query: each term a quoted phrase, the excluded ones after NOT."""
-    def phrase(t: Term) -> str:
-        return '"' + " ".join(t.words) + '"'
-    wanted = " ".join(phrase(t) for t in terms if not t.exclude)
-    return f"({wanted})" + "".join(f" NOT {phrase(t)}" for t in terms if t.exclude)
+def _phrase(t: Term) -> str:
+    return '"' + " ".join(t.words) + '"'
 
 
-def _websearch(terms: Sequence[Term]) -> str:
+def _fts5(terms: Sequence[Term], exclude: bool = False) -> str:
+    """An FTS5 query: each term a quoted phrase; the terms to find all in one text, or (with
+    ``exclude``) any of the terms to leave out."""
+    return (" OR " if exclude else " ").join(_phrase(t) for t in terms if t.exclude == exclude)
+
+
+def _websearch(terms: Sequence[Term], exclude: bool = False) -> str:
     """The same for PostgreSQL's ``websearch_to_tsquery``: each term as typed (an email address
     is one word to its parser), quoted, so no word is an operator."""
-    return " ".join(("-" if t.exclude else "") + '"' + (t.typed or " ".join(t.words)) + '"' for t in terms)
+    return (" or " if exclude else " ").join('"' + (t.typed or " ".join(t.words)) + '"'
+                                            for t in terms if t.exclude == exclude)
 
 
 # -- the search ------------------------------------------------------------------------------------
@@ -177,14 +185,19 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
     terms = parse_terms(query.text)
     if terms and all(t.exclude for t in terms):
         raise InvalidInput("Invalid search", ["text: give at least one word to find, not only words to leave out"])
+    if not shows_personal_data("", 0) and pii.find(query.text):
+        # the complaints found would tell who wrote an address, a phone or an id, masked or not
+        raise NotPermitted("Searching for personal data (an email address, a phone number, an account or id "
+                           "number) needs a role shown personal data")
     with db.read() as conn:
-        rows, total = _matches(conn, query, terms)
-        bodies = _bodies(conn, [r["doc_id"] for r in rows])
+        customer_id = _customer(conn, query.customer, shows_personal_data) if query.customer else None
+        rows, total = _matches(conn, query, terms, customer_id)
+        documents = _documents(conn, [int(r["doc_id"]) for r in rows])
         names = _customer_names(conn, [r["customer_id"] for r in rows if r["customer_id"] is not None])
     fix = UTCDateTime().process_result_value
     hits = []
     for r in rows:
-        body = bodies.get(r["doc_id"], "")
+        source, body = documents.get(int(r["doc_id"]), ("description", ""))
         if not shows_personal_data(r["workflow_name"], r["workflow_version"]):
             name = names.get(r["customer_id"])
             body = pii.mask(body, (name,) if name else (), WITHHELD_NAME)
@@ -192,15 +205,23 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
         hits.append(SearchHit(
             **{k: r[k] for k in ("reference", "state", "tier", "queue", "product", "company", "assignee", "language",
                                   "customer_id")},
-            received_at=fix(r["received_at"], None), score=r["score"], source=r["source"],
+            received_at=fix(r["received_at"], None), score=r["score"], source=source,
             snippet=snippet, highlights=spans))
     return SearchPage(query=query, total=total, page=query.page, per_page=query.per_page, hits=hits)
 
 
-def _filters(query: SearchQuery) -> list[Any]:
+def _customer(conn: Connection, key: str, shows_personal_data: ShowsPersonalData) -> int:
+    """The id of the customer ``key`` names; by email only for a viewer shown personal data."""
+    if "@" in key and not shows_personal_data("", 0):
+        raise NotPermitted("Searching by a customer's email address needs a role shown personal data; "
+                           "give their pseudonym or id")
+    return find_customer(conn, key)[0]
+
+
+def _filters(query: SearchQuery, customer_id: int | None) -> list[Any]:
     c = complaint_t.c
     wanted = [(c.product, query.product), (c.company, query.company), (c.state, query.state), (c.tier, query.tier),
-              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, query.customer_id)]
+              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, customer_id)]
     conditions = [column == value for column, value in wanted if value is not None]
     if query.received_from:
         conditions.append(c.received_at >= datetime.combine(query.received_from, time()))
@@ -209,56 +230,87 @@ def _filters(query: SearchQuery) -> list[Any]:
     return conditions
 
 
-def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term]) -> tuple[list[dict[str, Any]], int]:
-    """The page's rows (with ``doc_id``, ``source`` and ``score``) and how many matched in all."""
-    conditions = _filters(query)
+def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term],
+             customer_id: int | None) -> tuple[list[dict[str, Any]], int]:
+    """The page's rows (with ``doc_id`` and ``score``) and how many matched in all: best first,
+    then the newest taken in (without words: newest received first)."""
+    conditions = _filters(query, customer_id)
+    offset = (query.page - 1) * query.per_page
+    total = func.count().over().label("total")
     if not terms:
-        base = select(*_ROW, complaint_t.c.id.label("doc_id"), literal_column("'description'").label("source"),
-                      literal_column("NULL").label("score")).where(and_(True, *conditions))
-        order: tuple[Any, ...] = (complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+        base = select(*_ROW, (complaint_t.c.id * DOC).label("doc_id"), literal_column("NULL").label("score")
+                      ).where(and_(True, *conditions))
+        page = base.add_columns(total).order_by(complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
     else:
         hits = (_sqlite_hits(terms) if conn.dialect.name == "sqlite" else _postgres_hits(terms)).subquery("hits")
-        base = (select(*_ROW, hits.c.doc_id, hits.c.source, hits.c.score)
-                .join_from(complaint_t, hits, hits.c.complaint_id == complaint_t.c.id).where(and_(True, *conditions)))
-        order = (hits.c.score.desc(), complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
-    counted = base.add_columns(func.count().over().label("total"))
-    page = counted.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
-    rows = [dict(r._mapping) for r in conn.execute(page)]
-    if rows:
-        return rows, int(rows[0]["total"])
+        if not conditions:  # rank the matches alone, and read the complaints of one page only
+            return _ranked_page(conn, hits, query.per_page, offset)
+        base = (select(*_ROW, hits.c.doc_id, hits.c.score)
+                .join_from(complaint_t, hits, hits.c.complaint_id == complaint_t.c.id).where(and_(*conditions)))
+        page = base.add_columns(total).order_by(hits.c.score.desc(), complaint_t.c.id.desc())
+    rows = [dict(r._mapping) for r in conn.execute(page.limit(query.per_page).offset(offset))]
+    if rows or not offset:
+        return rows, int(rows[0]["total"]) if rows else 0
     return [], int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
 
 
+def _ranked_page(conn: Connection, hits: Any, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    ranked = (select(hits.c.complaint_id, hits.c.doc_id, hits.c.score, func.count().over().label("total"))
+              .order_by(hits.c.score.desc(), hits.c.complaint_id.desc()).limit(limit).offset(offset))
+    found = [dict(r._mapping) for r in conn.execute(ranked)]
+    if not found:
+        return [], int(conn.execute(select(func.count()).select_from(hits)).scalar_one()) if offset else 0
+    complaints = {r.id: dict(r._mapping) for r in conn.execute(
+        select(*_ROW).where(complaint_t.c.id.in_([int(f["complaint_id"]) for f in found])))}
+    return [complaints[int(f["complaint_id"])] | f for f in found], int(found[0]["total"])
+
+
 def _sqlite_hits(terms: Sequence[Term]) -> Any:
-    # FTS5's bare-column rule: with min(rank), the other columns come from that best row
-    return text("""SELECT complaint_id, rowid AS doc_id, source, -min(rank) AS score FROM complaint_search
-                   WHERE complaint_search MATCH :fts GROUP BY complaint_id""").bindparams(
-        bindparam("fts", _fts5(terms))).columns(
-        literal_column("complaint_id"), literal_column("doc_id"), literal_column("source"), literal_column("score"))
+    # the complaint comes from the key, not a column (reading one is a lookup per match); and
+    # FTS5's bare-column rule gives, with min(rank), the key of each complaint's best document
+    left_out = any(t.exclude for t in terms)
+    unless = f"AND rowid / {DOC} NOT IN (SELECT rowid / {DOC} FROM complaint_search WHERE complaint_search MATCH :nots)"
+    query = text(f"""SELECT rowid / {DOC} AS complaint_id, rowid AS doc_id, -min(rank) AS score
+                     FROM complaint_search WHERE complaint_search MATCH :fts {unless if left_out else ""}
+                     GROUP BY rowid / {DOC}""").bindparams(bindparam("fts", _fts5(terms)))
+    if left_out:
+        query = query.bindparams(bindparam("nots", _fts5(terms, exclude=True)))
+    return query.columns(literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
+
+
+#: Documents matching ``:{q}``, each with the query of its own configuration: two GIN scans, OR-ed.
+_PG_MATCH = """((config = 'english'::regconfig AND tsv @@ websearch_to_tsquery('english', :{q}))
+                OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :{q})))"""
 
 
 def _postgres_hits(terms: Sequence[Term]) -> Any:
-    # Each document is matched with the query of its own configuration: two GIN scans, OR-ed.
-    return text("""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id, source,
-                          ts_rank(tsv, CASE WHEN config = 'english'::regconfig
-                                            THEN websearch_to_tsquery('english', :q)
-                                            ELSE websearch_to_tsquery('simple', :q) END) AS score
-                   FROM complaint_search
-                   WHERE (config = 'english'::regconfig AND tsv @@ websearch_to_tsquery('english', :q))
-                      OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :q))
-                   ORDER BY complaint_id, score DESC, doc_id""").bindparams(
-        bindparam("q", _websearch(terms))).columns(
-        literal_column("complaint_id"), literal_column("doc_id"), literal_column("source"), literal_column("score"))
+    left_out = any(t.exclude for t in terms)
+    unless = f"AND complaint_id NOT IN (SELECT complaint_id FROM complaint_search WHERE {_PG_MATCH.format(q='nots')})"
+    query = text(f"""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id,
+                            ts_rank(tsv, CASE WHEN config = 'english'::regconfig
+                                              THEN websearch_to_tsquery('english', :q)
+                                              ELSE websearch_to_tsquery('simple', :q) END) AS score
+                     FROM complaint_search WHERE {_PG_MATCH.format(q='q')} {unless if left_out else ""}
+                     ORDER BY complaint_id, score DESC, doc_id""").bindparams(bindparam("q", _websearch(terms)))
+    if left_out:
+        query = query.bindparams(bindparam("nots", _websearch(terms, exclude=True)))
+    return query.columns(literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
 
 
-def _bodies(conn: Connection, doc_ids: Sequence[int]) -> dict[int, str]:
-    """The text of each document: a complaint's description (positive id) or an event's words."""
+def _documents(conn: Connection, doc_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(where it comes from, its text) of each document: a description, or an event's words."""
     if not doc_ids:
         return {}
     column = "rowid" if conn.dialect.name == "sqlite" else "doc_id"
     rows = conn.execute(text(f"SELECT {column}, body FROM complaint_search WHERE {column} IN :ids")
                         .bindparams(bindparam("ids", expanding=True)), {"ids": list(doc_ids)})
-    return {int(doc): body or "" for doc, body in rows}
+    bodies = {int(doc): body or "" for doc, body in rows}
+    events = [(doc // DOC, doc % DOC) for doc in doc_ids if doc % DOC]
+    actions = {int(cid) * DOC + int(seq): action for cid, seq, action in conn.execute(
+        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.action)
+        .where(tuple_(event_t.c.complaint_id, event_t.c.seq).in_(events)))} if events else {}
+    return {doc: (actions.get(doc, "description") if doc % DOC else "description", body)
+            for doc, body in bodies.items()}
 
 
 def _customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, str]:
@@ -288,7 +340,8 @@ def make_snippet(body: str, terms: Sequence[Term], size: int = SNIPPET_CHARS) ->
     flat = " ".join(body.split())
     wanted = [_fold(w) for t in terms if not t.exclude for w in t.words]
     spans = [(m.start(), m.end()) for m in _WORD.finditer(flat) if wanted and _found(m.group(), wanted)]
-    start = max(0, spans[0][0] - size // 3) if spans else 0
+    # a third of the excerpt before the word, unless the text ends sooner than that leaves room for
+    start = max(0, min(spans[0][0] - size // 3, len(flat) - size)) if spans else 0
     if start:
         space = flat.find(" ", start)
         start = space + 1 if 0 <= space < spans[0][0] else start

@@ -167,6 +167,17 @@ def test_the_whatif_figure_replays_a_year_under_a_reviewed_policy_beside_a_plain
     assert "what-if" in measure.note and states.value and states.target is None
 
 
+def test_the_console_figure_times_its_pages_beside_a_bare_template(tmp_path: Path) -> None:
+    from benchmarks.console import FIGURE
+
+    result = run_figure(FIGURE, Context("tiny", tmp_path))
+    assert result.status == "ok", result.reason
+    assert [m.name.split(" (")[0] for m in result.measures] == ["SQLite: queue page", "SQLite: case page"]
+    for measure in result.measures:
+        assert measure.unit == "pages/s (1/p95)" and measure.value and measure.baseline
+        assert measure.met in (True, False) and "p95 server time" in measure.note
+
+
 def test_the_api_figure_drives_complaints_serve_beside_a_bare_fastapi_app(tmp_path: Path) -> None:
     from benchmarks.api import FIGURE
 

@@ -4,20 +4,26 @@ over descriptions, notes and customers' messages, on SQLite and PostgreSQL alike
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from casework import take_in, walk
+from conftest import make_app
 
-from complaintflow.bootstrap import App
+from complaintflow.bootstrap import App, init_database
 from complaintflow.migrations import downgrade, upgrade
-from complaints.errors import InvalidInput
+from complaintflow.tables import metadata
+from complaints.clock import FixedClock
+from complaints.db import Database
+from complaints.errors import InvalidInput, NotFound, NotPermitted
+from complaints.history import customer_history, find_customer
 from complaints.notes import add_note
 from complaints.privacy import erase_customer
 from complaints.repository import CUSTOMER_MESSAGE
 from complaints.search import SearchPage, SearchQuery, make_snippet, parse_terms, search_complaints
 from complaints.steps import Actor, Step
 from complaints.uow import UnitOfWork
-from workflows.access import personal_data_rule
+from workflows.access import personal_data_rule, search
 
 HANA = Actor("hana", "handler")
 
@@ -79,6 +85,15 @@ def test_notes_comments_and_customers_messages_are_searched_with_where_they_were
     assert found == {noted: "note", commented: "comment", written: "customer_message"}
 
 
+def test_a_word_left_out_leaves_out_the_complaint_whichever_of_its_texts_holds_it(app: App) -> None:
+    noted = take_in(app, description="Refund refused")
+    plain = take_in(app, description="Refund refused")
+    add_note(app.db, app.clock.now(), noted, HANA, "The chargeback desk has it")
+    assert sorted(refs(find(app, "refund"))) == sorted([noted, plain])
+    assert refs(find(app, "refund -chargeback")) == [plain]
+    assert refs(find(app, 'refund -"chargeback desk" -nothing')) == [plain]
+
+
 def _filtered(app: App) -> tuple[str, str]:
     """Two complaints with the same words: ``plain`` as taken in, ``worked`` changed in every
     way a filter can tell."""
@@ -95,12 +110,11 @@ def test_each_filter_keeps_only_the_complaints_it_names(app: App) -> None:
     plain, worked = _filtered(app)
     view = app.engine.get(worked)
     with app.db.read() as conn:
-        from complaints.history import find_customer
         customer_id, _ = find_customer(conn, "ina@example.lv")
     cases = {
         "product": ("Loan", worked), "company": ("Acme", plain), "state": (view.state, worked),
         "tier": (view.tier, worked), "queue": (view.queue, worked), "assignee": ("ines", worked),
-        "customer_id": (customer_id, worked), "received_from": (date(2026, 11, 20), worked),
+        "customer": ("ina@example.lv", worked), "received_from": (date(2026, 11, 20), worked),
         "received_to": (date(2026, 10, 1), plain),
     }
     assert sorted(refs(find(app, "refund"))) == sorted([plain, worked])
@@ -108,6 +122,26 @@ def test_each_filter_keeps_only_the_complaints_it_names(app: App) -> None:
         assert refs(find(app, "refund", **{name: value})) == [expected], name
         assert refs(find(app, "", **{name: value})) == [expected], f"{name} without words"
     assert find(app, "refund", product="Nothing").total == 0
+
+
+def test_the_customer_filter_takes_an_id_or_pseudonym_and_names_one_it_does_not_know(app: App) -> None:
+    _, worked = _filtered(app)
+    with app.db.read() as conn:
+        customer_id, _ = find_customer(conn, "ina@example.lv")
+    history = customer_history(app.db, str(customer_id), everything)
+    for key in (str(customer_id), f"#{customer_id}", history.customer.pseudonym):
+        assert refs(find(app, "refund", customer=key)) == [worked], key
+    with pytest.raises(NotFound, match="No customer with email 'nobody@example.lv'"):
+        find(app, "refund", customer="nobody@example.lv")
+    quality = personal_data_rule(app.engine.registry, ["quality"])
+    with pytest.raises(NotPermitted, match="give their pseudonym or id"):
+        search_complaints(app.db, SearchQuery(text="refund", customer="ina@example.lv"), quality)
+    assert search_complaints(app.db, SearchQuery(customer=history.customer.pseudonym), quality).total == 1
+
+
+def test_an_unknown_state_tier_or_queue_is_refused_rather_than_shown_as_nothing(app: App) -> None:
+    with pytest.raises(InvalidInput, match="state: 'nowhere' is in no workflow"):
+        search(app.engine, SearchQuery(state="nowhere"), ["handler"])
 
 
 def test_pages_split_the_results_without_gaps_or_repeats(app: App) -> None:
@@ -156,6 +190,14 @@ def test_a_role_not_shown_personal_data_reads_the_snippets_masked(app: App) -> N
     assert "+44 7911 123456" in shown
 
 
+def test_a_role_not_shown_personal_data_may_not_search_for_it(app: App) -> None:
+    take_in(app, description="Write to eve@example.com about the fee", customer={"name": "Eve", "email": "eve@example.com"})
+    quality = personal_data_rule(app.engine.registry, ["quality"])
+    with pytest.raises(NotPermitted, match="needs a role shown personal data"):
+        search_complaints(app.db, SearchQuery(text='"eve@example.com"'), quality)
+    assert search_complaints(app.db, SearchQuery(text="fee"), quality).total == 1
+
+
 def test_erasure_takes_personal_data_out_of_the_index_too(app: App) -> None:
     reference = take_in(app, description="Bērziņa here, my card was charged twice",
                         customer={"name": "Anna Bērziņa", "email": "anna@example.lv"})
@@ -166,11 +208,13 @@ def test_erasure_takes_personal_data_out_of_the_index_too(app: App) -> None:
     assert refs(find(app, "charged")) == [reference], "the rest of the text is still found"
 
 
-def test_the_migration_indexes_the_complaints_already_stored(sqlite_app: App) -> None:
-    reference = take_in(sqlite_app, description="Stored before the search index existed")
-    downgrade(sqlite_app.db, "0015")
-    upgrade(sqlite_app.db)
-    assert refs(find(sqlite_app, "existed")) == [reference]
+def test_the_migration_indexes_the_complaints_and_notes_already_stored(app: App) -> None:
+    reference = take_in(app, description="Stored before the search index existed")
+    add_note(app.db, app.clock.now(), reference, HANA, "A note from those days")
+    downgrade(app.db, "0015")
+    upgrade(app.db)
+    assert refs(find(app, "existed")) == [reference]
+    assert [(hit.reference, hit.source) for hit in find(app, "days").hits] == [(reference, "note")]
 
 
 def test_the_query_is_read_as_words_phrases_and_exclusions() -> None:
@@ -184,3 +228,14 @@ def test_the_snippet_is_cut_round_the_first_word_found_and_marks_where_it_stands
     snippet, spans = make_snippet(body, parse_terms("refund"))
     assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= 182
     assert [snippet[a:b] for a, b in spans] == ["refund"]
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_search_index(tmp_path: Path, clock: FixedClock) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    metadata().create_all(db.engine)
+    init_database(db)
+    db.dispose()
+    app = make_app(f"sqlite:///{tmp_path / 'old.db'}", clock, init=False)
+    reference = take_in(app, description="Taken in after the adoption")
+    assert refs(find(app, "adoption")) == [reference]
+    app.db.dispose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, null, select, union_all
+from sqlalchemy import String, and_, cast, func, literal, null, select, true, union_all
 
 from complaints.errors import InvalidInput
 from complaints.privacy import withheld_view
@@ -24,7 +26,8 @@ from complaints.steps import Actor
 from complaints.types import UTCDateTime
 from workflows.engine import WorkflowEngine
 
-LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "product", "channel", "version", "received_at")
+LIST_COLUMNS = ("reference", "state", "tier", "queue", "assignee", "severity", "product", "channel", "version", "received_at",
+                "workflow_name", "workflow_version")
 
 
 def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str, Any]:
@@ -100,12 +103,16 @@ def list_cases(
     queue: str | None = None,
     assignee: str | None = None,
     limit: int = 50,
+    product: str | None = None,
+    references: Collection[str] | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Open work: first the cases that need a person (``attention`` says which and why; overdue
     since then): a timer's action was refused, a letter failed or waits for review, the
     customer wrote; then by the nearest pending deadline (cases without one come last). A
     state, tier or queue no workflow has is refused (a mistyped filter would otherwise show
-    an empty, reassuring list)."""
+    an empty, reassuring list). ``references`` narrows the list to those cases (a search's hits);
+    each row names its workflow, whose calendar says how far its deadline is."""
     check_filters(engine, state=state, tier=tier, queue=queue)
     failed = unattended_failed_timers().subquery()
     letters = letters_needing_attention().subquery()
@@ -127,28 +134,119 @@ def list_cases(
     query = select(*[complaint_t.c[c] for c in LIST_COLUMNS], nearest.c.next_due, nearest.c.attention).select_from(
         complaint_t.outerjoin(nearest, nearest.c.complaint_id == complaint_t.c.id)
     )
-    conditions = []
-    if state:
-        conditions.append(complaint_t.c.state == state)
-    if tier:
-        conditions.append(complaint_t.c.tier == tier)
-    if queue:
-        conditions.append(complaint_t.c.queue == queue)
-    if assignee:
-        conditions.append(complaint_t.c.assignee == assignee)
+    conditions = _conditions(state, tier, queue, assignee, product, references)
     if conditions:
         query = query.where(and_(*conditions))
     query = query.order_by(nearest.c.attention.is_(None), nearest.c.next_due.is_(None), nearest.c.next_due,
-                           complaint_t.c.id).limit(limit)
+                           complaint_t.c.id).limit(limit).offset(offset)
     with engine.db.read() as conn:
         rows = conn.execute(query).all()
     fix = UTCDateTime().process_result_value
     return [dict(r._mapping) | {"next_due": fix(r.next_due, None)} for r in rows]
 
 
-def count_by_state(engine: WorkflowEngine) -> dict[str, int]:
+def work_queue(
+    engine: WorkflowEngine,
+    state: str | None = None,
+    tier: str | None = None,
+    queue: str | None = None,
+    assignee: str | None = None,
+    limit: int = 50,
+    product: str | None = None,
+    references: Collection[str] | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The rows ``list_cases`` gives, in its order, read without aggregating every timer: the
+    few cases that need a person first, then pending timers in due order (the partial index on
+    their due times) until enough cases are found, then the cases with no deadline. Its cost
+    grows with the page, not with the number of open complaints (the console's queue)."""
+    check_filters(engine, state=state, tier=tier, queue=queue)
+    wanted = limit + offset
+    conditions = _conditions(state, tier, queue, assignee, product, references)
+    chosen: dict[int, tuple[Any, str | None]] = {}  # id -> (next due, attention), in queue order
     with engine.db.read() as conn:
-        rows = conn.execute(select(complaint_t.c.state, func.count()).group_by(complaint_t.c.state))
-        return {r[0]: r[1] for r in rows}
+        attention = _attention(conn, conditions)
+        for cid, (due, why) in sorted(attention.items(), key=lambda kv: (kv[1][0] is None, kv[1][0], kv[0])):
+            chosen[cid] = (due, why)
+        if len(chosen) < wanted:
+            stream = (select(timer_t.c.complaint_id, timer_t.c.due_at)
+                      .select_from(timer_t.join(complaint_t, complaint_t.c.id == timer_t.c.complaint_id))
+                      .where(and_(IS_PENDING, *conditions)).order_by(timer_t.c.due_at, timer_t.c.complaint_id))
+            for cid, due in conn.execute(stream.execution_options(yield_per=500)):
+                if cid not in chosen:
+                    chosen[cid] = (due, None)
+                    if len(chosen) >= wanted:
+                        break
+        if len(chosen) < wanted:
+            has_timer = select(timer_t.c.id).where(and_(timer_t.c.complaint_id == complaint_t.c.id, IS_PENDING))
+            rest = (select(complaint_t.c.id).where(and_(~has_timer.exists(), *conditions))
+                    .order_by(complaint_t.c.id).limit(wanted - len(chosen) + len(attention)))
+            for (cid,) in conn.execute(rest):
+                chosen.setdefault(cid, (None, None))
+        page = list(chosen.items())[offset:wanted]
+        rows = {r.id: r for r in conn.execute(select(complaint_t.c.id, *[complaint_t.c[c] for c in LIST_COLUMNS])
+                                              .where(complaint_t.c.id.in_([cid for cid, _ in page])))}
+    fix = UTCDateTime().process_result_value
+    return [{c: rows[cid]._mapping[c] for c in LIST_COLUMNS} | {"next_due": fix(due, None), "attention": why}
+            for cid, (due, why) in page]
+
+
+@cache
+def _reasons() -> Any:
+    """(complaint_id, since, why) of every reason a case needs a person; built once, since a
+    statement is a value and building this one costs more than running it."""
+    failed = unattended_failed_timers().subquery()
+    letters = letters_needing_attention().subquery()
+    messages = unread_customer_messages().subquery()
+    return union_all(
+        select(failed.c.complaint_id, failed.c.fired_at.label("since"),
+               (literal("timer '") + failed.c.name + literal("' ") + failed.c.result).label("why")),
+        select(letters.c.complaint_id, letters.c.since, letters.c.why),
+        select(messages.c.complaint_id, messages.c.since, messages.c.why),
+    ).subquery("reasons")
+
+
+def _attention(conn: Any, conditions: list[Any]) -> dict[int, tuple[Any, str | None]]:
+    """The cases that need a person (under the filters), each with its nearest deadline or
+    attention time and the (greatest) reason, as ``list_cases`` computes them."""
+    reasons = _reasons()
+    query = (select(reasons.c.complaint_id, func.min(reasons.c.since), func.max(reasons.c.why))
+             .select_from(reasons.join(complaint_t, complaint_t.c.id == reasons.c.complaint_id))
+             .where(and_(true(), *conditions)).group_by(reasons.c.complaint_id))
+    found = {cid: (since, why) for cid, since, why in conn.execute(query)}
+    if found:
+        pending = (select(timer_t.c.complaint_id, func.min(timer_t.c.due_at))
+                   .where(and_(IS_PENDING, timer_t.c.complaint_id.in_(list(found)))).group_by(timer_t.c.complaint_id))
+        for cid, due in conn.execute(pending):
+            since, why = found[cid]
+            found[cid] = (min(due, since) if since is not None else due, why)
+    return found
+
+
+def _conditions(state: str | None, tier: str | None, queue: str | None, assignee: str | None, product: str | None,
+                references: Collection[str] | None) -> list[Any]:
+    wanted = {"state": state, "tier": tier, "queue": queue, "assignee": assignee, "product": product}
+    conditions = [complaint_t.c[name] == value for name, value in wanted.items() if value]
+    if references is not None:
+        conditions.append(complaint_t.c.reference.in_(list(references)))
+    return conditions
+
+
+def count_by_state(
+    engine: WorkflowEngine,
+    tier: str | None = None,
+    queue: str | None = None,
+    assignee: str | None = None,
+    product: str | None = None,
+    references: Collection[str] | None = None,
+) -> dict[str, int]:
+    """Complaints per state, under the same filters as ``list_cases`` (the state aside: the
+    counts are what a person picks a state by)."""
+    query = select(complaint_t.c.state, func.count()).group_by(complaint_t.c.state)
+    conditions = _conditions(None, tier, queue, assignee, product, references)
+    if conditions:
+        query = query.where(and_(*conditions))
+    with engine.db.read() as conn:
+        return {r[0]: r[1] for r in conn.execute(query)}
 
 

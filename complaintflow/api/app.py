@@ -22,6 +22,7 @@ from complaintflow.bootstrap import build
 from complaintflow.keys import session_secret
 from complaintflow.schema import check_schema
 from complaintflow.settings import Settings, load_settings
+from complaintflow.web import mount_console
 
 __all__ = ["create_app"]
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(errors.BodyLimit, max_bytes=settings.api_max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app)  # the web console's pages under /console (docs/console.md)
     return app
 
 

@@ -14,21 +14,15 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
 
-from complaintflow.cli.context import CliContext, ctx_of
+from complaintflow.cli.context import ctx_of
 from complaintflow.cli.render import Listing, clip, state_text, when
-from complaints.errors import NotPermitted
-from complaints.history import CustomerHistory, customer_history, find_customer
+from complaints.history import CustomerHistory
 from complaints.notes import add_note
 from complaints.safe_text import visible
-from complaints.search import SearchPage, SearchQuery, search_complaints
-from workflows.access import personal_data_rule
-from workflows.queries import check_filters
+from complaints.search import SearchPage, SearchQuery
+from workflows import access
 
 customer_app = typer.Typer(help="A customer's complaints, letters and messages.", no_args_is_help=True)
-
-
-def _shows(cli: CliContext) -> Any:
-    return personal_data_rule(cli.app().engine.registry, [cli.role])
 
 
 def search(
@@ -48,22 +42,12 @@ def search(
 ) -> None:
     """Find complaints by the words of their descriptions, notes and customers' messages, best first."""
     cli = ctx_of(ctx)
-    engine = cli.app().engine
-    check_filters(engine, state=state, tier=tier, queue=queue)
-    customer_id = None
-    if customer is not None:
-        with engine.db.read() as conn:
-            customer_id, by_email = find_customer(conn, customer)
     raw: dict[str, Any] = {"text": text, "product": product, "company": company, "state": state, "tier": tier,
-                           "queue": queue, "assignee": assignee, "customer_id": customer_id,
+                           "queue": queue, "assignee": assignee, "customer": customer,
                            "received_from": received_from, "received_to": received_to, "page": page,
                            "per_page": per_page}
     query = SearchQuery.parse({k: v for k, v in raw.items() if v is not None})
-    shows = _shows(cli)
-    if customer is not None and by_email and not shows("", 0):
-        raise NotPermitted("Searching by a customer's email address needs a role shown personal data; "
-                           "give their pseudonym or id", [cli.role])
-    result = search_complaints(engine.db, query, shows)
+    result = access.search(cli.app().engine, query, [cli.role])
     if cli.json:
         cli.emit_json(result.model_dump(mode="json") | {"pages": result.pages})
         return
@@ -120,7 +104,7 @@ def customer_show(
 ) -> None:
     """Every complaint, letter and message of one customer, as your role may see them."""
     cli = ctx_of(ctx)
-    history = customer_history(cli.app().db, customer, _shows(cli), (cli.role,))
+    history = access.customer(cli.app().engine, customer, [cli.role])
     if cli.json:
         cli.emit_json(history.model_dump(mode="json"))
         return

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from complaintflow.schema import MARKER_TABLE
-from complaintflow.tables import metadata, modelled
+from complaintflow.tables import UNMODELLED_SINCE, metadata, modelled
 from complaints.db import Database
 from complaints.errors import ConfigurationError
 
@@ -70,7 +70,8 @@ def downgrade(db: Database, revision: str, script_location: Path = MIGRATIONS_DI
 
 
 def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) -> None:
-    """Stamp a pre-migration database that already matches the models; refuse one that doesn't."""
+    """Stamp a pre-migration database that already matches the models (as of the migration
+    before ``UNMODELLED_SINCE``, which the upgrade then runs); refuse one that doesn't."""
     versioned = bool(MigrationContext.configure(conn).get_current_heads())
     has_tables = inspect(conn).has_table(MARKER_TABLE)
     conn.rollback()
@@ -84,7 +85,9 @@ def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) ->
             f"models in {len(differences)} way(s), first: {differences[0]}. Back it up and start "
             "from an empty database, or stamp it with Alembic once you have aligned it by hand."
         )
-    command.stamp(alembic_config(db.url, script_location, conn), "heads")
+    # as of the migration before the first that makes what no model declares: the upgrade runs it
+    before = ScriptDirectory.from_config(alembic_config("", script_location)).get_revision(UNMODELLED_SINCE)
+    command.stamp(alembic_config(db.url, script_location, conn), (before and before.down_revision) or "heads")
 
 
 @dataclass

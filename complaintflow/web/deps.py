@@ -1,0 +1,96 @@
+"""Who is looking and what they may do: the signed-in user (the api's session), the role
+they act in, and the application the pages read from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+
+from complaintflow.api.auth import User, current_user
+from complaintflow.bootstrap import App
+from complaints.steps import SYSTEM_ROLE, Actor
+
+HERE = Path(__file__).parent
+PREFIX = "/console"
+#: Roles shown the quality pages (Pareto, alerts, problem map, CAPA board).
+QUALITY_ROLES = frozenset({"quality", "supervisor", "specialist", "executive"})
+#: Roles that may move a CAPA along its board.
+CAPA_ROLES = frozenset({"quality"})
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _when(value: Any) -> str:
+    """A stored time as the pages show it (UTC, to the minute)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    return str(value)
+
+
+def _combine_query(chosen: dict[str, Any], **changes: Any) -> str:
+    """The queue's query string with some parameters changed (a state picked, the next page)."""
+    return urlencode({k: v for k, v in {**chosen, **changes}.items() if v not in (None, "")})
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["combine_query"] = _combine_query
+
+
+def app_of(request: Request) -> App:
+    """The application the api built (one per server process)."""
+    app: App = request.app.state.complaintflow
+    return app
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in person and the role they act in (their first role a person may act in)."""
+
+    user: User
+    role: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user.name, self.role)
+
+    @property
+    def sees_quality(self) -> bool:
+        return self.role in QUALITY_ROLES
+
+    @property
+    def moves_capas(self) -> bool:
+        return self.role in CAPA_ROLES
+
+
+class SignInNeeded(Exception):
+    """The request has no valid session: the page sends the browser to sign in."""
+
+
+def viewer(request: Request, user: Annotated[User, Depends(current_user)]) -> Viewer:
+    """The signed-in person, acting in their first role (the api's default too)."""
+    roles = [r for r in user.roles if r != SYSTEM_ROLE]
+    if not roles:
+        raise SignInNeeded(request.url.path)
+    return Viewer(user, roles[0])
+
+
+def page(request: Request, template: str, who: Viewer | None, status_code: int = 200, **context: Any) -> Any:
+    """Render a page with what every page needs (the viewer, the prefix)."""
+    return templates.TemplateResponse(request, template, {"who": who, "prefix": PREFIX, **context}, status_code=status_code)
+
+
+#: A page's signed-in viewer, as a parameter type.
+Who = Annotated[Viewer, Depends(viewer)]

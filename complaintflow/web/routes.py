@@ -1,0 +1,248 @@
+"""The handlers' pages: sign-in, the work queue, a case, a customer.
+
+Every change is a POST of a plain HTML form, answered by a redirect to the page it changed
+(so reloading never repeats it), or, when the engine refuses, by the same page again with
+the engine's own message beside the field it names and what the user typed kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from complaintflow.api import auth
+from complaintflow.users.services import sign_in
+from complaintflow.web import views
+from complaintflow.web.deps import PREFIX, Viewer, Who, app_of, page
+from complaints import outbox
+from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, GuardFailed, InvalidInput, NotFound
+from complaints.notes import add_note
+from complaints.steps import Move
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _see(path: str, **params: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(f"{PREFIX}{path}{'?' + query if query else ''}", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {k: form.getlist(k) if k == "refs" else form.get(k) for k in form}
+
+
+# -- signing in and out ---------------------------------------------------------------------------
+
+
+@router.get("/", response_model=None)
+def home() -> RedirectResponse:
+    return _see("/queue")
+
+
+@router.get("/sign-in", response_model=None)
+def sign_in_page(request: Request, next: str = "") -> Response:
+    return page(request, "sign_in.html", None, next=next, error=None, name="")
+
+
+@router.post("/sign-in", response_model=None)
+async def sign_in_form(request: Request) -> Response:
+    form = await _form(request)
+    name, password = str(form.get("name") or ""), str(form.get("password") or "")
+    app = app_of(request)
+    user = sign_in(app.db, app.clock.now(), name, password, auth.ORIGIN_WEB) if name and password else None
+    if user is None:
+        return page(request, "sign_in.html", None, status_code=401, next=form.get("next") or "", name=name,
+                    error="That name and password do not match a user.")
+    target = str(form.get("next") or "")
+    response = RedirectResponse(target if target.startswith(PREFIX + "/") else f"{PREFIX}/queue", status_code=303)
+    auth.start_session(response, user, request)
+    return response
+
+
+@router.post("/sign-out", response_model=None)
+def sign_out(request: Request) -> Response:
+    response = _see("/sign-in", done="signed out")
+    auth.end_session(response, request)
+    return response
+
+
+# -- the work queue --------------------------------------------------------------------------------
+
+
+def _queue(request: Request, who: Viewer, status_code: int = 200, **extra: Any) -> Response:
+    app = app_of(request)
+    filters = views.QueueFilters.of(dict(request.query_params))
+    error = None
+    try:
+        data = views.queue_view(app, filters, who.actor)
+    except InvalidInput as exc:
+        error, data = str(exc), {"rows": [], "counts": {}, "total": 0, "in_state": 0, "overdue": 0, "more": False}
+    return page(request, "queue.html", who, status_code=status_code, filters=filters, data=data, error=error,
+                choices=views.choices(app), **extra)
+
+
+
+
+@router.get("/queue", response_model=None)
+def queue(request: Request, who: Who, done: str = "") -> Response:
+    return _queue(request, who, done=done)
+
+
+@router.post("/queue/bulk", response_model=None)
+async def bulk(request: Request, who: Who) -> Response:
+    """Assign or escalate the selected cases in one transaction: all of them, or none."""
+    form = await _form(request)
+    refs = [str(r) for r in form.get("refs") or []]
+    action = str(form.get("bulk_action") or "")
+    problems = []
+    if not refs:
+        problems.append("select at least one complaint")
+    if action == "assign":
+        payload = {"assignee": str(form.get("assignee") or "").strip()}
+        if not payload["assignee"]:
+            problems.append("assignee: say who works the selected complaints")
+    elif action == "escalate":
+        payload = {"reason": str(form.get("reason") or "").strip()}
+        if not payload["reason"]:
+            problems.append("reason: say why the selected complaints go up a tier")
+    else:
+        problems.append("choose assign or escalate")
+    if not problems:
+        try:
+            app_of(request).engine.advance_many([Move(r, action, payload) for r in refs], who.actor)
+        except ComplaintflowError as exc:
+            problems.append("; ".join([str(exc), *getattr(exc, "__notes__", [])]))
+    if problems:
+        return _queue(request, who, status_code=422, bulk_problems=problems, selected=set(refs))
+    verb = "assigned to " + payload.get("assignee", "") if action == "assign" else "escalated"
+    return _see("/queue", done=f"{len(refs)} complaint(s) {verb}")
+
+
+# -- one case ------------------------------------------------------------------------------------------
+
+
+def _case(request: Request, who: Viewer, reference: str, status_code: int = 200, **extra: Any) -> Response:
+    app = app_of(request)
+    try:
+        data = views.case_page(app, reference, who.actor)
+    except NotFound as exc:
+        return page(request, "not_found.html", who, status_code=404, message=str(exc))
+    codes = sorted((code, spec.name) for code, spec in app.taxonomy.codes.items())
+    return page(request, "case.html", who, status_code=status_code, data=data, related=_related(app, reference),
+                notes=views.notes_of(data["view"]), timeline=views.timeline(data["view"]), taxonomy_codes=codes,
+                **extra)
+
+
+def _related(app: Any, reference: str) -> list[dict[str, Any]]:
+    from root_cause.services import candidates
+
+    return candidates(app.db, reference, k=5)
+
+
+
+@router.get("/cases/{reference}", response_model=None)
+def case(request: Request, who: Who, reference: str, done: str = "") -> Response:
+    return _case(request, who, reference, done=done)
+
+
+@router.post("/cases/{reference}/act", response_model=None)
+async def act(request: Request, who: Who, reference: str) -> Response:
+    """Take an action (or preview its letters); a refusal shows the engine's reasons."""
+    app = app_of(request)
+    form = await _form(request)
+    action = str(form.get("action") or "")
+    try:
+        workflow = app.engine.workflow_of(app.engine.get(reference))
+    except NotFound as exc:
+        return page(request, "not_found.html", who, status_code=404, message=str(exc))
+    payload = views.payload_of(workflow, action, {k: v for k, v in form.items() if isinstance(v, str)})
+    failed: dict[str, Any] = {"action": action, "typed": form}
+    try:
+        expected = int(str(form.get("expected_version") or ""))
+    except ValueError:
+        expected = None
+    try:
+        if form.get("preview"):
+            step = app.engine.preview(reference, action, who.actor, payload)
+            return _case(request, who, reference, preview={"action": action, "step": step, "typed": form})
+        app.engine.advance(reference, action, who.actor, payload, expected)
+    except ConflictError as exc:
+        return _case(request, who, reference, status_code=409, conflict=exc, failed=failed)
+    except InvalidInput as exc:
+        names = list(workflow.spec.transitions[action].fields) if action in workflow.spec.transitions else []
+        by_field, general = views.problems_by_field(exc, names)
+        return _case(request, who, reference, status_code=422,
+                     failed=failed | {"message": str(exc).split(":")[0], "by_field": by_field, "general": general})
+    except (ActionNotAllowed, GuardFailed) as exc:
+        return _case(request, who, reference, status_code=422, failed=failed | {"message": str(exc)})
+    return _see(f"/cases/{reference}", done=f"'{workflow.spec.transitions[action].label or action}' done")
+
+
+@router.post("/cases/{reference}/letters/{letter_id}", response_model=None)
+async def letter(request: Request, who: Who, reference: str, letter_id: int) -> Response:
+    """Release a held letter (or hold a queued one) after reading it."""
+    app = app_of(request)
+    form = await _form(request)
+    verb = str(form.get("do") or "")
+    data = views.case_page(app, reference, who.actor)
+    if not data["sees_personal_data"]:
+        return _case(request, who, reference, status_code=403,
+                     letter_error=f"role '{who.role}' is not shown the personal data the letter holds")
+    if letter_id not in {n["id"] for n in data["view"]["notifications"]}:
+        return page(request, "not_found.html", who, status_code=404, message=f"No letter {letter_id} on {reference}")
+    change = {"release": outbox.release, "hold": outbox.hold}.get(verb)
+    if change is None:
+        return _case(request, who, reference, status_code=422, letter_error=f"unknown letter action {verb!r}")
+    try:
+        change(app.db, app.clock.now(), letter_id, who.actor, str(form.get("note") or ""))
+    except ComplaintflowError as exc:
+        return _case(request, who, reference, status_code=422, letter_error=str(exc))
+    return _see(f"/cases/{reference}", done=f"letter {letter_id} {'released' if verb == 'release' else 'held'}")
+
+
+@router.post("/cases/{reference}/links", response_model=None)
+async def link(request: Request, who: Who, reference: str) -> Response:
+    """Confirm or reject a suggested link to a related complaint (or confirm a candidate)."""
+    from root_cause.services import add_link, decide_link
+
+    app = app_of(request)
+    form = await _form(request)
+    decision, reason = str(form.get("decision") or ""), str(form.get("reason") or "") or None
+    try:
+        if form.get("link_id"):
+            decide_link(app.db, app.clock.now(), int(str(form["link_id"])), decision, who.actor, reason)
+        elif decision == "confirmed":
+            add_link(app.db, app.clock.now(), reference, str(form.get("target") or ""), str(form.get("kind") or ""),
+                     who.actor, reason)
+        else:
+            raise InvalidInput("Invalid link decision", ["only a stored link can be rejected"])
+    except (ComplaintflowError, ValueError) as exc:
+        return _case(request, who, reference, status_code=422, link_error=str(exc))
+    return _see(f"/cases/{reference}", done=f"link {decision}")
+
+
+@router.post("/cases/{reference}/notes", response_model=None)
+async def note(request: Request, who: Who, reference: str) -> Response:
+    """A note for the team (never sent to the customer), an event on the case."""
+    app = app_of(request)
+    form = await _form(request)
+    try:
+        add_note(app.db, app.clock.now(), reference, who.actor, str(form.get("text") or ""))
+    except ComplaintflowError as exc:
+        return _case(request, who, reference, status_code=422, note_error=str(exc), note_text=form.get("text"))
+    return _see(f"/cases/{reference}", done="note added")
+
+
+# -- a customer --------------------------------------------------------------------------------------
+
+
+@router.get("/customers/{pseudonym}", response_model=None)
+def customer(request: Request, who: Who, pseudonym: str) -> Response:
+    data = views.customer_page(app_of(request), pseudonym, who.actor)
+    if data is None:
+        return page(request, "not_found.html", who, status_code=404, message="No such customer")
+    return page(request, "customer.html", who, data=data)

@@ -1,0 +1,52 @@
+"""Deadlines in words a handler reads at a glance: "due in 3 business hours", "overdue by 2
+business days", counted on the business calendar of the case's queue. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from escalation.calendar import BusinessCalendar
+from escalation.tiers import policy_for
+from workflows.compiled import CompiledWorkflow
+
+
+def calendar_of(workflow: CompiledWorkflow, queue: str) -> BusinessCalendar | None:
+    """The calendar the queue's SLA clocks count on (none if the workflow declares no SLA)."""
+    policy = policy_for(workflow)
+    if policy.sla is None:
+        return None
+    name = policy.sla.queue_calendars.get(queue) or policy.sla.calendar
+    return policy.calendars.get(name)
+
+
+def _day_length(calendar: BusinessCalendar) -> float:
+    """Seconds in the calendar's usual business day (its opening hours averaged over the week)."""
+    spans = [(datetime.combine(datetime.min, close) - datetime.combine(datetime.min, open_)).total_seconds()
+             for open_, close in calendar.hours.values()]
+    return sum(spans) / len(spans) if spans else 8 * 3600.0
+
+
+def _amount(seconds: float, day: float, unit: str) -> str:
+    if seconds < 3600:
+        n, word = max(1, round(seconds / 60)), "minute"
+    elif seconds < 2 * day:
+        n, word = round(seconds / 3600), "hour"
+    else:
+        n, word = round(seconds / day), "day"
+    return f"{n} {unit}{word}{'' if n == 1 else 's'}"
+
+
+def relative(due: datetime | None, now: datetime, calendar: BusinessCalendar | None) -> tuple[str, bool]:
+    """(words, overdue) for a deadline: business time on ``calendar``, wall-clock time without one."""
+    if due is None:
+        return "no deadline", False
+    overdue = due <= now
+    if calendar is not None:
+        span = calendar.elapsed(due, now) if overdue else calendar.elapsed(now, due)
+        day, unit = _day_length(calendar), "business "
+    else:
+        span, day, unit = abs(due - now), 86400.0, ""
+    if span <= timedelta(0):  # the whole gap falls outside business hours
+        return ("overdue since the close of business" if overdue else "due at the next opening"), overdue
+    words = _amount(span.total_seconds(), day, unit)
+    return (f"overdue by {words}" if overdue else f"due in {words}"), overdue

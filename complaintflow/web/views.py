@@ -1,0 +1,265 @@
+"""What the handlers' pages show, as plain data: the work queue with its counts and deadlines
+in words, one case with its timeline, action forms and clocks, a customer's complaints.
+
+The templates only lay this out; every rule (who may see a name, what an action takes) is
+the engine's or the workflow's, read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+
+from complaintflow.bootstrap import App
+from complaintflow.web.timing import calendar_of, relative
+from complaints.errors import InvalidInput
+from complaints.notes import COMMENT, NOTE
+from complaints.privacy import ShowsPersonalData, withheld_text
+from complaints.repository import CUSTOMER_MESSAGE, complaint_t, customer_t
+from complaints.search import SearchQuery, search_complaints
+from complaints.steps import Actor
+from escalation.explain import clocks_view
+from workflows.compiled import CompiledWorkflow
+from workflows.definition import FieldSpec
+from workflows.queries import case_view, count_by_state, work_queue
+
+PAGE_SIZE = 50
+#: The most search matches the queue narrows itself to.
+SEARCH_HITS = 100
+QUEUE_FILTERS = ("state", "tier", "queue", "assignee", "product")
+
+
+@dataclass
+class QueueFilters:
+    """The queue's filters as the page's form sends them; empty values mean "any"."""
+
+    state: str | None = None
+    tier: str | None = None
+    queue: str | None = None
+    assignee: str | None = None
+    product: str | None = None
+    q: str | None = None
+    page: int = 1
+
+    @classmethod
+    def of(cls, params: dict[str, str]) -> QueueFilters:
+        values = {k: (params.get(k) or "").strip() or None for k in (*QUEUE_FILTERS, "q")}
+        try:
+            page = max(1, int(params.get("page") or 1))
+        except ValueError:
+            page = 1
+        return cls(**values, page=page)
+
+    def chosen(self) -> dict[str, str]:
+        return {k: v for k in (*QUEUE_FILTERS, "q") if (v := getattr(self, k))}
+
+
+@dataclass
+class Choices:
+    """What the filter menus offer: every state, tier and queue the workflows know."""
+
+    states: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+
+
+def choices(app: App) -> Choices:
+    workflows = list(app.registry)
+    return Choices(
+        states=sorted({s for w in workflows for s in w.spec.states}),
+        tiers=list(dict.fromkeys(t.name for w in workflows for t in w.tiers)),
+        queues=list(dict.fromkeys(t.queue for w in workflows for t in w.tiers)),
+    )
+
+
+def shows_personal_data(app: App, role: str) -> ShowsPersonalData:
+    """Whether ``role`` reads personal data in a case of the given workflow version."""
+    return lambda name, version: may_see_personal_data(app.registry.get(name, version), role)
+
+
+def search_hits(app: App, filters: QueueFilters, actor: Actor) -> dict[str, dict[str, Any]]:
+    """The best ``SEARCH_HITS`` complaints matching the search words under the same filters,
+    by reference, each with its snippet (personal data masked for a role not shown it)."""
+    wanted = {k: getattr(filters, k) for k in QUEUE_FILTERS}
+    query = SearchQuery.parse({"text": filters.q or "", **{k: v for k, v in wanted.items() if v},
+                               "per_page": SEARCH_HITS})
+    found = search_complaints(app.db, query, shows_personal_data(app, actor.role))
+    return {h.reference: {"snippet": h.snippet, "source": h.source, "score": h.score} for h in found.hits}
+
+
+def queue_view(app: App, filters: QueueFilters, actor: Actor) -> dict[str, Any]:
+    """One page of the work queue, nearest deadline first, each deadline in business time;
+    with search words, only the best matches (each with the words in context)."""
+    engine = app.engine
+    now = app.clock.now()
+    wanted = {k: getattr(filters, k) for k in QUEUE_FILTERS}
+    hits = search_hits(app, filters, actor) if filters.q else None
+    references = list(hits) if hits is not None else None
+    rows = work_queue(engine, **wanted, references=references, limit=PAGE_SIZE + 1,
+                      offset=(filters.page - 1) * PAGE_SIZE)
+    counts = count_by_state(engine, **{k: v for k, v in wanted.items() if k != "state"}, references=references)
+    calendars: dict[tuple[str, int, str], Any] = {}
+    shown = []
+    for r in rows[:PAGE_SIZE]:
+        key = (r["workflow_name"], r["workflow_version"], r["queue"])
+        if key not in calendars:
+            calendars[key] = calendar_of(app.registry.get(key[0], key[1]), key[2])
+        words, overdue = relative(r["next_due"], now, calendars[key])
+        shown.append(r | {"due_words": words, "overdue": overdue, "hit": (hits or {}).get(r["reference"])})
+    return {"rows": shown, "counts": counts, "total": sum(counts.values()),
+            "in_state": counts.get(filters.state, 0) if filters.state else sum(counts.values()),
+            "overdue": sum(1 for r in shown if r["overdue"]), "more": len(rows) > PAGE_SIZE, "now": now}
+
+
+# -- one case -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FormField:
+    """An action's field as an input: its HTML type follows the field's declared type."""
+
+    name: str
+    type: str
+    required: bool
+    description: str
+    choices: list[str] | None
+    input: str  # text, textarea, number, checkbox, date, datetime-local, select
+    step: str | None = None
+
+    @classmethod
+    def of(cls, name: str, spec: FieldSpec) -> FormField:
+        kind = {"text": "textarea", "int": "number", "float": "number", "bool": "checkbox", "date": "date",
+                "datetime": "datetime-local", "choice": "select"}.get(spec.type, "text")
+        return cls(name, spec.type, spec.required, spec.description, spec.choices, kind,
+                   "1" if spec.type == "int" else "any" if spec.type == "float" else None)
+
+
+def action_forms(workflow: CompiledWorkflow, options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The actions offered, each with its typed fields (from the workflow definition)."""
+    forms = []
+    for option in options:
+        spec = workflow.spec.transitions[option["action"]]
+        forms.append(option | {"form_fields": [FormField.of(n, f) for n, f in spec.fields.items()]})
+    return forms
+
+
+def payload_of(workflow: CompiledWorkflow, action: str, form: dict[str, str]) -> dict[str, Any]:
+    """The form's values as the engine's payload: empty optional fields left out, a list split
+    at commas, a time without a zone read as UTC. The engine validates the rest itself."""
+    spec = workflow.spec.transitions.get(action)
+    if spec is None:
+        return {}
+    payload: dict[str, Any] = {}
+    for name, f in spec.fields.items():
+        raw = form.get(f"f_{name}")
+        if f.type == "bool":
+            payload[name] = raw is not None and raw not in ("", "false", "off")
+            continue
+        if raw is None or not raw.strip():
+            continue
+        value: Any = raw.strip() if f.type != "text" else raw
+        if f.type == "list":
+            value = [part.strip() for part in raw.split(",") if part.strip()]
+        elif f.type == "datetime" and "+" not in raw and not raw.endswith("Z"):
+            value = raw.strip() + "+00:00"
+        payload[name] = value
+    return payload
+
+
+def problems_by_field(exc: InvalidInput, names: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """The engine's problems, those naming a field put beside it, the rest at the top."""
+    by_field: dict[str, list[str]] = {}
+    general = []
+    for line in exc.problems:
+        name, sep, message = line.partition(": ")
+        if sep and name in names:
+            by_field.setdefault(name, []).append(message)
+        else:
+            general.append(line)
+    return by_field, general
+
+
+def timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Events, customer messages, notes and letters in the order they happened (a note and a
+    customer's message are events of their own)."""
+    kinds = {CUSTOMER_MESSAGE: "message", NOTE: "note", COMMENT: "note"}
+    items: list[dict[str, Any]] = []
+    for e in view["events"]:
+        items.append({"kind": kinds.get(e["action"], "event"), "at": e["at"], "who": e["actor"], "role": e["role"],
+                      "event": e})
+    for n in view["notifications"]:
+        items.append({"kind": "letter", "at": n["created_at"], "who": "system", "role": "", "letter": n})
+    return sorted(items, key=lambda i: (_aware(i["at"]), i["kind"] == "letter"))
+
+
+def notes_of(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The team's notes and the comments for the customer, newest first."""
+    return [{"text": (e["payload"] or {}).get("text", ""), "author": e["actor"], "role": e["role"], "at": e["at"],
+             "public": e["action"] == COMMENT}
+            for e in reversed(view["events"]) if e["action"] in (NOTE, COMMENT)]
+
+
+def _aware(at: Any) -> datetime:
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    if isinstance(at, date) and not isinstance(at, datetime):
+        at = datetime.combine(at, time())
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def case_page(app: App, reference: str, actor: Actor) -> dict[str, Any]:
+    """The case as ``actor`` may see it, with its clocks explained and its action forms."""
+    view = case_view(app.engine, reference, actor)
+    workflow = app.registry.get(view["complaint"]["workflow_name"], view["complaint"]["workflow_version"])
+    clocks = clocks_view(app.engine, reference)
+    calendar = calendar_of(workflow, view["queue"])
+    now = app.clock.now()
+    for clock in clocks["clocks"]:
+        due = clock["due_at"]
+        # a regulatory deadline counts calendar days, never paused: told in plain time
+        counted_on = calendar if clock["kind"] == "sla" else None
+        clock["due_words"], clock["overdue"] = relative(due, now, counted_on) if due and clock["status"] == "running" \
+            else ("", False)
+    return {"view": view, "workflow": workflow, "forms": action_forms(workflow, view["actions"]),
+            "clocks": clocks["clocks"], "held": [n for n in view["notifications"] if n["status"] == "held"],
+            "sees_personal_data": may_see_personal_data(workflow, actor.role)}
+
+
+def may_see_personal_data(workflow: CompiledWorkflow, role: str) -> bool:
+    shown = workflow.spec.personal_data_roles
+    return shown is None or role in shown
+
+
+# -- a customer ---------------------------------------------------------------------------------
+
+
+def customer_page(app: App, pseudonym: str, actor: Actor) -> dict[str, Any] | None:
+    """A customer's complaints, newest first; their name and contacts only for roles every
+    workflow of theirs shows personal data to."""
+    with app.db.read() as conn:
+        person = conn.execute(select(customer_t).where(customer_t.c.pseudonym == pseudonym)).first()
+        if person is None:
+            return None
+        rows = conn.execute(
+            select(complaint_t.c.reference, complaint_t.c.state, complaint_t.c.tier, complaint_t.c.product,
+                   complaint_t.c.severity, complaint_t.c.received_at, complaint_t.c.description,
+                   complaint_t.c.workflow_name, complaint_t.c.workflow_version)
+            .where(complaint_t.c.customer_id == person.id).order_by(complaint_t.c.received_at.desc()).limit(500)
+        ).all()
+    shows = all(may_see_personal_data(app.registry.get(r.workflow_name, r.workflow_version), actor.role) for r in rows)
+    complaints = [{"reference": r.reference, "state": r.state, "tier": r.tier, "product": r.product,
+                   "severity": r.severity, "received_at": r.received_at,
+                   "summary": _summary(r.description if shows else withheld_text(r.description or "", person.name))}
+                  for r in rows]
+    who = {"pseudonym": person.pseudonym, "name": person.name, "email": person.email, "phone": person.phone} \
+        if shows else {"pseudonym": person.pseudonym, "withheld": f"personal data is not shown to role '{actor.role}'"}
+    return {"customer": who, "complaints": complaints,
+            "open": sum(1 for c in complaints if c["state"] not in ("closed", "archived"))}
+
+
+def _summary(text: str | None, most: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= most else text[: most - 1] + "…"

@@ -1,0 +1,176 @@
+"""The console's view data, without a browser: deadlines in business words, the queue's
+filters and counts, action forms' payloads, what a quality analyst is shown, the map's limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from casework import PAYLOADS, take_in, walk
+from conftest import T0
+from markupsafe import Markup
+
+from complaintflow.bootstrap import App
+from complaintflow.web import problem_map, quality, views
+from complaintflow.web.quality import MAX_CAPAS, MAX_CAUSES, MAX_CLUSTERS, Subject
+from complaintflow.web.timing import calendar_of, relative
+from complaints.errors import InvalidInput
+from complaints.steps import Actor
+
+HANDLER = Actor("hana", "handler")
+ANALYST = Actor("quinn", "quality")
+
+
+def _calendar(app: App):  # type: ignore[no-untyped-def]
+    workflow = app.registry.get("complaint", max(w.version for w in app.registry if w.name == "complaint"))
+    calendar = calendar_of(workflow, "frontline")
+    assert calendar is not None
+    return calendar
+
+
+def test_a_deadline_three_business_hours_ahead_reads_due_in_3_business_hours(sqlite_app: App) -> None:
+    calendar = _calendar(sqlite_app)
+    due = calendar.add_time(T0, 3 * 3600)
+    assert relative(due, T0, calendar) == ("due in 3 business hours", False)
+
+
+def test_a_deadline_over_the_weekend_counts_only_business_time(sqlite_app: App) -> None:
+    calendar = _calendar(sqlite_app)
+    friday_afternoon = T0 + timedelta(days=4, hours=6)  # Monday 09:00 UTC -> Friday 15:00 UTC
+    due = calendar.add_time(friday_afternoon, 4 * 3600)  # lands on Monday
+    words, overdue = relative(due, friday_afternoon, calendar)
+    assert (words, overdue) == ("due in 4 business hours", False)
+    assert due - friday_afternoon > timedelta(days=2)
+
+
+def test_a_passed_deadline_is_overdue_by_business_time(sqlite_app: App) -> None:
+    calendar = _calendar(sqlite_app)
+    due = T0 + timedelta(hours=1)
+    assert relative(due, T0 + timedelta(hours=3), calendar) == ("overdue by 2 business hours", True)
+    assert relative(None, T0, calendar) == ("no deadline", False)
+
+
+def test_the_queue_filters_by_product_and_counts_by_state(sqlite_app: App) -> None:
+    loans = [take_in(sqlite_app, product="Payday loan") for _ in range(2)]
+    other = take_in(sqlite_app, product="Current account")
+    walk(sqlite_app, loans[0], ["assess"])
+    data = views.queue_view(sqlite_app, views.QueueFilters(product="Payday loan"), HANDLER)
+    assert {r["reference"] for r in data["rows"]} == set(loans)
+    assert other not in {r["reference"] for r in data["rows"]}
+    assert data["counts"] == {"acknowledged": 1, "assessing": 1}
+    assert all(r["due_words"].startswith("due in ") for r in data["rows"])
+
+
+def test_the_queue_marks_overdue_cases_once_their_deadline_passed(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    sqlite_app.clock.now = lambda: T0 + timedelta(days=30)  # type: ignore[method-assign]
+    row = views.queue_view(sqlite_app, views.QueueFilters(), HANDLER)["rows"][0]
+    assert row["reference"] == reference
+    assert row["overdue"] and row["due_words"].startswith("overdue by ")
+
+
+def test_a_state_no_workflow_has_is_refused_by_the_queue(sqlite_app: App) -> None:
+    with pytest.raises(InvalidInput, match="state: 'investigation' is in no workflow"):
+        views.queue_view(sqlite_app, views.QueueFilters(state="investigation"), HANDLER)
+
+
+def test_form_values_become_the_engines_payload(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    workflow = sqlite_app.engine.workflow_of(sqlite_app.engine.get(reference))
+    payload = views.payload_of(workflow, "valid", {"f_criteria": "in time, our product", "f_rationale": "charged twice"})
+    assert payload == {"criteria": ["in time", "our product"], "rationale": "charged twice"}
+    assert views.payload_of(workflow, "info_received", {"f_summary": "  "}) == {}
+
+
+def test_the_engines_problems_are_put_beside_the_fields_they_name(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    walk(sqlite_app, reference, ["assess", "valid"])
+    workflow = sqlite_app.engine.workflow_of(sqlite_app.engine.get(reference))
+    payload = views.payload_of(workflow, "pause", {"f_reason": "waiting", "f_resume_on": "not a date"})
+    with pytest.raises(InvalidInput) as caught:
+        sqlite_app.engine.advance(reference, "pause", HANDLER, payload)
+    by_field, general = views.problems_by_field(caught.value, ["reason", "resume_on"])
+    assert list(by_field) == ["resume_on"] and "date" in by_field["resume_on"][0]
+    assert general == []
+
+
+def test_action_forms_take_their_input_types_from_the_workflow(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    walk(sqlite_app, reference, ["assess", "valid"])
+    page = views.case_page(sqlite_app, reference, HANDLER)
+    pause = next(f for f in page["forms"] if f["action"] == "pause")
+    assert {f.name: f.input for f in pause["form_fields"]} == {"reason": "textarea", "resume_on": "date"}
+
+
+def test_a_quality_analyst_sees_a_case_and_its_customer_without_names(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app, customer={"name": "Anna Bērziņa", "email": "anna@example.lv"},
+                        description="Anna Bērziņa was charged twice")
+    page = views.case_page(sqlite_app, reference, ANALYST)
+    assert not page["sees_personal_data"]
+    assert page["view"]["customer"]["name"] is None
+    assert "Bērziņa" not in repr(page["view"])
+    customer = views.customer_page(sqlite_app, page["view"]["customer"]["pseudonym"], ANALYST)
+    assert customer is not None and "Bērziņa" not in repr(customer) and "anna@" not in repr(customer)
+    handler_view = views.customer_page(sqlite_app, page["view"]["customer"]["pseudonym"], HANDLER)
+    assert handler_view is not None and handler_view["customer"]["name"] == "Anna Bērziņa"
+
+
+def test_the_pareto_counts_only_the_period_asked_for(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    walk(sqlite_app, reference, ["assess", "valid", "propose", "accept", "start_follow_up", "satisfied", "close"])
+    assert quality.pareto(sqlite_app, "30d")["rows"][0]["code"] == PAYLOADS["close"]["root_cause_code"]
+    sqlite_app.clock.now = lambda: T0 + timedelta(days=60)  # type: ignore[method-assign]
+    assert quality.pareto(sqlite_app, "30d")["rows"] == []
+    assert quality.pareto(sqlite_app, "90d")["total"] == 1
+    with pytest.raises(InvalidInput, match="period"):
+        quality.pareto(sqlite_app, "fortnight")
+
+
+def _many_subjects(causes: int, clusters: int, capas: int) -> dict[str, object]:
+    return {
+        "root_causes": [Subject(f"CAUSE.{i}", "root_cause", f"CAUSE.{i}", 100 - i) for i in range(causes)],
+        "clusters": [Subject(f"cluster:C-{i}", "cluster", f"<b>term{i}</b>, fee, charge", 2 + i % 50,
+                             f"CAUSE.{i % (causes or 1)}" if causes else None) for i in range(clusters)],
+        "capas": [Subject(str(i), "capa", f"CAPA {i}", 1, f"CAUSE.{i % (causes or 1)}" if causes else None, "t")
+                  for i in range(capas)],
+    }
+
+
+def test_the_map_draws_every_subject_it_is_given_once_each() -> None:
+    data = _many_subjects(MAX_CAUSES, MAX_CLUSTERS, MAX_CAPAS)
+    _, placed, _ = problem_map.layout(data)
+    assert len(placed) == MAX_CAUSES + MAX_CLUSTERS + MAX_CAPAS <= 300
+    picture = problem_map.svg(data, "/console")
+    assert isinstance(picture, Markup)
+    assert picture.count("<a ") == len(placed)
+    assert "<b>" not in picture and "&lt;b&gt;term1&lt;/b&gt;" in picture  # labels are text, never markup
+
+
+def test_the_map_keeps_labels_in_cells_that_do_not_overlap() -> None:
+    _, placed, _ = problem_map.layout(_many_subjects(5, 120, 5))
+    spots = [(round(p.x), round(p.y)) for p in placed]
+    assert len(spots) == len(set(spots))
+    assert all(p.x + problem_map.CELL / 2 <= problem_map.WIDTH for p in placed)
+
+
+def test_problem_subjects_cap_the_clusters_drawn_and_say_how_many_are_left_out(sqlite_app: App) -> None:
+    data = quality.problem_subjects(sqlite_app)
+    assert data["clusters"] == [] and data["hidden_clusters"] == 0
+    assert len(data["root_causes"]) <= MAX_CAUSES
+
+
+def test_the_consoles_queue_reads_the_same_rows_in_the_same_order_as_list_cases(sqlite_app: App) -> None:
+    from workflows.queries import list_cases, work_queue
+
+    references = [take_in(sqlite_app, product="Payday loan" if i % 2 else "Current account") for i in range(12)]
+    walk(sqlite_app, references[0], ["assess", "invalid"])  # its final letter waits for review: attention
+    walk(sqlite_app, references[1], ["assess", "valid", "propose"])
+    walk(sqlite_app, references[2], ["assess", "need_info"])
+    walk(sqlite_app, references[3], ["assess"])
+    sqlite_app.clock.now = lambda: T0 + timedelta(days=3)  # type: ignore[method-assign]
+    for filters in ({}, {"product": "Payday loan"}, {"state": "acknowledged"}, {"state": "closed"},
+                    {"references": references[:5]}):
+        for limit, offset in ((50, 0), (3, 0), (3, 3), (5, 10)):
+            expected = list_cases(sqlite_app.engine, limit=limit, offset=offset, **filters)  # type: ignore[arg-type]
+            assert work_queue(sqlite_app.engine, limit=limit, offset=offset, **filters) == expected  # type: ignore[arg-type]
+    assert work_queue(sqlite_app.engine)[0]["attention"] == "letter 'assessment_invalid' held for review"

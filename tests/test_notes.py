@@ -1,0 +1,93 @@
+"""Notes and comments: each an audited event on the case, refused when bad with nothing
+written, and masked by erasure like every other event."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from casework import take_in
+
+from complaintflow.bootstrap import App
+from complaintflow.cli.app import main
+from complaints.errors import ConflictError, InvalidInput
+from complaints.limits import NOTE_MAX
+from complaints.notes import COMMENT, NOTE, add_note
+from complaints.privacy import erase_customer
+from complaints.steps import Actor
+from complaints.uow import UnitOfWork
+from workflows.integrity import check_integrity
+
+HANA = Actor("hana", "handler")
+
+
+def events(app: App, reference: str) -> list[dict]:
+    with UnitOfWork(app.db) as uow:
+        return uow.cases.events(uow.cases.get(reference).id)  # type: ignore[arg-type]
+
+
+def test_a_note_and_a_comment_are_events_that_leave_the_case_where_it_was(app: App) -> None:
+    reference = take_in(app)
+    before = app.engine.get(reference)
+    note = add_note(app.db, app.clock.now(), reference, HANA, "  Called the branch  ")
+    comment = add_note(app.db, app.clock.now(), reference, HANA, "We are looking into it", public=True)
+    after = app.engine.get(reference)
+    assert (after.state, after.tier, after.version) == (before.state, before.tier, before.version + 2)
+    assert (note.seq, note.text, note.public, comment.seq, comment.public) == (
+        before.version + 1, "Called the branch", False, before.version + 2, True)
+    last = events(app, reference)[-2:]
+    assert [(e["action"], e["payload"], e["actor"], e["role"]) for e in last] == [
+        (NOTE, {"text": "Called the branch"}, "hana", "handler"),
+        (COMMENT, {"text": "We are looking into it"}, "hana", "handler")]
+    report = check_integrity(app.db, app.engine.registry)
+    assert report.problems == [], "the hash chain holds and the log replays to the case"
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("   ", "text: the note is empty"),
+    ("x" * (NOTE_MAX + 1), f"text: at most {NOTE_MAX:,} characters"),
+    ("a\x00b", "text: holds a NUL character"),
+])
+def test_a_bad_note_is_refused_naming_the_field_and_nothing_is_written(app: App, text: str, problem: str) -> None:
+    reference = take_in(app)
+    count = len(events(app, reference))
+    with pytest.raises(InvalidInput, match=problem):
+        add_note(app.db, app.clock.now(), reference, HANA, text)
+    assert len(events(app, reference)) == count
+
+
+def test_a_note_on_a_case_that_moved_on_is_refused_when_the_version_is_given(app: App) -> None:
+    reference = take_in(app)
+    version = app.engine.get(reference).version
+    add_note(app.db, app.clock.now(), reference, HANA, "first")
+    with pytest.raises(ConflictError, match=f"expected version {version}, it is now at version {version + 1}"):
+        add_note(app.db, app.clock.now(), reference, HANA, "second", expected_version=version)
+    assert len(events(app, reference)) == version + 1
+
+
+def test_erasure_masks_personal_data_in_notes_and_the_trail_still_verifies(app: App) -> None:
+    reference = take_in(app, customer={"name": "Anna Bērziņa", "email": "anna@example.lv", "phone": "+37120000000"})
+    add_note(app.db, app.clock.now(), reference, HANA, "Anna Bērziņa rang from +371 2000 0000, write to anna@example.lv")
+    erase_customer(app.db, app.clock.now(), Actor("dora", "supervisor"), "request", email="anna@example.lv")
+    note = next(e for e in events(app, reference) if e["action"] == NOTE)
+    assert note["payload"]["text"] == "[name erased] rang from [phone], write to [email]"
+    assert check_integrity(app.db, app.engine.registry).problems == []
+
+
+def test_the_note_command_writes_a_note_or_a_public_comment(
+        sqlite_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    reference = take_in(sqlite_app)
+    monkeypatch.setattr(sys, "argv", ["complaints", "--db", sqlite_app.db.url, "--actor", "ines", "--json", "note",
+                                      reference, "Refund agreed", "--public"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+        raise SystemExit(0)
+    assert exited.value.code in (0, None)
+    written = json.loads(capsys.readouterr().out)
+    assert (written["public"], written["text"], written["actor"]) == (True, "Refund agreed", "ines")
+    assert events(sqlite_app, reference)[-1]["action"] == COMMENT
+    monkeypatch.setattr(sys, "argv", ["complaints", "--db", sqlite_app.db.url, "note", reference, " "])
+    with pytest.raises(SystemExit) as refused:
+        main()
+    assert refused.value.code == 1 and "the note is empty" in capsys.readouterr().err
