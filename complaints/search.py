@@ -63,6 +63,7 @@ class SearchQuery(BaseModel):
     queue: str | None = Field(None, min_length=1, max_length=60)
     assignee: str | None = Field(None, min_length=1, max_length=NAME_MAX)
     customer: str | None = Field(None, min_length=1, max_length=EMAIL_MAX)  # email, id or pseudonym
+    customer_id: int | None = Field(None, ge=1, le=2**31 - 1)  # the customer's row, when known already
     received_from: BoundedDate | None = None
     received_to: BoundedDate | None = None
     page: int = Field(1, ge=1, le=100_000)
@@ -221,7 +222,8 @@ def _customer(conn: Connection, key: str, shows_personal_data: ShowsPersonalData
 def _filters(query: SearchQuery, customer_id: int | None) -> list[Any]:
     c = complaint_t.c
     wanted = [(c.product, query.product), (c.company, query.company), (c.state, query.state), (c.tier, query.tier),
-              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, customer_id)]
+              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, customer_id),
+              (c.customer_id, query.customer_id)]
     conditions = [column == value for column, value in wanted if value is not None]
     if query.received_from:
         conditions.append(c.received_at >= datetime.combine(query.received_from, time()))
