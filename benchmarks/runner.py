@@ -14,8 +14,8 @@ from benchmarks.harness import Context, Figure, FigureResult, Profile, run_figur
 from benchmarks.report import document
 
 #: In the order they run: the cheap, core figures first.
-FIGURE_KEYS = ("transitions", "intake", "mapping", "sweep", "contention", "scaling", "indicators", "letters", "cli",
-               "whatif", "console", "api", "linking", "memory", "prefect_naive")
+FIGURE_KEYS = ("transitions", "intake", "mapping", "sweep", "contention", "scaling", "indicators", "letters", "search",
+               "cli", "whatif", "console", "api", "linking", "memory", "prefect_naive")
 
 
 def figures(keys: Sequence[str] = FIGURE_KEYS) -> list[Figure]:

@@ -25,7 +25,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text, tuple_
+from sqlalchemy import Connection, and_, bindparam, column, func, literal_column, select, table, text
 
 from complaints import pii
 from complaints.db import Database
@@ -63,6 +63,7 @@ class SearchQuery(BaseModel):
     queue: str | None = Field(None, min_length=1, max_length=60)
     assignee: str | None = Field(None, min_length=1, max_length=NAME_MAX)
     customer: str | None = Field(None, min_length=1, max_length=EMAIL_MAX)  # email, id or pseudonym
+    customer_id: int | None = Field(None, ge=1, le=2**31 - 1)  # the customer's row, when known already
     received_from: BoundedDate | None = None
     received_to: BoundedDate | None = None
     page: int = Field(1, ge=1, le=100_000)
@@ -191,21 +192,22 @@ def search_complaints(db: Database, query: SearchQuery, shows_personal_data: Sho
                            "number) needs a role shown personal data")
     with db.read() as conn:
         customer_id = _customer(conn, query.customer, shows_personal_data) if query.customer else None
-        rows, total = _matches(conn, query, terms, customer_id)
-        documents = _documents(conn, [int(r["doc_id"]) for r in rows])
-        names = _customer_names(conn, [r["customer_id"] for r in rows if r["customer_id"] is not None])
+        rows, total = _page(conn, query, terms, customer_id)
+        withheld = [not shows_personal_data(r["workflow_name"], r["workflow_version"]) for r in rows]
+        names = _customer_names(conn, [r["customer_id"] for r, hide in zip(rows, withheld, strict=True)
+                                       if hide and r["customer_id"] is not None])
     fix = UTCDateTime().process_result_value
     hits = []
-    for r in rows:
-        source, body = documents.get(int(r["doc_id"]), ("description", ""))
-        if not shows_personal_data(r["workflow_name"], r["workflow_version"]):
+    for r, hide in zip(rows, withheld, strict=True):
+        body = r["body"] or ""
+        if hide:
             name = names.get(r["customer_id"])
             body = pii.mask(body, (name,) if name else (), WITHHELD_NAME)
         snippet, spans = make_snippet(body, terms)
         hits.append(SearchHit(
             **{k: r[k] for k in ("reference", "state", "tier", "queue", "product", "company", "assignee", "language",
                                   "customer_id")},
-            received_at=fix(r["received_at"], None), score=r["score"], source=source,
+            received_at=fix(r["received_at"], None), score=r["score"], source=r["action"] or "description",
             snippet=snippet, highlights=spans))
     return SearchPage(query=query, total=total, page=query.page, per_page=query.per_page, hits=hits)
 
@@ -221,7 +223,8 @@ def _customer(conn: Connection, key: str, shows_personal_data: ShowsPersonalData
 def _filters(query: SearchQuery, customer_id: int | None) -> list[Any]:
     c = complaint_t.c
     wanted = [(c.product, query.product), (c.company, query.company), (c.state, query.state), (c.tier, query.tier),
-              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, customer_id)]
+              (c.queue, query.queue), (c.assignee, query.assignee), (c.customer_id, customer_id),
+              (c.customer_id, query.customer_id)]
     conditions = [column == value for column, value in wanted if value is not None]
     if query.received_from:
         conditions.append(c.received_at >= datetime.combine(query.received_from, time()))
@@ -230,39 +233,44 @@ def _filters(query: SearchQuery, customer_id: int | None) -> list[Any]:
     return conditions
 
 
-def _matches(conn: Connection, query: SearchQuery, terms: Sequence[Term],
-             customer_id: int | None) -> tuple[list[dict[str, Any]], int]:
-    """The page's rows (with ``doc_id`` and ``score``) and how many matched in all: best first,
-    then the newest taken in (without words: newest received first)."""
+def _page(conn: Connection, query: SearchQuery, terms: Sequence[Term],
+          customer_id: int | None) -> tuple[list[dict[str, Any]], int]:
+    """The page's rows, each with its best document's text (``body``) and event (``action``,
+    None for the description), and how many matched in all: one statement. Best first, then
+    the newest taken in (without words: newest received first)."""
     conditions = _filters(query, customer_id)
-    offset = (query.page - 1) * query.per_page
-    total = func.count().over().label("total")
+    c = complaint_t.c
     if not terms:
-        base = select(*_ROW, (complaint_t.c.id * DOC).label("doc_id"), literal_column("NULL").label("score")
-                      ).where(and_(True, *conditions))
-        page = base.add_columns(total).order_by(complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+        ranked = select(c.id.label("cid"), (c.id * DOC).label("doc"), literal_column("NULL").label("score"),
+                        c.received_at.label("first")).where(and_(True, *conditions))
     else:
         hits = (_sqlite_hits(terms) if conn.dialect.name == "sqlite" else _postgres_hits(terms)).subquery("hits")
-        if not conditions:  # rank the matches alone, and read the complaints of one page only
-            return _ranked_page(conn, hits, query.per_page, offset)
-        base = (select(*_ROW, hits.c.doc_id, hits.c.score)
-                .join_from(complaint_t, hits, hits.c.complaint_id == complaint_t.c.id).where(and_(*conditions)))
-        page = base.add_columns(total).order_by(hits.c.score.desc(), complaint_t.c.id.desc())
-    rows = [dict(r._mapping) for r in conn.execute(page.limit(query.per_page).offset(offset))]
-    if rows or not offset:
+        ranked = select(hits.c.complaint_id.label("cid"), hits.c.doc_id.label("doc"), hits.c.score,
+                        hits.c.score.label("first"))
+        if conditions:  # without, the matches are ranked alone and only the page's complaints read
+            ranked = ranked.join_from(hits, complaint_t, c.id == hits.c.complaint_id).where(and_(*conditions))
+    # ordered by (first, cid) inside and out: a row_number() to carry the order costs a second sort
+    order: tuple[Any, ...] = (literal_column("first").desc(), literal_column("cid").desc())
+    page = (ranked.add_columns(func.count().over().label("total"))
+            .order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page).cte("page"))
+    documents, key = _index(conn)
+    rows = [dict(r._mapping) for r in conn.execute(
+        select(*_ROW, page.c.doc.label("doc_id"), page.c.score, page.c.total, documents.c.body, event_t.c.action)
+        .select_from(page.join(complaint_t, c.id == page.c.cid)
+                     .outerjoin(documents, key == page.c.doc)
+                     .outerjoin(event_t, and_(event_t.c.complaint_id == page.c.cid, page.c.doc % DOC != 0,
+                                              event_t.c.seq == page.c.doc % DOC)))
+        .order_by(page.c.first.desc(), page.c.cid.desc()))]
+    if rows or query.page == 1:
         return rows, int(rows[0]["total"]) if rows else 0
-    return [], int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    return [], int(conn.execute(select(func.count()).select_from(ranked.subquery())).scalar_one())
 
 
-def _ranked_page(conn: Connection, hits: Any, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    ranked = (select(hits.c.complaint_id, hits.c.doc_id, hits.c.score, func.count().over().label("total"))
-              .order_by(hits.c.score.desc(), hits.c.complaint_id.desc()).limit(limit).offset(offset))
-    found = [dict(r._mapping) for r in conn.execute(ranked)]
-    if not found:
-        return [], int(conn.execute(select(func.count()).select_from(hits)).scalar_one()) if offset else 0
-    complaints = {r.id: dict(r._mapping) for r in conn.execute(
-        select(*_ROW).where(complaint_t.c.id.in_([int(f["complaint_id"]) for f in found])))}
-    return [complaints[int(f["complaint_id"])] | f for f in found], int(found[0]["total"])
+def _index(conn: Connection) -> tuple[Any, Any]:
+    """The index's documents as a table, and the column of their key (``rowid`` in FTS5)."""
+    key = "rowid" if conn.dialect.name == "sqlite" else "doc_id"
+    documents = table("complaint_search", column(key), column("body"))
+    return documents, documents.c[key]
 
 
 def _sqlite_hits(terms: Sequence[Term]) -> Any:
@@ -297,22 +305,6 @@ def _postgres_hits(terms: Sequence[Term]) -> Any:
     return query.columns(literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
 
 
-def _documents(conn: Connection, doc_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """(where it comes from, its text) of each document: a description, or an event's words."""
-    if not doc_ids:
-        return {}
-    column = "rowid" if conn.dialect.name == "sqlite" else "doc_id"
-    rows = conn.execute(text(f"SELECT {column}, body FROM complaint_search WHERE {column} IN :ids")
-                        .bindparams(bindparam("ids", expanding=True)), {"ids": list(doc_ids)})
-    bodies = {int(doc): body or "" for doc, body in rows}
-    events = [(doc // DOC, doc % DOC) for doc in doc_ids if doc % DOC]
-    actions = {int(cid) * DOC + int(seq): action for cid, seq, action in conn.execute(
-        select(event_t.c.complaint_id, event_t.c.seq, event_t.c.action)
-        .where(tuple_(event_t.c.complaint_id, event_t.c.seq).in_(events)))} if events else {}
-    return {doc: (actions.get(doc, "description") if doc % DOC else "description", body)
-            for doc, body in bodies.items()}
-
-
 def _customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, str]:
     if not customer_ids:
         return {}
@@ -323,23 +315,35 @@ def _customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, 
 # -- the snippet -----------------------------------------------------------------------------------
 
 
-def _fold(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+def _fold_char(ch: str) -> str:
+    # one character for one: the first of its decomposition, in small letters (Ķ -> k, Ό -> ο)
+    return unicodedata.normalize("NFKD", ch)[0].lower()[:1] or ch
 
 
-def _found(token: str, wanted: Sequence[str]) -> bool:
-    """Whether a word of the text is one searched for: equal once folded, or sharing its stem
-    (a crude one: the search itself stems English; this only decides what is highlighted)."""
-    folded = _fold(token)
-    return any(folded == w or (len(w) >= 4 and folded.startswith(w[:max(4, len(w) - 2)])) for w in wanted)
+def _fold(text: str) -> str:
+    """``text`` in small letters without accents, one character for each of its characters
+    (so a position in it is the same position in ``text``)."""
+    return text.lower() if text.isascii() else "".join(map(_fold_char, text))
+
+
+def _pattern(terms: Sequence[Term]) -> re.Pattern[str] | None:
+    """The searched words in folded text: the word itself, or (four letters or more) any word
+    sharing its stem, a crude one: the search itself stems English; this only decides what
+    is highlighted."""
+    words = sorted({_fold(w) for t in terms if not t.exclude for w in t.words}, key=len, reverse=True)
+    if not words:
+        return None
+    forms = [re.escape(w[:max(4, len(w) - 2)]) + r"\w*" if len(w) >= 4 else re.escape(w) for w in words]
+    return re.compile(r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)")
 
 
 def make_snippet(body: str, terms: Sequence[Term], size: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
     """A short excerpt of ``body`` around the first word searched for, white space made single
     spaces, "…" where it is cut; and the (start, end) spans of the searched words in it."""
     flat = " ".join(body.split())
-    wanted = [_fold(w) for t in terms if not t.exclude for w in t.words]
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(flat) if wanted and _found(m.group(), wanted)]
+    folded, pattern = _fold(flat), _pattern(terms)
+    first = pattern.search(folded) if pattern else None
+    spans = [first.span()] if first else []
     # a third of the excerpt before the word, unless the text ends sooner than that leaves room for
     start = max(0, min(spans[0][0] - size // 3, len(flat) - size)) if spans else 0
     if start:
@@ -351,5 +355,5 @@ def make_snippet(body: str, terms: Sequence[Term], size: int = SNIPPET_CHARS) ->
         end = space if space > start else end
     prefix, suffix = ("…" if start else ""), ("…" if end < len(flat) else "")
     shift = len(prefix) - start
-    inside = [(a + shift, b + shift) for a, b in spans if a >= start and b <= end]
+    inside = [(m.start() + shift, m.end() + shift) for m in pattern.finditer(folded, start, end)] if pattern else []
     return prefix + flat[start:end] + suffix, inside

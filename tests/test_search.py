@@ -114,7 +114,7 @@ def test_each_filter_keeps_only_the_complaints_it_names(app: App) -> None:
     cases = {
         "product": ("Loan", worked), "company": ("Acme", plain), "state": (view.state, worked),
         "tier": (view.tier, worked), "queue": (view.queue, worked), "assignee": ("ines", worked),
-        "customer": ("ina@example.lv", worked), "received_from": (date(2026, 11, 20), worked),
+        "customer": ("ina@example.lv", worked), "customer_id": (customer_id, worked), "received_from": (date(2026, 11, 20), worked),
         "received_to": (date(2026, 10, 1), plain),
     }
     assert sorted(refs(find(app, "refund"))) == sorted([plain, worked])
