@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     letter_routes: dict[str, str] = Field(
         default_factory=lambda: {"phone": "webhook", "letter": "webhook", "*": "smtp"},
         description="complaint channel -> smtp or webhook ('*': every other channel)")
+    quality_team_address: str | None = Field(
+        None, description="where root-cause notices go when their alert's owner has no e-mail address")
+    rc_notice_channel: str = Field("smtp", pattern="^(smtp|webhook)$",
+                                   description="channel root-cause notices are sent through: smtp or webhook")
     outbox_batch_size: int = Field(100, ge=1, le=10_000, description="letters claimed at once by a sender")
     outbox_max_attempts: int = Field(8, ge=1, le=100, description="attempts before a letter fails for good")
     outbox_claim_seconds: int = Field(300, ge=10, le=86_400,

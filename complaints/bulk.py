@@ -4,12 +4,14 @@ Why: SQLAlchemy converts every parameter of every row in Python (the UTC type de
 then SQLite's datetime formatting, JSON serialisation, ``construct_params``). On the hot
 write paths (intake batches, transitions, clock changes) that was over half of the time
 (cProfile, ``benchmarks``). Here SQLAlchemy still compiles the statement, once per dialect
-and column set; only the per-row conversion is ours, chosen from each bound column's type,
+and column set, and ``complaints/sa_compiled.py`` reads its bound parameters (the one place
+that looks inside the compiler; without it the statement goes through ``Connection.execute``);
+only the per-row conversion is ours, a column at a time, chosen from each bound column's type,
 and it produces exactly what SQLAlchemy would store (``tests/test_bulk.py`` compares both
 on SQLite and PostgreSQL). The statement runs on the connection of the caller's unit of
 work, in its transaction, so the unit of work still commits or rolls back everything.
 Reads of many rows work alike: ``select_matching`` takes the driver's values and
-``decoder`` converts each row with one call.
+``decoder`` converts them a column at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -31,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert, UpdateBase
 from sqlalchemy.types import TypeEngine
 
+from complaints import sa_compiled
 from complaints.types import UTCDateTime
 
 Convert = Callable[[Any], Any]
@@ -89,7 +93,11 @@ def converter(type_: TypeEngine[Any], dialect: Dialect, fallback: Convert | None
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    parameters: Callable[[Any], Any]  # a row -> the driver's parameters
+    rows_parameters: Callable[[Sequence[Any]], list[Any]]  # rows -> the driver's parameters of each
+
+    def parameters(self, row: Any) -> Any:
+        """The driver's parameters of one row."""
+        return self.rows_parameters((row,))[0]
     slots: Mapping[str, tuple[int | str, Convert]]  # row key -> (its place in the parameters, convert)
     width: int  # how many parameters
 
@@ -104,25 +112,32 @@ class _Compiled:
 Source = tuple[str | int | None, Any, Convert]  # (row key or position, or None: the constant; convert)
 
 
-def _row_function(positional: bool, names: Sequence[str], sources: Sequence[Source]) -> Callable[[Any], Any]:
-    """``row -> (f(row['a']), row['b'], constant, ...)``, or a dict of ``names`` to them.
+def _rows_function(positional: bool, names: Sequence[str], sources: Sequence[Source]) \
+        -> Callable[[Sequence[Any]], list[Any]]:
+    """``rows -> [(f(row['a']), row['b'], constant, ...), ...]``, or dicts of ``names`` to them.
 
-    Generated once per statement, so a row costs one call and no per-value loop: with a
-    generic loop the conversion itself was the largest cost of a batch (cProfile)."""
-    scope: dict[str, Any] = {}
-    parts = []
-    for i, (key, constant, convert) in enumerate(sources):
-        if key is None:
-            scope[f"c{i}"] = constant
-            part = f"c{i}"
-        elif convert is _same:
-            part = f"row[{key!r}]"
-        else:
-            scope[f"f{i}"] = convert
-            part = f"f{i}(row[{key!r}])"
-        parts.append(part if positional else f"{names[i]!r}: {part}")
-    body = f"({', '.join(parts)},)" if positional else f"{{{', '.join(parts)}}}"
-    return eval(f"lambda row: {body}", scope)  # noqa: S307 - built from the statement's own bind names
+    Built once per statement. The values are picked and converted a column at a time with
+    ``map`` and ``itemgetter`` and joined into rows by ``zip``, so no Python code runs per
+    row or per unconverted value: converting value by value in a loop was the largest cost
+    of a batch (cProfile)."""
+
+    def rows_parameters(rows: Sequence[Any]) -> list[Any]:
+        if not sources:  # a statement without parameters
+            return [() if positional else {} for _ in rows]
+        columns: list[Iterator[Any]] = []
+        for key, constant, convert in sources:
+            if key is None:
+                columns.append(repeat(constant, len(rows)))
+            elif convert is _same:
+                columns.append(map(itemgetter(key), rows))
+            else:
+                columns.append(map(convert, map(itemgetter(key), rows)))
+        values = zip(*columns, strict=True)
+        if positional:
+            return list(values)
+        return list(map(dict, map(zip, repeat(names), values)))
+
+    return rows_parameters
 
 
 class Bulk:
@@ -134,21 +149,23 @@ class Bulk:
 
     def __init__(self, statement: UpdateBase):
         self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled | None] = {}
         self._spread: dict[tuple[str, tuple[str, ...], str], _Compiled | None] = {}
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
             return 0
         compiled = self._compile(conn.dialect, tuple(rows[0]))
-        params = list(map(compiled.parameters, rows))
-        return execute(conn, compiled.sql, params)
+        if compiled is None:
+            return _public(conn, self.statement, rows)
+        return execute(conn, compiled.sql, compiled.rows_parameters(rows))
 
-    def _compile(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+    def _compile(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled | None:
+        """The statement for the driver, once per dialect and column set; None: use SQLAlchemy's
+        public path."""
         cache_key = (dialect.name, keys)
-        found = self._compiled.get(cache_key)
-        if found is not None:
-            return found
+        if cache_key in self._compiled:
+            return self._compiled[cache_key]
         found = self._compiled[cache_key] = _for_driver(
             self.statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True), dialect, keys)
         return found
@@ -163,7 +180,7 @@ class Bulk:
             return self._spread[cache_key]
         found = None
         plain = self._compile(dialect, keys)
-        if isinstance(self.statement, Insert) and dialect.name in ("sqlite", "postgresql") \
+        if plain is not None and isinstance(self.statement, Insert) and dialect.name in ("sqlite", "postgresql") \
                 and set(plain.slots) == set(keys) and len(plain.slots) == plain.width:
             table = self.statement.table
             if dialect.name == "sqlite":  # the list as JSON text: json_each(?) yields its items in order
@@ -178,15 +195,18 @@ class Bulk:
         return found
 
 
-def _for_driver(compiled: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-    """A compiled statement as the driver takes it: its text and a row -> parameters function."""
-    processors = compiled._bind_processors
-    by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.bind_names.values())
+def _for_driver(compiled: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled | None:
+    """A compiled statement as the driver takes it: its text and a row -> parameters
+    function; None where SQLAlchemy does not expose its bound parameters as expected
+    (``complaints/sa_compiled.py``)."""
+    binds = sa_compiled.driver_binds(compiled)
+    if binds is None:
+        return None
+    names = tuple(b.name for b in binds)
     sources: list[Source] = []
-    for name in names:
-        bind = by_name[name]
-        convert = converter(bind.type, dialect, processors.get(name))
+    for driver_bind in binds:
+        bind = driver_bind.bind
+        convert = converter(bind.type, dialect, driver_bind.process)
         if bind.required or bind.callable is not None:
             if bind.key not in keys:
                 raise KeyError(f"{compiled.statement}: the rows have no value for {bind.key!r}")
@@ -195,7 +215,7 @@ def _for_driver(compiled: Any, dialect: Dialect, keys: tuple[str, ...]) -> _Comp
             sources.append((None, convert(bind.effective_value), convert))
     slots = {key: (i if compiled.positional else names[i], convert)
              for i, (key, _, convert) in enumerate(sources) if isinstance(key, str)}
-    return _Compiled(compiled.string, _row_function(compiled.positional, names, sources), slots, len(sources))
+    return _Compiled(compiled.string, _rows_function(compiled.positional, names, sources), slots, len(sources))
 
 
 #: A template shared by at least this many rows of a round is written with one
@@ -243,6 +263,8 @@ class Stamps:
             return 0
         keys = tuple(self._rows[0][0])
         compiled = self.bulk._compile(conn.dialect, keys)
+        if compiled is None:
+            return _public(conn, self.bulk.statement, [{**template, self.key: value} for template, value in self._rows])
         # counted at C speed: a batch of transitions shares few rows, and pays nothing more
         shared = max(Counter(map(id, map(itemgetter(0), self._rows))).values()) >= SPREAD_FROM
         spread = self.bulk._compile_spread(conn.dialect, keys, self.key) if shared else None
@@ -278,14 +300,21 @@ class Stamps:
     def _stamped(self, compiled: _Compiled, rows: list[tuple[Mapping[str, Any], Any]]) -> list[Any]:
         """The driver's parameters of ``rows``, each distinct template converted once."""
         stamp = compiled.stamper(self.key)
-        converted: dict[int, Any] = {}  # id(template) -> its parameters; the templates outlive this call
-        params = []
-        for template, value in rows:
-            base = converted.get(id(template))
-            if base is None:
-                base = converted[id(template)] = compiled.parameters(template)
-            params.append(stamp(base, value))
-        return params
+        places: dict[int, int] = {}  # id(template) -> its place in templates; they outlive this call
+        templates: list[Mapping[str, Any]] = []
+        for template, _ in rows:
+            if id(template) not in places:
+                places[id(template)] = len(templates)
+                templates.append(template)
+        bases = compiled.rows_parameters(templates)
+        return [stamp(bases[places[id(template)]], value) for template, value in rows]
+
+
+def _public(conn: Connection, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]) -> int:
+    """``rows`` written through ``Connection.execute``: the same rows, at SQLAlchemy's speed."""
+    changed = int(conn.execute(statement, [dict(row) for row in rows]).rowcount)
+    # SQLAlchemy's batched INSERT on PostgreSQL reports no count; an insert writes every row or raises
+    return len(rows) if changed < 0 and isinstance(statement, Insert) else changed
 
 
 # -- parameter lists ---------------------------------------------------------------------------
@@ -358,14 +387,14 @@ def _json_text_value(value: Any) -> Any:
 
 
 @lru_cache(maxsize=64)
-def decoder(table: Table, dialect: str) -> Callable[[Sequence[Any]], dict[str, Any]]:
-    """``row -> {column: value}`` for rows of all ``table``'s columns as the driver returns
+def decoder(table: Table, dialect: str) -> Callable[[Sequence[Sequence[Any]]], list[dict[str, Any]]]:
+    """``rows -> [{column: value}, ...]`` for rows of all ``table``'s columns as the driver returns
     them on ``dialect``: the values SQLAlchemy would have returned (aware UTC datetimes,
     parsed JSON), with one call per row instead of one processor per value."""
     json_value = _json_text_value if dialect == "sqlite" else _same
     converts = [_aware if isinstance(c.type, UTCDateTime) else json_value if isinstance(c.type, JSON) else _same
                 for c in table.c]
-    return _row_function(False, [c.key for c in table.c], [(i, None, f) for i, f in enumerate(converts)])
+    return _rows_function(False, [c.key for c in table.c], [(i, None, f) for i, f in enumerate(converts)])
 
 
 def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[Sequence[Any]],
@@ -386,8 +415,7 @@ def select_matching(conn: Connection, table: Table, columns: Sequence[str], keys
         params: Any = {f"k{i}": [key[i] for key in keys] for i in range(len(columns))}
     else:
         params = (orjson.dumps([list(key) for key in keys]).decode(),)
-    decode = decoder(table, dialect)
-    return [decode(row) for row in query(conn, sql, params)]
+    return decoder(table, dialect)(query(conn, sql, params))
 
 
 @lru_cache(maxsize=64)

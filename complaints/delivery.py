@@ -82,10 +82,12 @@ class DeliveryReport:
     retried: list[str] = field(default_factory=list)  # failed for now, due again later
     failed: list[str] = field(default_factory=list)  # refused for good, or out of attempts
     batches: int = 0
+    notices: DeliveryReport | None = None  # the root-cause notices sent in the same run
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": list(self.sent), "retried": list(self.retried), "failed": list(self.failed),
-                "batches": self.batches}
+        found: dict[str, Any] = {"sent": list(self.sent), "retried": list(self.retried),
+                                 "failed": list(self.failed), "batches": self.batches}
+        return found | ({"notices": self.notices.as_dict()} if self.notices is not None else {})
 
 
 def retry_after(attempts: int) -> timedelta:

@@ -176,8 +176,9 @@ class AlertEvent(SQLModel, table=True):
 class RootCauseNotice(SQLModel, table=True):
     """The root-cause outbox: a message to an alert's owner, queued in the transaction that
     gave them reason to read it. Alerts are not complaints, so the case ``notification``
-    outbox (tied to a complaint) can't carry them; a delivery adapter sends ``queued`` rows
-    and marks them ``sent`` or ``failed``."""
+    outbox (tied to a complaint) can't carry them. ``root_cause.notice_delivery`` sends the
+    due ones (``queued``, or ``sending`` past their claim) and marks them ``sent``, ``queued``
+    again after a temporary failure (due at ``next_attempt_at``) or ``failed``."""
 
     __tablename__ = "rc_notice"
     __table_args__ = (Index("ix_rc_notice_status_created", "status", "created_at"),)
@@ -192,6 +193,8 @@ class RootCauseNotice(SQLModel, table=True):
     sent_at: datetime | None = _utc(default=None)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = _utc(default=None)  # None: due at once
+    message_id: str | None = Field(default=None, max_length=250)  # kept across attempts
 
 
 TABLES = (ComplaintRootCause, BlockKey, ComplaintLink, Capa, CapaCause, CapaEvent, RecurrenceAlert, AlertEvent,

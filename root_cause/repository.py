@@ -326,6 +326,29 @@ class RootCauseRepository:
             query = query.where(notice_t.c.status == status)
         return [dict(r._mapping) for r in self.conn.execute(query.order_by(notice_t.c.id))]
 
+    def due_notices(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """The earliest notices due by ``now`` (queued, or claimed by a sender whose claim ran
+        out); locked on PostgreSQL, skipping those another sender holds."""
+        due = and_(notice_t.c.status.in_(("queued", "sending")),
+                   or_(notice_t.c.next_attempt_at.is_(None), notice_t.c.next_attempt_at <= now))
+        query = select(notice_t).where(due).order_by(notice_t.c.id).limit(limit)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [dict(r._mapping) for r in self.conn.execute(query)]
+
+    def claim_notices(self, claims: Sequence[tuple[int, str]], until: datetime) -> None:
+        """Mark (id, Message-ID) notices ``sending`` until ``until``: no other sender takes them."""
+        for notice_id, message_id in claims:
+            self.conn.execute(update(notice_t).where(notice_t.c.id == notice_id)
+                              .values(status="sending", message_id=message_id, next_attempt_at=until))
+
+    def notice_outcome(self, notice_id: int, status: str, at: datetime, error: str | None = None,
+                       due: datetime | None = None) -> None:
+        """Record one attempt: ``sent`` (at ``at``), ``queued`` again (due at ``due``) or ``failed``."""
+        self.conn.execute(update(notice_t).where(notice_t.c.id == notice_id).values(
+            status=status, attempts=notice_t.c.attempts + 1, last_error=error[:500] if error else None,
+            next_attempt_at=due, sent_at=at if status == "sent" else None))
+
     def alerts(self, statuses: str | Sequence[str] | None = "open") -> list[dict[str, Any]]:
         query = select(alert_t)
         if statuses:

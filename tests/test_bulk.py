@@ -3,15 +3,20 @@ transaction; matching reads return what SQLAlchemy would."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import sqlalchemy
 from casework import take_in
 from sqlalchemy import and_, bindparam, event, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.exc import IntegrityError
 
 from complaintflow.bootstrap import App
+from complaints import sa_compiled
 from complaints.bulk import CHUNK, SPREAD_FROM, Bulk, Stamps, chunks, select_matching
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
@@ -168,3 +173,54 @@ def test_in_lists_are_cut_into_consecutive_slices_of_bounded_length() -> None:
     assert list(chunks(list(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(chunks([], 3)) == []
     assert [len(part) for part in chunks(list(range(CHUNK + 1)))] == [CHUNK, 1]
+
+
+# -- what bulk writes read from SQLAlchemy's compiler (complaints/sa_compiled.py) ----------------
+def _statements() -> list[Any]:
+    insert_all = timer_t.insert()
+    cancel = (update(timer_t).where(and_(timer_t.c.complaint_id == bindparam("b_id"), timer_t.c.status == "pending"))
+              .values(status="cancelled", cancelled_at=bindparam("b_at")))
+    return [insert_all, cancel]
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), psycopg.dialect()], ids=["sqlite", "postgresql"])
+def test_sqlalchemys_compiler_still_names_the_bound_parameters_in_the_drivers_order(dialect: Any) -> None:
+    """Fails loudly when a SQLAlchemy upgrade changes ``bind_names`` or ``positiontup``: bulk
+    writes would then fall back to ``Connection.execute`` at a fraction of their speed."""
+    keys = ["complaint_id", "kind", "name", "action", "state", "due_at", "status", "payload", "created_at"]
+    for statement in _statements():
+        column_keys = keys if statement.is_insert else ["b_id", "b_at"]
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys, for_executemany=True)
+        binds = sa_compiled.driver_binds(compiled)
+        assert binds is not None, (
+            f"SQLAlchemy {sqlalchemy.__version__} no longer exposes SQLCompiler.bind_names/positiontup as "
+            "complaints/sa_compiled.py reads them: bulk writes now take the slow public path")
+        names = [b.name for b in binds]
+        # the order as SQLAlchemy itself renders it: the same statement with named placeholders
+        named = statement.compile(dialect=type(dialect)(paramstyle="named"), column_keys=column_keys,
+                                  for_executemany=True)
+        assert names == re.findall(r"(?<!:):(\w+)", named.string)
+        if not compiled.positional:
+            assert names == re.findall(r"%\((\w+)\)s", compiled.string)
+        for b in binds:  # SQLAlchemy's own conversion of each value, through its public API
+            expected = b.bind.type.dialect_impl(dialect).bind_processor(dialect)
+            assert (b.process is None) == (expected is None)
+
+
+def test_without_the_compilers_attributes_bulk_writes_take_the_public_path_and_store_the_same_rows(
+    app: App, handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs = [take_in(app, handler, external_id=f"P-{i}") for i in range(SPREAD_FROM + 2)]
+    # what an upgrade that drops the attributes looks like to complaints.bulk
+    monkeypatch.setattr(sa_compiled, "driver_binds", lambda compiled: None)
+    with UnitOfWork(app.db) as uow:
+        ids = [uow.cases.get(ref).id for ref in refs]
+        uow.conn.execute(timer_t.insert(), timer_rows(ids[0], ["a", "b", "c"]))
+        assert Bulk(timer_t.insert()).run(uow.conn, timer_rows(ids[1], ["a", "b", "c"])) == 3
+        stamps = Stamps(Bulk(timer_t.insert()), "complaint_id")
+        for cid in ids[2:]:
+            for template in timer_rows(0, ["a", "b", "c"]):
+                stamps.add(template, cid)
+        assert stamps.run(uow.conn) == 3 * len(ids[2:])
+        uow.commit()
+    assert all(stored(app, cid) == stored(app, ids[0]) for cid in ids[1:]) and len(stored(app, ids[0])) == 3

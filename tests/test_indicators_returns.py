@@ -1,9 +1,10 @@
 """The regulators' returns and the follow-up's rating where the workflow records relief and ratings.
 
-The shipped workflow (version 1) has no field for the relief a proposal offers nor for the
-customer's rating of the handling; a version that adds them (as version 2 should: ``relief``
-and ``redress`` on ``propose``, ``rating`` on ``satisfied`` and ``dissatisfied``) is
-registered here, and the figures worked out by hand in the comments."""
+The shipped workflow's version 2 records the relief a proposal offers and the customer's
+rating of the handling (``relief`` and ``redress`` on ``propose``, ``rating`` on ``satisfied``
+and ``dissatisfied``; ``tests/test_indicators_shipped_fields.py`` drives them on the command
+line); a variant declaring the same fields is registered here, and the figures worked out by
+hand in the comments."""
 
 from __future__ import annotations
 

@@ -247,7 +247,8 @@ def send(
     max_batches: Annotated[int | None, typer.Option(min=1, help="stop after this many batches")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="list each letter sent, retried or failed")] = False,
 ) -> None:
-    """Send the letters due now (what the deliver-outbox flow does every minute)."""
+    """Send the letters due now, then the root-cause notices due to the quality team (what the
+    deliver-outbox flow does every minute)."""
     from complaintflow.delivery import send_due
 
     cli = ctx_of(ctx)
@@ -260,7 +261,13 @@ def send(
                           f"{len(report.sent)} sent, {len(report.retried)} to try again later, 0 failed")
         for line in (report.sent if verbose else []) + report.retried + report.failed:
             cli.console.print(Text(f"  {line}"))
-    if report.failed:
+        notices = report.notices
+        if notices is not None and (notices.sent or notices.retried or notices.failed):
+            cli.console.print(f"Root-cause notices: {len(notices.sent)} sent, {len(notices.retried)} to try again "
+                              f"later, {len(notices.failed)} failed")
+            for line in (notices.sent if verbose else []) + notices.retried + notices.failed:
+                cli.console.print(Text(f"  {line}"))
+    if report.failed or (report.notices is not None and report.notices.failed):
         raise typer.Exit(1)
 
 

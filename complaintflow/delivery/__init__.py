@@ -16,6 +16,7 @@ from complaintflow.settings import Settings
 from complaints.clock import Clock
 from complaints.delivery import DeliveryReport, LetterSender, deliver_due
 from complaints.errors import ConfigurationError
+from root_cause.notice_delivery import deliver_notices
 
 __all__ = ["Router", "message_id_domain", "send_due"]
 
@@ -46,8 +47,10 @@ class Router:
     def __call__(self, channel: str) -> LetterSender | None:
         routes = self.settings.letter_routes
         name = routes.get(channel) or routes.get(ANY_CHANNEL)
-        if name is None:
-            return None
+        return None if name is None else self.sender(name)
+
+    def sender(self, name: str) -> LetterSender | None:
+        """The sender of one transport (``smtp`` or ``webhook``); None when it is not configured."""
         if name not in self._senders:
             self._senders[name] = self._build(name)
         return self._senders[name]
@@ -84,9 +87,15 @@ def router(settings: Settings, clock: Clock) -> Iterator[Router]:
 
 
 def send_due(app: App, batch_size: int | None = None, max_batches: int | None = None) -> DeliveryReport:
-    """Send the letters due now through the configured channels."""
+    """Send the letters due now through the configured channels, then the root-cause notices
+    due to the quality team (``report.notices``)."""
     s = app.settings
+    claim_for, size = timedelta(seconds=s.outbox_claim_seconds), batch_size or s.outbox_batch_size
     with router(s, app.clock) as routes:
-        return deliver_due(app.db, app.clock, routes, message_id_domain(s), batch_size=batch_size or s.outbox_batch_size,
-                           max_batches=max_batches, claim_for=timedelta(seconds=s.outbox_claim_seconds),
-                           max_attempts=s.outbox_max_attempts)
+        report = deliver_due(app.db, app.clock, routes, message_id_domain(s), batch_size=size,
+                             max_batches=max_batches, claim_for=claim_for, max_attempts=s.outbox_max_attempts)
+        report.notices = deliver_notices(app.db, app.clock, routes.sender(s.rc_notice_channel), s.rc_notice_channel,
+                                         s.quality_team_address, message_id_domain(s), batch_size=size,
+                                         max_batches=max_batches, claim_for=claim_for,
+                                         max_attempts=s.outbox_max_attempts)
+    return report

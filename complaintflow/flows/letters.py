@@ -27,10 +27,14 @@ def send_letters(batch_size: int | None, max_batches: int | None, now: datetime 
 @flow(name="deliver-outbox", retries=FLOW_RETRIES, retry_delay_seconds=FLOW_RETRY_DELAY)
 def deliver_outbox(batch_size: int | None = None, max_batches: int | None = 50,
                    now: datetime | None = None) -> dict[str, Any]:
-    """Send the letters due: e-mail over SMTP, others to the webhook (COMPLAINTS_LETTER_ROUTES)."""
+    """Send the letters due: e-mail over SMTP, others to the webhook (COMPLAINTS_LETTER_ROUTES);
+    then the root-cause notices due (COMPLAINTS_RC_NOTICE_CHANNEL)."""
     report = send_letters(batch_size, max_batches, now)
     get_run_logger().info("%s letter(s) sent, %s to retry, %s failed", len(report["sent"]), len(report["retried"]),
                           len(report["failed"]))
+    notices = report.get("notices") or {"sent": [], "retried": [], "failed": []}
+    get_run_logger().info("%s root-cause notice(s) sent, %s to retry, %s failed", len(notices["sent"]),
+                          len(notices["retried"]), len(notices["failed"]))
     return report
 
 
