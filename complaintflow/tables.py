@@ -16,8 +16,8 @@ import workflows.models  # noqa: F401
 #: Tables no model declares, owned by their migration: the full-text index (``complaint_search``,
 #: with FTS5's own ``complaint_search_*`` tables on SQLite), which only triggers write.
 UNMODELLED = "complaint_search"
-#: The migration that creates them: a database made by ``create_all`` is adopted as of the one
-#: before it, so that it runs (``complaintflow.migrations.upgrade``).
+#: The migration that creates them: adopting a database made by ``create_all`` runs it alone
+#: (``complaintflow.migrations.upgrade``).
 UNMODELLED_SINCE = "0017"
 
 

@@ -211,7 +211,7 @@ def test_erasure_takes_personal_data_out_of_the_index_too(app: App) -> None:
 def test_the_migration_indexes_the_complaints_and_notes_already_stored(app: App) -> None:
     reference = take_in(app, description="Stored before the search index existed")
     add_note(app.db, app.clock.now(), reference, HANA, "A note from those days")
-    downgrade(app.db, "0015")
+    downgrade(app.db, "0016")
     upgrade(app.db)
     assert refs(find(app, "existed")) == [reference]
     assert [(hit.reference, hit.source) for hit in find(app, "days").hits] == [(reference, "note")]

@@ -70,8 +70,8 @@ def downgrade(db: Database, revision: str, script_location: Path = MIGRATIONS_DI
 
 
 def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) -> None:
-    """Stamp a pre-migration database that already matches the models (as of the migration
-    before ``UNMODELLED_SINCE``, which the upgrade then runs); refuse one that doesn't."""
+    """Adopt a pre-migration database that already matches the models (making what no model
+    declares, ``UNMODELLED_SINCE``'s migration); refuse one that doesn't."""
     versioned = bool(MigrationContext.configure(conn).get_current_heads())
     has_tables = inspect(conn).has_table(MARKER_TABLE)
     conn.rollback()
@@ -85,9 +85,14 @@ def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) ->
             f"models in {len(differences)} way(s), first: {differences[0]}. Back it up and start "
             "from an empty database, or stamp it with Alembic once you have aligned it by hand."
         )
-    # as of the migration before the first that makes what no model declares: the upgrade runs it
+    # Tables matching today's models hold every modelled migration already; only what no model
+    # declares is missing: stamp before the migration that makes it, run that one, stamp the rest.
+    config = alembic_config(db.url, script_location, conn)
     before = ScriptDirectory.from_config(alembic_config("", script_location)).get_revision(UNMODELLED_SINCE)
-    command.stamp(alembic_config(db.url, script_location, conn), (before and before.down_revision) or "heads")
+    if before is not None and before.down_revision:
+        command.stamp(config, before.down_revision)
+        command.upgrade(config, UNMODELLED_SINCE)
+    command.stamp(config, "heads")
 
 
 @dataclass
