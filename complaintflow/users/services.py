@@ -16,6 +16,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -34,8 +35,13 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
 TOKEN_PREFIX = "cft_"
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
-#: A hash checked against when no such user exists, so a wrong name takes as long as a wrong password.
-_DUMMY = _hasher.hash("no such user: the time of a check tells nothing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash checked against when no such user exists, so a wrong name takes as long as a wrong
+    password; made at first use, not at import, where every CLI command would pay for it."""
+    return _hasher.hash("no such user: the time of a check tells nothing")
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,7 @@ def sign_in(db: Database, now: datetime, name: str, password: str, origin: str) 
         row = UserRepository(conn).user(name)
     stored = row["password_hash"] if row and row["active"] else None
     try:
-        _hasher.verify(stored or _DUMMY, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if stored is None or row is None:
