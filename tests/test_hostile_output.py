@@ -67,3 +67,18 @@ def test_json_output_keeps_the_text_exactly_but_escaped(run) -> None:  # type: i
     assert view["complaint"]["description"] == HOSTILE["description"]
     code, _, err = run("--json", "advance", view["reference"], "\x1b[2J")
     assert code == 1 and "\x1b" not in err and json.loads(err)["error"]["action"] == "\x1b[2J"
+
+
+def test_letters_shown_and_previewed_carry_hostile_text_visibly(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("intake", *[arg for key, value in HOSTILE.items() for arg in (f"--{key}", value)],
+                       "--customer-email", "eve@example.com")
+    assert code == 0
+    reference = out.strip().splitlines()[-1]
+    code, out, _ = run("--json", "outbox", "list", "--reference", reference)
+    [letter] = json.loads(out)
+    code, out, err = run("outbox", "show", str(letter["id"]))
+    assert code == 0 and commands_in(out + err) == [] and "␛[31mEve␛[0m" in out
+    assert run("advance", reference, "assess")[0] == 0
+    code, out, err = run("advance", reference, "invalid", "-f", "criteria=ours", "-f", "rationale=\x1b[2Jno",
+                         "--preview")
+    assert code == 0 and commands_in(out + err) == [] and "␛[31mEve␛[0m" in out
