@@ -401,3 +401,19 @@ def test_every_control_is_reachable_by_keyboard(browser: Any, base: str, cf: App
         reached.add(page.evaluate("document.activeElement.textContent.trim().slice(0, 40)"))
     assert any(text.startswith("Start the validity assessment") for text in reached)
     page.context.close()
+
+
+def test_markup_a_customer_wrote_is_shown_as_text_and_never_run(browser: Any, base: str, cf: App) -> None:
+    script = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+    reference = _take_in(cf, description=f"Charged twice {script}",
+                         customer={"name": "<b>Eve</b>", "email": "eve@example.com"})
+    page = _signed_in(browser, base, "hana")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    page.goto(f"{base}/console/cases/{reference}")
+    expect(page.locator("body")).to_contain_text(script)
+    expect(page.locator("body")).to_contain_text("<b>Eve</b>")
+    assert page.evaluate("window.pwned === undefined") and page.locator("b", has_text="Eve").count() == 0
+    page.goto(f"{base}/console/queue")
+    assert page.evaluate("window.pwned === undefined") and dialogs == []
+    page.context.close()
