@@ -137,8 +137,9 @@ def test_a_wrong_password_a_forged_cookie_and_a_disabled_user_are_refused(sqlite
     assert browser.post("/session", json={"name": "ana", "password": PASSWORD}).status_code == 200
     services.disable_user(sqlite_api.app.db, datetime.now(UTC), "ana", by="test")
     assert browser.get("/session").status_code == 401
-    reasons = [r["details"]["reason"] for r in refusals(sqlite_api.app)]
-    assert reasons[:2] == ["wrong name or password"] * 2 and len(reasons) == 4
+    failed = refusals(sqlite_api.app, ("sign_in_failed",))
+    assert [(r["subject"], r["status"]) for r in failed] == [("ana", 401), ("nobody", 401)]
+    assert len(refusals(sqlite_api.app)) == 2  # the forged cookie, the disabled user's session
     assert [r["kind"] for r in refusals(sqlite_api.app, ("signed_in",))] == ["signed_in"]
 
 
@@ -233,3 +234,27 @@ def test_an_httpx_client_against_the_real_server_gets_json_with_nosniff(sqlite_a
     response = httpx.get(sqlite_api.url + "/openapi.json")
     assert response.status_code == 200 and response.headers["x-content-type-options"] == "nosniff"
     assert "/complaints/{reference}/advance" in response.json()["paths"]
+
+
+def test_a_name_with_too_many_wrong_passwords_waits_however_right_the_next_one_is(sqlite_api: Api) -> None:
+    sqlite_api.user("ana", "handler")
+    browser = sqlite_api.client()
+    for _ in range(services.SIGN_IN_LIMIT):
+        assert browser.post("/session", json={"name": "ana", "password": "guess"}).status_code == 401
+    throttled = browser.post("/session", json={"name": "ana", "password": PASSWORD})
+    assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 15 * 60
+    assert "Too many failed sign-ins for 'ana'" in throttled.text
+    assert [r["subject"] for r in refusals(sqlite_api.app, ("sign_in_throttled",))] == ["ana"]
+    assert sqlite_api.client().post("/session", json={"name": "bo", "password": "guess"}).status_code == 401
+    services.set_password(sqlite_api.app.db, datetime.now(UTC), "ana", PASSWORD + "!", by="admin")
+    assert browser.post("/session", json={"name": "ana", "password": PASSWORD + "!"}).status_code == 200
+
+
+def test_the_consoles_sign_in_form_counts_and_refuses_wrong_passwords_alike(sqlite_api: Api) -> None:
+    sqlite_api.user("cy", "handler")
+    browser = sqlite_api.client()
+    for _ in range(services.SIGN_IN_LIMIT):
+        assert browser.post("/console/sign-in", data={"name": "cy", "password": "guess"}).status_code == 401
+    throttled = browser.post("/console/sign-in", data={"name": "cy", "password": PASSWORD})
+    assert throttled.status_code == 429 and "Too many failed sign-ins for &#39;cy&#39;" in throttled.text
+    assert [r["origin"] for r in refusals(sqlite_api.app, ("sign_in_failed",))] == ["web"] * services.SIGN_IN_LIMIT

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import State
 
 from complaintflow.api.errors import ERRORS
-from complaintflow.users.services import User, record_access, sign_in, user_named, user_of_token
+from complaintflow.users.services import TooManySignIns, User, record_access, sign_in, user_named, user_of_token
 from complaints.steps import Actor
 
 __all__ = ["User", "current_user", "acting", "require_roles", "start_session", "end_session", "refuse", "router",
@@ -163,9 +163,13 @@ def create_session(request: Request, response: Response, body: SignIn) -> UserOu
     """Sign in with a name and password: the session cookie is set."""
     cf = request.app.state.complaintflow
     request.state.origin = ORIGIN_WEB
-    user = sign_in(cf.db, cf.clock.now(), body.name, body.password, ORIGIN_WEB)
+    try:
+        user = sign_in(cf.db, cf.clock.now(), body.name, body.password, ORIGIN_WEB)
+    except TooManySignIns as exc:  # logged by sign_in, as is a wrong password
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from exc
     if user is None:
-        raise refuse(request, status.HTTP_401_UNAUTHORIZED, "wrong name or password", details={"name": body.name[:100]})
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong name or password")
     start_session(response, user, request)
     return _out(user)
 

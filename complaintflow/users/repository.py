@@ -107,5 +107,11 @@ class UserRepository:
             query = query.limit(limit)
         return [dict(r._mapping) for r in self.conn.execute(query)]
 
+    def times_of(self, kind: str, subject: str, since: datetime) -> list[tuple[int, datetime]]:
+        """The place in the log and the time of ``subject``'s events of ``kind`` from ``since`` on, in order."""
+        query = (select(access_t.c.seq, access_t.c.at).where(access_t.c.kind == kind, access_t.c.subject == subject,
+                                                             access_t.c.at >= since).order_by(access_t.c.seq))
+        return [(r[0], r[1]) for r in self.conn.execute(query)]
+
     def access_count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(access_t)).scalar_one())

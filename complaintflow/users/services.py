@@ -10,12 +10,13 @@ and every refusal is appended to the hash-chained access log in the same transac
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -26,11 +27,14 @@ from sqlalchemy.exc import IntegrityError
 from complaintflow.users.repository import UserRepository, access_content_hash
 from complaints import audit
 from complaints.db import Database
-from complaints.errors import InvalidInput, NotFound
+from complaints.errors import InvalidInput, NotFound, NotPermitted
 
 __all__ = ["User", "Token", "add_user", "disable_user", "set_roles", "set_password", "create_token", "list_tokens",
-           "revoke_token", "sign_in", "user_of_token", "user_named", "record_access", "verify_access_log"]
+           "revoke_token", "sign_in", "TooManySignIns", "user_of_token", "user_named", "record_access", "verify_access_log"]
 
+#: Wrong passwords one name may have within the window before it must wait.
+SIGN_IN_LIMIT, SIGN_IN_WINDOW = 5, timedelta(minutes=15)
+SIGN_IN_FAILED = "sign_in_failed"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
 TOKEN_PREFIX = "cft_"
 MIN_PASSWORD = 10
@@ -205,20 +209,47 @@ def list_users(db: Database) -> list[dict[str, Any]]:
                 | {"password": u["password_hash"] is not None} for u in UserRepository(conn).users()]
 
 
+class TooManySignIns(NotPermitted):
+    """Too many wrong passwords for one name lately: it waits before it may try again."""
+
+    def __init__(self, name: str, retry_after: timedelta):
+        self.retry_after = max(1, math.ceil(retry_after.total_seconds()))
+        super().__init__(f"Too many failed sign-ins for {name!r}: try again in {math.ceil(self.retry_after / 60)} "
+                         "minute(s), or ask an administrator to set a new password")
+
+
 def sign_in(db: Database, now: datetime, name: str, password: str, origin: str) -> User | None:
-    """The user if the name and password match an active user; the sign-in is logged (a
-    failed one is logged by the caller, as the refusal it answers with)."""
+    """The user if the name and password match an active user. Both outcomes are logged; after
+    ``SIGN_IN_LIMIT`` failures within ``SIGN_IN_WINDOW`` (and since its password was last set) the
+    name is refused unchecked (``TooManySignIns``) until the oldest leaves the window, so a password
+    can't be guessed."""
+    subject = name[:100]
     with db.read() as conn:
-        row = UserRepository(conn).user(name)
+        repo = UserRepository(conn)
+        since = now - SIGN_IN_WINDOW
+        failures = repo.times_of(SIGN_IN_FAILED, subject, since)
+        reset = repo.times_of("password_set", subject, since)  # a new password starts afresh
+        row = repo.user(name)
+    failures = [(seq, at) for seq, at in failures if not reset or seq > reset[-1][0]]
+    if len(failures) >= SIGN_IN_LIMIT:
+        record_access(db, now, "sign_in_throttled", origin, subject=subject, status=429)
+        _, oldest = failures[-SIGN_IN_LIMIT]
+        raise TooManySignIns(subject, _aware(oldest) + SIGN_IN_WINDOW - now)
     stored = row["password_hash"] if row and row["active"] else None
     try:
         _hasher.verify(stored or _dummy_hash(), password)
+        matched = stored is not None and row is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    if stored is None or row is None:
+        matched = False
+    if not matched or row is None:
+        record_access(db, now, SIGN_IN_FAILED, origin, subject=subject, status=401)
         return None
     record_access(db, now, "signed_in", origin, actor=name)
     return _user(row)
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def user_of_token(db: Database, secret: str) -> User | None:

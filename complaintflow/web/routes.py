@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from complaintflow.api import auth
-from complaintflow.users.services import sign_in
+from complaintflow.users.services import TooManySignIns, sign_in
 from complaintflow.web import views
 from complaintflow.web.deps import PREFIX, Viewer, Who, app_of, page
 from complaints import outbox
@@ -53,7 +53,13 @@ async def sign_in_form(request: Request) -> Response:
     form = await _form(request)
     name, password = str(form.get("name") or ""), str(form.get("password") or "")
     app = app_of(request)
-    user = sign_in(app.db, app.clock.now(), name, password, auth.ORIGIN_WEB) if name and password else None
+    try:
+        user = sign_in(app.db, app.clock.now(), name, password, auth.ORIGIN_WEB) if name and password else None
+    except TooManySignIns as exc:
+        refused = page(request, "sign_in.html", None, status_code=429, next=form.get("next") or "", name=name,
+                       error=str(exc))
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     if user is None:
         return page(request, "sign_in.html", None, status_code=401, next=form.get("next") or "", name=name,
                     error="That name and password do not match a user.")
