@@ -433,4 +433,5 @@ def test_the_case_page_brings_in_its_related_complaints_once_open(browser: Any, 
     assert whole.status == 200 and second in whole.text() and "<html" in whole.text() and first in whole.text()
     missing = page.request.get(f"{base}/console/cases/C-1999-000001/related", headers={"HX-Request": "true"})
     assert missing.status == 404
+    assert page.request.get(f"{base}/console/cases/C-1999-000001/related").status == 404
     page.context.close()

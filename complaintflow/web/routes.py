@@ -151,12 +151,12 @@ def _related(app: Any, reference: str) -> list[dict[str, Any]]:
 def related(request: Request, who: Who, reference: str) -> Response:
     """The case's likely duplicates and related open complaints: the list alone for htmx, the
     whole case page with the list for a browser without script."""
-    if request.headers.get("hx-request") != "true":
-        return _case(request, who, reference, related=_related(app_of(request), reference))
     try:
         found = _related(app_of(request), reference)
     except NotFound as exc:
         return page(request, "not_found.html", who, status_code=404, message=str(exc))
+    if request.headers.get("hx-request") != "true":
+        return _case(request, who, reference, related=found)
     return page(request, "related.html", who, reference=reference, related=found)
 
 
