@@ -417,3 +417,21 @@ def test_markup_a_customer_wrote_is_shown_as_text_and_never_run(browser: Any, ba
     page.goto(f"{base}/console/queue")
     assert page.evaluate("window.pwned === undefined") and dialogs == []
     page.context.close()
+
+
+def test_the_case_page_brings_in_its_related_complaints_once_open(browser: Any, base: str, cf: App) -> None:
+    first = _take_in(cf, description="Overdraft fee charged twice on the same day")
+    second = _take_in(cf, description="Overdraft fee charged twice again this month")
+    add_link(cf.db, datetime.now(UTC), first, second, "related", Actor("quinn", "quality"), "same overdraft fee")
+    page = _signed_in(browser, base, "hana")
+    page.goto(f"{base}/console/cases/{first}")
+    expect(page.locator("ul.related").get_by_role("link", name=second)).to_be_visible()
+    # htmx asks for the list alone; a browser without script follows the link to the whole page with it
+    alone = page.request.get(f"{base}/console/cases/{first}/related", headers={"HX-Request": "true"})
+    assert alone.status == 200 and second in alone.text() and "<html" not in alone.text()
+    whole = page.request.get(f"{base}/console/cases/{first}/related")
+    assert whole.status == 200 and second in whole.text() and "<html" in whole.text() and first in whole.text()
+    missing = page.request.get(f"{base}/console/cases/C-1999-000001/related", headers={"HX-Request": "true"})
+    assert missing.status == 404
+    assert page.request.get(f"{base}/console/cases/C-1999-000001/related").status == 404
+    page.context.close()

@@ -24,6 +24,8 @@ QUALITY_ROLES = frozenset({"quality", "supervisor", "specialist", "executive"})
 CAPA_ROLES = frozenset({"quality"})
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+#: Templates ship with the package: compiled once, never checked for edits on each page.
+templates.env.auto_reload = False
 
 
 def _when(value: Any) -> str:

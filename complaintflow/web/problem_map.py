@@ -104,12 +104,16 @@ def svg(data: dict[str, Any], base: str) -> Markup:
         else:
             parts.append(f'<circle cx="{p.x:.1f}" cy="{p.y:.1f}" r="{p.r:.1f}"/>')
         if s.kind != "root_cause":
-            parts.append(f'<text class="label" x="{p.x:.1f}" y="{p.y + 34 + 12:.1f}" text-anchor="middle">'
-                         f'{escape(_clip(s.label))}</text>')
+            parts.append(_text("label", p.x, p.y + 34 + 12, escape(_clip(s.label))))
             if s.kind == "cluster":
-                parts.append(f'<text class="count" x="{p.x:.1f}" y="{p.y + 4:.1f}" text-anchor="middle">{s.size}</text>')
+                parts.append(_text("count", p.x, p.y + 4, s.size))
         else:
-            parts.append(f'<text class="cause-count" x="{p.x:.1f}" y="{p.y + 5:.1f}" text-anchor="middle">{s.size}</text>')
+            parts.append(_text("cause-count", p.x, p.y + 5, s.size))
         parts.append("</a>")
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _text(css: str, x: float, y: float, body: object) -> str:
+    """A centred SVG text (``body`` already escaped, or a number)."""
+    return f'<text class="{css}" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{body}</text>'

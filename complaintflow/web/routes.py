@@ -7,6 +7,7 @@ the engine's own message beside the field it names and what the user typed kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -132,15 +133,18 @@ async def bulk(request: Request, who: Who) -> Response:
 
 
 def _case(request: Request, who: Viewer, reference: str, status_code: int = 200, **extra: Any) -> Response:
+    """The case page; its related complaints come in a second request (``related``) unless
+    given, as the search over other complaints costs most of the page's time."""
     app = app_of(request)
     try:
         data = views.case_page(app, reference, who.actor)
     except NotFound as exc:
         return page(request, "not_found.html", who, status_code=404, message=str(exc))
+    if "link_error" in extra:  # a refused link decision shows the list it was made on at once
+        extra.setdefault("related", _related(app, reference))
     codes = sorted((code, spec.name) for code, spec in app.taxonomy.codes.items())
-    return page(request, "case.html", who, status_code=status_code, data=data, related=_related(app, reference),
-                notes=views.notes_of(data["view"]), timeline=views.timeline(data["view"]), taxonomy_codes=codes,
-                **extra)
+    return page(request, "case.html", who, status_code=status_code, data=data, notes=views.notes_of(data["view"]),
+                timeline=views.timeline(data["view"]), taxonomy_codes=codes, **{"related": None, **extra})
 
 
 def _related(app: Any, reference: str) -> list[dict[str, Any]]:
@@ -148,6 +152,18 @@ def _related(app: Any, reference: str) -> list[dict[str, Any]]:
 
     return candidates(app.db, reference, k=5)
 
+
+@router.get("/cases/{reference}/related", response_model=None)
+def related(request: Request, who: Who, reference: str) -> Response:
+    """The case's likely duplicates and related open complaints: the list alone for htmx, the
+    whole case page with the list for a browser without script."""
+    try:
+        found = _related(app_of(request), reference)
+    except NotFound as exc:
+        return page(request, "not_found.html", who, status_code=404, message=str(exc))
+    if request.headers.get("hx-request") != "true":
+        return _case(request, who, reference, related=found)
+    return page(request, "related.html", who, reference=reference, related=found)
 
 
 @router.get("/cases/{reference}", response_model=None)
@@ -188,6 +204,18 @@ async def act(request: Request, who: Who, reference: str) -> Response:
     return _see(f"/cases/{reference}", done=f"'{workflow.spec.transitions[action].label or action}' done")
 
 
+def _change(request: Request, who: Viewer, reference: str, work: Callable[[], object], done: str, error_field: str,
+            also: tuple[type[Exception], ...] = (), **kept: Any) -> Response:
+    """Make one change to the case and see it; refused, the case page again with the refusal
+    beside ``error_field`` (and what the user typed, ``kept``)."""
+    refused: tuple[type[Exception], ...] = (ComplaintflowError, *also)
+    try:
+        work()
+    except refused as exc:
+        return _case(request, who, reference, status_code=422, **{error_field: str(exc)}, **kept)
+    return _see(f"/cases/{reference}", done=done)
+
+
 @router.post("/cases/{reference}/letters/{letter_id}", response_model=None)
 async def letter(request: Request, who: Who, reference: str, letter_id: int) -> Response:
     """Release a held letter (or hold a queued one) after reading it."""
@@ -203,11 +231,9 @@ async def letter(request: Request, who: Who, reference: str, letter_id: int) -> 
     change = {"release": outbox.release, "hold": outbox.hold}.get(verb)
     if change is None:
         return _case(request, who, reference, status_code=422, letter_error=f"unknown letter action {verb!r}")
-    try:
-        change(app.db, app.clock.now(), letter_id, who.actor, str(form.get("note") or ""))
-    except ComplaintflowError as exc:
-        return _case(request, who, reference, status_code=422, letter_error=str(exc))
-    return _see(f"/cases/{reference}", done=f"letter {letter_id} {'released' if verb == 'release' else 'held'}")
+    return _change(request, who, reference, lambda: change(app.db, app.clock.now(), letter_id, who.actor,
+                                                             str(form.get("note") or "")),
+                   f"letter {letter_id} {'released' if verb == 'release' else 'held'}", "letter_error")
 
 
 @router.post("/cases/{reference}/links", response_model=None)
@@ -218,7 +244,8 @@ async def link(request: Request, who: Who, reference: str) -> Response:
     app = app_of(request)
     form = await _form(request)
     decision, reason = str(form.get("decision") or ""), str(form.get("reason") or "") or None
-    try:
+
+    def decide() -> None:
         if form.get("link_id"):
             decide_link(app.db, app.clock.now(), int(str(form["link_id"])), decision, who.actor, reason)
         elif decision == "confirmed":
@@ -226,9 +253,8 @@ async def link(request: Request, who: Who, reference: str) -> Response:
                      who.actor, reason)
         else:
             raise InvalidInput("Invalid link decision", ["only a stored link can be rejected"])
-    except (ComplaintflowError, ValueError) as exc:
-        return _case(request, who, reference, status_code=422, link_error=str(exc))
-    return _see(f"/cases/{reference}", done=f"link {decision}")
+
+    return _change(request, who, reference, decide, f"link {decision}", "link_error", also=(ValueError,))
 
 
 @router.post("/cases/{reference}/notes", response_model=None)
@@ -236,11 +262,9 @@ async def note(request: Request, who: Who, reference: str) -> Response:
     """A note for the team (never sent to the customer), an event on the case."""
     app = app_of(request)
     form = await _form(request)
-    try:
-        add_note(app.db, app.clock.now(), reference, who.actor, str(form.get("text") or ""))
-    except ComplaintflowError as exc:
-        return _case(request, who, reference, status_code=422, note_error=str(exc), note_text=form.get("text"))
-    return _see(f"/cases/{reference}", done="note added")
+    return _change(request, who, reference,
+                   lambda: add_note(app.db, app.clock.now(), reference, who.actor, str(form.get("text") or "")),
+                   "note added", "note_error", note_text=form.get("text"))
 
 
 # -- a customer --------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ business days", counted on the business calendar of the case's queue. Pure."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from escalation.calendar import BusinessCalendar
 from escalation.tiers import policy_for
@@ -21,8 +22,14 @@ def calendar_of(workflow: CompiledWorkflow, queue: str) -> BusinessCalendar | No
 
 def _day_length(calendar: BusinessCalendar) -> float:
     """Seconds in the calendar's usual business day (its opening hours averaged over the week)."""
+    return _average_span(tuple(calendar.hours.values()))
+
+
+@lru_cache(maxsize=64)
+def _average_span(hours: tuple[tuple[time, time], ...]) -> float:
+    """Cached: the queue asks it once per row, of the same few calendars."""
     spans = [(datetime.combine(datetime.min, close) - datetime.combine(datetime.min, open_)).total_seconds()
-             for open_, close in calendar.hours.values()]
+             for open_, close in hours]
     return sum(spans) / len(spans) if spans else 8 * 3600.0
 
 
