@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -20,7 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 from complaints.bulk import execute
 from complaints.errors import ConfigurationError
-from complaints.writelock import WaitingRoom
+from complaints.writelock import WaitingRoom, bulk_work
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 #: Every SQLite connection's settings, in order. WAL lets readers run beside the one writer,
@@ -130,6 +130,11 @@ class Database:
         """Let the writers waiting for SQLite's write lock go first (a moment at most)."""
         if self._room is not None:
             self._room.step_aside()
+
+    @staticmethod
+    def bulk_work() -> AbstractContextManager[None]:
+        """Mark this thread's writes within as bulk work, which no other bulk work waits for."""
+        return bulk_work()
 
     @property
     def dialect(self) -> str:

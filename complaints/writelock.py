@@ -6,8 +6,10 @@ once takes the lock again before the waiting writer's next try, so a handler's s
 out the whole sweep. So a writer that finds the lock taken leaves a marker in a waiting room
 (a folder beside the database file) and tries again every fraction of a millisecond, and bulk
 writers look into the room between units of their work: when someone waits, they commit what
-they have done and step aside until the room is empty. An uncontended BEGIN pays for one
-pragma either side of it, nothing more.
+they have done and step aside until the room is empty. Bulk writers waiting for the lock
+leave markers of their own kind, which other bulk writers ignore: sweepers that stepped aside
+for each other would take turns doing nothing. An uncontended BEGIN pays for one pragma either
+side of it, nothing more.
 """
 
 from __future__ import annotations
@@ -18,10 +20,25 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 #: How often a waiting writer tries again, and how long a bulk writer steps aside at most.
 POLL, STEP_ASIDE = 0.00005, 1.0
+
+#: Whether this thread's writes are bulk work (a sweep), which steps aside rather than being waited for.
+_BULK: ContextVar[bool] = ContextVar("complaints_bulk_writer", default=False)
+BULK_PREFIX = "bulk-"
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Mark the writes within as bulk work: while they wait for the lock, nobody steps aside."""
+    token = _BULK.set(True)
+    try:
+        yield
+    finally:
+        _BULK.reset(token)
 
 
 class WaitingRoom:
@@ -32,16 +49,18 @@ class WaitingRoom:
         self.busy_timeout_ms = busy_timeout_ms
 
     def occupied(self) -> bool:
+        """Whether a writer other than bulk work waits for the lock."""
         try:
             with os.scandir(self.folder) as entries:
-                return next(entries, None) is not None
+                return any(not entry.name.startswith(BULK_PREFIX) for entry in entries)
         except FileNotFoundError:
             return False
 
     @contextmanager
     def waiting(self) -> Iterator[None]:
         self.folder.mkdir(exist_ok=True)
-        marker = self.folder / f"{os.getpid()}-{uuid.uuid4().hex}"
+        kind = BULK_PREFIX if _BULK.get() else ""
+        marker = self.folder / f"{kind}{os.getpid()}-{uuid.uuid4().hex}"
         marker.touch()
         try:
             yield

@@ -46,6 +46,32 @@ def test_a_writer_that_finds_the_lock_taken_waits_in_the_room_and_goes_in_when_i
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
 
 
+def test_a_bulk_writer_waiting_for_the_lock_is_not_waited_for_by_other_bulk_work(tmp_path: Path) -> None:
+    """Sweepers that stepped aside for each other would take turns doing nothing."""
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    with db.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    holder = hold_write_lock(str(tmp_path / "w.db"))
+    done = threading.Event()
+
+    def bulk_write() -> None:
+        with db.bulk_work(), db.transaction() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        done.set()
+
+    writer = threading.Thread(target=bulk_write)
+    writer.start()
+    room = tmp_path / "w.db-waiting"
+    deadline = time.monotonic() + 10
+    while not (room.exists() and any(room.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert any(room.iterdir()) and not db.someone_waiting() and not done.is_set()
+    holder.execute("COMMIT")
+    assert done.wait(10)
+    writer.join()
+    holder.close()
+
+
 def test_a_sweep_steps_aside_for_a_waiting_writer_and_still_fires_every_timer_once(sqlite_app: App) -> None:
     references = [take_in(sqlite_app, external_id=f"W-{n}") for n in range(6)]
     for reference in references:

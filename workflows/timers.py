@@ -113,21 +113,22 @@ def sweep_with(
             uow.commit()
         return scratch, len(due), done, batch.interrupted
 
-    while True:
-        scratch, found, done, interrupted = retrying(one_batch, "a sweep's batch")
-        report.merge(scratch)
-        if on_batch:
-            on_batch(scratch)
-        report.batches += 1
-        if interrupted:  # people are at work: smaller batches, so none of them waits long
-            size = max(MIN_BATCH, size // 4)
-            engine.db.step_aside()
-        elif found < size or done == 0:
-            return report
-        else:
-            size = min(batch_size, size * 2)
-        if report.batches == max_batches:
-            return report
+    with engine.db.bulk_work():  # sweepers never step aside for each other
+        while True:
+            scratch, found, done, interrupted = retrying(one_batch, "a sweep's batch")
+            report.merge(scratch)
+            if on_batch:
+                on_batch(scratch)
+            report.batches += 1
+            if interrupted:  # people are at work: smaller batches, so none of them waits long
+                size = max(MIN_BATCH, size // 4)
+                engine.db.step_aside()
+            elif found < size or done == 0:
+                return report
+            else:
+                size = min(batch_size, size * 2)
+            if report.batches == max_batches:
+                return report
 
 
 class Batch:
