@@ -2,20 +2,23 @@
 
 SQLite runs in WAL mode with foreign keys on, a busy timeout, checkpoints and a page cache
 sized for bulk writes (``SQLITE_PRAGMAS``), and ``BEGIN IMMEDIATE`` so that two writers
-queue instead of failing half-way. PostgreSQL needs nothing special. No engine is created
-at import time.
+queue instead of failing half-way. On PostgreSQL a pooled connection is pinged before use only
+when it has lain idle (``IDLE_PING_SECONDS``): a ping on every checkout is one more round trip
+on every request, and a connection lost while in use is run again (``complaints.retry``). No
+engine is created at import time.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from complaints.bulk import execute
@@ -35,6 +38,8 @@ SQLITE_PRAGMAS = (
     "wal_autocheckpoint=10000", "cache_size=-16384",
 )
 READ_ONLY = "complaintflow_read_only"
+#: A pooled PostgreSQL connection idle longer than this is pinged before it is used again.
+IDLE_PING_SECONDS = 2.0
 
 
 def _bind_none_directly() -> None:
@@ -75,6 +80,27 @@ def _configure_sqlite(engine: Engine, room: WaitingRoom | None) -> None:
             room.begin_immediate(conn.connection.driver_connection)  # type: ignore[arg-type]
 
 
+def _ping_idle_connections(engine: Engine) -> None:
+    """Before a connection that lay idle in the pool is used, check it still reaches the
+    server; a dead one is replaced (the pool retries on ``DisconnectionError``)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"a pooled connection no longer answers: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("a pooled connection no longer answers")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and immediate transactions."""
     try:
@@ -92,8 +118,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
             options.update(connect_args={"check_same_thread": False, "timeout": 60})
-    else:
-        options.update(pool_pre_ping=True)
     options.update(kwargs)
     try:
         engine = create_engine(parsed, **options)
@@ -102,6 +126,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         _bind_none_directly()
         _configure_sqlite(engine, waiting_room(engine))
+    else:
+        _ping_idle_connections(engine)
     return engine
 
 
@@ -150,6 +176,18 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A connection for queries only; on SQLite it does not take the write lock."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            yield conn
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for one read statement (a token's user, a session's): on PostgreSQL
+        outside any transaction, the statement being its own, which spares a request the
+        BEGIN and ROLLBACK round trips; ``read()`` elsewhere."""
+        if self.dialect != "postgresql":
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
     def checkpoint(self) -> None:

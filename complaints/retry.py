@@ -1,6 +1,8 @@
 """Contention is no failure: a transaction the database aborted to break a deadlock, or for a
 serialisation failure, rolled back whole, so it is run again (a bounded number of times,
-after a short random pause, and logged) instead of reaching the user as an error.
+after a short random pause, and logged) instead of reaching the user as an error. So is a
+transaction whose connection was lost (the server restarted): it never committed, and runs
+again on a fresh connection.
 
 Locks are taken in one order to begin with (a case's row before anything of the case); this
 is the net under it, for the rarer cycles through rows two cases share (a link between them).
@@ -28,13 +30,18 @@ def is_contention(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in CONTENTION_STATES
 
 
+def is_retryable(exc: DBAPIError) -> bool:
+    """Contention, or a connection lost (SQLAlchemy has already dropped it from the pool)."""
+    return is_contention(exc) or exc.connection_invalidated
+
+
 def retrying(work: Callable[[], T], what: str, attempts: int = ATTEMPTS) -> T:
     """``work()``, run again while the database aborts it for contention; the last failure is raised."""
     for attempt in range(1, attempts + 1):
         try:
             return work()
         except DBAPIError as exc:
-            if not is_contention(exc) or attempt == attempts:
+            if not is_retryable(exc) or attempt == attempts:
                 raise
             log.warning("%s: %s, running it again (%d of %d)", what, type(exc.orig).__name__, attempt, attempts - 1)
             time.sleep(random.uniform(0, 0.02 * 2**attempt))

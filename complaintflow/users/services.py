@@ -198,7 +198,7 @@ def revoke_token(db: Database, now: datetime, name: str, token_id: int, by: str,
 def user_named(db: Database, name: str) -> User | None:
     """The active user of that name (a session's user, looked up on each request: one disabled
     since signing in is refused at once)."""
-    with db.read() as conn:
+    with db.lookup() as conn:
         row = UserRepository(conn).user(name)
     return _user(row) if row and row["active"] else None
 
@@ -256,7 +256,7 @@ def user_of_token(db: Database, secret: str) -> User | None:
     """The active user a bearer token belongs to, unless it is revoked or unknown."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    with db.read() as conn:
+    with db.lookup() as conn:
         row = UserRepository(conn).token_user(_token_hash(secret))
     return _user(row) if row and row["active"] else None
 
