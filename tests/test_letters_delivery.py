@@ -10,6 +10,8 @@ import socket
 import ssl
 import threading
 from datetime import UTC, datetime, timedelta
+from email import message_from_string
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,10 @@ from letterwork import Mailbox, configured, letter_rows, mail_settings, smtp_ser
 
 from complaintflow.bootstrap import App
 from complaintflow.delivery import send_due
+from complaintflow.delivery.smtp import build_message, wire_text
 from complaints import outbox
 from complaints.clock import FixedClock
+from complaints.delivery import OutgoingLetter
 from complaints.privacy import erase_customer
 from complaints.steps import Actor
 from workflows.queries import list_cases
@@ -295,3 +299,19 @@ def test_a_server_that_hangs_up_is_tried_once_a_run_not_once_a_letter(sqlite_app
         report = send_due(mail_settings(sqlite_app, port))
     assert len(report.retried) == 3 and len(accepted) == 1
     assert {r["last_error"].split(": ")[0] for r in letter_rows(sqlite_app)} == {f"can't reach the SMTP server 127.0.0.1:{port}"}
+
+
+@pytest.mark.parametrize("name", ["Anna Bērziņa-Kalniņa Ozoliņa Liepiņa Kļaviņa", "Δημήτρης Παπαδόπουλος-Καραγιάννης"])
+def test_a_letter_on_the_wire_reads_back_as_built_with_no_line_longer_than_the_rfc_asks(name: str) -> None:
+    letter = OutgoingLetter(7, "C-2026-000007", "acknowledgement", "lv", "email",
+                            "Jūsu sūdzība C-2026-000007 ir saņemta; mēs atbildēsim piecu darba dienu laikā, "
+                            "kā to nosaka noteikumi", "Labdien!\nPaldies.\n", "<7@bank.example>", 1, name,
+                            "anna@example.com")
+    built = build_message(letter, "Sūdzību nodaļa <complaints@bank.example>", "anna@example.com",
+                          FixedClock(datetime(2026, 11, 23, 9, tzinfo=UTC)))
+    wire = wire_text(built)
+    assert wire.isascii() and max(len(line) for line in wire.splitlines()) <= 78
+    read = message_from_string(wire, policy=default)
+    assert read["Subject"] == letter.subject and read["To"].addresses[0].display_name == name
+    assert read["From"].addresses[0].display_name == "Sūdzību nodaļa"
+    assert read.get_content() == "Labdien!\nPaldies.\n" and read["Message-ID"] == "<7@bank.example>"
