@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -151,3 +152,20 @@ def sqlite_app(sqlite_url: str, clock: FixedClock) -> Iterator[App]:
     application = make_app(sqlite_url, clock)
     yield application
     application.db.dispose()
+
+
+@pytest.fixture
+def api(app: App, tmp_path: Path) -> Iterator[Any]:
+    """``complaints serve`` over ``app`` on a free port (``apiserver.Api``), on both databases."""
+    from apiserver import api_over
+
+    with api_over(app, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def sqlite_api(sqlite_app: App, tmp_path: Path) -> Iterator[Any]:
+    from apiserver import api_over
+
+    with api_over(sqlite_app, tmp_path) as running:
+        yield running

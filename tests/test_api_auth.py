@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
-from apiserver import PASSWORD, ROLES, Api, api_over, refusals
+from apiserver import PASSWORD, ROLES, Api, refusals
 from casework import PAYLOADS, take_in
 from sqlalchemy import text
 
@@ -20,18 +18,6 @@ from complaintflow.users import services
 from complaints import audit
 from complaints.steps import Actor
 from workflows.integrity import check_integrity
-
-
-@pytest.fixture
-def api(app: App, tmp_path: Path) -> Iterator[Api]:
-    with api_over(app, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def sqlite_api(sqlite_app: App, tmp_path: Path) -> Iterator[Api]:
-    with api_over(sqlite_app, tmp_path) as running:
-        yield running
 
 
 def _log_is_intact(app: App) -> None:

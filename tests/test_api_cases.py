@@ -11,26 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from apiserver import Api, api_over
+from apiserver import Api
 from casework import PAYLOADS, take_in, walk
 
-from complaintflow.bootstrap import App
 from complaints.steps import Actor
 from workflows.integrity import check_integrity
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)> [bold]Ünïcode[/bold]'
-
-
-@pytest.fixture
-def api(app: App, tmp_path: Path) -> Iterator[Api]:
-    with api_over(app, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def sqlite_api(sqlite_app: App, tmp_path: Path) -> Iterator[Api]:
-    with api_over(sqlite_app, tmp_path) as running:
-        yield running
 
 
 def _complaint(**extra: Any) -> dict[str, Any]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Callable
 
 import pytest
 from casework import take_in
+from terminal import Run, terminal
 
 from complaintflow.bootstrap import App
-from complaintflow.cli.app import main
 from complaints.errors import InvalidInput, NotFound, NotPermitted
 from complaints.history import customer_history
 from complaints.notes import add_note
@@ -102,21 +101,8 @@ def commands_in(text: str) -> list[str]:
 
 
 @pytest.fixture
-def run(sqlite_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["complaints", "--db", sqlite_app.db.url, *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+def run(sqlite_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    return terminal(monkeypatch, capsys, "--db", sqlite_app.db.url)
 
 
 def test_search_and_history_print_markup_and_controls_as_data(sqlite_app: App, run) -> None:  # type: ignore[no-untyped-def]

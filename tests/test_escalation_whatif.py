@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,9 @@ import pytest
 import yaml
 from casework import stored, take_in, walk
 from conftest import T0
+from terminal import terminal
 
 from complaintflow.bootstrap import App
-from complaintflow.cli.app import main
 from complaints.clock import FixedClock
 from complaints.errors import InvalidInput
 from complaints.uow import UnitOfWork
@@ -159,17 +158,8 @@ def test_the_cli_shows_recorded_beside_what_if_and_writes_nothing(app: App, tmp_
     with UnitOfWork(app.db) as uow:
         events = len(uow.cases.events(uow.cases.get(a).id))  # type: ignore[arg-type]
 
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["complaints", "--db", str(app.db.engine.url.render_as_string(False)),
-                                          "--now", END.isoformat(), *args])
-        monkeypatch.setenv("COLUMNS", "200")
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out = capsys.readouterr()
-        return code, out.out, out.err
+    run = terminal(monkeypatch, capsys, "--db", app.db.engine.url.render_as_string(False), "--now", END.isoformat(),
+                   colour=False)
 
     code, out, _ = run("sla", "whatif", str(path))
     assert code == 0 and "What if: p1d.yaml" in out and "3 → 2" in out and "1 → 2" in out and "supervisors" in out

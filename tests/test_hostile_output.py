@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from terminal import Run, terminal
 
 from complaintflow.bootstrap import build, init_database
-from complaintflow.cli.app import main
 from complaintflow.settings import Settings
 
 HOSTILE = {
@@ -23,25 +22,12 @@ STYLE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
     url = f"sqlite:///{tmp_path / 'hostile.db'}"
     app = build(Settings(database_url=url))
     init_database(app.db)
     app.db.dispose()
-    monkeypatch.setenv("FORCE_COLOR", "1")  # a real terminal's output, styles and all
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["complaints", "--db", url, "--actor", "hana", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+    return terminal(monkeypatch, capsys, "--db", url, "--actor", "hana")  # styles and all
 
 
 def commands_in(text: str) -> list[str]:

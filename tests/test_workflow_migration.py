@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,9 @@ import pytest
 import yaml
 from casework import TO_INVESTIGATING, register_variant, shipped_document, stored, take_in, walk
 from conftest import T0
+from terminal import terminal
 
 from complaintflow.bootstrap import App, workflow_migration
-from complaintflow.cli.app import main
 from complaints.clock import FixedClock
 from complaints.errors import InvalidInput
 from complaints.uow import UnitOfWork
@@ -209,15 +208,7 @@ def test_a_regulatory_letter_the_new_rules_move_is_shown_then_scheduled_and_the_
 
 # -- the CLI ----------------------------------------------------------------------------------------
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["complaints", "--now", T0.isoformat(), *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return terminal(monkeypatch, capsys, "--now", T0.isoformat(), colour=False)(*args)
 
 
 def test_the_cli_diffs_two_files_as_a_table_and_as_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from casework import take_in, walk
@@ -20,23 +22,37 @@ def hold_write_lock(path: str) -> sqlite3.Connection:
     return holder
 
 
-def test_a_writer_that_finds_the_lock_taken_waits_in_the_room_and_goes_in_when_it_is_free(tmp_path: Path) -> None:
+def locked(tmp_path: Path) -> tuple[Database, sqlite3.Connection]:
+    """A database with a table, and another connection holding its write lock."""
     db = Database(f"sqlite:///{tmp_path / 'w.db'}")
     with db.transaction() as conn:
         conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-    holder = hold_write_lock(str(tmp_path / "w.db"))
+    return db, hold_write_lock(str(tmp_path / "w.db"))
+
+
+def insert_in_background(db: Database, bulk: bool = False) -> tuple[threading.Thread, threading.Event]:
     done = threading.Event()
 
     def write() -> None:
-        with db.transaction() as conn:
+        with db.bulk_work() if bulk else nullcontext(), db.transaction() as conn:
             conn.exec_driver_sql("INSERT INTO t VALUES (1)")
         done.set()
 
     writer = threading.Thread(target=write)
     writer.start()
+    return writer, done
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 10
-    while not db.someone_waiting() and time.monotonic() < deadline:
+    while not condition() and time.monotonic() < deadline:
         time.sleep(0.001)
+
+
+def test_a_writer_that_finds_the_lock_taken_waits_in_the_room_and_goes_in_when_it_is_free(tmp_path: Path) -> None:
+    db, holder = locked(tmp_path)
+    writer, done = insert_in_background(db)
+    wait_until(db.someone_waiting)
     assert db.someone_waiting() and not done.is_set()
     holder.execute("COMMIT")
     assert done.wait(10) and not db.someone_waiting()
@@ -48,23 +64,10 @@ def test_a_writer_that_finds_the_lock_taken_waits_in_the_room_and_goes_in_when_i
 
 def test_a_bulk_writer_waiting_for_the_lock_is_not_waited_for_by_other_bulk_work(tmp_path: Path) -> None:
     """Sweepers that stepped aside for each other would take turns doing nothing."""
-    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
-    with db.transaction() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-    holder = hold_write_lock(str(tmp_path / "w.db"))
-    done = threading.Event()
-
-    def bulk_write() -> None:
-        with db.bulk_work(), db.transaction() as conn:
-            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-        done.set()
-
-    writer = threading.Thread(target=bulk_write)
-    writer.start()
+    db, holder = locked(tmp_path)
+    writer, done = insert_in_background(db, bulk=True)
     room = tmp_path / "w.db-waiting"
-    deadline = time.monotonic() + 10
-    while not (room.exists() and any(room.iterdir())) and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_until(lambda: room.exists() and any(room.iterdir()))
     assert any(room.iterdir()) and not db.someone_waiting() and not done.is_set()
     holder.execute("COMMIT")
     assert done.wait(10)
