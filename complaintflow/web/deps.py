@@ -22,6 +22,8 @@ PREFIX = "/console"
 QUALITY_ROLES = frozenset({"quality", "supervisor", "specialist", "executive"})
 #: Roles that may move a CAPA along its board.
 CAPA_ROLES = frozenset({"quality"})
+#: Which of their own roles a person acts in, chosen in the page header (checked on every page).
+ROLE_COOKIE = "cf_console_role"
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 #: Templates ship with the package: compiled once, never checked for edits on each page.
@@ -59,10 +61,11 @@ def app_of(request: Request) -> App:
 
 @dataclass(frozen=True)
 class Viewer:
-    """A signed-in person and the role they act in (their first role a person may act in)."""
+    """A signed-in person, the role they act in and the others they may switch to."""
 
     user: User
     role: str
+    roles: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
@@ -82,11 +85,13 @@ class SignInNeeded(Exception):
 
 
 def viewer(request: Request, user: Annotated[User, Depends(current_user)]) -> Viewer:
-    """The signed-in person, acting in their first role (the api's default too)."""
-    roles = [r for r in user.roles if r != SYSTEM_ROLE]
+    """The signed-in person, acting in the role they chose if it is still theirs, else in their
+    first (the api's default too)."""
+    roles = tuple(r for r in user.roles if r != SYSTEM_ROLE)
     if not roles:
         raise SignInNeeded(request.url.path)
-    return Viewer(user, roles[0])
+    chosen = request.cookies.get(ROLE_COOKIE)
+    return Viewer(user, chosen if chosen in roles else roles[0], roles)
 
 
 def page(request: Request, template: str, who: Viewer | None, status_code: int = 200, **context: Any) -> Any:

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from complaintflow.api import auth
 from complaintflow.users.services import TooManySignIns, sign_in
 from complaintflow.web import views
-from complaintflow.web.deps import PREFIX, Viewer, Who, app_of, page
+from complaintflow.web.deps import PREFIX, ROLE_COOKIE, Viewer, Who, app_of, page
 from complaints import outbox
 from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, GuardFailed, InvalidInput, NotFound
 from complaints.notes import add_note
@@ -74,6 +74,22 @@ async def sign_in_form(request: Request) -> Response:
 def sign_out(request: Request) -> Response:
     response = _see("/sign-in", done="signed out")
     auth.end_session(response, request)
+    response.delete_cookie(ROLE_COOKIE, path=PREFIX, httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/role", response_model=None)
+async def switch_role(request: Request, who: Who) -> Response:
+    """Act in another of one's own roles from now on; any other role is refused (and logged)."""
+    role = str((await _form(request)).get("role") or "")
+    if role not in who.roles:
+        reason = f"You may act as {', '.join(who.roles)}, not '{role}'."
+        auth.refuse(request, 403, reason, actor=who.user.name)  # into the access log
+        return page(request, "refused.html", who, status_code=403, message=reason)
+    response = _see("/queue", done=f"acting as {role}")
+    settings = app_of(request).settings
+    response.set_cookie(ROLE_COOKIE, role, max_age=settings.session_max_age, httponly=True, samesite="lax",
+                        secure=settings.session_cookie_secure, path=PREFIX)
     return response
 
 

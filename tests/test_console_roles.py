@@ -1,0 +1,75 @@
+"""A person with several roles picks the one they act in from the console's header: the pages
+shown and the steps recorded follow it, and a role that is not theirs is refused and logged."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from casework import take_in
+
+from complaintflow.bootstrap import App
+from complaintflow.settings import Settings
+from complaintflow.users import services
+from complaintflow.users.repository import UserRepository
+
+with warnings.catch_warnings():  # Starlette's test client warns that it will want httpx2 one day
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PASSWORD = "a-long-enough-password"
+
+
+@pytest.fixture
+def browser(sqlite_app: App, tmp_path: Path) -> Iterator[TestClient]:
+    """Mira, a handler and a quality analyst, signed in to the console."""
+    from complaintflow.api.app import create_app
+
+    services.add_user(sqlite_app.db, sqlite_app.clock.now(), "mira", "Mira", ["handler", "quality"],
+                      {"handler", "quality"}, PASSWORD, by="admin")
+    web = create_app(Settings(database_url=sqlite_app.settings.database_url, data_dir=tmp_path,
+                              session_secret="s" * 40))
+    with TestClient(web, follow_redirects=False) as client:
+        assert client.post("/console/sign-in", data={"name": "mira", "password": PASSWORD}).status_code == 303
+        yield client
+
+
+def test_a_person_acts_in_their_first_role_until_they_switch(browser: TestClient) -> None:
+    queue = browser.get("/console/queue").text
+    assert 'id="acting-role"' in queue and '<option value="handler" selected>' in queue
+    assert "/console/quality/pareto" not in queue and browser.get("/console/quality/pareto").status_code == 403
+
+    switched = browser.post("/console/role", data={"role": "quality"})
+    assert switched.status_code == 303 and switched.headers["location"].startswith("/console/queue")
+    queue = browser.get("/console/queue").text
+    assert '<option value="quality" selected>' in queue and "/console/quality/pareto" in queue
+    assert browser.get("/console/quality/pareto").status_code == 200
+
+
+def test_a_step_taken_after_switching_is_recorded_in_the_role_chosen(browser: TestClient, sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    browser.post("/console/role", data={"role": "quality"})
+    browser.post(f"/console/cases/{reference}/act", data={"action": "assess"})
+    browser.post("/console/role", data={"role": "handler"})
+    browser.post(f"/console/cases/{reference}/act", data={"action": "assess"})
+    with sqlite_app.db.read() as conn:
+        roles = conn.exec_driver_sql("SELECT role FROM complaint_event WHERE action = 'assess'").scalars().all()
+    assert roles == ["handler"]  # the quality role may not assess; the handler could
+
+
+def test_a_role_that_is_not_ones_own_is_refused_and_logged(browser: TestClient, sqlite_app: App) -> None:
+    refused = browser.post("/console/role", data={"role": "executive"})
+    assert refused.status_code == 403 and "You may act as handler, quality, not &#39;executive&#39;." in refused.text
+    assert "cf_console_role" not in refused.headers.get("set-cookie", "")
+    with sqlite_app.db.read() as conn:
+        [logged] = UserRepository(conn).access_events(kinds=["refused"])
+    assert logged["actor"] == "mira" and logged["details"]["path"] == "/console/role"
+    assert '<option value="handler" selected>' in browser.get("/console/queue").text
+
+
+def test_signing_out_forgets_the_role_chosen(browser: TestClient) -> None:
+    browser.post("/console/role", data={"role": "quality"})
+    signed_out = browser.post("/console/sign-out")
+    assert 'cf_console_role=""' in signed_out.headers.get("set-cookie", "")
