@@ -12,6 +12,7 @@ opens and drills down. A screenshot of each page, wide and phone-sized, is kept 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -109,7 +110,8 @@ def _people(app: App) -> None:
     now = datetime.now(UTC)
     known = {"handler", "supervisor", "specialist", "executive", "quality"}
     for name, display, roles in (("hana", "Hana Handler", ["handler"]), ("hugo", "Hugo Handler", ["handler"]),
-                                 ("quinn", "Quinn Quality", ["quality"])):
+                                 ("quinn", "Quinn Quality", ["quality"]),
+                                 ("mira", "Mira Both", ["handler", "quality"])):
         add_user(app.db, now, name, display, roles, known, PASSWORD, "test")
 
 
@@ -385,6 +387,24 @@ def test_a_handler_is_not_shown_the_quality_pages(browser: Any, base: str) -> No
     expect(page.get_by_role("link", name="Problem map")).to_have_count(0)
     response = page.goto(f"{base}/console/quality/map")
     assert response is not None and response.status == 403
+    page.context.close()
+
+
+def test_a_person_switches_to_their_quality_role_and_reads_the_indicators(browser: Any, base: str, cf: App) -> None:
+    _take_in(cf, product="Mortgage")
+    page = _signed_in(browser, base, "mira")
+    expect(page.get_by_role("link", name="Indicators")).to_have_count(0)
+    page.get_by_label("Mira Both, acting as").select_option("quality")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.get_by_role("status")).to_contain_text("acting as quality")
+    page.get_by_role("link", name="Indicators").click()
+    expect(page.get_by_role("heading", name="Indicators")).to_be_visible()
+    page.get_by_label("Break down by").select_option("product")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("table.breakdown")).to_contain_text("Mortgage")
+    received = page.locator("table.indicators tr", has_text="Received").locator("td").first
+    expect(received).to_have_text(re.compile(r"^[1-9]\d*$"))
+    _shoot(page, "indicators")
     page.context.close()
 
 

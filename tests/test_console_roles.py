@@ -3,36 +3,21 @@ shown and the steps recorded follow it, and a role that is not theirs is refused
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from casework import take_in
+from consolework import TestClient, signed_in
 
 from complaintflow.bootstrap import App
-from complaintflow.settings import Settings
-from complaintflow.users import services
 from complaintflow.users.repository import UserRepository
-
-with warnings.catch_warnings():  # Starlette's test client warns that it will want httpx2 one day
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-PASSWORD = "a-long-enough-password"
 
 
 @pytest.fixture
 def browser(sqlite_app: App, tmp_path: Path) -> Iterator[TestClient]:
     """Mira, a handler and a quality analyst, signed in to the console."""
-    from complaintflow.api.app import create_app
-
-    services.add_user(sqlite_app.db, sqlite_app.clock.now(), "mira", "Mira", ["handler", "quality"],
-                      {"handler", "quality"}, PASSWORD, by="admin")
-    web = create_app(Settings(database_url=sqlite_app.settings.database_url, data_dir=tmp_path,
-                              session_secret="s" * 40))
-    with TestClient(web, follow_redirects=False) as client:
-        assert client.post("/console/sign-in", data={"name": "mira", "password": PASSWORD}).status_code == 303
+    with signed_in(sqlite_app, tmp_path, "mira", ["handler", "quality"]) as client:
         yield client
 
 

@@ -19,6 +19,7 @@ from rich.text import Text
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.render import Listing, clip
 from complaints.errors import InvalidInput
+from escalation.indicators.rows import BREAKDOWN_COLUMNS, SPARE_COLUMNS, breakdown_row, overall_rows, percent, title
 
 app = typer.Typer(help="Indicators of the code of practice: tables, a weekly chart, a CSV export, regulators' returns.",
                   invoke_without_command=True)
@@ -45,14 +46,6 @@ def _cli(ctx: typer.Context, as_json: bool) -> CliContext:
     cli = ctx_of(ctx)
     cli.json = cli.json or as_json
     return cli
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def number(value: float | None, unit: str = "") -> str:
-    return "-" if value is None else f"{value:g}{unit}"
 
 
 # -- the indicators --------------------------------------------------------------------------------------
@@ -83,50 +76,11 @@ def metrics(
         cli.console.print(breakdown_table(dimension, rows))
 
 
-def _title(what: str, period: dict[str, Any]) -> str:
-    return f"{what}, {period['from']} to {period['to']} (as of {period['as_of'][:16].replace('T', ' ')} UTC)"
-
-
 def overall_table(result: dict[str, Any]) -> Listing:
-    s = result["overall"]
-    table = Listing(("Indicator", "Value", "Detail"), wrap=("Detail",), title=_title("Indicators", result["period"]),
+    table = Listing(("Indicator", "Value", "Detail"), wrap=("Detail",), title=title("Indicators", result["period"]),
                     title_justify="left")
-    ack = s["acknowledged"]
-    table.add_row("Received", str(s["received"]), "complaints received in the period")
-    table.add_row("Acknowledged within target", percent(ack["rate"]),
-                  f"{ack['count']} acknowledged; {ack['within_target']} within target, {ack['late']} late")
-    for key, label in (("time_to_acknowledge", "Time to acknowledge"), ("time_to_first_response", "Time to first "
-                       "response"), ("time_to_resolution", "Time to resolution")):
-        d = s[key]
-        table.add_row(label, f"median {number(d['median_hours'], ' h')}",
-                      f"90th percentile {number(d['p90_hours'], ' h')}; business hours, of {d['count']} complaint(s)")
-    for clock, c in s["sla"].items():
-        table.add_row(f"SLA {clock}", percent(c["rate"]), f"{c['met']} met, {c['missed']} missed, {c['running']} running")
-    for clock, deadlines in s["regulatory"].items():
-        for name, c in deadlines.items():
-            table.add_row(f"Regulatory {clock} {name}", percent(c["rate"]),
-                          f"{c['met']} met, {c['missed']} missed, {c['pending']} pending")
-    e = s["escalation"]
-    reached = ", ".join(f"{tier} {n}" for tier, n in e["highest_tier"].items())
-    table.add_row("Escalation rate", percent(e["rate"]), f"{e['escalated']} escalated; highest tier reached: {reached}")
-    r = s["reopened"]
-    table.add_row("Reopen rate", percent(r["rate"]), f"{r['reopened']} reopened of {r['of']} given a final response")
-    i = s["invalid"]
-    table.add_row("Invalid rate", percent(i["rate"]), f"{i['invalid']} invalid of {i['assessed']} assessed; "
-                  f"{i['lapsed']} closed for want of a reply")
-    p = s["promises"]
-    table.add_row("Promises kept", percent(p["rate"]), f"{p['made']} made: {p['kept']} kept, {p['kept_late']} kept late, "
-                  f"{p['broken']} broken, {p['open']} not yet due")
-    f = s["satisfaction"]
-    rating = f["rating"]
-    rated = (f"rating {rating['mean']:g} of 5 from {rating['recorded']}" if rating["recorded"]
-             else "rating of the handling not recorded")
-    table.add_row("Satisfaction", percent(f["rate"]), f"{f['asked']} asked: {f['satisfied']} satisfied, "
-                  f"{f['dissatisfied']} dissatisfied, {f['no_answer']} no answer, {f['waiting']} waiting; {rated}")
-    b = s["backlog"]
-    bands = ", ".join(f"{name} {n}" for name, n in b["ages"].items())
-    table.add_row("Backlog", f"{b['open']} open", f"age median {number(b['median_age_days'], ' d')}, 90th percentile "
-                  f"{number(b['p90_age_days'], ' d')}, oldest {number(b['oldest_age_days'], ' d')}; {bands}")
+    for row in overall_rows(result):
+        table.add_row(*row)
     return table
 
 
@@ -138,25 +92,12 @@ def rationales_table(rows: list[dict[str, Any]]) -> Listing:
     return table
 
 
-def _all_clocks(sla: dict[str, dict[str, Any]]) -> float | None:
-    met = sum(c["met"] for c in sla.values())
-    missed = sum(c["missed"] for c in sla.values())
-    return met / (met + missed) if met + missed else None
-
-
 def breakdown_table(dimension: str, rows: list[dict[str, Any]]) -> Listing:
-    names = (dimension.capitalize(), "Received", "Ack in target", "1st response h", "Resolution h", "p90 h",
-             "SLA met", "Escalated", "Reopened", "Invalid", "Satisfied", "Backlog", "Age d")
-    table = Listing(names, wrap={names[0]: None}, spare=("p90 h", "Age d", "Reopened", "Escalated", "1st response h"),
-                    title=f"By {dimension}", title_justify="left", empty="Nothing to break down.")
+    names = (dimension.capitalize(), *BREAKDOWN_COLUMNS)
+    table = Listing(names, wrap={names[0]: None}, spare=SPARE_COLUMNS, title=f"By {dimension}", title_justify="left",
+                    empty="Nothing to break down.")
     for r in rows:
-        table.add_row(
-            clip(r["key"], 40), str(r["received"]), percent(r["acknowledged"]["rate"]),
-            number(r["time_to_first_response"]["median_hours"]), number(r["time_to_resolution"]["median_hours"]),
-            number(r["time_to_resolution"]["p90_hours"]), percent(_all_clocks(r["sla"])),
-            percent(r["escalation"]["rate"]), percent(r["reopened"]["rate"]), percent(r["invalid"]["rate"]),
-            percent(r["satisfaction"]["rate"]), str(r["backlog"]["open"]), number(r["backlog"]["median_age_days"]),
-        )
+        table.add_row(clip(r["key"], 40), *breakdown_row(r))
     return table
 
 
@@ -242,7 +183,7 @@ def fca_table(result: dict[str, Any]) -> Group:
     names = ("Product group", "Opened", "Closed", "≤ 3 days", "3 days–8 weeks", "> 8 weeks", "Upheld",
              "% ≤ 3 days", "% 3 days–8 weeks", "% upheld", "Outstanding at start")
     table = Listing(names, wrap={"Product group": None}, spare=("> 8 weeks", "≤ 3 days", "3 days–8 weeks"),
-                    title=_title(f"FCA complaints return {result['half']}", result["period"]), title_justify="left")
+                    title=title(f"FCA complaints return {result['half']}", result["period"]), title_justify="left")
     for row in [*result["groups"], result["total"]]:
         table.add_row(row["group"], *(str(row[k]) for k in ("opened", "closed", "closed_within_3_days",
                                                             "closed_after_3_days_within_8_weeks", "closed_after_8_weeks",
@@ -276,7 +217,7 @@ def cfpb(ctx: typer.Context, from_: FromOption = None, to: ToOption = None, as_j
 
 def cfpb_tables(result: dict[str, Any]) -> Group:
     received = result["received"]
-    table = Listing(("Company response", "Complaints", "Share"), title=_title("CFPB company responses",
+    table = Listing(("Company response", "Complaints", "Share"), title=title("CFPB company responses",
                     result["period"]), title_justify="left")
     for category, n in result["company_response"].items():
         table.add_row(category, str(n), percent(n / received if received else None))

@@ -21,11 +21,12 @@ __all__ = ["mount_console"]
 def mount_console(app: FastAPI) -> FastAPI:
     """Add the console's pages and files to the api's app; a page asked for without a valid
     session sends the browser to sign in (the api's own routes keep answering 401)."""
-    from complaintflow.web import quality_routes, routes
+    from complaintflow.web import indicators, quality_routes, routes
     from complaintflow.web.deps import HERE, PREFIX, SignInNeeded
 
     app.include_router(routes.router)
     app.include_router(quality_routes.router)
+    app.include_router(indicators.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
 
     earlier = app.exception_handlers.get(StarletteHTTPException)

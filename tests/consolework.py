@@ -1,0 +1,30 @@
+"""The console in process (Starlette's test client) for a user signed in with their roles."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from complaintflow.bootstrap import App
+from complaintflow.settings import Settings
+from complaintflow.users import services
+
+with warnings.catch_warnings():  # Starlette's test client warns that it will want httpx2 one day
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PASSWORD = "a-long-enough-password"
+
+
+@contextmanager
+def signed_in(app: App, tmp_path: Path, name: str, roles: Sequence[str]) -> Iterator[TestClient]:
+    """A browser signed in to the console over ``app``'s database as a new user ``name``."""
+    from complaintflow.api.app import create_app
+
+    services.add_user(app.db, app.clock.now(), name, name.capitalize(), roles, set(roles), PASSWORD, by="admin")
+    web = create_app(Settings(database_url=app.settings.database_url, data_dir=tmp_path, session_secret="s" * 40))
+    with TestClient(web, follow_redirects=False) as client:
+        assert client.post("/console/sign-in", data={"name": name, "password": PASSWORD}).status_code == 303
+        yield client
