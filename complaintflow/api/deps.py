@@ -1,4 +1,8 @@
-"""What the routers share: the application built once per server process, and input types."""
+"""What the routers share: the application built once per server process, and input types.
+
+Dependencies that only read the app's state are ``async``: FastAPI runs a plain ``def``
+dependency on its thread pool, a hop to another thread and back on every request.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from complaintflow.bootstrap import App
 from complaints.limits import check_text
 
 
-def get_cf(request: Request) -> App:
+async def get_cf(request: Request) -> App:
     """The complaintflow application (database, engine, intake) this server was built with."""
     app: App = request.app.state.complaintflow
     return app
@@ -21,7 +25,7 @@ def get_cf(request: Request) -> App:
 CF = Annotated[App, Depends(get_cf)]
 
 
-def write_gate(request: Request) -> AbstractContextManager[Any]:
+async def write_gate(request: Request) -> AbstractContextManager[Any]:
     """Held around a write: on SQLite, one of this process's threads at a time. SQLite lets one
     writer in anyway, and threads that queue on a lock wait without polling the database
     file (``complaints.writelock``) and taking turns at the interpreter with the writer."""
