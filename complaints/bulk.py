@@ -30,7 +30,7 @@ import orjson
 from sqlalchemy import JSON, Connection, Integer, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.dml import Insert, UpdateBase
 from sqlalchemy.types import TypeEngine
 
@@ -351,7 +351,7 @@ def execute(conn: Connection, sql: str, rows: list[Any]) -> int:
             cursor.execute(sql, rows[0])
         return int(cursor.rowcount)
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, rows, exc, conn.dialect.loaded_dbapi.Error) from exc
+        raise _wrapped(conn, sql, rows, exc, cursor) from exc
     finally:
         cursor.close()
 
@@ -365,9 +365,18 @@ def query(conn: Connection, sql: str, params: Any) -> list[Any]:
         cursor.execute(sql, params)
         return cursor.fetchall()  # type: ignore[no-any-return]
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+        raise _wrapped(conn, sql, params, exc, cursor) from exc
     finally:
         cursor.close()
+
+
+def _wrapped(conn: Connection, sql: str, params: Any, exc: Any, cursor: Any) -> StatementError:
+    """The driver's error as SQLAlchemy raises it; a lost connection is invalidated, as
+    SQLAlchemy would, so the pool drops it and a retry takes a fresh one."""
+    lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+    if lost:
+        conn.invalidate(exc)
+    return DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost)
 
 
 # -- reads ---------------------------------------------------------------------------------------

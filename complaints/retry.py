@@ -1,8 +1,8 @@
 """Contention is no failure: a transaction the database aborted to break a deadlock, or for a
 serialisation failure, rolled back whole, so it is run again (a bounded number of times,
 after a short random pause, and logged) instead of reaching the user as an error. So is a
-transaction whose connection was lost (the server restarted): it never committed, and runs
-again on a fresh connection.
+transaction whose connection was lost in one of its statements (the server restarted): it
+never committed, and runs again on a fresh connection.
 
 Locks are taken in one order to begin with (a case's row before anything of the case); this
 is the net under it, for the rarer cycles through rows two cases share (a link between them).
@@ -31,8 +31,10 @@ def is_contention(exc: BaseException) -> bool:
 
 
 def is_retryable(exc: DBAPIError) -> bool:
-    """Contention, or a connection lost (SQLAlchemy has already dropped it from the pool)."""
-    return is_contention(exc) or exc.connection_invalidated
+    """Contention, or a connection lost while running a statement (SQLAlchemy has dropped it
+    from the pool, and the server rolls back a transaction whose connection went). A
+    connection lost at COMMIT (no statement) is not: the commit may have happened."""
+    return is_contention(exc) or (exc.connection_invalidated and exc.statement is not None)
 
 
 def retrying(work: Callable[[], T], what: str, attempts: int = ATTEMPTS) -> T:

@@ -10,11 +10,13 @@ import pytest
 from casework import stored, take_in
 from conftest import _empty_postgres, make_app
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from complaintflow.bootstrap import App
 from complaints import db as database
 from complaints.clock import FixedClock
 from complaints.db import Database
+from complaints.retry import is_retryable
 from complaints.steps import Actor
 
 pytestmark = pytest.mark.postgres
@@ -72,3 +74,10 @@ def test_a_lookup_runs_outside_any_transaction_on_postgresql(pg_app: App) -> Non
         assert len(transaction_starts(conn)) == 1
     with pg_app.db.transaction() as conn:
         assert len(transaction_starts(conn)) == 1  # and the pool's next user is in one again
+
+
+def test_a_connection_lost_at_commit_is_not_run_again_as_the_commit_may_have_happened() -> None:
+    lost = OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
+    at_commit = OperationalError(None, None, Exception("server closed the connection"),  # type: ignore[arg-type]
+                                 connection_invalidated=True)
+    assert is_retryable(lost) and not is_retryable(at_commit)
