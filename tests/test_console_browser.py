@@ -313,6 +313,7 @@ def test_bulk_assign_moves_every_selected_complaint(browser: Any, base: str, cf:
     page = _signed_in(browser, base, "hana")
     page.get_by_label("Product").fill("Payday loan")
     page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"product=Payday"))
     for reference in references:
         page.get_by_label(f"Select {reference}").check()
     page.get_by_label("Action", exact=True).select_option("assign")
