@@ -40,7 +40,7 @@ class App:
 
 def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
     settings = settings or load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
     registry = WorkflowRegistry.load(settings.workflow_files)
     clock = clock or SystemClock()
     taxonomy = load_taxonomy(settings.root_cause_taxonomy)

@@ -10,6 +10,7 @@ engine is created at import time.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ SQLITE_PRAGMAS = (
     "wal_autocheckpoint=10000", "cache_size=-16384",
 )
 READ_ONLY = "complaintflow_read_only"
+#: Connections a PostgreSQL pool keeps open (``default_pool_size``).
+PG_POOL_SIZE = 16
 #: A pooled PostgreSQL connection idle longer than this is pinged before it is used again.
 IDLE_PING_SECONDS = 2.0
 
@@ -101,8 +104,17 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError("a pooled connection no longer answers")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and immediate transactions."""
+def default_pool_size(backend: str) -> int:
+    """On SQLite, one connection per core: its queries run in this process, so a thread beyond
+    the cores only waits for the interpreter's lock, and slows the rest. Elsewhere a request
+    mostly waits for the server, and more of them at once keep the cores busy."""
+    return (os.cpu_count() or 2) if backend == "sqlite" else PG_POOL_SIZE
+
+
+def make_engine(url: str, pool_size: int | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and immediate transactions.
+    ``pool_size`` connections stay open once used: as many as the process works with at once,
+    since each one beyond them is opened and closed for one use (``default_pool_size``)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -118,6 +130,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
             options.update(connect_args={"check_same_thread": False, "timeout": 60})
+    if options.get("poolclass") is not StaticPool:
+        options.update(pool_size=pool_size or default_pool_size(parsed.get_backend_name()))
     options.update(kwargs)
     try:
         engine = create_engine(parsed, **options)
@@ -161,6 +175,12 @@ class Database:
     def bulk_work() -> AbstractContextManager[None]:
         """Mark this thread's writes within as bulk work, which no other bulk work waits for."""
         return bulk_work()
+
+    @property
+    def pool_size(self) -> int:
+        """Connections kept open: as many as this process should work with at once."""
+        size = getattr(self.engine.pool, "size", None)
+        return int(size()) if callable(size) else 1
 
     @property
     def dialect(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from complaintflow.api.app import create_app
 from complaintflow.bootstrap import App
@@ -32,10 +33,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The base URL of a server running ``create_app(settings)`` until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
-                                           log_level="warning", lifespan="on"))
+def serving(settings: Settings | FastAPI) -> Iterator[str]:
+    """The base URL of a server running ``create_app(settings)`` (or the app given) until the block ends."""
+    web = settings if isinstance(settings, FastAPI) else create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=free_port(), log_level="warning",
+                                           lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

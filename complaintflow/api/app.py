@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from importlib.metadata import version as package_version
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders, State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # No more requests in threads at once than pooled connections: a further one would
+        # open a connection for one request and close it again (on PostgreSQL, a new server process).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = cf.db.pool_size
         yield
         cf.db.dispose()
 
