@@ -105,10 +105,10 @@ def _ping_idle_connections(engine: Engine) -> None:
 
 
 def default_pool_size(backend: str) -> int:
-    """On SQLite, one connection per core: its queries run in this process, so a thread beyond
-    the cores only waits for the interpreter's lock, and slows the rest. Elsewhere a request
-    mostly waits for the server, and more of them at once keep the cores busy."""
-    return (os.cpu_count() or 2) if backend == "sqlite" else PG_POOL_SIZE
+    """On SQLite, one connection per core and one for the API's event loop: its queries run in
+    this process, so a thread beyond the cores only waits for the interpreter's lock, and slows
+    the rest. Elsewhere a request mostly waits for the server, and more at once keep the cores busy."""
+    return (os.cpu_count() or 2) + 1 if backend == "sqlite" else PG_POOL_SIZE
 
 
 def make_engine(url: str, pool_size: int | None = None, **kwargs: Any) -> Engine:
