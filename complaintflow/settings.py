@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         None, description="file holding the pseudonym key, made by `complaints init` (default: DATA_DIR/pseudonym.key)")
     database_pool_size: int | None = Field(
         None, ge=1, le=1000, description="connections a process keeps open to the database, and requests the API "
-                                         "works on at once (default: the cores on SQLite, 16 on PostgreSQL)")
+                                         "works on at once (default: the cores + 1 on SQLite, 16 on PostgreSQL)")
     intake_batch_size: int = Field(500, ge=1, le=100_000)
     root_cause_taxonomy: Path | None = Field(
         None, description="root-cause taxonomy YAML (default: the one shipped in root_cause/taxonomy.yaml)"

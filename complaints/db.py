@@ -177,6 +177,12 @@ class Database:
         return bulk_work()
 
     @property
+    def in_process(self) -> bool:
+        """Whether queries run in this process (SQLite): a short read then costs less than a
+        hop to another thread and back, and never waits for a server."""
+        return self.dialect == "sqlite"
+
+    @property
     def pool_size(self) -> int:
         """Connections kept open: as many as this process should work with at once."""
         size = getattr(self.engine.pool, "size", None)

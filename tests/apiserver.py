@@ -58,6 +58,7 @@ class Api:
 
     app: App
     url: str
+    web: FastAPI
     clients: list[httpx.Client] = field(default_factory=list)
 
     def user(self, name: str, *roles: str, password: str | None = PASSWORD) -> str:
@@ -84,8 +85,9 @@ class Api:
 def api_over(app: App, tmp_path: Path, **overrides: Any) -> Iterator[Api]:
     settings = Settings(database_url=app.settings.database_url, data_dir=tmp_path / "data",
                         session_secret="s" * 48, **overrides)  # type: ignore[arg-type]
-    with serving(settings) as url:
-        api = Api(app, url)
+    web = create_app(settings)
+    with serving(web) as url:
+        api = Api(app, url, web)
         try:
             yield api
         finally:

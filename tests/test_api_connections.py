@@ -11,31 +11,24 @@ from typing import Any
 
 import httpx
 import pytest
-from apiserver import Api, serving
+from apiserver import Api, api_over
 from casework import take_in
 from sqlalchemy import event
 
-from complaintflow.api.app import create_app
 from complaintflow.bootstrap import App
-from complaintflow.settings import Settings
 
 POOL = 3
 CLIENTS = 12
+VIEWS = 10  # each client's, one after another
 
 
 @pytest.fixture
 def served(app: App, tmp_path: Path) -> Iterator[tuple[Api, list[Any]]]:
-    """A server keeping ``POOL`` connections, and the connections its engine opened."""
-    web = create_app(Settings(database_url=app.settings.database_url, data_dir=tmp_path / "data",
-                              session_secret="s" * 48, database_pool_size=POOL))
-    opened: list[Any] = []
-    event.listen(web.state.complaintflow.db.engine, "connect", lambda connection, _: opened.append(connection))
-    with serving(web) as url:
-        api = Api(app, url)
-        try:
-            yield api, opened
-        finally:
-            api.close()
+    """A server keeping ``POOL`` connections, and the connections its engine opens once it is up."""
+    with api_over(app, tmp_path, database_pool_size=POOL) as api:
+        opened: list[Any] = []
+        event.listen(api.web.state.complaintflow.db.engine, "connect", lambda connection, _: opened.append(connection))
+        yield api, opened
 
 
 def test_many_requests_at_once_are_served_on_the_kept_connections_alone(served: tuple[Api, list[Any]]) -> None:
@@ -45,9 +38,9 @@ def test_many_requests_at_once_are_served_on_the_kept_connections_alone(served: 
 
     def views(reference: str) -> list[int]:
         with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-            return [client.get(f"/complaints/{reference}").status_code for _ in range(5)]
+            return [client.get(f"/complaints/{reference}").status_code for _ in range(VIEWS)]
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         answers = [status for statuses in pool.map(views, references) for status in statuses]
-    assert answers == [200] * CLIENTS * 5
+    assert answers == [200] * CLIENTS * VIEWS
     assert 1 <= len(opened) <= POOL

@@ -68,13 +68,13 @@ class _Refusal(NamedTuple):
 
 
 async def current_user(request: Request) -> User:
-    """The signed-in user; 401 (logged) without valid credentials. ``async``: on SQLite the
-    lookup is an in-process read of microseconds, cheaper than a hop to the thread pool and
-    back; on PostgreSQL it waits for the server, so it goes to the pool, as does a refusal's log entry."""
+    """The signed-in user; 401 (logged) without valid credentials. ``async``: where queries run
+    in process (SQLite) the lookup is a read of microseconds, cheaper than a hop to the thread
+    pool and back; elsewhere it waits for a server, so it goes to the pool, as does a refusal's log entry."""
     cached = getattr(request.state, "user", None)
     if isinstance(cached, User):
         return cached
-    if request.app.state.complaintflow.db.dialect == "sqlite":
+    if request.app.state.complaintflow.db.in_process:
         found = _identify(request)
     else:
         found = await run_in_threadpool(_identify, request)
