@@ -77,11 +77,6 @@ CUSTOMER_MESSAGE = "customer_message"
 #: update takes out of that index.
 IS_PENDING = timer_t.c.status == literal_column(f"'{TIMER_PENDING}'")
 
-_case_query = (
-    select(complaint_t, customer_t.c.name.label("customer_name"))
-    .select_from(complaint_t.outerjoin(customer_t, complaint_t.c.customer_id == customer_t.c.id))
-)
-_by_reference = _case_query.where(complaint_t.c.reference == bindparam("b_reference"))
 # The per-transition statements are built once with bind parameters, so SQLAlchemy reuses their
 # compiled SQL instead of rebuilding expressions for every step. SET columns come from the
 # parameters. Writes go through ``Bulk``: straight to the driver, values converted per column.
@@ -179,12 +174,15 @@ class CaseRepository:
         self.conn = conn
 
     # -- reads ----------------------------------------------------------------------------------
-    def row(self, reference: str) -> Row[Any]:
-        """The complaint's row with its customer's name, as SQLAlchemy returns it."""
-        row = self.conn.execute(_by_reference, {"b_reference": reference}).first()
-        if row is None:
+    def row(self, reference: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The complaint's row and its customer's (if it has one), read at the driver: a case
+        view reads them on every request."""
+        rows = select_matching(self.conn, complaint_t, ("reference",), [(reference,)])
+        if not rows:
             raise NotFound(f"No complaint with reference {reference!r}")
-        return row
+        customer_id = rows[0]["customer_id"]
+        customers = select_matching(self.conn, customer_t, ("id",), [(customer_id,)]) if customer_id is not None else []
+        return rows[0], customers[0] if customers else None
 
     def get(self, reference: str, for_update: bool = False) -> Case:
         """One case (locked on PostgreSQL if ``for_update``), read like ``get_many``'s: at the

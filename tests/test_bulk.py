@@ -167,6 +167,9 @@ def test_rows_matching_keys_are_read_in_one_statement_with_sqlalchemys_values(ap
             select(timer_t).where(timer_t.c.kind == "workflow", timer_t.c.name.in_(["a", "b"])).order_by(timer_t.c.id))]
         assert select_matching(conn, timer_t, ("complaint_id", "name"), keys) == expected
         assert select_matching(conn, timer_t, ("complaint_id", "name"), []) == []
+        for key in keys:  # one key is compared directly, in a statement of its own: the same rows
+            assert select_matching(conn, timer_t, ("complaint_id", "name"), [key]) == [
+                row for row in expected if (row["complaint_id"], row["name"]) == key]
 
 
 def test_in_lists_are_cut_into_consecutive_slices_of_bounded_length() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict
 from functools import cache
 from typing import Any
 
@@ -14,9 +13,8 @@ from complaints.privacy import withheld_view
 from complaints.repository import (
     IS_PENDING,
     CaseRepository,
-    case_from_row,
+    case_from_mapping,
     complaint_t,
-    customer_t,
     letters_needing_attention,
     timer_t,
     unattended_failed_timers,
@@ -38,17 +36,12 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
     connection: on SQLite, viewing a case never waits for (or holds up) a writer."""
     with engine.db.read() as conn:
         cases = CaseRepository(conn)
-        row = cases.row(reference)
-        case = case_from_row(row)
+        m, c = cases.row(reference)
+        case = case_from_mapping(m, c["name"] if c else None)
         events = cases.events(case.id)  # type: ignore[arg-type]
         timers = cases.timers(case.id)  # type: ignore[arg-type]
         notes = cases.notifications(case.id)  # type: ignore[arg-type]
-        customer = None
-        if row.customer_id is not None:
-            c = conn.execute(select(customer_t).where(customer_t.c.id == row.customer_id)).first()
-            if c is not None:
-                customer = {"pseudonym": c.pseudonym, "name": c.name, "email": c.email, "phone": c.phone}
-    m = row._mapping
+    customer = {k: c[k] for k in ("pseudonym", "name", "email", "phone")} if c else None
     options = engine.available_actions(case, actor)
     view = {
         "reference": case.reference,
@@ -62,7 +55,7 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
             "received_at", "created_at", "updated_at", "description")},
         "customer": customer,
         "data": case.data,
-        "actions": [asdict(o) | {"allowed": o.allowed} for o in options],
+        "actions": [o.as_dict() for o in options],
         "events": [
             {k: e[k] for k in ("seq", "at", "actor", "role", "origin", "action", "from_state", "to_state", "tier",
                                   "payload")}
