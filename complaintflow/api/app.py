@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # No more requests in threads at once than pooled connections: a further one would
         # open a connection for one request and close it again (on PostgreSQL, a new server
-        # process). In process, the event loop holds one itself, for sign-in lookups (auth.current_user).
+        # process). In process, the event loop holds one itself, for quick reads (deps.quick_read).
         threads = cf.db.pool_size - cf.db.in_process
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
         yield

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
+from complaintflow.api.deps import quick_read
 from complaintflow.api.errors import ERRORS
 from complaintflow.users.services import TooManySignIns, User, record_access, sign_in, user_named, user_of_token
 from complaints.steps import Actor
@@ -68,16 +69,12 @@ class _Refusal(NamedTuple):
 
 
 async def current_user(request: Request) -> User:
-    """The signed-in user; 401 (logged) without valid credentials. ``async``: where queries run
-    in process (SQLite) the lookup is a read of microseconds, cheaper than a hop to the thread
-    pool and back; elsewhere it waits for a server, so it goes to the pool, as does a refusal's log entry."""
+    """The signed-in user; 401 (logged) without valid credentials. ``async``: the lookup is a
+    quick read (``deps.quick_read``); a refusal's log entry is written on the pool."""
     cached = getattr(request.state, "user", None)
     if isinstance(cached, User):
         return cached
-    if request.app.state.complaintflow.db.in_process:
-        found = _identify(request)
-    else:
-        found = await run_in_threadpool(_identify, request)
+    found = await quick_read(request.app.state.complaintflow, _identify, request)
     if isinstance(found, _Refusal):
         raise await run_in_threadpool(refuse, request, status.HTTP_401_UNAUTHORIZED, found.reason, actor=found.actor)
     request.state.user = found

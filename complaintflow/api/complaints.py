@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from complaintflow.api.auth import Acting
-from complaintflow.api.deps import CF, Gate, Reference
+from complaintflow.api.deps import CF, Gate, Reference, quick_read
 from complaintflow.api.errors import ERRORS, field_errors, ok
 from complaints.errors import InvalidInput, NotPermitted
 from complaints.history import find_customer
@@ -118,13 +119,15 @@ def work_queue(
 
 
 @router.get("/complaints/{reference}")
-def show(cf: CF, actor: Acting, reference: Reference,
+async def show(cf: CF, actor: Acting, reference: Reference,
          clocks: Annotated[bool, Query(description="add the SLA clocks, each deadline explained")] = False) -> Response:
     """One case: details, the actions the caller's role may take now, timeline, timers and
     letters (with ``clocks``, its SLA clocks too). A role not shown personal data reads the
     customer's pseudonym only."""
-    view = case_view(cf.engine, reference, actor)
-    return ok(view | {"clocks": clocks_view(cf.engine, reference)["clocks"]} if clocks else view)
+    view = await quick_read(cf, case_view, cf.engine, reference, actor)
+    if clocks:
+        view |= {"clocks": (await run_in_threadpool(clocks_view, cf.engine, reference))["clocks"]}
+    return ok(view)
 
 
 @router.post("/complaints/{reference}/advance")

@@ -6,11 +6,13 @@ dependency on its thread pool, a hop to another thread and back on every request
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Request
 from pydantic import AfterValidator, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
 from complaintflow.bootstrap import App
 from complaints.limits import check_text
@@ -23,6 +25,18 @@ async def get_cf(request: Request) -> App:
 
 
 CF = Annotated[App, Depends(get_cf)]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def quick_read(cf: App, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``read(*args)``, a read of a few keyed rows: where the database runs in this process
+    (SQLite) it takes less time than a hop to the thread pool and back, so it runs here, on
+    the event loop; a database server is waited for on the pool."""
+    if cf.db.in_process:
+        return read(*args, **kwargs)
+    return await run_in_threadpool(read, *args, **kwargs)
 
 
 async def write_gate(request: Request) -> AbstractContextManager[Any]:
