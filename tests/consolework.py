@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 from complaintflow.bootstrap import App
 from complaintflow.settings import Settings
 from complaintflow.users import services
+from complaintflow.web.deps import FORM_TOKEN_HEADER
 
 with warnings.catch_warnings():  # Starlette's test client warns that it will want httpx2 one day
     warnings.simplefilter("ignore")
@@ -20,11 +22,20 @@ PASSWORD = "a-long-enough-password"
 
 @contextmanager
 def signed_in(app: App, tmp_path: Path, name: str, roles: Sequence[str]) -> Iterator[TestClient]:
-    """A browser signed in to the console over ``app``'s database as a new user ``name``."""
+    """A browser signed in to the console over ``app``'s database as a new user ``name``, its
+    forms' token (read from a page, as a browser's form carries it) sent with each request."""
     from complaintflow.api.app import create_app
 
     services.add_user(app.db, app.clock.now(), name, name.capitalize(), roles, set(roles), PASSWORD, by="admin")
     web = create_app(Settings(database_url=app.settings.database_url, data_dir=tmp_path, session_secret="s" * 40))
     with TestClient(web, follow_redirects=False) as client:
         assert client.post("/console/sign-in", data={"name": name, "password": PASSWORD}).status_code == 303
+        client.headers[FORM_TOKEN_HEADER] = form_token(client.get("/console/queue").text)
         yield client
+
+
+def form_token(html: str) -> str:
+    """The token a page's forms carry."""
+    found = re.search(r'name="form_token" value="([0-9a-f]{64})"', html)
+    assert found, "the page has no form with the session's token"
+    return found.group(1)

@@ -10,6 +10,8 @@ refused at once.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import Annotated, Any, NamedTuple
@@ -26,7 +28,7 @@ from complaintflow.users.services import TooManySignIns, User, record_access, si
 from complaints.steps import Actor
 
 __all__ = ["User", "current_user", "acting", "require_roles", "start_session", "end_session", "refuse", "router",
-           "SESSION_COOKIE", "ORIGIN_API", "ORIGIN_WEB"]
+           "form_token", "SESSION_COOKIE", "ORIGIN_API", "ORIGIN_WEB"]
 
 SESSION_COOKIE = "complaintflow_session"
 ORIGIN_API, ORIGIN_WEB = "api", "web"
@@ -37,6 +39,18 @@ _STATE: ContextVar[State] = ContextVar("complaintflow_api_state")
 
 def signer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=_SALT)
+
+
+def form_token(request: Request) -> str:
+    """What the console's forms carry beside the session cookie ("" without a session): the
+    cookie's own HMAC. A page of another site can make the browser send the cookie, never read
+    a page of ours, so it cannot know the token (SameSite=Lax alone leaves older browsers and
+    same-site hosts open)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return ""
+    key = request.app.state.signer.secret_key
+    return hmac.new(key, b"form:" + cookie.encode(), hashlib.sha256).hexdigest()
 
 
 def bind_state(state: State) -> None:

@@ -22,7 +22,7 @@ def mount_console(app: FastAPI) -> FastAPI:
     """Add the console's pages and files to the api's app; a page asked for without a valid
     session sends the browser to sign in (the api's own routes keep answering 401)."""
     from complaintflow.web import indicators, quality_routes, routes
-    from complaintflow.web.deps import HERE, PREFIX, SignInNeeded
+    from complaintflow.web.deps import HERE, PREFIX, FormRefused, SignInNeeded, page
 
     app.include_router(routes.router)
     app.include_router(quality_routes.router)
@@ -41,6 +41,10 @@ def mount_console(app: FastAPI) -> FastAPI:
             return await answer if inspect.isawaitable(answer) else answer
         return await http_exception_handler(request, exc)
 
+    async def form_refused(request: Request, exc: Exception) -> Response:
+        return page(request, "refused.html", None, status_code=403, heading="Form not accepted", message=str(exc))  # type: ignore[no-any-return]
+
     app.add_exception_handler(SignInNeeded, signed_out)
+    app.add_exception_handler(FormRefused, form_refused)
     app.add_exception_handler(StarletteHTTPException, signed_out)
     return app

@@ -3,6 +3,7 @@ they act in, and the application the pages read from."""
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,9 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
+from complaintflow.api import auth
 from complaintflow.api.auth import User, current_user
 from complaintflow.bootstrap import App
 from complaints.steps import SYSTEM_ROLE, Actor
@@ -24,6 +27,9 @@ QUALITY_ROLES = frozenset({"quality", "supervisor", "specialist", "executive"})
 CAPA_ROLES = frozenset({"quality"})
 #: Which of their own roles a person acts in, chosen in the page header (checked on every page).
 ROLE_COOKIE = "cf_console_role"
+#: The form field (or header, for scripts) that carries ``auth.form_token`` on every form sent.
+FORM_TOKEN, FORM_TOKEN_HEADER = "form_token", "X-Form-Token"
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 #: Templates ship with the package: compiled once, never checked for edits on each page.
@@ -84,20 +90,38 @@ class SignInNeeded(Exception):
     """The request has no valid session: the page sends the browser to sign in."""
 
 
+class FormRefused(Exception):
+    """A form sent without this session's token (``auth.form_token``): answered 403, logged."""
+
+
 async def viewer(request: Request, user: Annotated[User, Depends(current_user)]) -> Viewer:
     """The signed-in person, acting in the role they chose if it is still theirs, else in their
-    first (the api's default too). ``async``: it only reads, and spares each page a hop to the
-    thread pool."""
+    first (the api's default too); a form they send must carry the session's token. ``async``:
+    it only reads, and spares each page a hop to the thread pool."""
     roles = tuple(r for r in user.roles if r != SYSTEM_ROLE)
     if not roles:
         raise SignInNeeded(request.url.path)
+    if request.method not in _READS:
+        await _check_form_token(request, user.name)
     chosen = request.cookies.get(ROLE_COOKIE)
     return Viewer(user, chosen if chosen in roles else roles[0], roles)
 
 
+async def _check_form_token(request: Request, name: str) -> None:
+    form = await request.form()  # parsed once: the route reads the same form
+    given = str(form.get(FORM_TOKEN) or request.headers.get(FORM_TOKEN_HEADER) or "")
+    expected = auth.form_token(request)
+    if not (expected and hmac.compare_digest(given.encode(), expected.encode())):
+        reason = "This form did not come from a page of this console session: reload the page and send it again."
+        await run_in_threadpool(auth.refuse, request, 403, reason, actor=name)  # into the access log
+        raise FormRefused(reason)
+
+
 def page(request: Request, template: str, who: Viewer | None, status_code: int = 200, **context: Any) -> Any:
-    """Render a page with what every page needs (the viewer, the prefix)."""
-    return templates.TemplateResponse(request, template, {"who": who, "prefix": PREFIX, **context}, status_code=status_code)
+    """Render a page with what every page needs (the viewer, the prefix, the forms' token)."""
+    return templates.TemplateResponse(request, template, {"who": who, "prefix": PREFIX,
+                                                          "form_token": auth.form_token(request), **context},
+                                      status_code=status_code)
 
 
 #: A page's signed-in viewer, as a parameter type.

@@ -71,7 +71,7 @@ async def sign_in_form(request: Request) -> Response:
 
 
 @router.post("/sign-out", response_model=None)
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, _: Who) -> Response:
     response = _see("/sign-in", done="signed out")
     auth.end_session(response, request)
     response.delete_cookie(ROLE_COOKIE, path=PREFIX, httponly=True, samesite="lax")

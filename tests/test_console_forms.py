@@ -1,0 +1,64 @@
+"""The console's forms carry their session's token: a form another site makes the browser send
+(with the session cookie, but without the token it cannot read) is refused, logged, and
+changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from casework import stored, take_in
+from consolework import TestClient, form_token, signed_in
+
+from complaintflow.bootstrap import App
+from complaintflow.users.repository import UserRepository
+from complaintflow.web.deps import FORM_TOKEN_HEADER
+
+
+@pytest.fixture
+def browser(sqlite_app: App, tmp_path: Path) -> Iterator[TestClient]:
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as client:
+        yield client
+
+
+def forged(browser: TestClient) -> TestClient:
+    """The same browser (its session cookie) without the token: what a forged form sends."""
+    del browser.headers[FORM_TOKEN_HEADER]
+    return browser
+
+
+def test_every_form_of_a_page_carries_the_sessions_token(browser: TestClient, sqlite_app: App) -> None:
+    page = browser.get(f"/console/cases/{take_in(sqlite_app)}").text
+    token = form_token(page)
+    assert page.count('method="post"') == page.count(f'name="form_token" value="{token}"') > 1
+
+
+def test_a_step_sent_without_the_token_is_refused_logged_and_changes_nothing(
+        browser: TestClient, sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    before = stored(sqlite_app, reference)
+    refused = forged(browser).post(f"/console/cases/{reference}/act", data={"action": "assess"})
+    assert refused.status_code == 403 and "Form not accepted" in refused.text
+    assert stored(sqlite_app, reference) == before
+    with sqlite_app.db.read() as conn:
+        [logged] = UserRepository(conn).access_events(kinds=["refused"])
+    assert logged["actor"] == "hana" and logged["details"]["path"] == f"/console/cases/{reference}/act"
+
+
+def test_the_token_of_another_session_is_refused(browser: TestClient, sqlite_app: App, tmp_path: Path) -> None:
+    reference = take_in(sqlite_app)
+    with signed_in(sqlite_app, tmp_path, "ines", ["handler"]) as other:
+        theirs = other.headers[FORM_TOKEN_HEADER]
+    assert theirs != browser.headers[FORM_TOKEN_HEADER]
+    refused = browser.post(f"/console/cases/{reference}/act", headers={FORM_TOKEN_HEADER: theirs},
+                           data={"action": "assess"})
+    assert refused.status_code == 403
+    taken = browser.post(f"/console/cases/{reference}/act", headers={FORM_TOKEN_HEADER: ""},
+                         data={"action": "assess", "form_token": form_token(browser.get("/console/queue").text)})
+    assert taken.status_code == 303 and stored(sqlite_app, reference)["events"][-1]["action"] == "assess"
+
+
+def test_signing_out_needs_the_token_too(browser: TestClient) -> None:
+    assert forged(browser).post("/console/sign-out").status_code == 403
+    assert browser.get("/console/queue").status_code == 200  # still signed in
