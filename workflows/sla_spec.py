@@ -100,10 +100,14 @@ Names = Annotated[list[str], BeforeValidator(_one_or_many)]
 
 
 def _zone_exists(value: str) -> str:
+    """``value`` if the zone database knows it. ZoneInfo looks a name up as a file: a name too
+    long for one (``OSError``) or naming a folder of zones (``Europe``: ``IsADirectoryError``)
+    is an unknown zone too, as is one it refuses as a path (``ValueError``)."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/London") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        raise ValueError(f"unknown time zone {shown!r}; use an IANA name such as Europe/London") from exc
     return value
 
 
