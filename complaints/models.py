@@ -113,6 +113,7 @@ class Timer(SQLModel, table=True):
         Index(
             "ix_timer_pending_due",
             "due_at",
+            "complaint_id",  # the queue's order: equal due times (one import's) are not sorted
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),

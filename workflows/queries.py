@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, null, select, true, union_all
+from sqlalchemy import String, and_, bindparam, cast, func, literal, null, select, true, union_all
 
 from complaints.errors import InvalidInput
 from complaints.privacy import withheld_view
@@ -127,13 +128,13 @@ def list_cases(
     query = select(*[complaint_t.c[c] for c in LIST_COLUMNS], nearest.c.next_due, nearest.c.attention).select_from(
         complaint_t.outerjoin(nearest, nearest.c.complaint_id == complaint_t.c.id)
     )
-    conditions = _conditions(state, tier, queue, assignee, product, references)
-    if conditions:
-        query = query.where(and_(*conditions))
+    filters = Filters.of(state, tier, queue, assignee, product, references)
+    if filters.shape:
+        query = query.where(and_(*_conditions(filters.shape)))
     query = query.order_by(nearest.c.attention.is_(None), nearest.c.next_due.is_(None), nearest.c.next_due,
                            complaint_t.c.id).limit(limit).offset(offset)
     with engine.db.read() as conn:
-        rows = conn.execute(query).all()
+        rows = conn.execute(query, filters.params).all()
     fix = UTCDateTime().process_result_value
     return [dict(r._mapping) | {"next_due": fix(r.next_due, None)} for r in rows]
 
@@ -151,37 +152,93 @@ def work_queue(
 ) -> list[dict[str, Any]]:
     """The rows ``list_cases`` gives, in its order, read without aggregating every timer: the
     few cases that need a person first, then pending timers in due order (the partial index on
-    their due times) until enough cases are found, then the cases with no deadline. Its cost
-    grows with the page, not with the number of open complaints (the console's queue)."""
+    their due times and complaints) until enough cases are found, then the cases with no
+    deadline. Its cost grows with the page, not with the number of open complaints (the
+    console's queue)."""
     check_filters(engine, state=state, tier=tier, queue=queue)
     wanted = limit + offset
-    conditions = _conditions(state, tier, queue, assignee, product, references)
+    filters = Filters.of(state, tier, queue, assignee, product, references)
+    statements = _queue_statements(filters.shape)
     chosen: dict[int, tuple[Any, str | None]] = {}  # id -> (next due, attention), in queue order
     with engine.db.read() as conn:
-        attention = _attention(conn, conditions)
+        attention = _attention(conn, statements, filters.params)
         for cid, (due, why) in sorted(attention.items(), key=lambda kv: (kv[1][0] is None, kv[1][0], kv[0])):
             chosen[cid] = (due, why)
         if len(chosen) < wanted:
-            stream = (select(timer_t.c.complaint_id, timer_t.c.due_at)
-                      .select_from(timer_t.join(complaint_t, complaint_t.c.id == timer_t.c.complaint_id))
-                      .where(and_(IS_PENDING, *conditions)).order_by(timer_t.c.due_at, timer_t.c.complaint_id))
-            for cid, due in conn.execute(stream.execution_options(yield_per=500)):
+            # fetched a page at a time: the first rows are all a first page needs
+            stream = conn.execute(statements.stream.execution_options(yield_per=wanted + len(attention)),
+                                  filters.params)
+            for cid, due in stream:
                 if cid not in chosen:
                     chosen[cid] = (due, None)
                     if len(chosen) >= wanted:
                         break
+            stream.close()
         if len(chosen) < wanted:
-            has_timer = select(timer_t.c.id).where(and_(timer_t.c.complaint_id == complaint_t.c.id, IS_PENDING))
-            rest = (select(complaint_t.c.id).where(and_(~has_timer.exists(), *conditions))
-                    .order_by(complaint_t.c.id).limit(wanted - len(chosen) + len(attention)))
-            for (cid,) in conn.execute(rest):
+            rest = conn.execute(statements.rest, filters.params | {"rest": wanted - len(chosen) + len(attention)})
+            for (cid,) in rest:
                 chosen.setdefault(cid, (None, None))
         page = list(chosen.items())[offset:wanted]
-        rows = {r.id: r for r in conn.execute(select(complaint_t.c.id, *[complaint_t.c[c] for c in LIST_COLUMNS])
-                                              .where(complaint_t.c.id.in_([cid for cid, _ in page])))}
+        rows = {r[0]: r for r in conn.execute(statements.rows, {"ids": [cid for cid, _ in page]})} if page else {}
     fix = UTCDateTime().process_result_value
-    return [{c: rows[cid]._mapping[c] for c in LIST_COLUMNS} | {"next_due": fix(due, None), "attention": why}
+    return [dict(zip(LIST_COLUMNS, rows[cid][1:], strict=True)) | {"next_due": fix(due, None), "attention": why}
             for cid, (due, why) in page]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters given, as the shape of a statement (which are set) and its parameters: the
+    queue's statements are built once per shape, as building one costs more than running it."""
+
+    shape: tuple[str, ...]
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, state: str | None, tier: str | None, queue: str | None, assignee: str | None, product: str | None,
+           references: Collection[str] | None) -> Filters:
+        given = {"state": state, "tier": tier, "queue": queue, "assignee": assignee, "product": product}
+        params: dict[str, Any] = {f"f_{name}": value for name, value in given.items() if value}
+        if references is not None:
+            params["f_reference"] = list(references)
+        return cls(tuple(name[2:] for name in params), params)
+
+
+@cache
+def _conditions(shape: tuple[str, ...]) -> tuple[Any, ...]:
+    """The filters of ``shape`` as conditions on the complaint, each value a bound parameter."""
+    return tuple(complaint_t.c.reference.in_(bindparam("f_reference", expanding=True)) if name == "reference"
+                 else complaint_t.c[name] == bindparam(f"f_{name}") for name in shape)
+
+
+@dataclass(frozen=True)
+class _QueueStatements:
+    attention: Any  # the cases needing a person, with the time since and the reason
+    pending: Any  # their nearest pending timers
+    stream: Any  # pending timers in (due, complaint) order
+    rest: Any  # cases with no pending timer, by id
+    rows: Any  # the page's complaints by id
+
+
+@cache
+def _queue_statements(shape: tuple[str, ...]) -> _QueueStatements:
+    conditions = _conditions(shape)
+    reasons = _reasons()
+    has_timer = select(timer_t.c.id).where(and_(timer_t.c.complaint_id == complaint_t.c.id, IS_PENDING))
+    return _QueueStatements(
+        attention=(select(reasons.c.complaint_id, func.min(reasons.c.since), func.max(reasons.c.why))
+                   .select_from(reasons.join(complaint_t, complaint_t.c.id == reasons.c.complaint_id))
+                   .where(and_(true(), *conditions)).group_by(reasons.c.complaint_id)),
+        pending=(select(timer_t.c.complaint_id, func.min(timer_t.c.due_at))
+                 .where(and_(IS_PENDING, timer_t.c.complaint_id.in_(bindparam("ids", expanding=True))))
+                 .group_by(timer_t.c.complaint_id)),
+        stream=(select(timer_t.c.complaint_id, timer_t.c.due_at)
+                .select_from(timer_t.join(complaint_t, complaint_t.c.id == timer_t.c.complaint_id))
+                .where(and_(IS_PENDING, *conditions)).order_by(timer_t.c.due_at, timer_t.c.complaint_id)),
+        rest=(select(complaint_t.c.id).where(and_(~has_timer.exists(), *conditions))
+              .order_by(complaint_t.c.id).limit(bindparam("rest"))),
+        rows=(select(complaint_t.c.id, *[complaint_t.c[c] for c in LIST_COLUMNS])
+              .where(complaint_t.c.id.in_(bindparam("ids", expanding=True)))),
+    )
 
 
 @cache
@@ -199,30 +256,15 @@ def _reasons() -> Any:
     ).subquery("reasons")
 
 
-def _attention(conn: Any, conditions: list[Any]) -> dict[int, tuple[Any, str | None]]:
+def _attention(conn: Any, statements: _QueueStatements, params: dict[str, Any]) -> dict[int, tuple[Any, str | None]]:
     """The cases that need a person (under the filters), each with its nearest deadline or
     attention time and the (greatest) reason, as ``list_cases`` computes them."""
-    reasons = _reasons()
-    query = (select(reasons.c.complaint_id, func.min(reasons.c.since), func.max(reasons.c.why))
-             .select_from(reasons.join(complaint_t, complaint_t.c.id == reasons.c.complaint_id))
-             .where(and_(true(), *conditions)).group_by(reasons.c.complaint_id))
-    found = {cid: (since, why) for cid, since, why in conn.execute(query)}
+    found = {cid: (since, why) for cid, since, why in conn.execute(statements.attention, params)}
     if found:
-        pending = (select(timer_t.c.complaint_id, func.min(timer_t.c.due_at))
-                   .where(and_(IS_PENDING, timer_t.c.complaint_id.in_(list(found)))).group_by(timer_t.c.complaint_id))
-        for cid, due in conn.execute(pending):
+        for cid, due in conn.execute(statements.pending, {"ids": list(found)}):
             since, why = found[cid]
             found[cid] = (min(due, since) if since is not None else due, why)
     return found
-
-
-def _conditions(state: str | None, tier: str | None, queue: str | None, assignee: str | None, product: str | None,
-                references: Collection[str] | None) -> list[Any]:
-    wanted = {"state": state, "tier": tier, "queue": queue, "assignee": assignee, "product": product}
-    conditions = [complaint_t.c[name] == value for name, value in wanted.items() if value]
-    if references is not None:
-        conditions.append(complaint_t.c.reference.in_(list(references)))
-    return conditions
 
 
 def count_by_state(
@@ -235,11 +277,13 @@ def count_by_state(
 ) -> dict[str, int]:
     """Complaints per state, under the same filters as ``list_cases`` (the state aside: the
     counts are what a person picks a state by)."""
-    query = select(complaint_t.c.state, func.count()).group_by(complaint_t.c.state)
-    conditions = _conditions(None, tier, queue, assignee, product, references)
-    if conditions:
-        query = query.where(and_(*conditions))
+    filters = Filters.of(None, tier, queue, assignee, product, references)
     with engine.db.read() as conn:
-        return {r[0]: r[1] for r in conn.execute(query)}
+        return {state: n for state, n in conn.execute(_counts_statement(filters.shape), filters.params)}
+
+
+@cache
+def _counts_statement(shape: tuple[str, ...]) -> Any:
+    return select(complaint_t.c.state, func.count()).where(and_(true(), *_conditions(shape))).group_by(complaint_t.c.state)
 
 
