@@ -159,18 +159,18 @@ def test_problem_subjects_cap_the_clusters_drawn_and_say_how_many_are_left_out(s
     assert len(data["root_causes"]) <= MAX_CAUSES
 
 
-def test_the_consoles_queue_reads_the_same_rows_in_the_same_order_as_list_cases(sqlite_app: App) -> None:
+def test_the_consoles_queue_reads_the_same_rows_in_the_same_order_as_list_cases(app: App) -> None:
     from workflows.queries import list_cases, work_queue
 
-    references = [take_in(sqlite_app, product="Payday loan" if i % 2 else "Current account") for i in range(12)]
-    walk(sqlite_app, references[0], ["assess", "invalid"])  # its final letter waits for review: attention
-    walk(sqlite_app, references[1], ["assess", "valid", "propose"])
-    walk(sqlite_app, references[2], ["assess", "need_info"])
-    walk(sqlite_app, references[3], ["assess"])
-    sqlite_app.clock.now = lambda: T0 + timedelta(days=3)  # type: ignore[method-assign]
+    references = [take_in(app, product="Payday loan" if i % 2 else "Current account") for i in range(12)]
+    walk(app, references[0], ["assess", "invalid"])  # its final letter waits for review: attention
+    walk(app, references[1], ["assess", "valid", "propose"])
+    walk(app, references[2], ["assess", "need_info"])
+    walk(app, references[3], ["assess"])
+    app.clock.now = lambda: T0 + timedelta(days=3)  # type: ignore[method-assign]
     for filters in ({}, {"product": "Payday loan"}, {"state": "acknowledged"}, {"state": "closed"},
                     {"references": references[:5]}):
         for limit, offset in ((50, 0), (3, 0), (3, 3), (5, 10)):
-            expected = list_cases(sqlite_app.engine, limit=limit, offset=offset, **filters)  # type: ignore[arg-type]
-            assert work_queue(sqlite_app.engine, limit=limit, offset=offset, **filters) == expected  # type: ignore[arg-type]
-    assert work_queue(sqlite_app.engine)[0]["attention"] == "letter 'assessment_invalid' held for review"
+            expected = list_cases(app.engine, limit=limit, offset=offset, **filters)  # type: ignore[arg-type]
+            assert work_queue(app.engine, limit=limit, offset=offset, **filters) == expected  # type: ignore[arg-type]
+    assert work_queue(app.engine)[0]["attention"] == "letter 'assessment_invalid' held for review"
