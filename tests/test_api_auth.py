@@ -10,6 +10,7 @@ import httpx
 import pytest
 from apiserver import PASSWORD, ROLES, Api, refusals
 from casework import PAYLOADS, take_in
+from consolework import sign_in_form
 from sqlalchemy import text
 
 from complaintflow.bootstrap import App
@@ -240,7 +241,7 @@ def test_the_consoles_sign_in_form_counts_and_refuses_wrong_passwords_alike(sqli
     sqlite_api.user("cy", "handler")
     browser = sqlite_api.client()
     for _ in range(services.SIGN_IN_LIMIT):
-        assert browser.post("/console/sign-in", data={"name": "cy", "password": "guess"}).status_code == 401
-    throttled = browser.post("/console/sign-in", data={"name": "cy", "password": PASSWORD})
+        assert browser.post("/console/sign-in", data=sign_in_form(browser, "cy", "guess")).status_code == 401
+    throttled = browser.post("/console/sign-in", data=sign_in_form(browser, "cy", PASSWORD))
     assert throttled.status_code == 429 and "Too many failed sign-ins for &#39;cy&#39;" in throttled.text
     assert [r["origin"] for r in refusals(sqlite_api.app, ("sign_in_failed",))] == ["web"] * services.SIGN_IN_LIMIT

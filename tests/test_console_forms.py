@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from casework import stored, take_in
-from consolework import TestClient, form_token, signed_in
+from consolework import PASSWORD, TestClient, browsing, form_token, sign_in_form, signed_in
 
+from complaintflow.api.auth import SESSION_COOKIE
 from complaintflow.bootstrap import App
+from complaintflow.users import services
 from complaintflow.users.repository import UserRepository
-from complaintflow.web.deps import FORM_TOKEN_HEADER
+from complaintflow.web.deps import FORM_TOKEN_HEADER, SIGN_IN_COOKIE
 
 
 @pytest.fixture
@@ -62,3 +64,27 @@ def test_the_token_of_another_session_is_refused(browser: TestClient, sqlite_app
 def test_signing_out_needs_the_token_too(browser: TestClient) -> None:
     assert forged(browser).post("/console/sign-out").status_code == 403
     assert browser.get("/console/queue").status_code == 200  # still signed in
+
+
+def test_a_sign_in_form_another_site_sends_is_refused_and_signs_nobody_in(sqlite_app: App, tmp_path: Path) -> None:
+    services.add_user(sqlite_app.db, sqlite_app.clock.now(), "mal", "Mal", ["handler"], {"handler"}, PASSWORD, by="admin")
+    with browsing(sqlite_app, tmp_path) as victim, browsing(sqlite_app, tmp_path) as attacker:
+        # the attacker's own form, token and all, sent from the victim's browser (without its cookie)
+        refused = victim.post("/console/sign-in", data=sign_in_form(attacker, "mal", PASSWORD))
+        assert refused.status_code == 403 and "came from another site" in refused.text
+        assert SESSION_COOKIE not in refused.cookies
+        bare = victim.post("/console/sign-in", data={"name": "mal", "password": PASSWORD})
+        assert bare.status_code == 403 and victim.get("/console/queue").status_code == 303
+    with sqlite_app.db.read() as conn:
+        logged = [e for e in UserRepository(conn).access_events(kinds=["refused"])
+                  if e["details"]["path"] == "/console/sign-in"]
+    assert [(e["actor"], e["status"]) for e in logged] == [("mal", 403)] * 2
+
+
+def test_signing_in_from_the_form_as_loaded_works_and_ends_the_forms_token(sqlite_app: App, tmp_path: Path) -> None:
+    services.add_user(sqlite_app.db, sqlite_app.clock.now(), "nia", "Nia", ["handler"], {"handler"}, PASSWORD, by="admin")
+    with browsing(sqlite_app, tmp_path) as browser:
+        signed = browser.post("/console/sign-in", data=sign_in_form(browser, "nia", PASSWORD))
+        assert signed.status_code == 303 and SESSION_COOKIE in signed.cookies
+        assert SIGN_IN_COOKIE not in browser.cookies
+        assert browser.get("/console/queue").status_code == 200

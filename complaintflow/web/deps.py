@@ -27,6 +27,8 @@ QUALITY_ROLES = frozenset({"quality", "supervisor", "specialist", "executive"})
 CAPA_ROLES = frozenset({"quality"})
 #: Which of their own roles a person acts in, chosen in the page header (checked on every page).
 ROLE_COOKIE = "cf_console_role"
+#: The sign-in form's own token, before there is a session (the form carries it as ``FORM_TOKEN``).
+SIGN_IN_COOKIE = "cf_console_sign_in"
 #: The form field (or header, for scripts) that carries ``auth.form_token`` on every form sent.
 FORM_TOKEN, FORM_TOKEN_HEADER = "form_token", "X-Form-Token"
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})

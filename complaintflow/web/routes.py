@@ -7,17 +7,20 @@ the engine's own message beside the field it names and what the user typed kept.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from complaintflow.api import auth
 from complaintflow.users.services import TooManySignIns, sign_in
 from complaintflow.web import views
-from complaintflow.web.deps import PREFIX, ROLE_COOKIE, Viewer, Who, app_of, page
+from complaintflow.web.deps import FORM_TOKEN, PREFIX, ROLE_COOKIE, SIGN_IN_COOKIE, Viewer, Who, app_of, page
 from complaints import outbox
 from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, GuardFailed, InvalidInput, NotFound
 from complaints.notes import add_note
@@ -44,29 +47,48 @@ def home() -> RedirectResponse:
     return _see("/queue")
 
 
+def _sign_in_page(request: Request, status_code: int = 200, next: Any = "", name: str = "",
+                  error: str | None = None) -> Response:
+    """The sign-in form, with the token its browser's cookie must match when it is sent."""
+    token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
+    response: Response = page(request, "sign_in.html", None, status_code=status_code, next=next or "", name=name,
+                              error=error, form_token=token)
+    settings = app_of(request).settings
+    response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="lax", secure=settings.session_cookie_secure,
+                        path=PREFIX)
+    return response
+
+
 @router.get("/sign-in", response_model=None)
 def sign_in_page(request: Request, next: str = "") -> Response:
-    return page(request, "sign_in.html", None, next=next, error=None, name="")
+    return _sign_in_page(request, next=next)
 
 
 @router.post("/sign-in", response_model=None)
 async def sign_in_form(request: Request) -> Response:
+    """Sign in from the form; a form whose token is not its browser's sign-in cookie (another
+    site signing the browser in to an account of its own) is refused and logged."""
     form = await _form(request)
     name, password = str(form.get("name") or ""), str(form.get("password") or "")
+    expected, given = request.cookies.get(SIGN_IN_COOKIE) or "", str(form.get(FORM_TOKEN) or "")
+    if not (expected and hmac.compare_digest(given.encode(), expected.encode())):
+        reason = "This sign-in form has expired or came from another site: sign in again here."
+        await run_in_threadpool(auth.refuse, request, 403, reason, actor=name or None)  # into the access log
+        return _sign_in_page(request, status_code=403, next=form.get("next"), name=name, error=reason)
     app = app_of(request)
     try:
         user = sign_in(app.db, app.clock.now(), name, password, auth.ORIGIN_WEB) if name and password else None
     except TooManySignIns as exc:
-        refused = page(request, "sign_in.html", None, status_code=429, next=form.get("next") or "", name=name,
-                       error=str(exc))
+        refused = _sign_in_page(request, status_code=429, next=form.get("next"), name=name, error=str(exc))
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
     if user is None:
-        return page(request, "sign_in.html", None, status_code=401, next=form.get("next") or "", name=name,
-                    error="That name and password do not match a user.")
+        return _sign_in_page(request, status_code=401, next=form.get("next"), name=name,
+                             error="That name and password do not match a user.")
     target = str(form.get("next") or "")
     response = RedirectResponse(target if target.startswith(PREFIX + "/") else f"{PREFIX}/queue", status_code=303)
     auth.start_session(response, user, request)
+    response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX, httponly=True, samesite="lax")
     return response
 
 
