@@ -12,6 +12,7 @@ and daylight saving agree with the clocks exactly.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from escalation.calendar import BusinessCalendar
@@ -34,18 +35,26 @@ class BusinessTimeline:
 
     def elapsed(self, start: datetime, end: datetime) -> float:
         """Business seconds from ``start`` to ``end`` (zero if ``end`` is not after ``start``)."""
-        if end <= start:
-            return 0.0
-        first, last = start.timestamp(), end.timestamp()
-        if first < self._from or last >= self._until:
-            self._cover(start, end)
-        return self._position(last) - self._position(first)
+        return self.elapsed_many([(start, end)])[0]
 
-    def _position(self, at: float) -> float:
-        i = bisect_right(self._opens, at) - 1
-        if i < 0:
-            return 0.0
-        return self._before[i] + min(at, self._closes[i]) - self._opens[i]
+    def elapsed_many(self, spans: Iterable[tuple[datetime, datetime]]) -> list[float]:
+        """``elapsed`` of each (start, end), in order, in one loop: a report has three durations a
+        complaint. The windows are listed as call by call would, so the values are the same."""
+        out: list[float] = []
+        opens, closes, before = self._opens, self._closes, self._before
+        for start, end in spans:
+            if end <= start:
+                out.append(0.0)
+                continue
+            first, last = start.timestamp(), end.timestamp()
+            if first < self._from or last >= self._until:
+                self._cover(start, end)
+                opens, closes, before = self._opens, self._closes, self._before
+            i, j = bisect_right(opens, last) - 1, bisect_right(opens, first) - 1
+            at_end = before[i] + min(last, closes[i]) - opens[i] if i >= 0 else 0.0
+            at_start = before[j] + min(first, closes[j]) - opens[j] if j >= 0 else 0.0
+            out.append(at_end - at_start)
+        return out
 
     def _cover(self, start: datetime, end: datetime) -> None:
         """List the windows of every day from ``start``'s to ``end``'s (and those listed already), with a margin."""

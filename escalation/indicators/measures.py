@@ -94,9 +94,9 @@ class Context:
     as_of: datetime
     _timelines: dict[tuple[str, str], BusinessTimeline | None] = field(default_factory=dict)
 
-    def hours(self, clock: str, queue: str, start: datetime, end: datetime) -> float:
-        """Business hours from ``start`` to ``end`` on the calendar of ``clock`` for ``queue``;
-        calendar hours where the workflow has no such clock."""
+    def hours(self, clock: str, queue: str, spans: Sequence[tuple[datetime, datetime]]) -> list[float]:
+        """Business hours of each (start, end), in order, on the calendar of ``clock`` for
+        ``queue``; calendar hours where the workflow has no such clock."""
         key = (clock, queue)
         if key not in self._timelines:
             policy = self.policy
@@ -104,8 +104,8 @@ class Context:
             self._timelines[key] = BusinessTimeline(policy.calendar_for(clock, queue)) if known else None  # type: ignore[union-attr]
         timeline = self._timelines[key]
         if timeline is None:
-            return max((end - start).total_seconds(), 0.0) / 3600
-        return timeline.elapsed(start, end) / 3600
+            return [max((end - start).total_seconds(), 0.0) / 3600 for start, end in spans]
+        return [seconds / 3600 for seconds in timeline.elapsed_many(spans)]
 
 
 def report(cohort: Sequence[CaseFacts], backlog: Sequence[CaseFacts], ctx: Context,
@@ -175,7 +175,11 @@ def acknowledged(cohort: Sequence[CaseFacts]) -> dict[str, Any]:
 
 
 def durations(cohort: Sequence[CaseFacts], clock: str, attribute: str, ctx: Context) -> dict[str, Any]:
-    hours = [ctx.hours(clock, f.queue, f.received_at, at) for f in cohort if (at := getattr(f, attribute)) is not None]
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}  # by queue, each in the cohort's order
+    for f in cohort:
+        if (at := getattr(f, attribute)) is not None:
+            spans.setdefault(f.queue, []).append((f.received_at, at))
+    hours = [h for queue, pairs in spans.items() for h in ctx.hours(clock, queue, pairs)]  # sorted by each statistic
     return {"count": len(hours), "median_hours": median(hours), "p90_hours": percentile(hours)}
 
 
