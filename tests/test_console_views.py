@@ -4,10 +4,12 @@ filters and counts, action forms' payloads, what a quality analyst is shown, the
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from casework import PAYLOADS, take_in, walk
 from conftest import T0
+from consolework import signed_in
 from markupsafe import Markup
 
 from complaintflow.bootstrap import App
@@ -113,6 +115,29 @@ def test_a_quality_analyst_sees_a_case_and_its_customer_without_names(sqlite_app
     assert customer is not None and "Bērziņa" not in repr(customer) and "anna@" not in repr(customer)
     handler_view = views.customer_page(sqlite_app, page["view"]["customer"]["pseudonym"], HANDLER)
     assert handler_view is not None and handler_view["customer"]["name"] == "Anna Bērziņa"
+
+
+def test_a_customers_page_shows_their_complaints_a_page_at_a_time_and_counts_them_all(
+        sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "CUSTOMER_PAGE_SIZE", 5)
+    anna = {"name": "Anna Bērziņa", "email": "anna@example.lv"}
+    references = [take_in(sqlite_app, customer=anna) for _ in range(12)]
+    walk(sqlite_app, references[0], ["assess", "invalid"])
+    pseudonym = views.case_page(sqlite_app, references[0], HANDLER)["view"]["customer"]["pseudonym"]
+    pages = [views.customer_page(sqlite_app, pseudonym, HANDLER, n) for n in (1, 2, 3, 4)]
+    assert [[c["reference"] for c in p["complaints"]] for p in pages if p] == [
+        references[:6:-1], references[6:1:-1], references[1::-1], []]
+    assert all(p and p["total"] == 12 for p in pages)
+    assert [p["more"] for p in pages if p] == [True, True, False, False]
+    assert [p["first"] for p in pages if p] == [1, 6, 11, 0]
+    closed = sqlite_app.engine.get(references[0]).state in views.DONE_STATES
+    assert pages[3] and pages[3]["open"] == 12 - closed
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        second = browser.get(f"/console/customers/{pseudonym}?page=2").text
+        assert "12 complaint(s)" in second and "Showing 6–10, newest first." in second
+        assert '<a href="?page=1">Newer complaints</a>' in second and '<a href="?page=3">Older complaints</a>' in second
+        assert references[6] in second and references[7] not in second
+        assert "Showing 1–5" in browser.get(f"/console/customers/{pseudonym}?page=nonsense").text
 
 
 def test_the_pareto_counts_only_the_period_asked_for(sqlite_app: App) -> None:

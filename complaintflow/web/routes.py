@@ -310,7 +310,8 @@ async def note(request: Request, who: Who, reference: str) -> Response:
 
 @router.get("/customers/{pseudonym}", response_model=None)
 def customer(request: Request, who: Who, pseudonym: str) -> Response:
-    data = views.customer_page(app_of(request), pseudonym, who.actor)
+    number = views.page_number(request.query_params.get("page"))
+    data = views.customer_page(app_of(request), pseudonym, who.actor, number)
     if data is None:
         return page(request, "not_found.html", who, status_code=404, message="No such customer")
     return page(request, "customer.html", who, data=data)

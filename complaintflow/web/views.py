@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from complaintflow.bootstrap import App
 from complaintflow.web.timing import calendar_of, relative
@@ -47,14 +47,18 @@ class QueueFilters:
     @classmethod
     def of(cls, params: dict[str, str]) -> QueueFilters:
         values = {k: (params.get(k) or "").strip() or None for k in (*QUEUE_FILTERS, "q")}
-        try:
-            page = max(1, int(params.get("page") or 1))
-        except ValueError:
-            page = 1
-        return cls(**values, page=page)
+        return cls(**values, page=page_number(params.get("page")))
 
     def chosen(self) -> dict[str, str]:
         return {k: v for k in (*QUEUE_FILTERS, "q") if (v := getattr(self, k))}
+
+
+def page_number(given: str | None) -> int:
+    """A page asked for in a link: a number from 1 (anything else is the first page)."""
+    try:
+        return max(1, min(int(given or 1), 10**6))
+    except ValueError:
+        return 1
 
 
 @dataclass
@@ -236,28 +240,42 @@ def may_see_personal_data(workflow: CompiledWorkflow, role: str) -> bool:
 # -- a customer ---------------------------------------------------------------------------------
 
 
-def customer_page(app: App, pseudonym: str, actor: Actor) -> dict[str, Any] | None:
-    """A customer's complaints, newest first; their name and contacts only for roles every
-    workflow of theirs shows personal data to."""
+#: A customer's complaints shown a page at a time, newest first.
+CUSTOMER_PAGE_SIZE = 50
+#: States in which a customer's complaint counts as no longer open.
+DONE_STATES = ("closed", "archived")
+
+
+def customer_page(app: App, pseudonym: str, actor: Actor, page: int = 1) -> dict[str, Any] | None:
+    """A page of a customer's complaints, newest first, with the counts of all of them; their
+    name and contacts only for roles every workflow of theirs (on any page) shows personal data to."""
+    theirs = complaint_t.c.customer_id
     with app.db.read() as conn:
         person = conn.execute(select(customer_t).where(customer_t.c.pseudonym == pseudonym)).first()
         if person is None:
             return None
+        versions = conn.execute(
+            select(complaint_t.c.workflow_name, complaint_t.c.workflow_version, func.count(),
+                   func.count().filter(complaint_t.c.state.not_in(DONE_STATES)))
+            .where(theirs == person.id).group_by(complaint_t.c.workflow_name, complaint_t.c.workflow_version)
+        ).all()
         rows = conn.execute(
             select(complaint_t.c.reference, complaint_t.c.state, complaint_t.c.tier, complaint_t.c.product,
-                   complaint_t.c.severity, complaint_t.c.received_at, complaint_t.c.description,
-                   complaint_t.c.workflow_name, complaint_t.c.workflow_version)
-            .where(complaint_t.c.customer_id == person.id).order_by(complaint_t.c.received_at.desc()).limit(500)
+                   complaint_t.c.severity, complaint_t.c.received_at, complaint_t.c.description)
+            .where(theirs == person.id).order_by(complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+            .limit(CUSTOMER_PAGE_SIZE).offset((page - 1) * CUSTOMER_PAGE_SIZE)
         ).all()
-    shows = all(may_see_personal_data(app.registry.get(r.workflow_name, r.workflow_version), actor.role) for r in rows)
+    shows = all(may_see_personal_data(app.registry.get(name, version), actor.role) for name, version, _, _ in versions)
     complaints = [{"reference": r.reference, "state": r.state, "tier": r.tier, "product": r.product,
                    "severity": r.severity, "received_at": r.received_at,
                    "summary": _summary(r.description if shows else withheld_text(r.description or "", person.name))}
                   for r in rows]
     who = {"pseudonym": person.pseudonym, "name": person.name, "email": person.email, "phone": person.phone} \
         if shows else {"pseudonym": person.pseudonym, "withheld": f"personal data is not shown to role '{actor.role}'"}
-    return {"customer": who, "complaints": complaints,
-            "open": sum(1 for c in complaints if c["state"] not in ("closed", "archived"))}
+    total = sum(n for _, _, n, _ in versions)
+    return {"customer": who, "complaints": complaints, "total": total, "open": sum(n for *_, n in versions),
+            "page": page, "first": (page - 1) * CUSTOMER_PAGE_SIZE + 1 if complaints else 0,
+            "more": page * CUSTOMER_PAGE_SIZE < total}
 
 
 def _summary(text: str | None, most: int = 160) -> str:
