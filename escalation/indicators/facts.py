@@ -18,6 +18,7 @@ Which complaints are read is a condition on the complaint table (``received_betw
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,23 +112,32 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
     and the clocks as they stood at ``as_of`` (the period's last instant, or now if earlier:
     whatever happened at it counts). ``relief``: read the relief and redress of the latest
     proposal too (the returns need them; the indicators do not)."""
-    if conn.dialect.name == "postgresql":
-        # PostgreSQL prices the per-complaint lookups as if made for every row, and would spend
-        # seconds compiling the query (JIT) to save milliseconds running it; for this transaction only
-        conn.exec_driver_sql("SET LOCAL jit = off")
+    clock_reads = (_breaches_query(meaning, population, as_of), _clocks_query(meaning, population, as_of),
+                   _restarted_query(population, as_of))
     read = _case_reader(meaning)
-    facts = {f.id: f for f in map(read, _rows(conn, _events_query(meaning, population, end, relief)))}
-    breaches = set(_rows(conn, _breaches_query(meaning, population, as_of)))
+    events = _events_query(meaning, population, end, relief)
+    if conn.dialect.name == "postgresql":
+        # Each statement sees its own snapshot here (read committed) wherever it runs, so the
+        # clocks are read on a second connection meanwhile: the server folds both at once, and
+        # the events' rows are turned into facts while the clocks' are still being folded.
+        _tune(conn)
+        with ThreadPoolExecutor(1) as beside:
+            clocks = beside.submit(_read_beside, conn, clock_reads)
+            facts = {f.id: f for f in map(read, _rows(conn, events))}
+            breach_rows, clock_rows, restarted = clocks.result()
+    else:
+        facts = {f.id: f for f in map(read, _rows(conn, events))}
+        breach_rows, clock_rows, restarted = (_rows(conn, statement) for statement in clock_reads)
+    breaches = set(breach_rows)
     add = _clock_reader(meaning, breaches)
-    for row in _rows(conn, _clocks_query(meaning, population, as_of)):
+    for row in clock_rows:
         found = facts.get(row[0])
         if found is not None:
             add(found, row)
     # A clock restarted after ``as_of`` keeps only its new run on its row: the run that was
     # under way at ``as_of`` is replayed from its ledger (few rows: only such clocks').
-    restarted = [tuple(pair) for pair in conn.execute(_restarted_query(population, as_of))]
     runs: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for entry in select_matching(conn, ledger_t, ("complaint_id", "clock"), restarted):
+    for entry in select_matching(conn, ledger_t, ("complaint_id", "clock"), [tuple(pair) for pair in restarted]):
         if entry["at"] <= as_of:
             runs.setdefault((entry["complaint_id"], entry["clock"]), []).append(entry)
     for (cid, clock), entries in runs.items():
@@ -135,6 +145,19 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
         if cid in facts and outcome is not None:
             facts[cid].sla = {**facts[cid].sla, clock: MISSED if (cid, clock) in breaches else outcome}
     return sorted(facts.values(), key=lambda f: f.id)  # the same order on every database
+
+
+def _tune(conn: Connection) -> None:
+    """For this transaction only: PostgreSQL prices the per-complaint lookups as if made for
+    every row, and would spend seconds compiling the query (JIT) to save milliseconds running it."""
+    conn.exec_driver_sql("SET LOCAL jit = off")
+
+
+def _read_beside(conn: Connection, statements: Sequence[Any]) -> list[list[Any]]:
+    """The rows of each statement, read on another connection of ``conn``'s pool."""
+    with conn.engine.connect().execution_options(**conn.get_execution_options()) as other:
+        _tune(other)
+        return [_rows(other, statement) for statement in statements]
 
 
 def _rows(conn: Connection, statement: Any) -> list[Any]:
