@@ -212,6 +212,11 @@ def test_search_notes_and_customer_history_as_the_role_may_see_them(api: Api) ->
     assert seen["customer"]["name"] is None and "Bērziņa" not in str(seen)
     events = handler.get(f"/complaints/{reference}").json()["events"]
     assert (events[-1]["action"], events[-1]["origin"]) == ("note", "api")
+    comment = handler.post(f"/complaints/{reference}/notes", json={"text": "Your refund is on its way", "public": True})
+    assert comment.status_code == 201
+    letters = handler.get(f"/complaints/{reference}").json()["notifications"]
+    assert [(n["template"], n["body"], n["status"]) for n in letters][-1] == (
+        "comment", "Your refund is on its way", "queued"), "a comment for the customer is sent to them"
     assert check_integrity(api.app.db, api.app.registry).ok
 
 

@@ -259,9 +259,14 @@ def test_a_complaint_goes_through_every_branch_a_person_takes_by_clicking(browse
          "closed")
     expect(page.locator(".s-held").first).to_be_visible()  # the closure letter waits for a second reader
     _release_held(page)
-    page.get_by_label("New note (for the team, never sent to the customer)").fill("customer called to thank us")
+    page.get_by_label("New note").fill("customer called to thank us")
     page.get_by_role("button", name="Add note").click()
     expect(page.locator(".notes")).to_contain_text("customer called to thank us")
+    page.get_by_label("New note").fill("We have refunded the second charge.")
+    page.get_by_label("A comment for the customer: send it to them as a letter").check()
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator(".notes li").first).to_contain_text("comment for the customer")
+    expect(page.locator("section[aria-labelledby=h-letters]")).to_contain_text("comment · en · web · queued")
     _act(page, "Reopen", {"reason": "a third charge"}, "investigating")
     timeline = page.locator(".timeline")
     for action in ("need_info", "info_received", "pause", "resume", "escalate", "reject", "dissatisfied", "close",

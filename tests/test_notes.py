@@ -8,9 +8,11 @@ import sys
 
 import pytest
 from casework import take_in
+from letterwork import Mailbox, letter_rows, mail_settings, smtp_server
 
 from complaintflow.bootstrap import App
 from complaintflow.cli.app import main
+from complaintflow.delivery import send_due
 from complaints.errors import ConflictError, InvalidInput
 from complaints.limits import NOTE_MAX
 from complaints.notes import COMMENT, NOTE, add_note
@@ -20,6 +22,7 @@ from complaints.uow import UnitOfWork
 from workflows.integrity import check_integrity
 
 HANA = Actor("hana", "handler")
+ANNA = {"name": "Anna Bērziņa", "email": "anna@example.lv"}
 
 
 def events(app: App, reference: str) -> list[dict]:
@@ -42,6 +45,32 @@ def test_a_note_and_a_comment_are_events_that_leave_the_case_where_it_was(app: A
         (COMMENT, {"text": "We are looking into it"}, "hana", "handler")]
     report = check_integrity(app.db, app.engine.registry)
     assert report.problems == [], "the hash chain holds and the log replays to the case"
+
+
+def test_a_comment_goes_to_the_customer_as_a_letter_in_their_language_and_a_note_stays_in(app: App) -> None:
+    reference = take_in(app, customer=ANNA, language="lv")
+    before = len(letter_rows(app))
+    add_note(app.db, app.clock.now(), reference, HANA, "Called the branch", letter=app.engine.comment_letter)
+    assert len(letter_rows(app)) == before, "an internal note is never sent"
+    comment = add_note(app.db, app.clock.now(), reference, HANA, "Naudu atmaksāsim piektdien.", public=True,
+                       letter=app.engine.comment_letter)
+    [letter] = letter_rows(app)[before:]
+    assert (letter["template"], letter["language"], letter["status"], letter["event_seq"]) == (
+        "comment", "lv", "queued", comment.seq)
+    assert (letter["subject"], letter["body"]) == (f"Jūsu sūdzība {reference}", "Naudu atmaksāsim piektdien.")
+
+
+def test_a_comment_reaches_the_customers_mailbox_as_written(sqlite_app: App) -> None:
+    reference = take_in(sqlite_app, customer=ANNA)
+    add_note(sqlite_app.db, sqlite_app.clock.now(), reference, HANA, "Your refund of EUR 12 is on its way.",
+             public=True, letter=sqlite_app.engine.comment_letter)
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as server:
+        report = send_due(mail_settings(sqlite_app, server.port))
+    assert [line.split()[-1] for line in report.sent] == ["acknowledgement", "comment"]
+    comment = mailbox.messages[-1]
+    assert comment["Subject"] == f"Your complaint {reference}" and comment["To"] == "Anna Bērziņa <anna@example.lv>"
+    assert comment.get_content().strip() == "Your refund of EUR 12 is on its way."
 
 
 @pytest.mark.parametrize(("text", "problem"), [
@@ -87,6 +116,7 @@ def test_the_note_command_writes_a_note_or_a_public_comment(
     written = json.loads(capsys.readouterr().out)
     assert (written["public"], written["text"], written["actor"]) == (True, "Refund agreed", "ines")
     assert events(sqlite_app, reference)[-1]["action"] == COMMENT
+    assert [(n["template"], n["body"]) for n in letter_rows(sqlite_app)][-1] == ("comment", "Refund agreed")
     monkeypatch.setattr(sys, "argv", ["complaints", "--db", sqlite_app.db.url, "note", reference, " "])
     with pytest.raises(SystemExit) as refused:
         main()

@@ -19,7 +19,7 @@ from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.retry import retrying
-from complaints.steps import Actor, Case, Move, Step
+from complaints.steps import Actor, Case, Move, NotificationPlan, Step
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
@@ -82,6 +82,10 @@ class WorkflowEngine:
 
     def workflow_of(self, case: Case) -> CompiledWorkflow:
         return self.registry.get(str(case.fields["workflow_name"]), int(case.fields["workflow_version"]))
+
+    def comment_letter(self, case: Case, step: Step) -> NotificationPlan:
+        """The letter a comment for the customer (``complaints.notes``) is sent as."""
+        return machine.comment_letter(self.workflow_of(case), case, step, self.deadline)
 
     def available_actions(self, complaint: Case | str, actor: Actor) -> list[ActionOption]:
         case = complaint if isinstance(complaint, Case) else self.get(complaint)

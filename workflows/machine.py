@@ -246,11 +246,38 @@ def render(workflow: CompiledWorkflow, template: str, case: Case, step: Step, de
     body = _fill(texts[language], workflow, case, step, deadline, style)
     if style is not None:  # an optional field left out leaves no blank paragraph at the end
         body = body.rstrip()
+    return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body,
+                            _subject(workflow, language, case, step, deadline), held=template in workflow.held_templates)
+
+
+#: The template name a comment for the customer is sent under (its text is the comment's own).
+COMMENT_LETTER = "comment"
+
+
+def comment_letter(workflow: CompiledWorkflow, case: Case, step: Step, deadline: DeadlineFn = plain_deadline,
+                   ) -> NotificationPlan:
+    """The letter that carries a comment written for the customer: the words a person wrote
+    for them, under the workflow's subject line in the customer's language (so a reply finds
+    the case), sent as written; a workflow needs no template of its own for it."""
+    languages = _languages(workflow)
+    language = case.language if case.language in languages else workflow.spec.default_language
+    return NotificationPlan(COMMENT_LETTER, language, str(case.fields.get("channel") or "email"),
+                            str(step.payload["text"]), _subject(workflow, language, case, step, deadline))
+
+
+def _languages(workflow: CompiledWorkflow) -> set[str]:
+    """The languages the workflow writes letters in."""
+    spec = workflow.spec
+    if spec.letters is not None:
+        return set(spec.letters.languages)
+    return {lang for texts in spec.templates.values() for lang in texts} | {spec.default_language}
+
+
+def _subject(workflow: CompiledWorkflow, language: str, case: Case, step: Step, deadline: DeadlineFn) -> str:
+    spec = workflow.spec
     subjects = spec.letters.subject if spec.letters else {}
-    subject = _fill(subjects.get(language) or subjects.get(spec.default_language) or DEFAULT_SUBJECT,
-                    workflow, case, step, deadline, style)
-    return NotificationPlan(template, language, str(case.fields.get("channel") or "email"), body, subject,
-                            held=template in workflow.held_templates)
+    return _fill(subjects.get(language) or subjects.get(spec.default_language) or DEFAULT_SUBJECT,
+                 workflow, case, step, deadline, workflow.letter_style(language))
 
 
 def _fill(text: str, workflow: CompiledWorkflow, case: Case, step: Step, deadline: DeadlineFn,

@@ -28,5 +28,6 @@ class NoteIn(BaseModel):
 def write_note(cf: CF, actor: Acting, gate: Gate, reference: Reference, body: NoteIn) -> Response:
     """Write a note on the case (an audited event; the case's version goes up by one)."""
     with gate:
-        note = add_note(cf.db, cf.clock.now(), reference, actor, body.text, body.public, body.expected_version)
+        note = add_note(cf.db, cf.clock.now(), reference, actor, body.text, body.public, body.expected_version,
+                        cf.engine.comment_letter)
     return ok(note.model_dump(mode="json"), 201)

@@ -88,7 +88,8 @@ def note(
     """Write an internal note (or, with --public, a comment for the customer) on a complaint."""
     cli = ctx_of(ctx)
     app_ = cli.app()
-    written = add_note(app_.db, app_.clock.now(), reference, cli.actor, text, public, expected_version)
+    written = add_note(app_.db, app_.clock.now(), reference, cli.actor, text, public, expected_version,
+                       app_.engine.comment_letter)
     if cli.json:
         cli.emit_json(written.model_dump(mode="json"))
         return

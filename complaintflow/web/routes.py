@@ -297,12 +297,16 @@ async def link(request: Request, who: Who, reference: str) -> Response:
 
 @router.post("/cases/{reference}/notes", response_model=None)
 async def note(request: Request, who: Who, reference: str) -> Response:
-    """A note for the team (never sent to the customer), an event on the case."""
+    """A note for the team, or a comment for the customer (sent to them as a letter): an event
+    on the case either way."""
     app = app_of(request)
     form = await _form(request)
+    public = bool(form.get("public"))
     return _change(request, who, reference,
-                   lambda: add_note(app.db, app.clock.now(), reference, who.actor, str(form.get("text") or "")),
-                   "note added", "note_error", note_text=form.get("text"))
+                   lambda: add_note(app.db, app.clock.now(), reference, who.actor, str(form.get("text") or ""),
+                                    public, letter=app.engine.comment_letter),
+                   "comment sent" if public else "note added", "note_error", note_text=form.get("text"),
+                   note_public=public)
 
 
 # -- a customer --------------------------------------------------------------------------------------
