@@ -58,6 +58,7 @@ def test_a_comment_goes_to_the_customer_as_a_letter_in_their_language_and_a_note
     assert (letter["template"], letter["language"], letter["status"], letter["event_seq"]) == (
         "comment", "lv", "queued", comment.seq)
     assert (letter["subject"], letter["body"]) == (f"Jūsu sūdzība {reference}", "Naudu atmaksāsim piektdien.")
+    assert check_integrity(app.db, app.engine.registry).problems == []
 
 
 def test_a_comment_reaches_the_customers_mailbox_as_written(sqlite_app: App) -> None:
