@@ -7,13 +7,11 @@ import killed half-way leaves whole batches or nothing, and a rerun completes it
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -23,6 +21,7 @@ from typing import Any, Self
 from sqlalchemy.exc import IntegrityError
 
 from complaints.clock import as_utc
+from complaints.collector import collector_paused
 from complaints.db import Database
 from complaints.errors import ComplaintflowError, ConfigurationError, ImportRowError, InvalidInput
 from complaints.retry import is_contention
@@ -142,7 +141,7 @@ class IntakeService:
         with _Committer(self.engine.db, report) as committer:
             size = 0
             while True:
-                with _collector_paused():
+                with collector_paused():
                     batch = []
                     try:
                         batch = list(islice(iterator, self.batch_size))
@@ -362,22 +361,3 @@ def _commit(uow: UnitOfWork, report: IntakeReport, started: Event | None = None)
     finally:
         uow.__exit__(None, None, None)
     return report
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for one batch, on again after it.
-
-    A batch allocates a few hundred thousand short-lived objects and keeps some (the report,
-    memoised dates): enough to trigger a full collection, which walks every object the
-    process holds, every few batches: a large share of intake's time. A batch's objects are
-    freed by reference counting; what is cyclic
-    waits for the collector after the batch. Left off if something else turned it off.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

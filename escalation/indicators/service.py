@@ -1,6 +1,7 @@
 """Use cases: the indicators of a period, the weekly series, the regulators' returns.
 
-Each reads the facts it needs with one read-only connection and computes the rest in memory;
+Each reads the facts it needs with one read-only connection and computes the rest in memory,
+with the cyclic garbage collector paused (a fact a complaint: see ``complaints.collector``);
 time comes from the engine's clock, so ``--now`` replays a report as it stood.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import or_
 
+from complaints.collector import collector_paused
 from complaints.errors import ConfigurationError
 from escalation.indicators import facts as read
 from escalation.indicators.meaning import Meaning
@@ -49,23 +51,25 @@ def indicators(engine: WorkflowEngine, first: date | None = None, last: date | N
     period = period_of(engine, first, last)
     meaning, policy = meaning_of(engine, workflow)
     population = or_(read.received_between(period.start, period.end), read.open_at(period.as_of, meaning))
-    with engine.db.read() as conn:
-        facts = read.read_facts(conn, meaning, population, period.end, period.as_of)
-    cohort = [f for f in facts if period.holds(f.received_at)]
-    backlog = [f for f in facts if f.received_at <= period.as_of and f.state not in meaning.done]
-    return {"period": period.as_dict(), **report(cohort, backlog, Context(meaning, policy, period.as_of), by)}
+    with collector_paused():
+        with engine.db.read() as conn:
+            facts = read.read_facts(conn, meaning, population, period.end, period.as_of)
+        cohort = [f for f in facts if period.holds(f.received_at)]
+        backlog = [f for f in facts if f.received_at <= period.as_of and f.state not in meaning.done]
+        return {"period": period.as_dict(), **report(cohort, backlog, Context(meaning, policy, period.as_of), by)}
 
 
 def weekly_series(engine: WorkflowEngine, first: date | None = None, last: date | None = None,
                   workflow: str = DEFAULT_WORKFLOW) -> dict[str, Any]:
     period = period_of(engine, first, last, DEFAULT_CHART_DAYS)
     meaning, _ = meaning_of(engine, workflow)
-    with engine.db.read() as conn:
-        cohort = read.read_facts(conn, meaning, read.received_between(period.start, period.end), period.end,
-                                 period.as_of)
-        received, crossings = read.read_openings(conn, meaning, period.end)
-    return {"period": period.as_dict(), "clocks": list(meaning.sla_clocks),
-            "weeks": weekly(cohort, meaning.sla_clocks, received, crossings, period)}
+    with collector_paused():
+        with engine.db.read() as conn:
+            cohort = read.read_facts(conn, meaning, read.received_between(period.start, period.end), period.end,
+                                     period.as_of)
+            received, crossings = read.read_openings(conn, meaning, period.end)
+        return {"period": period.as_dict(), "clocks": list(meaning.sla_clocks),
+                "weeks": weekly(cohort, meaning.sla_clocks, received, crossings, period)}
 
 
 def fca(engine: WorkflowEngine, half: str, groups: str | Path | None = None,
@@ -79,10 +83,11 @@ def fca(engine: WorkflowEngine, half: str, groups: str | Path | None = None,
     if clock is None:
         raise ConfigurationError(f"Workflow '{workflow}' has no regulatory clock with 'preset: {FCA_PRESET}'; "
                                  "the FCA return is counted on it")
-    with engine.db.read() as conn:
-        facts = read.read_facts(conn, meaning, read.fca_population(period.start, period.end, meaning), period.end,
-                                period.as_of, relief=True)
-    return {"half": half.strip().upper(), **fca_return(facts, clock, period, mapping)}
+    with collector_paused():
+        with engine.db.read() as conn:
+            facts = read.read_facts(conn, meaning, read.fca_population(period.start, period.end, meaning),
+                                    period.end, period.as_of, relief=True)
+        return {"half": half.strip().upper(), **fca_return(facts, clock, period, mapping)}
 
 
 def cfpb(engine: WorkflowEngine, first: date | None = None, last: date | None = None,
@@ -90,7 +95,8 @@ def cfpb(engine: WorkflowEngine, first: date | None = None, last: date | None = 
     """The CFPB-style response summary of the complaints received in the period."""
     period = period_of(engine, first, last)
     meaning, _ = meaning_of(engine, workflow)
-    with engine.db.read() as conn:
-        cohort = read.read_facts(conn, meaning, read.received_between(period.start, period.end), period.end,
-                                 period.as_of, relief=True)
-    return cfpb_summary(cohort, period)
+    with collector_paused():
+        with engine.db.read() as conn:
+            cohort = read.read_facts(conn, meaning, read.received_between(period.start, period.end), period.end,
+                                     period.as_of, relief=True)
+        return cfpb_summary(cohort, period)
