@@ -118,21 +118,21 @@ def test_a_quality_analyst_sees_a_case_and_its_customer_without_names(sqlite_app
 
 
 def test_a_customers_page_shows_their_complaints_a_page_at_a_time_and_counts_them_all(
-        sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(views, "CUSTOMER_PAGE_SIZE", 5)
     anna = {"name": "Anna Bērziņa", "email": "anna@example.lv"}
-    references = [take_in(sqlite_app, customer=anna) for _ in range(12)]
-    walk(sqlite_app, references[0], ["assess", "invalid"])
-    pseudonym = views.case_page(sqlite_app, references[0], HANDLER)["view"]["customer"]["pseudonym"]
-    pages = [views.customer_page(sqlite_app, pseudonym, HANDLER, n) for n in (1, 2, 3, 4)]
+    references = [take_in(app, customer=anna) for _ in range(12)]
+    walk(app, references[0], ["assess", "invalid"])
+    pseudonym = views.case_page(app, references[0], HANDLER)["view"]["customer"]["pseudonym"]
+    pages = [views.customer_page(app, pseudonym, HANDLER, n) for n in (1, 2, 3, 4)]
     assert [[c["reference"] for c in p["complaints"]] for p in pages if p] == [
         references[:6:-1], references[6:1:-1], references[1::-1], []]
     assert all(p and p["total"] == 12 for p in pages)
     assert [p["more"] for p in pages if p] == [True, True, False, False]
     assert [p["first"] for p in pages if p] == [1, 6, 11, 0]
-    closed = sqlite_app.engine.get(references[0]).state in views.DONE_STATES
+    closed = app.engine.get(references[0]).state in views.DONE_STATES
     assert pages[3] and pages[3]["open"] == 12 - closed
-    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+    with signed_in(app, tmp_path, "hana", ["handler"]) as browser:
         second = browser.get(f"/console/customers/{pseudonym}?page=2").text
         assert "12 complaint(s)" in second and "Showing 6–10, newest first." in second
         assert '<a href="?page=1">Newer complaints</a>' in second and '<a href="?page=3">Older complaints</a>' in second
