@@ -370,6 +370,21 @@ def query(conn: Connection, sql: str, params: Any) -> list[Any]:
         cursor.close()
 
 
+def stream(conn: Connection, sql: str, params: Any, size: int = 2_000) -> Iterator[Any]:
+    """The rows of one query as they come, ``size`` at a time (see :func:`query`): on PostgreSQL
+    the server computes the next rows while these are used; elsewhere they are all read at once."""
+    if conn.dialect.name != "postgresql" or conn.dispatch.before_cursor_execute:
+        yield from query(conn, sql, params)
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield from cursor.stream(sql, params, size=size)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, sql, params, exc, cursor) from exc
+    finally:
+        cursor.close()
+
+
 def _wrapped(conn: Connection, sql: str, params: Any, exc: Any, cursor: Any) -> StatementError:
     """The driver's error as SQLAlchemy raises it; a lost connection is invalidated, as
     SQLAlchemy would, so the pool drops it and a retry takes a fresh one."""

@@ -13,11 +13,11 @@ from casework import take_in
 from sqlalchemy import and_, bindparam, event, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from complaintflow.bootstrap import App
 from complaints import sa_compiled
-from complaints.bulk import CHUNK, SPREAD_FROM, Bulk, Stamps, chunks, select_matching
+from complaints.bulk import CHUNK, SPREAD_FROM, Bulk, Stamps, chunks, query, select_matching, stream
 from complaints.repository import timer_t
 from complaints.uow import UnitOfWork
 
@@ -170,6 +170,18 @@ def test_rows_matching_keys_are_read_in_one_statement_with_sqlalchemys_values(ap
         for key in keys:  # one key is compared directly, in a statement of its own: the same rows
             assert select_matching(conn, timer_t, ("complaint_id", "name"), [key]) == [
                 row for row in expected if (row["complaint_id"], row["name"]) == key]
+
+
+def test_streamed_rows_are_the_rows_of_the_query_in_order_whatever_the_chunk(app: App, handler: Any) -> None:
+    for i in range(5):
+        take_in(app, handler, external_id=f"S-{i}")
+    sql = "SELECT id, reference, received_at FROM complaint ORDER BY id"
+    with app.db.read() as conn:
+        rows = query(conn, sql, ())
+        assert len(rows) == 5
+        assert [tuple(r) for r in stream(conn, sql, (), size=2)] == [tuple(r) for r in rows]
+        with pytest.raises(DBAPIError, match="no_such_column"):  # the driver's error, as SQLAlchemy raises it
+            list(stream(conn, "SELECT no_such_column FROM complaint", (), size=2))
 
 
 def test_in_lists_are_cut_into_consecutive_slices_of_bounded_length() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, literal_column, or_, select
 
-from complaints.bulk import query, select_matching
+from complaints.bulk import query, select_matching, stream
 from complaints.repository import complaint_t, event_t
 from escalation.clocks import COMMITMENT
 from escalation.indicators.meaning import Meaning
@@ -44,6 +44,9 @@ class Promises:
     late: int = 0  # kept after the time promised
     broken: int = 0  # overdue and not kept
     open: int = 0  # not yet due
+
+
+_NONE_MADE = Promises()  # shared: most complaints have no promise
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ class CaseFacts:
     relief: str | None = None  # of the latest proposal: monetary, non_monetary or none
     redress: float | None = None
     sla: dict[str, str] = field(default_factory=dict)  # clock -> met | missed | running; shared, never changed
-    promises: Promises = Promises()
+    promises: Promises = _NONE_MADE
     regulatory: dict[str, Regulatory] = field(default_factory=dict)
 
 
@@ -112,39 +115,66 @@ def read_facts(conn: Connection, meaning: Meaning, population: ColumnElement[boo
     and the clocks as they stood at ``as_of`` (the period's last instant, or now if earlier:
     whatever happened at it counts). ``relief``: read the relief and redress of the latest
     proposal too (the returns need them; the indicators do not)."""
-    clock_reads = (_breaches_query(meaning, population, as_of), _clocks_query(meaning, population, as_of),
-                   _restarted_query(population, as_of))
     read = _case_reader(meaning)
     events = _events_query(meaning, population, end, relief)
     if conn.dialect.name == "postgresql":
         # Each statement sees its own snapshot here (read committed) wherever it runs, so the
-        # clocks are read on a second connection meanwhile: the server folds both at once, and
-        # the events' rows are turned into facts while the clocks' are still being folded.
+        # clocks are read and folded on a second connection and thread meanwhile: the server
+        # works on both at once, and the events' rows are turned into facts as they arrive.
         _tune(conn)
         with ThreadPoolExecutor(1) as beside:
-            clocks = beside.submit(_read_beside, conn, clock_reads)
-            facts = {f.id: f for f in map(read, _rows(conn, events))}
-            breach_rows, clock_rows, restarted = clocks.result()
+            found = beside.submit(_read_beside, conn, meaning, population, as_of)
+            facts = {f.id: f for f in map(read, stream(conn, _sql(conn, events), ()))}
+            clocks = found.result()
     else:
         facts = {f.id: f for f in map(read, _rows(conn, events))}
-        breach_rows, clock_rows, restarted = (_rows(conn, statement) for statement in clock_reads)
+        clocks = _fold_clocks(meaning, as_of, _clock_rows(conn, meaning, population, as_of))
+    for cid, (sla, promises, regulatory) in clocks.outcomes.items():
+        if (f := facts.get(cid)) is not None:
+            f.sla, f.promises, f.regulatory = sla, promises, regulatory
+    for (cid, clock), outcome in clocks.replayed.items():
+        if cid in facts:
+            facts[cid].sla = {**facts[cid].sla, clock: outcome}
+    return sorted(facts.values(), key=lambda f: f.id)  # the same order on every database
+
+
+@dataclass(frozen=True, slots=True)
+class _Clocks:
+    """The clocks' part of each complaint's facts: ``outcomes`` (SLA outcomes, promises,
+    regulatory clocks), and the outcome of each SLA clock whose run was replayed."""
+
+    outcomes: dict[int, tuple[dict[str, str], Promises, dict[str, Regulatory]]]
+    replayed: dict[tuple[int, str], str]
+
+
+#: Breaches recorded, clock rows, and the ledger entries of the clocks restarted after ``as_of``.
+_ClockRows = tuple[list[Any], list[Any], list[dict[str, Any]]]
+
+
+def _clock_rows(conn: Connection, meaning: Meaning, population: ColumnElement[bool], as_of: datetime) -> _ClockRows:
+    breaches = _rows(conn, _breaches_query(meaning, population, as_of))
+    clocks = _rows(conn, _clocks_query(meaning, population, as_of))
+    restarted = [tuple(pair) for pair in _rows(conn, _restarted_query(population, as_of))]
+    return breaches, clocks, select_matching(conn, ledger_t, ("complaint_id", "clock"), restarted)
+
+
+def _fold_clocks(meaning: Meaning, as_of: datetime, rows: _ClockRows) -> _Clocks:
+    breach_rows, clock_rows, ledger = rows
     breaches = set(breach_rows)
-    add = _clock_reader(meaning, breaches)
-    for row in clock_rows:
-        found = facts.get(row[0])
-        if found is not None:
-            add(found, row)
+    fold = _clock_reader(meaning, breaches)
+    outcomes = {row[0]: fold(row) for row in clock_rows}
     # A clock restarted after ``as_of`` keeps only its new run on its row: the run that was
     # under way at ``as_of`` is replayed from its ledger (few rows: only such clocks').
     runs: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for entry in select_matching(conn, ledger_t, ("complaint_id", "clock"), [tuple(pair) for pair in restarted]):
+    for entry in ledger:
         if entry["at"] <= as_of:
             runs.setdefault((entry["complaint_id"], entry["clock"]), []).append(entry)
+    replayed = {}
     for (cid, clock), entries in runs.items():
         outcome = replay_run(entries, as_of)
-        if cid in facts and outcome is not None:
-            facts[cid].sla = {**facts[cid].sla, clock: MISSED if (cid, clock) in breaches else outcome}
-    return sorted(facts.values(), key=lambda f: f.id)  # the same order on every database
+        if outcome is not None:
+            replayed[cid, clock] = MISSED if (cid, clock) in breaches else outcome
+    return _Clocks(outcomes, replayed)
 
 
 def _tune(conn: Connection) -> None:
@@ -153,11 +183,11 @@ def _tune(conn: Connection) -> None:
     conn.exec_driver_sql("SET LOCAL jit = off")
 
 
-def _read_beside(conn: Connection, statements: Sequence[Any]) -> list[list[Any]]:
-    """The rows of each statement, read on another connection of ``conn``'s pool."""
+def _read_beside(conn: Connection, meaning: Meaning, population: ColumnElement[bool], as_of: datetime) -> _Clocks:
+    """The clocks' part of the facts, read on another connection of ``conn``'s pool."""
     with conn.engine.connect().execution_options(**conn.get_execution_options()) as other:
         _tune(other)
-        return [_rows(other, statement) for statement in statements]
+        return _fold_clocks(meaning, as_of, _clock_rows(other, meaning, population, as_of))
 
 
 def _rows(conn: Connection, statement: Any) -> list[Any]:
@@ -165,8 +195,11 @@ def _rows(conn: Connection, statement: Any) -> list[Any]:
     PostgreSQL's naive datetimes: see ``_time``), its values written into the SQL: SQLAlchemy's
     processing of each value of each row cost as much as the query itself. The values are
     times, numbers and the workflow's names, never text from outside."""
-    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    return query(conn, sql, ())
+    return query(conn, _sql(conn, statement), ())
+
+
+def _sql(conn: Connection, statement: Any) -> str:
+    return str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
 _NAIVE_EPOCH, _EPOCH = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC)
@@ -406,8 +439,9 @@ def replay_run(entries: Sequence[dict[str, Any]], as_of: datetime) -> str | None
     return MISSED if due is not None and due < as_of else RUNNING
 
 
-def _clock_reader(meaning: Meaning, breaches: set[tuple[int, str]]) -> Callable[[CaseFacts, Any], None]:
-    """Adds a row of ``_clocks_query`` to a complaint's facts."""
+def _clock_reader(meaning: Meaning, breaches: set[tuple[int, str]]) \
+        -> Callable[[Any], tuple[dict[str, str], Promises, dict[str, Regulatory]]]:
+    """A row of ``_clocks_query`` as a complaint's SLA outcomes, promises and regulatory clocks."""
     clocks = meaning.sla_clocks
     unpacked: dict[int, dict[str, str]] = {}  # complaints share a few combinations of outcomes
     mask = 2 ** _PROMISE_BITS - 1
@@ -427,20 +461,21 @@ def _clock_reader(meaning: Meaning, breaches: set[tuple[int, str]]) -> Callable[
             found = unpacked[packed] = {name: outcome for name, outcome in pairs if outcome is not None}
         return found
 
-    def add(facts: CaseFacts, row: Any) -> None:
+    def fold(row: Any) -> tuple[dict[str, str], Promises, dict[str, Regulatory]]:
         sla, promises = int(row[1] or 0), int(row[2] or 0)
-        for i in breached.get(facts.id, ()):  # a breach recorded makes a started clock missed
+        for i in breached.get(row[0], ()):  # a breach recorded makes a started clock missed
             if sla >> 2 * i & 3:
                 sla |= 3 << 2 * i
-        facts.sla = outcomes(sla)  # shared by the complaints with the same outcomes: replaced, never changed
-        if promises:
-            facts.promises = Promises(*(promises >> _PROMISE_BITS * i & mask for i in range(4)))
+        kept = Promises(*(promises >> _PROMISE_BITS * i & mask for i in range(4))) if promises else _NONE_MADE
+        found: dict[str, Regulatory] = {}
         for name, stopped, deadlines in regulatory:
-            found = {m: _time(row[c]) for m, c in deadlines if row[c] is not None}
-            if found:
-                facts.regulatory[name] = Regulatory(_time(row[stopped]), found)  # type: ignore[arg-type]
+            due = {m: _time(row[c]) for m, c in deadlines if row[c] is not None}
+            if due:
+                found[name] = Regulatory(_time(row[stopped]), due)  # type: ignore[arg-type]
+        # the outcomes are shared by the complaints with the same ones: replaced, never changed
+        return outcomes(sla), kept, found
 
-    return add
+    return fold
 
 
 def read_openings(conn: Connection, meaning: Meaning, end: datetime) -> tuple[Sequence[Any], Sequence[Any]]:
