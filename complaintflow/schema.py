@@ -18,7 +18,7 @@ from complaints.db import Database
 from complaints.errors import ConfigurationError
 
 #: The newest migration in ``complaintflow/migrations/versions`` (revisions are zero-padded numbers).
-HEAD = "0019"
+HEAD = "0020"
 _VERSIONS = "alembic_version"
 #: A table every complaintflow schema has; without migration history it was made by ``create_all``.
 MARKER_TABLE = "complaint"

@@ -16,9 +16,9 @@ import workflows.models  # noqa: F401
 #: Tables no model declares, owned by their migration: the full-text index (``complaint_search``,
 #: with FTS5's own ``complaint_search_*`` tables on SQLite), which only triggers write.
 UNMODELLED = "complaint_search"
-#: The migration that creates them: adopting a database made by ``create_all`` runs it alone
-#: (``complaintflow.migrations.upgrade``).
-UNMODELLED_SINCE = "0017"
+#: The migrations that make them (0020: their text search configurations on PostgreSQL):
+#: adopting a database made by ``create_all`` runs these alone (``complaintflow.migrations.upgrade``).
+UNMODELLED_BY = ("0017", "0020")
 
 
 def metadata() -> MetaData:

@@ -4,8 +4,8 @@ The index (``complaint_search``, migration 0017) is kept by the database's own t
 description, a note or a message is searchable in the transaction that stores it, and what
 erasure masks is masked in the index too. On SQLite it is an FTS5 table ranked by bm25; on
 PostgreSQL a ``tsvector`` per document under a GIN index, stemmed in English and matched word
-for word in every other language (``simple``), ranked by ``ts_rank``. A complaint matches if
-any of its documents does, and ranks by its best one.
+for word in every other language (``simple``), accents removed (``unaccent``, migration 0020),
+ranked by ``ts_rank``. A complaint matches if any of its documents does, and ranks by its best one.
 
 What a person types is never handed to either query language: it is read as words, "quoted
 phrases" and -excluded words (``parse_terms``), each written out quoted, so no input is a
@@ -286,18 +286,21 @@ def _sqlite_hits(terms: Sequence[Term]) -> Any:
     return query.columns(literal_column("complaint_id"), literal_column("doc_id"), literal_column("score"))
 
 
+#: PostgreSQL's text search configurations (migration 0020): ``english`` and ``simple`` with
+#: accents removed first, so a query and the texts are folded alike, as on SQLite.
+PG_ENGLISH, PG_SIMPLE = "complaint_english", "complaint_simple"
 #: Documents matching ``:{q}``, each with the query of its own configuration: two GIN scans, OR-ed.
-_PG_MATCH = """((config = 'english'::regconfig AND tsv @@ websearch_to_tsquery('english', :{q}))
-                OR (config <> 'english'::regconfig AND tsv @@ websearch_to_tsquery('simple', :{q})))"""
+_PG_MATCH = f"""((config = '{PG_ENGLISH}'::regconfig AND tsv @@ websearch_to_tsquery('{PG_ENGLISH}', :{{q}}))
+                OR (config <> '{PG_ENGLISH}'::regconfig AND tsv @@ websearch_to_tsquery('{PG_SIMPLE}', :{{q}})))"""
 
 
 def _postgres_hits(terms: Sequence[Term]) -> Any:
     left_out = any(t.exclude for t in terms)
     unless = f"AND complaint_id NOT IN (SELECT complaint_id FROM complaint_search WHERE {_PG_MATCH.format(q='nots')})"
     query = text(f"""SELECT DISTINCT ON (complaint_id) complaint_id, doc_id,
-                            ts_rank(tsv, CASE WHEN config = 'english'::regconfig
-                                              THEN websearch_to_tsquery('english', :q)
-                                              ELSE websearch_to_tsquery('simple', :q) END) AS score
+                            ts_rank(tsv, CASE WHEN config = '{PG_ENGLISH}'::regconfig
+                                              THEN websearch_to_tsquery('{PG_ENGLISH}', :q)
+                                              ELSE websearch_to_tsquery('{PG_SIMPLE}', :q) END) AS score
                      FROM complaint_search WHERE {_PG_MATCH.format(q='q')} {unless if left_out else ""}
                      ORDER BY complaint_id, score DESC, doc_id""").bindparams(bindparam("q", _websearch(terms)))
     if left_out:
@@ -316,8 +319,9 @@ def _customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, 
 
 
 def _fold_char(ch: str) -> str:
-    # one character for one: the first of its decomposition, in small letters (Ķ -> k, Ό -> ο)
-    return unicodedata.normalize("NFKD", ch)[0].lower()[:1] or ch
+    # one character for one: the first of its decomposition, in small letters (Ķ -> k, Ό -> ο);
+    # Turkish ı has none, but PostgreSQL's unaccent finds it as i
+    return unicodedata.normalize("NFKD", ch)[0].lower()[:1].replace("ı", "i") or ch
 
 
 def _fold(text: str) -> str:

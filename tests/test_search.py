@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from casework import take_in, walk
 from conftest import make_app
+from sqlalchemy import text
 
 from complaintflow.bootstrap import App, init_database
 from complaintflow.migrations import downgrade, upgrade
@@ -69,6 +70,42 @@ def test_latvian_greek_and_turkish_texts_are_found_by_their_words(app: App, lang
     page = find(app, word)
     assert refs(page) == [reference]
     assert page.hits[0].language == language and page.hits[0].highlights, "the word found is highlighted"
+
+
+def highlighted(page: SearchPage) -> list[str]:
+    hit = page.hits[0]
+    return [hit.snippet[start:end] for start, end in hit.highlights]
+
+
+@pytest.mark.parametrize(("language", "text", "typed", "stored"), [
+    ("lv", "Karte bloķēta bez iemesla, nauda noņemta divreiz", "bloketa", "bloķēta"),
+    ("tr", "İşlem ücreti iki kez alındı, iade istiyorum", "islem UCRETI", "İşlem"),
+    ("en", "The café charged me twice", "cafe", "café"),
+])
+def test_a_word_typed_without_accents_finds_the_text_and_is_highlighted(
+    app: App, language: str, text: str, typed: str, stored: str
+) -> None:
+    reference = take_in(app, description=text, language=language)
+    take_in(app, description="Charged twice for one transfer")
+    page = find(app, typed)
+    assert refs(page) == [reference]
+    assert highlighted(page)[0] == stored
+
+
+@pytest.mark.parametrize(("language", "text", "typed", "stored"), [
+    ("el", "Χρεώθηκα δύο φορές για την ίδια συναλλαγή", "συναλλαγη", "συναλλαγή"),
+    ("tr", "İşlem ücreti iki kez alındı, iade istiyorum", "alindi", "alındı"),
+])
+def test_greek_accents_and_the_dotless_i_are_ignored_on_postgresql_only(
+    app: App, language: str, text: str, typed: str, stored: str
+) -> None:
+    # SQLite's unicode61 tokenizer removes the accents of Latin letters only, and ı has none
+    reference = take_in(app, description=text, language=language)
+    page = find(app, typed)
+    if app.db.dialect == "sqlite":
+        assert page.total == 0 and refs(find(app, stored)) == [reference]
+    else:
+        assert refs(page) == [reference] and highlighted(page) == [stored]
 
 
 def test_notes_comments_and_customers_messages_are_searched_with_where_they_were_found(app: App) -> None:
@@ -215,6 +252,18 @@ def test_the_migration_indexes_the_complaints_and_notes_already_stored(app: App)
     upgrade(app.db)
     assert refs(find(app, "existed")) == [reference]
     assert [(hit.reference, hit.source) for hit in find(app, "days").hits] == [(reference, "note")]
+
+
+def test_texts_stored_before_migration_0020_are_found_without_accents_after_it(app: App) -> None:
+    reference = take_in(app, description="Karte bloķēta bez iemesla", language="lv")
+    add_note(app.db, app.clock.now(), reference, HANA, "Klients zvanīja vēlreiz")
+    downgrade(app.db, "0019")
+    if app.db.dialect == "postgresql":  # 0017's configurations: accents count
+        with app.db.read() as conn:
+            assert conn.execute(text("SELECT count(*) FROM complaint_search WHERE tsv @@ 'bloketa'")).scalar() == 0
+    upgrade(app.db)
+    assert refs(find(app, "bloketa")) == [reference]
+    assert [(hit.reference, hit.source) for hit in find(app, "zvanija").hits] == [(reference, "note")]
 
 
 def test_the_query_is_read_as_words_phrases_and_exclusions() -> None:

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL
+from casework import take_in
+from conftest import POSTGRES_URL, make_app
 from sqlalchemy import Column, Integer, String, Table, create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -29,8 +30,10 @@ from complaintflow.migrations import (
 )
 from complaintflow.schema import HEAD, check_schema
 from complaintflow.tables import metadata
+from complaints.clock import FixedClock
 from complaints.db import Database
 from complaints.errors import ConfigurationError
+from complaints.search import SearchQuery, search_complaints
 
 ADMIN_URL = os.environ.get("COMPLAINTS_TEST_POSTGRES_ADMIN_URL")
 
@@ -168,6 +171,22 @@ def test_an_empty_postgres_database_is_refused_until_initialised(empty_postgres_
     init_database(db)
     check_schema(db)
     db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_made_before_migrations_is_adopted_with_search_ignoring_accents(
+    empty_postgres_database: str, clock: FixedClock
+) -> None:
+    db = Database(empty_postgres_database)
+    metadata().create_all(db.engine)
+    init_database(db)
+    db.dispose()
+    app = make_app(empty_postgres_database, clock, init=False)
+    reference = take_in(app, description="Karte bloķēta bez iemesla", language="lv")
+    found = search_complaints(app.db, SearchQuery(text="bloketa"), lambda name, version: True)
+    at = current(app.db)
+    app.db.dispose()
+    assert at == heads() and [hit.reference for hit in found.hits] == [reference]
 
 
 def test_a_none_is_stored_as_null_on_sqlite(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from complaintflow.schema import MARKER_TABLE
-from complaintflow.tables import UNMODELLED_SINCE, metadata, modelled
+from complaintflow.tables import UNMODELLED_BY, metadata, modelled
 from complaints.db import Database
 from complaints.errors import ConfigurationError
 
@@ -71,7 +71,7 @@ def downgrade(db: Database, revision: str, script_location: Path = MIGRATIONS_DI
 
 def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) -> None:
     """Adopt a pre-migration database that already matches the models (making what no model
-    declares, ``UNMODELLED_SINCE``'s migration); refuse one that doesn't."""
+    declares, ``UNMODELLED_BY``'s migrations); refuse one that doesn't."""
     versioned = bool(MigrationContext.configure(conn).get_current_heads())
     has_tables = inspect(conn).has_table(MARKER_TABLE)
     conn.rollback()
@@ -86,12 +86,14 @@ def _adopt_unversioned(conn: Connection, db: Database, script_location: Path) ->
             "from an empty database, or stamp it with Alembic once you have aligned it by hand."
         )
     # Tables matching today's models hold every modelled migration already; only what no model
-    # declares is missing: stamp before the migration that makes it, run that one, stamp the rest.
+    # declares is missing: stamp before each migration that makes it, run that one, stamp the rest.
     config = alembic_config(db.url, script_location, conn)
-    before = ScriptDirectory.from_config(alembic_config("", script_location)).get_revision(UNMODELLED_SINCE)
-    if before is not None and before.down_revision:
-        command.stamp(config, before.down_revision)
-        command.upgrade(config, UNMODELLED_SINCE)
+    scripts = ScriptDirectory.from_config(alembic_config("", script_location))
+    for name in UNMODELLED_BY:
+        before = scripts.get_revision(name)
+        if before is not None and before.down_revision:
+            command.stamp(config, before.down_revision)
+            command.upgrade(config, name)
     command.stamp(config, "heads")
 
 
