@@ -77,35 +77,24 @@ def highlighted(page: SearchPage) -> list[str]:
     return [hit.snippet[start:end] for start, end in hit.highlights]
 
 
-@pytest.mark.parametrize(("language", "text", "typed", "stored"), [
-    ("lv", "Karte bloķēta bez iemesla, nauda noņemta divreiz", "bloketa", "bloķēta"),
-    ("tr", "İşlem ücreti iki kez alındı, iade istiyorum", "islem UCRETI", "İşlem"),
-    ("en", "The café charged me twice", "cafe", "café"),
+@pytest.mark.parametrize(("language", "text", "typed", "stored", "on_sqlite"), [
+    ("lv", "Karte bloķēta bez iemesla, nauda noņemta divreiz", "bloketa", ["bloķēta"], True),
+    ("tr", "İşlem ücreti iki kez alındı, iade istiyorum", "islem UCRETI", ["İşlem", "ücreti"], True),
+    ("en", "The café charged me twice", "cafe", ["café"], True),
+    # SQLite's unicode61 tokenizer removes the accents of Latin letters only, and ı has none
+    ("el", "Χρεώθηκα δύο φορές για την ίδια συναλλαγή", "συναλλαγη", ["συναλλαγή"], False),
+    ("tr", "İşlem ücreti iki kez alındı, iade istiyorum", "alindi", ["alındı"], False),
 ])
 def test_a_word_typed_without_accents_finds_the_text_and_is_highlighted(
-    app: App, language: str, text: str, typed: str, stored: str
+    app: App, language: str, text: str, typed: str, stored: list[str], on_sqlite: bool
 ) -> None:
     reference = take_in(app, description=text, language=language)
     take_in(app, description="Charged twice for one transfer")
     page = find(app, typed)
-    assert refs(page) == [reference]
-    assert highlighted(page)[0] == stored
-
-
-@pytest.mark.parametrize(("language", "text", "typed", "stored"), [
-    ("el", "Χρεώθηκα δύο φορές για την ίδια συναλλαγή", "συναλλαγη", "συναλλαγή"),
-    ("tr", "İşlem ücreti iki kez alındı, iade istiyorum", "alindi", "alındı"),
-])
-def test_greek_accents_and_the_dotless_i_are_ignored_on_postgresql_only(
-    app: App, language: str, text: str, typed: str, stored: str
-) -> None:
-    # SQLite's unicode61 tokenizer removes the accents of Latin letters only, and ı has none
-    reference = take_in(app, description=text, language=language)
-    page = find(app, typed)
-    if app.db.dialect == "sqlite":
-        assert page.total == 0 and refs(find(app, stored)) == [reference]
+    if app.db.dialect == "sqlite" and not on_sqlite:
+        assert page.total == 0 and refs(find(app, stored[0])) == [reference]
     else:
-        assert refs(page) == [reference] and highlighted(page) == [stored]
+        assert refs(page) == [reference] and highlighted(page) == stored
 
 
 def test_notes_comments_and_customers_messages_are_searched_with_where_they_were_found(app: App) -> None:
