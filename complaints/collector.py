@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_pauses = 0  # pieces of work under way, in any thread, that asked for the pause
+_resume = False  # whether the last of them turns the collector on again
 
 
 @contextmanager
@@ -15,12 +20,20 @@ def collector_paused() -> Iterator[None]:
     batch's rows, a report's facts of every complaint) triggers full collections, each
     walking every object the process holds, again and again while it runs: a large share of
     its time. Its objects are freed by reference counting; what is cyclic waits for the
-    collector afterwards. Left off if something else turned it off.
+    collector afterwards. The switch is the whole process's, so pauses that overlap (two
+    reports in the api's threads) are counted: the collector runs again when the last one
+    ends, not when the first does. Left off if something else turned it off.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _resume
+    with _lock:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()
