@@ -4,7 +4,9 @@ A customer is found by their email address, by their row's id, or by their pseud
 keyed hash ``workflows.intake`` gives each person, which quality reports show instead of a
 name). The history holds their complaints (with descriptions), the letters written to them,
 and the conversation: their messages (``customer_message``) and the comments written for
-them (``comment``); internal notes stay on the case.
+them (``comment``); internal notes stay on the case. It comes a page at a time: the newest
+complaints first, with the letters and messages of the complaints on the page (a customer
+may have thousands of complaints: a claims firm writing for many people, an importer's run).
 
 A viewer not shown personal data in a complaint's workflow (``ShowsPersonalData``) reads the
 customer's pseudonym only, and that complaint's texts with personal data masked as a case
@@ -19,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from complaints import pii
 from complaints.db import Database
@@ -30,6 +32,8 @@ from complaints.privacy import WITHHELD_NAME, ShowsPersonalData
 from complaints.repository import CUSTOMER_MESSAGE, complaint_t, customer_t, event_t, note_t
 from complaints.types import UTCDateTime
 
+#: Complaints on a page of the history, unless asked otherwise, and the most a page holds.
+PER_PAGE, PER_PAGE_MAX = 50, 500
 _PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 _ID = re.compile(r"#?\d{1,10}")
 
@@ -87,10 +91,20 @@ class MessageSeen(BaseModel):
 
 
 class CustomerHistory(BaseModel):
+    """A page of a customer's history: ``complaints`` newest first (``total`` counts all of
+    them), and the ``letters`` and ``messages`` of those complaints in time order."""
+
     customer: CustomerSeen
+    total: int
+    page: int
+    per_page: int
     complaints: list[ComplaintSeen]
     letters: list[LetterSeen]
     messages: list[MessageSeen]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
 
 def find_customer(conn: Connection, key: str) -> tuple[int, bool]:
@@ -115,24 +129,37 @@ def find_customer(conn: Connection, key: str) -> tuple[int, bool]:
 
 
 def customer_history(db: Database, key: str, shows_personal_data: ShowsPersonalData,
-                     roles: tuple[str, ...] = ()) -> CustomerHistory:
-    """Everything of the customer ``key`` names (see ``find_customer``), oldest first, as a
-    viewer whose access ``shows_personal_data`` gives may see it (``roles``: theirs, for messages)."""
+                     roles: tuple[str, ...] = (), page: int = 1, per_page: int = PER_PAGE) -> CustomerHistory:
+    """A page of everything of the customer ``key`` names (see ``find_customer``), as a viewer
+    whose access ``shows_personal_data`` gives may see it (``roles``: theirs, for messages).
+    The customer's name and contacts are shown only if every workflow of theirs, on any page,
+    shows personal data to the viewer."""
+    problems = [f"{name}: {value} is not {wanted}" for name, value, wanted, fits in (
+        ("page", page, "a number from 1", page >= 1),
+        ("per_page", per_page, f"from 1 to {PER_PAGE_MAX}", 1 <= per_page <= PER_PAGE_MAX)) if not fits]
+    if problems:
+        raise InvalidInput("Invalid page", problems)
+    theirs = complaint_t.c.customer_id
     with db.read() as conn:
         customer_id, by_email = find_customer(conn, key)
         customer = conn.execute(select(customer_t).where(customer_t.c.id == customer_id)).one()._mapping
+        versions = conn.execute(select(complaint_t.c.workflow_name, complaint_t.c.workflow_version, func.count())
+                                .where(theirs == customer_id)
+                                .group_by(complaint_t.c.workflow_name, complaint_t.c.workflow_version)).all()
         complaints = [dict(r._mapping) for r in conn.execute(
-            select(complaint_t).where(complaint_t.c.customer_id == customer_id).order_by(complaint_t.c.received_at,
-                                                                                        complaint_t.c.id))]
-        theirs = select(complaint_t.c.id).where(complaint_t.c.customer_id == customer_id).scalar_subquery()
+            select(complaint_t).where(theirs == customer_id)
+            .order_by(complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
+            .limit(per_page).offset((page - 1) * per_page))]
+        on_page = [c["id"] for c in complaints]
         letters = [dict(r._mapping) for r in conn.execute(
-            select(note_t).where(note_t.c.complaint_id.in_(theirs)).order_by(note_t.c.created_at, note_t.c.id))]
+            select(note_t).where(note_t.c.complaint_id.in_(on_page)).order_by(note_t.c.created_at, note_t.c.id))]
         messages = [dict(r._mapping) for r in conn.execute(
-            select(event_t).where(and_(event_t.c.complaint_id.in_(theirs),
+            select(event_t).where(and_(event_t.c.complaint_id.in_(on_page),
                                        event_t.c.action.in_([CUSTOMER_MESSAGE, COMMENT])))
             .order_by(event_t.c.at, event_t.c.id))]
+    everything = all(shows_personal_data(name, version) for name, version, _ in versions) if versions \
+        else shows_personal_data("", 0)
     shown = {c["id"]: shows_personal_data(c["workflow_name"], c["workflow_version"]) for c in complaints}
-    everything = all(shown.values()) if shown else shows_personal_data("", 0)
     if by_email and not everything:
         raise NotPermitted("Looking a customer up by email address needs a role shown personal data; "
                            "look them up by pseudonym or id instead", roles)
@@ -147,6 +174,7 @@ def customer_history(db: Database, key: str, shows_personal_data: ShowsPersonalD
     fix = UTCDateTime().process_result_value
     return CustomerHistory(
         customer=_customer(customer, everything, roles),
+        total=sum(n for *_, n in versions), page=page, per_page=per_page,
         complaints=[ComplaintSeen(**{k: c[k] for k in ("reference", "state", "tier", "product", "company", "channel",
                                                          "language")},
                                   received_at=fix(c["received_at"], None), description=seen(c["description"], c["id"]),

@@ -204,6 +204,10 @@ def test_search_notes_and_customer_history_as_the_role_may_see_them(api: Api) ->
     assert handler.get("/complaints", params={"q": "fee", "received_from": "2030-01-01"}).json()["total"] == 0
     history = handler.get("/customers/anna@example.lv").json()
     assert [c["reference"] for c in history["complaints"]] == [reference]
+    assert (history["total"], history["page"], history["pages"]) == (1, 1, 1)
+    assert handler.get("/customers/anna@example.lv", params={"page": 2}).json()["complaints"] == []
+    too_many = handler.get("/customers/anna@example.lv", params={"per_page": 501})
+    assert too_many.status_code == 422 and "per_page" in too_many.text
     assert history["customer"]["name"] == "Anna Bērziņa"
     quality = api.as_new_user("quinn", "quality")
     assert quality.get("/customers/anna@example.lv").status_code in (403, 404)

@@ -16,7 +16,7 @@ from complaints.errors import InvalidInput, NotFound, NotPermitted
 from complaints.history import customer_history
 from complaints.notes import add_note
 from complaints.privacy import WITHHELD_NAME
-from complaints.repository import CUSTOMER_MESSAGE
+from complaints.repository import CUSTOMER_MESSAGE, complaint_t
 from complaints.steps import Actor, Step
 from complaints.uow import UnitOfWork
 from workflows.access import personal_data_rule
@@ -52,7 +52,8 @@ def test_the_history_holds_every_complaint_letter_and_message_of_the_customer_on
     first, second = _anna(app)
     history = customer_history(app.db, "Anna@Example.lv", shows(app, "handler"), ("handler",))
     assert (history.customer.name, history.customer.email, history.customer.withheld) == (ANNA["name"], ANNA["email"], None)
-    assert [c.reference for c in history.complaints] == [first, second]
+    assert [c.reference for c in history.complaints] == [second, first], "the newest first"
+    assert (history.total, history.page, history.pages) == (2, 1, 1)
     assert {n.reference for n in history.letters} == {first, second} and history.letters
     assert [(m.reference, m.direction, m.text, m.attachments) for m in history.messages] == [
         (first, "to_customer", "Dear Anna Bērziņa, we refund the fee", 0),
@@ -71,7 +72,7 @@ def test_a_role_not_shown_personal_data_reads_the_pseudonym_and_masked_text(app:
     assert history.customer.withheld == "personal data is not shown to role quality"
     text = history.model_dump_json()
     assert "Bērziņa" not in text and "7911" not in text and "anna@example.lv" not in text
-    assert WITHHELD_NAME in history.complaints[0].description and not history.complaints[0].personal_data_shown
+    assert WITHHELD_NAME in history.complaints[-1].description and not history.complaints[-1].personal_data_shown
     assert history.messages[0].text == f"Dear {WITHHELD_NAME}, we refund the fee"
 
 
@@ -79,6 +80,43 @@ def test_a_role_not_shown_personal_data_may_not_look_a_customer_up_by_email(app:
     _anna(app)
     with pytest.raises(NotPermitted, match="look them up by pseudonym or id instead"):
         customer_history(app.db, "anna@example.lv", shows(app, "quality"), ("quality",))
+
+
+def test_the_history_comes_a_page_of_complaints_at_a_time_with_their_letters_and_messages(app: App) -> None:
+    references = [take_in(app, description=f"Complaint {n}", customer=ANNA) for n in range(5)]
+    _message(app, references[0], "About the oldest one")
+    pages = [customer_history(app.db, "anna@example.lv", shows(app, "handler"), page=n, per_page=2) for n in (1, 2, 3, 4)]
+    assert [[c.reference for c in p.complaints] for p in pages] == [
+        references[:2:-1], references[2:0:-1], references[:1], []]
+    assert {(p.total, p.pages) for p in pages} == {(5, 3)}
+    assert [{n.reference for n in p.letters} for p in pages] == [
+        set(references[3:]), set(references[1:3]), {references[0]}, set()], "the letters of the page's complaints"
+    assert [[m.text for m in p.messages] for p in pages] == [[], [], ["About the oldest one"], []]
+
+
+def test_a_name_is_withheld_on_every_page_when_any_complaint_of_theirs_hides_it(app: App) -> None:
+    oldest = take_in(app, customer=ANNA)
+    take_in(app, customer=ANNA)
+    anna = customer_history(app.db, "anna@example.lv", shows(app, "handler")).customer
+    with UnitOfWork(app.db) as uow:  # the oldest was taken in under a version that hides personal data
+        uow.conn.execute(complaint_t.update().where(complaint_t.c.reference == oldest).values(workflow_version=0))
+        uow.commit()
+    first_page = customer_history(app.db, anna.pseudonym, lambda name, version: version != 0, ("handler",), per_page=1)
+    assert first_page.customer.name is None and first_page.customer.withheld
+    assert first_page.complaints[0].personal_data_shown, "the complaint on the page shows its own texts"
+    with pytest.raises(NotPermitted, match="by email address"):
+        customer_history(app.db, "anna@example.lv", lambda name, version: version != 0, per_page=1)
+
+
+@pytest.mark.parametrize(("page", "per_page", "message"), [
+    (0, 50, "page: 0 is not a number from 1"),
+    (1, 0, "per_page: 0 is not from 1 to 500"),
+    (1, 501, "per_page: 501 is not from 1 to 500"),
+])
+def test_a_page_out_of_range_is_refused_naming_it(app: App, page: int, per_page: int, message: str) -> None:
+    take_in(app, customer=ANNA)
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        customer_history(app.db, "anna@example.lv", shows(app, "handler"), page=page, per_page=per_page)
 
 
 @pytest.mark.parametrize(("key", "error", "message"), [
@@ -128,3 +166,14 @@ def test_the_quality_role_is_refused_a_search_by_a_customers_email_on_the_comman
     code, _, err = run("--role", "quality", "search", "--customer", "eve@example.com")
     assert code == 1 and "needs a role shown personal data" in err
     assert run("search", "--customer", "eve@example.com", "--state", "nowhere")[0] == 1
+
+
+def test_the_command_line_history_says_which_page_it_shows_and_how_to_see_more(sqlite_app: App, run) -> None:  # type: ignore[no-untyped-def]
+    older, newer = (take_in(sqlite_app, customer=ANNA) for _ in range(2))
+    code, out, _ = run("customer", "show", "anna@example.lv", "--per-page", "1")
+    assert code == 0 and "Complaints 1-1 of 2 (page 1 of 2; --page 2 for older ones)" in out
+    assert newer in out and older not in out
+    page = json.loads(run("--json", "customer", "show", "anna@example.lv", "--per-page", "1", "--page", "2")[1])
+    assert ([c["reference"] for c in page["complaints"]], page["total"], page["pages"]) == ([older], 2, 2)
+    code, _, err = run("customer", "show", "anna@example.lv", "--per-page", "0")
+    assert code != 0 and "--per-page" in err

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from complaints.errors import NotFound
-from complaints.history import CustomerHistory, customer_history
+from complaints.history import PER_PAGE, CustomerHistory, customer_history
 from complaints.privacy import ShowsPersonalData
 from complaints.search import SearchPage, SearchQuery, search_complaints
 from workflows.engine import WorkflowEngine
@@ -40,7 +40,8 @@ def search(engine: WorkflowEngine, query: SearchQuery, roles: Iterable[str]) -> 
     return search_complaints(engine.db, query, personal_data_rule(engine.registry, roles))
 
 
-def customer(engine: WorkflowEngine, key: str, roles: Iterable[str]) -> CustomerHistory:
-    """``complaints.history.customer_history`` as a viewer with ``roles`` sees it."""
+def customer(engine: WorkflowEngine, key: str, roles: Iterable[str], page: int = 1,
+             per_page: int = PER_PAGE) -> CustomerHistory:
+    """A page of ``complaints.history.customer_history`` as a viewer with ``roles`` sees it."""
     held = tuple(roles)
-    return customer_history(engine.db, key, personal_data_rule(engine.registry, held), held)
+    return customer_history(engine.db, key, personal_data_rule(engine.registry, held), held, page, per_page)

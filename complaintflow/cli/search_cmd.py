@@ -16,7 +16,7 @@ from rich.text import Text
 
 from complaintflow.cli.context import ctx_of
 from complaintflow.cli.render import Listing, clip, state_text, when
-from complaints.history import CustomerHistory
+from complaints.history import PER_PAGE, PER_PAGE_MAX, CustomerHistory
 from complaints.notes import add_note
 from complaints.safe_text import visible
 from complaints.search import SearchPage, SearchQuery
@@ -102,12 +102,15 @@ def note(
 def customer_show(
     ctx: typer.Context,
     customer: Annotated[str, typer.Argument(help="email address, id (42) or pseudonym")],
+    page: Annotated[int, typer.Option(min=1, help="which page of complaints (the newest first)")] = 1,
+    per_page: Annotated[int, typer.Option("--per-page", min=1, max=PER_PAGE_MAX, help="complaints on a page")] = PER_PAGE,
 ) -> None:
-    """Every complaint, letter and message of one customer, as your role may see them."""
+    """A customer's complaints (newest first, a page at a time) with their letters and
+    messages, as your role may see them."""
     cli = ctx_of(ctx)
-    history = access.customer(cli.app().engine, customer, [cli.role])
+    history = access.customer(cli.app().engine, customer, [cli.role], page, per_page)
     if cli.json:
-        cli.emit_json(history.model_dump(mode="json"))
+        cli.emit_json(history.model_dump(mode="json") | {"pages": history.pages})
         return
     cli.console.print(history_view(history))
 
@@ -122,15 +125,16 @@ def history_view(history: CustomerHistory) -> Group:
     if c.erased_at:
         who.append(f"\npersonal data erased {when(c.erased_at)}", style="italic")
     complaints = Listing(("Reference", "State", "Product", "Received", "Description"),
-                         wrap={"Product": None, "Description": 30}, title="Complaints", empty="No complaints.")
+                         wrap={"Product": None, "Description": 30}, title=_complaints_title(history),
+                         empty="Nothing on this page." if history.total else "No complaints.")
     for k in history.complaints:
         complaints.add_row(k.reference, state_text(k.state), clip(visible(k.product), 40), when(k.received_at),
                            clip(visible(" ".join(k.description.split())), 200))
     letters = Listing(("Letter", "Reference", "Template", "Status", "Written", "Subject"), wrap={"Subject": 20},
-                      title="Letters", empty="No letters.")
+                      title="Letters" + _of_these(history), empty="No letters.")
     for n in history.letters:
         letters.add_row(str(n.id), n.reference, n.template, n.status, when(n.created_at), visible(n.subject or ""))
-    messages = Listing(("When", "Reference", "Who", "Text"), wrap={"Text": 30}, title="Messages",
+    messages = Listing(("When", "Reference", "Who", "Text"), wrap={"Text": 30}, title="Messages" + _of_these(history),
                        empty="No messages.")
     for m in history.messages:
         author = "customer" if m.direction == "from_customer" else f"to customer ({m.author})"
@@ -138,3 +142,17 @@ def history_view(history: CustomerHistory) -> Group:
         attached = f" [+{m.attachments} attachment(s)]" if m.attachments else ""
         messages.add_row(when(m.at), m.reference, author, clip(visible(words), 300) + attached)
     return Group(Panel(who, expand=False), complaints, letters, messages)
+
+
+def _of_these(history: CustomerHistory) -> str:
+    return " (of the complaints above)" if history.pages > 1 else ""
+
+
+def _complaints_title(history: CustomerHistory) -> str:
+    """Which of the customer's complaints the page shows, and how to see the rest."""
+    if history.total <= history.per_page and history.page == 1:
+        return f"Complaints ({history.total})"
+    first = (history.page - 1) * history.per_page + 1
+    shown = f"{first}-{first + len(history.complaints) - 1}" if history.complaints else "none"
+    more = f"; --page {history.page + 1} for older ones" if history.page < history.pages else ""
+    return f"Complaints {shown} of {history.total} (page {history.page} of {history.pages}{more})"
