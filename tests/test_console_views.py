@@ -76,6 +76,27 @@ def test_a_state_no_workflow_has_is_refused_by_the_queue(sqlite_app: App) -> Non
         views.queue_view(sqlite_app, views.QueueFilters(state="investigation"), HANDLER)
 
 
+@pytest.mark.parametrize("role", ["handler", "quality"])
+def test_the_queue_searches_the_words_of_descriptions_for_every_role(
+        sqlite_app: App, tmp_path: Path, role: str) -> None:
+    charged = take_in(sqlite_app, description="I was charged twice for one payment")
+    other = take_in(sqlite_app, description="The branch was closed when I came")
+    with signed_in(sqlite_app, tmp_path, "sam", [role]) as browser:
+        found = browser.get("/console/queue?q=charged")
+    assert found.status_code == 200
+    assert charged in found.text and other not in found.text
+    assert "was charged twice" in found.text
+
+
+def test_a_search_for_personal_data_by_a_role_not_shown_it_is_refused_on_the_queue(
+        sqlite_app: App, tmp_path: Path) -> None:
+    take_in(sqlite_app, description="Write to anna@example.lv please")
+    with signed_in(sqlite_app, tmp_path, "quinn", ["quality"]) as browser:
+        refused = browser.get("/console/queue?q=anna%40example.lv")
+    assert refused.status_code == 200 and '<h1>Work queue</h1>' in refused.text
+    assert "Searching for personal data" in refused.text and 'class="error" role="alert"' in refused.text
+
+
 def test_form_values_become_the_engines_payload(sqlite_app: App) -> None:
     reference = take_in(sqlite_app)
     workflow = sqlite_app.engine.workflow_of(sqlite_app.engine.get(reference))

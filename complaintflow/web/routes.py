@@ -22,7 +22,15 @@ from complaintflow.users.services import TooManySignIns, sign_in
 from complaintflow.web import views
 from complaintflow.web.deps import FORM_TOKEN, PREFIX, ROLE_COOKIE, SIGN_IN_COOKIE, Viewer, Who, app_of, page
 from complaints import outbox
-from complaints.errors import ActionNotAllowed, ComplaintflowError, ConflictError, GuardFailed, InvalidInput, NotFound
+from complaints.errors import (
+    ActionNotAllowed,
+    ComplaintflowError,
+    ConflictError,
+    GuardFailed,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
 from complaints.notes import add_note
 from complaints.steps import Move
 
@@ -124,12 +132,10 @@ def _queue(request: Request, who: Viewer, status_code: int = 200, **extra: Any) 
     error = None
     try:
         data = views.queue_view(app, filters, who.actor)
-    except InvalidInput as exc:
+    except (InvalidInput, NotPermitted) as exc:  # a mistyped filter, or words a role may not search for
         error, data = str(exc), {"rows": [], "counts": {}, "total": 0, "in_state": 0, "overdue": 0, "more": False}
     return page(request, "queue.html", who, status_code=status_code, filters=filters, data=data, error=error,
                 choices=views.choices(app), **extra)
-
-
 
 
 @router.get("/queue", response_model=None)

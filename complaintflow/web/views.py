@@ -17,11 +17,12 @@ from complaintflow.bootstrap import App
 from complaintflow.web.timing import calendar_of, relative
 from complaints.errors import InvalidInput
 from complaints.notes import COMMENT, NOTE
-from complaints.privacy import ShowsPersonalData, withheld_text
+from complaints.privacy import withheld_text
 from complaints.repository import CUSTOMER_MESSAGE, complaint_t, customer_t
 from complaints.search import SearchQuery, search_complaints
 from complaints.steps import Actor
 from escalation.explain import clocks_view
+from workflows.access import personal_data_rule
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import FieldSpec
 from workflows.queries import case_view, count_by_state, work_queue
@@ -79,18 +80,13 @@ def choices(app: App) -> Choices:
     )
 
 
-def shows_personal_data(app: App, role: str) -> ShowsPersonalData:
-    """Whether ``role`` reads personal data in a case of the given workflow version."""
-    return lambda name, version: may_see_personal_data(app.registry.get(name, version), role)
-
-
 def search_hits(app: App, filters: QueueFilters, actor: Actor) -> dict[str, dict[str, Any]]:
     """The best ``SEARCH_HITS`` complaints matching the search words under the same filters,
     by reference, each with its snippet (personal data masked for a role not shown it)."""
     wanted = {k: getattr(filters, k) for k in QUEUE_FILTERS}
     query = SearchQuery.parse({"text": filters.q or "", **{k: v for k, v in wanted.items() if v},
                                "per_page": SEARCH_HITS})
-    found = search_complaints(app.db, query, shows_personal_data(app, actor.role))
+    found = search_complaints(app.db, query, personal_data_rule(app.registry, [actor.role]))
     return {h.reference: {"snippet": h.snippet, "source": h.source, "score": h.score} for h in found.hits}
 
 
