@@ -15,6 +15,7 @@ from importlib.metadata import version as package_version
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import MutableHeaders, State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,8 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         cf.db.dispose()
 
-    app = FastAPI(title="complaintflow", version=package_version("complaintflow"), lifespan=lifespan,
-                  description="Complaints, their lifecycle, SLA clocks and root causes (docs/api.md).")
+    # /docs and /redoc load their scripts from this server (a CDN may be out of reach)
+    app = FastAPIOffline(title="complaintflow", version=package_version("complaintflow"), lifespan=lifespan,
+                         description="Complaints, their lifecycle, SLA clocks and root causes (docs/api.md).")
     app.state.complaintflow = cf
     app.state.signer = auth.signer(secret)
     # writers of this process queue here on SQLite (deps.write_gate); PostgreSQL locks rows
