@@ -227,9 +227,10 @@ def test_a_complaint_goes_through_every_branch_a_person_takes_by_clicking(browse
          "investigating")
     _act(page, "Assign to a handler", {"assignee": "hana"}, "investigating")
     expect(page.locator(".meta")).to_contain_text("assignee hana")
-    # the engine's own guard message, beside nothing: a date in the past is refused, nothing written
+    # the engine's own guard message, beside the field its condition tests: nothing written
     _act(page, "Put on hold", {"reason": "waiting for the bank", "resume_on": "2020-01-01"})
-    expect(page.get_by_role("alert")).to_contain_text("the resume date must be today or later")
+    expect(page.get_by_role("alert")).to_contain_text("Can't 'pause'")
+    expect(page.get_by_label("Resume on")).to_have_accessible_description(re.compile("must be today or later"))
     expect(page.locator("h1 .state")).to_have_text("investigating")
     _act(page, "Put on hold", {"reason": "waiting for the bank", "resume_on": FUTURE}, "on_hold")
     _act(page, "Resume the investigation", state="investigating")

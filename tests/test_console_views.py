@@ -117,6 +117,24 @@ def test_the_engines_problems_are_put_beside_the_fields_they_name(sqlite_app: Ap
     assert general == []
 
 
+@pytest.mark.parametrize(("action", "fields", "field", "message"), [
+    ("pause", {"f_reason": "waiting for the bank", "f_resume_on": "2020-01-01"}, "resume_on",
+     "the resume date must be today or later"),
+    ("propose", {"f_resolution": "refund", "f_reasons": "charged twice", "f_redress": "-5"}, "redress",
+     "the redress is an amount paid or credited, 0 or more"),
+])
+def test_a_failed_guard_is_put_beside_the_field_its_condition_tests(
+        sqlite_app: App, tmp_path: Path, action: str, fields: dict[str, str], field: str, message: str) -> None:
+    reference = take_in(sqlite_app)
+    walk(sqlite_app, reference, ["assess", "valid"])
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        refused = browser.post(f"/console/cases/{reference}/act", data={"action": action, **fields})
+    assert refused.status_code == 422
+    assert f'<p class="field-error" id="f-{action}-{field}-e">{message}</p>' in refused.text
+    assert f"Can&#39;t &#39;{action}&#39; complaint {reference} in state &#39;investigating&#39;</p>" in refused.text
+    assert sqlite_app.engine.get(reference).state == "investigating"
+
+
 def test_action_forms_take_their_input_types_from_the_workflow(sqlite_app: App) -> None:
     reference = take_in(sqlite_app)
     walk(sqlite_app, reference, ["assess", "valid"])

@@ -243,7 +243,12 @@ async def act(request: Request, who: Who, reference: str) -> Response:
         by_field, general = views.problems_by_field(exc, names)
         return _case(request, who, reference, status_code=422,
                      failed=failed | {"message": str(exc).split(":")[0], "by_field": by_field, "general": general})
-    except (ActionNotAllowed, GuardFailed) as exc:
+    except GuardFailed as exc:
+        by_field, general = views.guard_problems(workflow, exc)
+        message = str(exc).split(": ")[0] if by_field else str(exc)
+        return _case(request, who, reference, status_code=422,
+                     failed=failed | {"message": message, "by_field": by_field, "general": general if by_field else []})
+    except ActionNotAllowed as exc:
         return _case(request, who, reference, status_code=422, failed=failed | {"message": str(exc)})
     return _see(f"/cases/{reference}", done=f"'{workflow.spec.transitions[action].label or action}' done")
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from complaintflow.bootstrap import App
 from complaintflow.web.timing import calendar_of, relative
-from complaints.errors import InvalidInput
+from complaints.errors import GuardFailed, InvalidInput
 from complaints.notes import COMMENT, NOTE
 from complaints.privacy import withheld_text
 from complaints.repository import CUSTOMER_MESSAGE, complaint_t, customer_t
@@ -24,7 +24,7 @@ from complaints.steps import Actor
 from escalation.explain import clocks_view
 from workflows.access import personal_data_rule
 from workflows.compiled import CompiledWorkflow
-from workflows.definition import FieldSpec
+from workflows.definition import Condition, FieldSpec
 from workflows.queries import case_view, count_by_state, work_queue
 
 PAGE_SIZE = 50
@@ -180,6 +180,30 @@ def problems_by_field(exc: InvalidInput, names: list[str]) -> tuple[dict[str, li
         else:
             general.append(line)
     return by_field, general
+
+
+def guard_problems(workflow: CompiledWorkflow, exc: GuardFailed) -> tuple[dict[str, list[str]], list[str]]:
+    """A failed guard's reasons beside the one form field its condition tests (its message
+    names no field, its condition does), the rest at the top."""
+    spec = workflow.spec.transitions.get(exc.action)
+    fields = set(spec.fields) if spec else set()
+    tested = {g.message: _payload_fields(g) & fields for g in (spec.guards if spec else []) if g.message}
+    by_field: dict[str, list[str]] = {}
+    general = []
+    for reason in exc.reasons:
+        named = tested.get(reason, set())
+        if len(named) == 1:
+            by_field.setdefault(named.pop(), []).append(reason)
+        else:
+            general.append(reason)
+    return by_field, general
+
+
+def _payload_fields(condition: Condition) -> set[str]:
+    parts = [*(condition.all or []), *(condition.any or []), *([condition.not_] if condition.not_ else [])]
+    path = condition.field or ""
+    own = {path.removeprefix("payload.")} if path.startswith("payload.") else set()
+    return own.union(*(_payload_fields(p) for p in parts))
 
 
 def timeline(view: dict[str, Any]) -> list[dict[str, Any]]:
