@@ -143,6 +143,18 @@ def test_action_forms_take_their_input_types_from_the_workflow(sqlite_app: App) 
     assert {f.name: f.input for f in pause["form_fields"]} == {"reason": "textarea", "resume_on": "date"}
 
 
+def test_recorded_values_read_as_words_not_as_python(sqlite_app: App, tmp_path: Path) -> None:
+    reference = take_in(sqlite_app)
+    walk(sqlite_app, reference, ["assess", "valid", "propose"])
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        page = browser.get(f"/console/cases/{reference}").text
+    assert "<dt>Outcome communicated</dt><dd>yes</dd>" in page
+    assert "<dd>within 6 years, our product</dd>" in page  # the criteria, a list, in the timeline
+    assert "rationale: the fee was charged twice;" in page  # the assessment record, a mapping
+    for python in ("True", "False", "[&#39;", "{&#39;", "+00:00"):
+        assert python not in page.split('<div class="columns">')[1]
+
+
 def test_a_quality_analyst_sees_a_case_and_its_customer_without_names(sqlite_app: App) -> None:
     reference = take_in(sqlite_app, customer={"name": "Anna Bērziņa", "email": "anna@example.lv"},
                         description="Anna Bērziņa was charged twice")

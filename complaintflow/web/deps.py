@@ -52,12 +52,29 @@ def _when(value: Any) -> str:
     return str(value)
 
 
+def _shown(value: Any) -> str:
+    """A recorded value as a person reads it, never as Python writes it: yes or no, a list
+    joined by commas, a mapping as its pairs, a stored time as the pages show times."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{str(k).replace('_', ' ')}: {_shown(v)}" for k, v in value.items())
+    if isinstance(value, str) and len(value) > 10 and value[10] == "T":
+        return _when(value)
+    return str(value)
+
+
 def _combine_query(chosen: dict[str, Any], **changes: Any) -> str:
     """The queue's query string with some parameters changed (a state picked, the next page)."""
     return urlencode({k: v for k, v in {**chosen, **changes}.items() if v not in (None, "")})
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["shown"] = _shown
 templates.env.filters["combine_query"] = _combine_query
 
 
