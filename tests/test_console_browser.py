@@ -198,6 +198,9 @@ def test_a_handler_signs_in_sees_the_queue_and_signs_out(browser: Any, base: str
     expect(row).to_contain_text("business")
     expect(page.locator(".state-counts")).to_contain_text("acknowledged")
     _shoot(page, "queue")
+    for viewport in (PHONE, WIDE):  # a reference is never broken at its hyphen
+        page.set_viewport_size(viewport)
+        assert page.get_by_role("link", name=reference).evaluate("a => a.getClientRects().length") == 1
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(f"{base}/console/queue")
