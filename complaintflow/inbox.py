@@ -156,8 +156,8 @@ def _read_into(app: App, path: Path, actor: Actor, outcome: FileOutcome) -> None
         outcome.errors.append(f"unsupported file type {path.suffix or '(none)'!r}; use {', '.join(SUPPORTED)}")
         return
     rows = read_file(path)
-    outcome.read_as = rows.described()
     result = app.intake.take_in(rows, actor, historical=rows.historical)
+    outcome.read_as = rows.described()  # after the rows: how each date column was read is known only then
     outcome.created, outcome.duplicates = len(result.created), len(result.duplicates)
     outcome.errors += [_excerpted(why if why.startswith("row") else f"row {row}: {why}") for row, why in result.errors]
 

@@ -41,6 +41,13 @@ def test_a_good_file_is_imported_and_moved_to_processed_with_its_report(app, fol
                                                  "errors": [], "read_as": "CSV, utf-8"}
 
 
+def test_the_report_says_how_each_date_column_was_read(app, folder):
+    (folder / "d.csv").write_text("product,description,received_at\nLoan,Charged twice,25/03/2026\n")
+    inbox.import_inbox(app, folder, settle=0)
+    assert _report(folder / "processed" / "d.csv")["read_as"] == (
+        "CSV, utf-8; dates in 'received_at': day-first (DD/MM/YYYY), e.g. 25/03/2026")
+
+
 def test_bad_rows_send_the_file_to_failed_with_row_numbers_and_the_good_rows_are_kept(app, folder):
     (folder / "b.csv").write_text("product,description\nLoan,Charged twice\n,no product\n")
     (folder / "c.json").write_text("{not json")
