@@ -142,8 +142,8 @@ def cf(server: dict[str, Any]) -> App:
     return server["app"]  # type: ignore[no-any-return]
 
 
-def _signed_in(browser: Any, base: str, name: str, viewport: dict[str, int] = WIDE) -> Any:
-    page = browser.new_context(viewport=viewport).new_page()
+def _signed_in(browser: Any, base: str, name: str, viewport: dict[str, int] = WIDE, script: bool = True) -> Any:
+    page = browser.new_context(viewport=viewport, java_script_enabled=script).new_page()
     page.goto(f"{base}/console/queue")
     expect(page).to_have_url(f"{base}/console/sign-in?next=/console/queue")
     page.get_by_label("User name").fill(name)
@@ -464,4 +464,10 @@ def test_the_case_page_brings_in_its_related_complaints_once_open(browser: Any, 
     missing = page.request.get(f"{base}/console/cases/C-1999-000001/related", headers={"HX-Request": "true"})
     assert missing.status == 404
     assert page.request.get(f"{base}/console/cases/C-1999-000001/related").status == 404
+    page.context.close()
+    page = _signed_in(browser, base, "hana", script=False)
+    page.goto(f"{base}/console/cases/{first}")
+    expect(page.get_by_text("Looking for related complaints")).to_be_hidden()  # nothing is looking
+    page.get_by_role("link", name="Show related complaints").click()
+    expect(page.locator("ul.related").get_by_role("link", name=second)).to_be_visible()
     page.context.close()
