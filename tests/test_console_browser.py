@@ -385,7 +385,7 @@ def test_the_problem_map_opens_and_drills_down_to_complaints(browser: Any, base:
     page.goto(f"{base}/console/quality/capas")
     expect(page.locator("#capa-1")).to_contain_text("Fix the double-capture job")
     page.get_by_role("button", name="Implement CAPA 1").click()
-    expect(page.locator(".done")).to_contain_text("CAPA 1 implement")
+    expect(page.locator(".done")).to_have_text("CAPA 1 implemented")
     _shoot(page, "capas")
     page.goto(f"{base}/console/quality/alerts")
     _shoot(page, "alerts")

@@ -18,6 +18,8 @@ from complaintflow.web.quality import MAX_CAPAS, MAX_CAUSES, MAX_CLUSTERS, Subje
 from complaintflow.web.timing import calendar_of, relative
 from complaints.errors import InvalidInput
 from complaints.steps import Actor
+from root_cause.capa_service import create_capa
+from root_cause.schemas import CapaIn
 
 HANDLER = Actor("hana", "handler")
 ANALYST = Actor("quinn", "quality")
@@ -210,6 +212,18 @@ def _many_subjects(causes: int, clusters: int, capas: int) -> dict[str, object]:
         "capas": [Subject(str(i), "capa", f"CAPA {i}", 1, f"CAUSE.{i % (causes or 1)}" if causes else None, "t")
                   for i in range(capas)],
     }
+
+
+@pytest.mark.parametrize(("move", "said"), [("implement", "CAPA 1 implemented"), ("cancel", "CAPA 1 cancelled")])
+def test_moving_a_capa_says_the_status_it_reached(sqlite_app: App, tmp_path: Path, move: str, said: str) -> None:
+    now = sqlite_app.clock.now()
+    create_capa(sqlite_app.db, sqlite_app.taxonomy, now, CapaIn(title="Fix the double-capture job", owner="ops",
+                due_at=now + timedelta(days=30), root_causes=["BILLING.DUPLICATE"]), ANALYST)
+    with signed_in(sqlite_app, tmp_path, "quinn", ["quality"]) as browser:
+        moved = browser.post("/console/quality/capas/1", data={"do": move})
+        assert moved.status_code == 303
+        board = browser.get(moved.headers["location"]).text
+    assert f'<p class="done" role="status">{said}</p>' in board
 
 
 def test_the_map_draws_every_subject_it_is_given_once_each() -> None:

@@ -77,8 +77,8 @@ async def move_capa(request: Request, who: Who, capa_id: int) -> Response:
     form = await request.form()
     action = str(form.get("do") or "")
     try:
-        change_capa(app.db, app.clock.now(), capa_id, action, who.actor, str(form.get("reason") or "") or None)
+        moved = change_capa(app.db, app.clock.now(), capa_id, action, who.actor, str(form.get("reason") or "") or None)
     except ComplaintflowError as exc:
         return page(request, "capas.html", who, status_code=422, columns=quality.capa_board(app), done="",
                     error=str(exc))
-    return RedirectResponse(f"{PREFIX}/quality/capas?done=CAPA+{capa_id}+{action}", status_code=303)
+    return RedirectResponse(f"{PREFIX}/quality/capas?done=CAPA+{capa_id}+{moved['status']}", status_code=303)
