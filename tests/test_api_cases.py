@@ -128,7 +128,7 @@ def test_advance_many_is_all_or_nothing(api: Api) -> None:
     assert [m["to"] for m in done.json()] == ["assessing", "assessing"]
 
 
-def test_sla_explain_and_due(sqlite_api: Api) -> None:
+def test_sla_explain_and_due_and_a_bad_within_is_named_as_the_parameter(sqlite_api: Api) -> None:
     client = sqlite_api.as_new_user("hana", "handler")
     reference = take_in(sqlite_api.app)
     clocks = client.get(f"/complaints/{reference}/sla").json()
@@ -139,7 +139,10 @@ def test_sla_explain_and_due(sqlite_api: Api) -> None:
     assert all(c["explanation"] for c in clocks["clocks"])
     due = client.get("/sla/due", params={"within": "30d"})
     assert due.status_code == 200 and reference in {r["reference"] for r in due.json()}
-    assert client.get("/sla/due", params={"within": "soon"}).status_code == 422
+    soon = client.get("/sla/due", params={"within": "soon"})
+    assert soon.status_code == 422
+    assert soon.json()["detail"] == [{"loc": ["query", "within"], "msg": "'soon': use 8h, 90m, 2d or PT8H",
+                                      "type": "value_error"}]
 
 
 def test_related_complaints_can_be_confirmed_or_rejected_by_quality_but_not_by_a_handler(sqlite_api: Api) -> None:
