@@ -23,6 +23,9 @@ from typing import Any
 class ComplaintflowError(Exception):
     """Root of every error complaintflow raises on purpose."""
 
+    #: In a batch of moves, the one refused (from 1): a client can point at it in what it sent.
+    move: int | None = None
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as their message and attributes, not as ``cls(*args)``: most take other
         # arguments than the message they keep, and errors cross processes (a Prefect task

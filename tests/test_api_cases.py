@@ -128,6 +128,21 @@ def test_advance_many_is_all_or_nothing(api: Api) -> None:
     assert [m["to"] for m in done.json()] == ["assessing", "assessing"]
 
 
+def test_advance_many_names_the_move_refused_and_where_its_bad_payload_field_is(api: Api) -> None:
+    client = api.as_new_user("hana", "handler")
+    a = take_in(api.app)
+    refused = client.post("/advance-many", json={"moves": [{"reference": a, "action": "assess"},
+                                                           {"reference": a, "action": "accept"}]})
+    assert (refused.status_code, refused.json()["error"]["move"]) == (409, 2)
+    bad = client.post("/advance-many", json={"moves": [{"reference": a, "action": "assess"},
+                                                       {"reference": a, "action": "assign",
+                                                        "payload": {"asignee": "ines"}}]})
+    assert bad.status_code == 422
+    assert [e["loc"] for e in bad.json()["detail"]] == [["body", "moves", 1, "payload", "assignee"],
+                                                        ["body", "moves", 1, "payload", "asignee"]]
+    assert api.app.engine.get(a).state == "acknowledged"
+
+
 def test_sla_explain_and_due_and_a_bad_within_is_named_as_the_parameter(sqlite_api: Api) -> None:
     client = sqlite_api.as_new_user("hana", "handler")
     reference = take_in(sqlite_api.app)

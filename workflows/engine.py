@@ -170,6 +170,7 @@ class WorkflowEngine:
                     workflow = self.workflow_of(case)
                     step = machine.plan(workflow, case, move.action, actor, move.payload, now, self.deadline)
                 except ComplaintflowError as exc:
+                    exc.move = i + 1
                     exc.add_note(f"move {i + 1} of {len(moves)}; nothing was done")
                     raise
                 items.setdefault((workflow.name, workflow.version), []).append((case, step))

@@ -147,8 +147,12 @@ def advance(cf: CF, actor: Acting, gate: Gate, reference: Reference, body: Advan
 def advance_many(cf: CF, actor: Acting, gate: Gate, body: Moves) -> Response:
     """Many actions in one transaction: all of them, or none if any is refused."""
     moves = [Move(m.reference, m.action, m.payload, m.expected_version) for m in body.moves]
-    with gate:
-        steps = cf.engine.advance_many(moves, actor)
+    try:
+        with gate:
+            steps = cf.engine.advance_many(moves, actor)
+    except InvalidInput as exc:  # a move's payload: named where it is in the body
+        where = ("body", "moves", exc.move - 1, "payload") if exc.move else ("body",)
+        raise RequestValidationError(field_errors(exc.problems or [str(exc)], where)) from exc
     return ok([_step(m.reference, s) for m, s in zip(moves, steps, strict=True)])
 
 

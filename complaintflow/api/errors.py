@@ -78,7 +78,7 @@ def _status(exc: ComplaintflowError) -> int:
     return 400
 
 
-def field_errors(problems: list[str], where: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
+def field_errors(problems: list[str], where: tuple[str | int, ...] = ("body",)) -> list[dict[str, Any]]:
     """Problems written ``field: what is wrong`` as FastAPI's validation errors, one per field
     (``where``: the part of the request the fields are in)."""
     out = []
