@@ -54,6 +54,13 @@ def test_a_passed_deadline_is_overdue_by_business_time(sqlite_app: App) -> None:
     assert relative(None, T0, calendar) == ("no deadline", False)
 
 
+def test_a_deadline_passed_outside_business_hours_says_so(sqlite_app: App) -> None:
+    calendar = _calendar(sqlite_app)
+    saturday = T0 + timedelta(days=5)  # Monday 09:00 UTC -> Saturday 09:00 UTC
+    assert relative(saturday + timedelta(hours=1), saturday + timedelta(hours=5), calendar) == (
+        "overdue, outside business hours", True)
+
+
 def test_the_queue_filters_by_product_and_counts_by_state(sqlite_app: App) -> None:
     loans = [take_in(sqlite_app, product="Payday loan") for _ in range(2)]
     other = take_in(sqlite_app, product="Current account")
@@ -71,6 +78,15 @@ def test_the_queue_marks_overdue_cases_once_their_deadline_passed(sqlite_app: Ap
     row = views.queue_view(sqlite_app, views.QueueFilters(), HANDLER)["rows"][0]
     assert row["reference"] == reference
     assert row["overdue"] and row["due_words"].startswith("overdue by ")
+
+
+def test_an_overdue_deadline_is_one_red_badge_that_says_by_how_much(sqlite_app: App, tmp_path: Path) -> None:
+    reference = take_in(sqlite_app)
+    sqlite_app.clock.now = lambda: T0 + timedelta(days=30)  # type: ignore[method-assign]
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        for page in (browser.get("/console/queue").text, browser.get(f"/console/cases/{reference}").text):
+            assert '<span class="badge overdue"' in page and ">overdue by " in page
+            assert ">Overdue<" not in page, "the words are not said twice"
 
 
 def test_a_state_no_workflow_has_is_refused_by_the_queue(sqlite_app: App) -> None:

@@ -54,6 +54,6 @@ def relative(due: datetime | None, now: datetime, calendar: BusinessCalendar | N
     else:
         span, day, unit = abs(due - now), 86400.0, ""
     if span <= timedelta(0):  # the whole gap falls outside business hours
-        return ("overdue since the close of business" if overdue else "due at the next opening"), overdue
+        return ("overdue, outside business hours" if overdue else "due at the next opening"), overdue
     words = _amount(span.total_seconds(), day, unit)
     return (f"overdue by {words}" if overdue else f"due in {words}"), overdue
