@@ -194,7 +194,7 @@ def test_capas_are_opened_and_moved_by_quality_and_the_report_is_read_by_anyone(
     assert quality.post("/capas", json=body | {"root_causes": ["NO.SUCH.CODE"]}).status_code == 422
 
 
-def test_erasure_is_for_a_supervisor_and_keeps_the_audit_trail_valid(api: Api) -> None:
+def test_erasure_is_for_a_supervisor_names_the_customer_once_and_keeps_the_audit_trail_valid(api: Api) -> None:
     handler = api.as_new_user("hana", "handler")
     made = handler.post("/complaints", json=_complaint(customer={"name": "Anna Bērziņa", "email": "anna@example.lv"},
                                                        description="Anna Bērziņa was charged twice."))
@@ -202,6 +202,9 @@ def test_erasure_is_for_a_supervisor_and_keeps_the_audit_trail_valid(api: Api) -
     body = {"email": "anna@example.lv", "reason": "request of 2 Dec"}
     assert handler.post("/erasures", json=body).status_code == 403
     supervisor = api.as_new_user("sam", "supervisor")
+    both = supervisor.post("/erasures", json=body | {"reference": reference})
+    assert (both.status_code, both.json()["detail"]) == (422, [
+        {"loc": ["body"], "msg": "give exactly one of email or reference", "type": "value_error"}])
     erased = supervisor.post("/erasures", json=body)
     assert erased.status_code == 200 and erased.json()["complaints_kept"] == [reference]
     assert "Bērziņa" not in handler.get(f"/complaints/{reference}").text

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from complaintflow.api.auth import require_roles
 from complaintflow.api.deps import CF, Gate, Text
-from complaintflow.api.errors import ERRORS, ok
+from complaintflow.api.errors import ERRORS, field_errors, ok
 from complaints.limits import EMAIL_MAX, check_text
 from complaints.steps import Actor
 
@@ -33,6 +34,8 @@ def erase(cf: CF, actor: Eraser, gate: Gate, body: Erasure) -> Response:
     """Erase one customer's personal data (by email, or by any complaint of theirs)."""
     from complaints.privacy import erase_customer
 
+    if (body.email is None) == (body.reference is None):  # said here in the body's words, not the CLI's options
+        raise RequestValidationError(field_errors(["give exactly one of email or reference"]))
     with gate:
         return ok(erase_customer(cf.db, cf.clock.now(), actor, body.reason, email=body.email,
                                  reference=body.reference))
