@@ -24,6 +24,16 @@ def _complaint(**extra: Any) -> dict[str, Any]:
     return {"product": "Current account", "description": "I was charged twice for one transfer.", **extra}
 
 
+def test_a_malformed_email_or_language_is_refused_saying_what_it_should_look_like(sqlite_api: Api) -> None:
+    client = sqlite_api.as_new_user("hana", "handler")
+    bad = client.post("/complaints", json=_complaint(language="english", customer={"email": "anna"}))
+    assert bad.status_code == 422
+    assert {(tuple(e["loc"]), e["msg"]) for e in bad.json()["detail"]} == {
+        (("body", "language"), "not a language code (ISO 639: en, lv, el), got 'english'"),
+        (("body", "customer", "email"), "not an email address (name@example.com), got 'anna'")}
+    assert client.get("/complaints").json() == []
+
+
 def test_intake_takes_in_and_acknowledges_and_a_known_external_id_stores_nothing_new(api: Api) -> None:
     client = api.as_new_user("hana", "handler")
     made = client.post("/complaints", json=_complaint(external_id="CRM-1", customer={"email": "a@example.lv"}))

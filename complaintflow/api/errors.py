@@ -28,6 +28,7 @@ from complaints.errors import (
     NotFound,
     NotPermitted,
 )
+from complaints.schemas import PATTERN_HINTS
 
 #: Statuses documented on every endpoint, with the shape of their body.
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -119,9 +120,17 @@ def install(app: FastAPI, refused: Refused) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        errors = [{"loc": list(e.get("loc", ())), "msg": _said(e), "type": str(e.get("type", ""))}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _said(error: dict[str, Any]) -> str:
+    """pydantic's message, but what a value should look like instead of the regular expression
+    it failed (as the CLI says it: ``not an email address (name@example.com), got 'x'``)."""
+    loc = error.get("loc") or ("",)
+    hint = PATTERN_HINTS.get(str(loc[-1])) if error.get("type") == "string_pattern_mismatch" else None
+    return f"{hint}, got {error.get('input')!r}" if hint else str(error.get("msg", ""))
 
 
 class BodyLimit:
