@@ -58,3 +58,15 @@ def test_signing_out_forgets_the_role_chosen(browser: TestClient) -> None:
     browser.post("/console/role", data={"role": "quality"})
     signed_out = browser.post("/console/sign-out")
     assert 'cf_console_role=""' in signed_out.headers.get("set-cookie", "")
+
+
+def test_only_a_role_shown_personal_data_is_offered_to_write_to_the_customer(browser: TestClient, sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    version = sqlite_app.engine.get(reference).version
+    offer = "A comment for the customer: send it to them as a letter"
+    assert offer in browser.get(f"/console/cases/{reference}").text
+    browser.post("/console/role", data={"role": "quality"})
+    assert offer not in browser.get(f"/console/cases/{reference}").text
+    sent = browser.post(f"/console/cases/{reference}/notes", data={"text": "We will refund you", "public": "1"})
+    assert sent.status_code == 422 and "write an internal note instead" in sent.text
+    assert sqlite_app.engine.get(reference).version == version, "no comment, no letter"

@@ -13,7 +13,7 @@ from letterwork import Mailbox, letter_rows, mail_settings, smtp_server
 from complaintflow.bootstrap import App
 from complaintflow.cli.app import main
 from complaintflow.delivery import send_due
-from complaints.errors import ConflictError, InvalidInput
+from complaints.errors import ConflictError, InvalidInput, NotPermitted
 from complaints.limits import NOTE_MAX
 from complaints.notes import COMMENT, NOTE, add_note
 from complaints.privacy import erase_customer
@@ -122,3 +122,15 @@ def test_the_note_command_writes_a_note_or_a_public_comment(
     with pytest.raises(SystemExit) as refused:
         main()
     assert refused.value.code == 1 and "the note is empty" in capsys.readouterr().err
+
+
+def test_a_role_not_shown_the_customers_personal_data_may_not_write_to_them(app: App) -> None:
+    reference = take_in(app)
+    before = app.engine.get(reference).version
+    quinn = Actor("quinn", "quality")
+    with pytest.raises(NotPermitted, match="write an internal note instead"):
+        add_note(app.db, app.clock.now(), reference, quinn, "We will refund you", public=True,
+                 letter=app.engine.comment_letter)
+    assert app.engine.get(reference).version == before, "nothing written"
+    note = add_note(app.db, app.clock.now(), reference, quinn, "Same cause as last week's", letter=app.engine.comment_letter)
+    assert not note.public and app.engine.get(reference).version == before + 1

@@ -97,6 +97,12 @@ class CompiledWorkflow:
     def key(self) -> tuple[str, int]:
         return self.name, self.version
 
+    def shows_personal_data_to(self, role: str) -> bool:
+        """Whether ``role`` reads a customer's name and contacts (``personal_data_roles``; none
+        named: every role)."""
+        shown = self.spec.personal_data_roles
+        return shown is None or role in shown
+
     def actions_from(self, state: str) -> list[str]:
         return list(self._by_state.get(state, ()))
 

@@ -72,8 +72,7 @@ def case_view(engine: WorkflowEngine, reference: str, actor: Actor) -> dict[str,
             for n in notes
         ],
     }
-    shown = engine.workflow_of(case).spec.personal_data_roles
-    return view if shown is None or actor.role in shown else withheld_view(view, actor.role)
+    return view if engine.workflow_of(case).shows_personal_data_to(actor.role) else withheld_view(view, actor.role)
 
 
 def check_filters(engine: WorkflowEngine, **wanted: str | None) -> None:

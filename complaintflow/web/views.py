@@ -249,12 +249,7 @@ def case_page(app: App, reference: str, actor: Actor) -> dict[str, Any]:
             else ("", False)
     return {"view": view, "workflow": workflow, "forms": action_forms(workflow, view["actions"]),
             "clocks": clocks["clocks"], "held": [n for n in view["notifications"] if n["status"] == "held"],
-            "sees_personal_data": may_see_personal_data(workflow, actor.role)}
-
-
-def may_see_personal_data(workflow: CompiledWorkflow, role: str) -> bool:
-    shown = workflow.spec.personal_data_roles
-    return shown is None or role in shown
+            "sees_personal_data": workflow.shows_personal_data_to(actor.role)}
 
 
 # -- a customer ---------------------------------------------------------------------------------
@@ -285,7 +280,7 @@ def customer_page(app: App, pseudonym: str, actor: Actor, page: int = 1) -> dict
             .where(theirs == person.id).order_by(complaint_t.c.received_at.desc(), complaint_t.c.id.desc())
             .limit(CUSTOMER_PAGE_SIZE).offset((page - 1) * CUSTOMER_PAGE_SIZE)
         ).all()
-    shows = all(may_see_personal_data(app.registry.get(name, version), actor.role) for name, version, _, _ in versions)
+    shows = all(app.registry.get(name, version).shows_personal_data_to(actor.role) for name, version, _, _ in versions)
     complaints = [{"reference": r.reference, "state": r.state, "tier": r.tier, "product": r.product,
                    "severity": r.severity, "received_at": r.received_at,
                    "summary": _summary(r.description if shows else withheld_text(r.description or "", person.name))}
