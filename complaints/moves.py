@@ -51,17 +51,22 @@ def read_moves(path: Path) -> list[Move]:
     # inside a JSON string, and count lines differently from an editor
     lines = text.removesuffix("\n").split("\n") if text else []
     for number, line in enumerate(lines, start=1):
-        too_big = _too_big(line)
-        if too_big:
-            problems.append(f"line {number}: {too_big}")
+        unread = "blank: write one move on every line" if not line.strip() else _too_big(line)
+        if unread:
+            problems.append(f"line {number}: {unread}")
             continue
         try:
-            move = MoveIn.model_validate(json.loads(line))
-        except ValidationError as exc:
-            problems += [f"line {number}: {p}" for p in field_problems(exc, MoveIn)]
-            continue
+            value = json.loads(line)
         except ValueError as exc:  # JSONDecodeError, or a number of more digits than int() takes
             problems.append(f"line {number}: not a JSON object ({getattr(exc, 'msg', exc)})")
+            continue
+        if not isinstance(value, dict):
+            problems.append(f"line {number}: not a JSON object but {_JSON_KINDS.get(type(value), 'a value')}")
+            continue
+        try:
+            move = MoveIn.model_validate(value)
+        except ValidationError as exc:
+            problems += [f"line {number}: {p}" for p in field_problems(exc, MoveIn)]
             continue
         moves.append(Move(move.reference, move.action, move.payload, move.expected_version))
     if not moves and not problems:
@@ -69,6 +74,11 @@ def read_moves(path: Path) -> list[Move]:
     if problems:
         raise InvalidInput(f"Invalid moves file {path}", problems)
     return moves
+
+
+#: What a line holds instead of an object, in JSON's words.
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+               type(None): "null"}
 
 
 def _too_big(line: str) -> str | None:

@@ -338,13 +338,14 @@ def test_advance_many_reports_every_bad_line_and_does_nothing(cli: Cli, tmp_path
     before = cli.show(reference)
     moves = write_moves(tmp_path / "moves.jsonl", {"reference": reference, "action": "assess"}, "not json",
                         {"reference": reference, "action": "assess", "expected_version": 0, "note": "x"},
-                        {"reference": reference, "acton": "assess"})
+                        {"reference": reference, "acton": "assess"}, "", '["assess"]')
     result = cli("advance-many", moves)
     assert result.code == 1
     assert result.err.splitlines() == [
         f"Error: Invalid moves file {moves}: line 2: not a JSON object (Expecting value); "
         "line 3: expected_version: Input should be greater than or equal to 1; line 3: note: unknown field; "
-        "line 4: action: Field required; line 4: acton: unknown field; did you mean 'action'?"]
+        "line 4: action: Field required; line 4: acton: unknown field; did you mean 'action'?; "
+        "line 5: blank: write one move on every line; line 6: not a JSON object but an array"]
     assert cli.show(reference) == before
 
 
