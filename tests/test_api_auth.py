@@ -230,6 +230,7 @@ def test_a_name_with_too_many_wrong_passwords_waits_however_right_the_next_one_i
         assert browser.post("/session", json={"name": "ana", "password": "guess"}).status_code == 401
     throttled = browser.post("/session", json={"name": "ana", "password": PASSWORD})
     assert throttled.status_code == 429 and 1 <= int(throttled.headers["Retry-After"]) <= 15 * 60
+    assert throttled.json()["error"]["type"] == "TooManySignIns"
     assert "Too many failed sign-ins for 'ana'" in throttled.text
     assert [r["subject"] for r in refusals(sqlite_api.app, ("sign_in_throttled",))] == ["ana"]
     assert sqlite_api.client().post("/session", json={"name": "bo", "password": "guess"}).status_code == 401

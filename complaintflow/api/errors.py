@@ -114,7 +114,8 @@ def install(app: FastAPI, refused: Refused) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {401: "NotSignedIn", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
+        kinds = {401: "NotSignedIn", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge",
+                 429: "TooManySignIns"}
         return _error(exc.status_code, kinds.get(exc.status_code, "HTTPError"), str(exc.detail),
                       headers=getattr(exc, "headers", None))
 
