@@ -280,3 +280,17 @@ def test_the_consoles_queue_reads_the_same_rows_in_the_same_order_as_list_cases(
             expected = list_cases(app.engine, limit=limit, offset=offset, **filters)  # type: ignore[arg-type]
             assert work_queue(app.engine, limit=limit, offset=offset, **filters) == expected  # type: ignore[arg-type]
     assert work_queue(app.engine)[0]["attention"] == "letter 'assessment_invalid' held for review"
+
+
+def test_a_console_address_that_is_wrong_gets_a_page_and_the_apis_keep_their_json(
+        sqlite_app: App, tmp_path: Path) -> None:
+    with signed_in(sqlite_app, tmp_path, "quinn", ["quality"]) as browser:
+        incomplete = browser.get("/console/quality/map/cluster")
+        missing = browser.get("/console/no-such-page")
+        api_missing = browser.get("/no-such-endpoint")
+        api_invalid = browser.get("/complaints", params={"per_page": 0})
+    assert incomplete.status_code == 422 and incomplete.headers["content-type"].startswith("text/html")
+    assert "This address is not complete" in incomplete.text and "key: Field required" in incomplete.text
+    assert missing.status_code == 404 and "There is no such page in the console." in missing.text
+    assert api_missing.status_code == 404 and api_missing.json()["error"]["type"] == "NotFound"
+    assert api_invalid.status_code == 422 and api_invalid.json()["detail"][0]["loc"] == ["query", "per_page"]
