@@ -93,6 +93,10 @@ def test_show_adds_the_clocks_panel(run: Run) -> None:
 @pytest.mark.parametrize("args, message", [
     (("sla", "due", "--within", "soon"), "Invalid --within: 'soon': use 8h, 90m, 2d or PT8H"),
     (("sla", "promise", "REF", "--text", "x"), "Invalid promise: give --due and --text (or --kept)"),
+    (("sla", "promise", "REF", "--due", "2026-12-11T12:00:00Z", "--text", "x", "--kept"),
+     "Invalid promise: --kept marks the open promises kept; record a new one without it"),
+    (("sla", "promise", "REF", "--due", "2026-12-11T12:00:00Z", "--text", "x", "--note", "called"),
+     "Invalid promise: --note says how a promise was kept: give it with --kept"),
 ])
 def test_bad_input_is_one_line_and_exit_1(run: Run, args: tuple[str, ...], message: str) -> None:
     code, _, err = run(*args)

@@ -115,6 +115,10 @@ def promise(
 ) -> None:
     """Record a promise to the customer (it becomes a clock; overdue promises escalate), or mark it kept."""
     cli = ctx_of(ctx)
+    if kept and (due is not None or text is not None):  # either half would be dropped without a word
+        raise InvalidInput("Invalid promise", ["--kept marks the open promises kept; record a new one without it"])
+    if note and not kept:
+        raise InvalidInput("Invalid promise", ["--note says how a promise was kept: give it with --kept"])
     engine = cli.app().engine
     if kept:
         names = keep_promises(engine, reference, cli.actor, note)
