@@ -672,6 +672,14 @@ def test_workflow_show_lists_every_state_with_its_actions_and_timers(cli: Cli) -
     assert spec["states"]["received"]["initial"] is True and spec["transitions"]["need_info"]["to"] == "awaiting_customer"
 
 
+def test_workflow_show_tells_the_fields_an_action_needs_from_those_it_may_take(cli: Cli) -> None:
+    lines = cli.ok("workflow", "show").out.splitlines()
+    propose = next(line for line in lines if "propose → resolution_proposed" in line)
+    assert "needs resolution, reasons  optional relief, redress  roles" in propose
+    info_received = next(line for line in lines if "info_received → assessing" in line)
+    assert "optional summary  roles" in info_received and "needs" not in info_received
+
+
 def test_a_workflow_is_named_by_its_file_or_by_a_shipped_workflows_name(cli: Cli, monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
     assert cli.ok("--json", "workflow", "show", "complaint").data == cli.ok("--json", "workflow", "show").data

@@ -78,9 +78,11 @@ def show(
         node = tree.add(f"[bold]{state}[/] {' '.join(f'[dim]({t})[/]' for t in tags)} {escape(st.description)}")
         for action in wf.actions_from(state):
             tr = wf.transition(action)
-            fields = ", ".join(tr.fields)
+            needed = ", ".join(name for name, spec in tr.fields.items() if spec.required)
+            optional = ", ".join(name for name, spec in tr.fields.items() if not spec.required)
             node.add(f"[green]{action}[/] → {tr.to or state}"
-                     + (f"  [dim]needs {fields}[/]" if fields else "")
+                     + (f"  [dim]needs {needed}[/]" if needed else "")
+                     + (f"  [dim]optional {optional}[/]" if optional else "")
                      + f"  [dim]roles {', '.join(tr.roles)}[/]")
         for timer in st.timers:
             when = f"after {_iso(timer.after)}" if timer.after is not None else f"at {timer.at}"
