@@ -29,6 +29,7 @@ from root_cause.naming import cluster_names
 from root_cause.recurrence import (
     ALL,
     Baseline,
+    RecurrenceFinding,
     RecurrencePolicy,
     baseline,
     count_series,
@@ -107,19 +108,25 @@ def analyse_recurrence(db: Database, now: datetime, policy: RecurrencePolicy | N
         findings, subjects = current_findings(repo, now, policy)
         alerts = []
         for f in findings:
-            name = subjects.names.get(f.subject)
-            explanation = (f"{name}: " if name else "") + f.explanation(policy.unit)
+            name = subjects.name(f.subject)
+            explanation = _explained(f, subjects, policy.unit)
             alert = {"kind": "recurrence", "subject": f.subject, "period": f.period, "strength": f.strength,
                      "p_value": f.p_value, "observed": f.observed, "expected": f.expected,
                      "explanation": explanation, "created_at": now,
-                     "evidence": f.as_evidence() | {"name": name or f.subject}}
+                     "evidence": f.as_evidence() | {"name": name}}
             stored = raise_alert(repo, alert, now)
             alerts.append({k: v for k, v in alert.items() if k not in ("created_at", "evidence")}
-                          | {"q_value": f.q_value, "name": name or f.subject, "exposure": f.exposure,
+                          | {"q_value": f.q_value, "name": name, "exposure": f.exposure,
                              "id": stored["id"], "status": stored["status"], "owner": stored["owner"]})
         settle_quiet_alerts(repo, {f.subject for f in findings}, period_of_now(now, policy.unit), now)
         uow.commit()
     return alerts
+
+
+def _explained(finding: RecurrenceFinding, subjects: Subjects, unit: str) -> str:
+    """The finding's explanation, led by the cluster's name: its key alone tells a reader nothing."""
+    text = finding.explanation(unit)
+    return f"{subjects.name(finding.subject)}: {text}" if finding.subject in subjects.names else text
 
 
 def current_findings(repo: RootCauseRepository, now: datetime, policy: RecurrencePolicy):  # type: ignore[no-untyped-def]
@@ -250,10 +257,10 @@ def _new_evidence(repo: RootCauseRepository, alert: dict[str, Any], now: datetim
     findings, subjects = current_findings(repo, now, policy or RecurrencePolicy(unit=unit))
     for f in findings:
         if f.subject == alert["subject"] and is_later(f.period, alert["period"]):
-            name = subjects.names.get(f.subject)
+            name = subjects.name(f.subject)
+            explanation = _explained(f, subjects, unit)
             return {"period": f.period, "strength": f.strength, "p_value": f.p_value, "observed": f.observed,
-                    "expected": f.expected, "explanation": (f"{name}: " if name else "") + f.explanation(unit),
-                    "evidence": f.as_evidence() | {"name": name or f.subject}}
+                    "expected": f.expected, "explanation": explanation, "evidence": f.as_evidence() | {"name": name}}
     raise InvalidInput(f"Can't reopen alert {alert['id']}: no new evidence", [
         f"{alert['subject']} is not above its baseline in a period after {alert['period']}; "
         "an alert is reopened only on a later period's finding (`complaints rootcause analyse` reopens it then)"])

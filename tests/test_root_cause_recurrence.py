@@ -9,8 +9,9 @@ from casework import take_in
 
 from complaintflow.bootstrap import App
 from complaints.clock import FixedClock
+from complaints.steps import Actor
 from complaints.uow import UnitOfWork
-from root_cause import analysis
+from root_cause import alert_service, analysis, services
 from root_cause.recurrence import ALL, RecurrencePolicy, count_series, detect, periods_ending
 from root_cause.repository import RootCauseRepository
 
@@ -88,3 +89,18 @@ def test_recurrence_respects_a_stated_false_alarm_rate() -> None:
     assert RecurrencePolicy().alpha == 0.01
     flat = {f"s{i}": [5, 5, 5, 5, 5, 5, 5] for i in range(50)}
     assert detect(flat, periods_ending(NOV, 7)) == []
+
+
+def test_a_cluster_alert_is_named_by_its_key_and_its_top_terms(app: App, clock: FixedClock) -> None:
+    _history(app, "PRODUCT.FEES", [6, 6, 6, 6, 6, 6, 6], clock.now())  # the volume the cluster is a share of
+    refs = [take_in(app, product="Card", description=f"card frozen abroad at the airport, case {i}",
+                    received_at=datetime(2026, 10 if i == 0 else 11, 2 + i)) for i in range(7)]  # seen before too
+    for ref in refs[1:]:
+        services.add_link(app.db, clock.now(), ref, refs[0], "duplicate_of", Actor("quinn", "quality"))
+    found = analysis.analyse_recurrence(app.db, clock.now())
+    [alert] = [a for a in found if a["subject"].startswith("cluster:")]
+    assert alert["subject"] == f"cluster:{refs[0]}"
+    assert alert["name"].startswith(f"cluster:{refs[0]} (") and "frozen" in alert["name"]
+    assert alert["explanation"].startswith(f"{alert['name']}: 6 of ")
+    [listed] = [a for a in alert_service.list_alerts(app.db, None) if a["id"] == alert["id"]]
+    assert listed["name"] == alert["name"]  # what `alerts list`, `report` and `alerts show` print
