@@ -119,7 +119,9 @@ def field_problems(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
         hint = PATTERN_HINTS.get(str(err["loc"][-1])) if err["loc"] else None
-        if err["type"] == "extra_forbidden":
+        if not err["loc"] and err["type"] == "value_error":  # a check across fields names the field itself
+            lines.append(err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "extra_forbidden":
             guess = did_you_mean(model, err["loc"])
             lines.append(f"{loc}: unknown field" + (f"; {guess}" if guess else ""))
         elif err["type"] == "string_pattern_mismatch" and hint:

@@ -34,6 +34,14 @@ def test_a_malformed_email_or_language_is_refused_saying_what_it_should_look_lik
     assert client.get("/complaints").json() == []
 
 
+def test_a_search_whose_dates_are_the_wrong_way_round_names_the_later_parameter(sqlite_api: Api) -> None:
+    client = sqlite_api.as_new_user("hana", "handler")
+    backwards = client.get("/complaints", params={"received_from": "2026-02-01", "received_to": "2026-01-01"})
+    assert (backwards.status_code, backwards.json()["detail"]) == (422, [
+        {"loc": ["query", "received_to"], "msg": "2026-01-01 is before received_from (2026-02-01)",
+         "type": "value_error"}])
+
+
 def test_intake_takes_in_and_acknowledges_and_a_known_external_id_stores_nothing_new(api: Api) -> None:
     client = api.as_new_user("hana", "handler")
     made = client.post("/complaints", json=_complaint(external_id="CRM-1", customer={"email": "a@example.lv"}))
