@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ import pytest
 import typer.main
 from pydantic import BaseModel
 
+from complaintflow.bootstrap import App
 from complaintflow.cli.app import app
 from complaints.schemas import ComplaintIn, CustomerIn
+from complaints.steps import Actor
 from workflows import definition, sla_spec
 from workflows.compiled import CompiledWorkflow
 from workflows.diagram import to_mermaid
@@ -39,6 +42,7 @@ RUN = re.compile(r"\b(\d{8}T\d{6}-(?:full|quick)\.json)\b")
 PACKAGES = ("complaintflow", "complaints", "workflows", "escalation", "root_cause", "benchmarks")
 DOTTED = re.compile(r"`((?:" + "|".join(PACKAGES) + r")(?:\.[A-Za-z_]\w*)+)")
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def _text(path: Path) -> str:
@@ -241,6 +245,16 @@ def test_the_workflow_guide_names_every_key_of_the_definition_language() -> None
     keys = {f"{model.__name__}.{field.alias or name}": field.alias or name
             for model in models for name, field in model.model_fields.items()}
     assert sorted(where for where, key in keys.items() if f"`{key}`" not in guide and f"`{key}:" not in guide) == []
+
+
+def test_the_import_guides_python_example_stores_an_ombudsmans_table_as_history(
+        sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    example = PYTHON_BLOCK.findall(_text(ROOT / "docs" / "importing.md"))
+    shutil.copy(ROOT / "tests" / "import_files" / "housing_ombudsman.csv", tmp_path / "export.csv")
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, Any] = {"app": sqlite_app, "actor": Actor("ana"), "print": lambda *_: None}
+    exec(example[-1], scope)  # the guide's example, as a reader would paste it
+    assert scope["report"].errors == [] and len(scope["report"].created) == 4
 
 
 def test_the_import_guide_names_every_field_of_a_complaint_and_every_csv_column() -> None:
