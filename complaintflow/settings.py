@@ -5,11 +5,15 @@ Nothing reads settings at import time: call :func:`load_settings` where they are
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from complaints.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///complaintflow.db"
 
@@ -114,5 +118,28 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with explicit (non-None) overrides on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with explicit (non-None) overrides on top; a value that
+    can't be read is a ConfigurationError naming its variable, not pydantic's report."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigurationError("Invalid settings: " + "; ".join(_problem(e) for e in exc.errors())) from exc
+    except SettingsError as exc:  # a list or mapping that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        field = found.group(1) if found else ""
+        example = JSON_EXAMPLES.get(field, "")
+        raise ConfigurationError(f"Invalid settings: COMPLAINTS_{field.upper()}: not valid JSON ({exc.__cause__}); "
+                                 f"write it as JSON{', e.g. ' + example if example else ''}") from exc
+
+
+#: How the settings read as JSON are written.
+JSON_EXAMPLES = {"workflow_files": """'["/etc/complaintflow/retail.yaml"]'""",
+                 "letter_routes": """'{"phone": "webhook", "*": "smtp"}'"""}
+
+
+def _problem(error: Any) -> str:
+    """One line for one setting: its variable, what is wrong, and the value given (never a secret's)."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    info = Settings.model_fields.get(field)
+    secret = info is None or "SecretStr" in str(info.annotation)
+    return f"COMPLAINTS_{field.upper()}: {error['msg']}" + ("" if secret else f" (got {error['input']!r})")

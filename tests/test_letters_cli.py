@@ -105,3 +105,26 @@ def test_every_held_letter_of_a_template_is_released_or_cancelled_at_once(cli: C
     assert [r["status"] for r in letters if r["template"] == "assessment_invalid"] == ["cancelled"] * 3
     assert "held" not in {r["status"] for r in letters}
     assert all(cli.show(ref)["events"][-1]["payload"]["reason"] == "sent by post" for ref in references)
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("COMPLAINTS_SMTP_PORT", "abc", "COMPLAINTS_SMTP_PORT: Input should be a valid integer, unable to parse string as "
+                                    "an integer (got 'abc')"),
+    ("COMPLAINTS_RC_NOTICE_CHANNEL", "pigeon", "COMPLAINTS_RC_NOTICE_CHANNEL: String should match pattern"),
+    ("COMPLAINTS_LETTER_ROUTES", "phone=webhook", "COMPLAINTS_LETTER_ROUTES: not valid JSON"),
+])
+def test_a_setting_that_cannot_be_read_is_named_with_what_is_wrong(cli: Cli, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+                                                                   variable: str, value: str, message: str) -> None:
+    monkeypatch.setenv(variable, value)
+    outcome = cli("outbox", "send")
+    assert outcome.code == 1 and f"Error: Invalid settings: {message}" in outcome.err
+    assert "ValidationError" not in outcome.err and "SettingsError" not in outcome.err
+
+
+def test_a_secret_that_cannot_be_read_is_named_but_not_echoed() -> None:
+    from complaintflow.settings import load_settings
+    from complaints.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="COMPLAINTS_SMTP_PASSWORD: Input should be a valid string") as raised:
+        load_settings(smtp_password=["hunter2"])
+    assert "hunter2" not in str(raised.value)
