@@ -62,6 +62,18 @@ def test_the_tables_fit_an_80_column_terminal(cli: Cli, monkeypatch: pytest.Monk
         assert max(map(len, out.splitlines())) <= 80, args
 
 
+def test_at_80_columns_each_row_still_shows_what_it_counts(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    cli.intake("--channel", "email")
+    monkeypatch.setenv("COLUMNS", "80")
+    fca = cli.ok("metrics", "return", "fca").out
+    first_column = " ".join(line.split("│")[1].strip() for line in fca.splitlines() if line.startswith("│"))
+    for group in ("Banking and credit cards", "Insurance & pure protection", "Decumulation & pensions", "Total"):
+        assert group in first_column  # a name may wrap between its words, never vanish
+    assert "Opened" in fca and "Closed" in fca and "left out at" in fca
+    by_channel = cli.ok("metrics", "--by", "channel").out
+    assert "│ email " in by_channel and "Received" in by_channel
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("metrics", "--by", "colour"), "Invalid --by: 'colour': use one of channel, product, tier, queue, handler"),
     (("metrics", "--from", "23/11/2026"), "Invalid --from: '23/11/2026' is not a date such as 2026-11-01"),

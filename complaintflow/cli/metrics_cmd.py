@@ -182,7 +182,9 @@ def fca(
 def fca_table(result: dict[str, Any]) -> Group:
     names = ("Product group", "Opened", "Closed", "≤ 3 days", "3 days–8 weeks", "> 8 weeks", "Upheld",
              "% ≤ 3 days", "% 3 days–8 weeks", "% upheld", "Outstanding at start")
-    table = Listing(names, wrap={"Product group": None}, spare=("> 8 weeks", "≤ 3 days", "3 days–8 weeks"),
+    # the shares go first (the counts give them), so the groups' names keep their column at 80
+    spare = ("% 3 days–8 weeks", "% ≤ 3 days", "% upheld", "> 8 weeks", "3 days–8 weeks", "≤ 3 days")
+    table = Listing(names, wrap={"Product group": None}, spare=spare,
                     title=title(f"FCA complaints return {result['half']}", result["period"]), title_justify="left")
     for row in [*result["groups"], result["total"]]:
         table.add_row(row["group"], *(str(row[k]) for k in ("opened", "closed", "closed_within_3_days",

@@ -8,7 +8,8 @@ from typing import Any
 #: The columns of a breakdown, and which of them a narrow display may leave out first.
 BREAKDOWN_COLUMNS = ("Received", "Ack in target", "1st response h", "Resolution h", "p90 h", "SLA met", "Escalated",
                      "Reopened", "Invalid", "Satisfied", "Backlog", "Age d")
-SPARE_COLUMNS = ("p90 h", "Age d", "Reopened", "Escalated", "1st response h")
+SPARE_COLUMNS = ("p90 h", "Age d", "Reopened", "Escalated", "1st response h", "Satisfied", "Invalid",
+                 "Resolution h")
 
 
 def percent(value: float | None) -> str:
