@@ -66,10 +66,12 @@ class WhatIfReport:
                            for (q, t, p), r, w in self.rows()]}
 
 
-def read_policy(path: Path) -> dict[str, Any]:
-    """The policy file's sections; anything else in it is refused, naming the key."""
+def read_policy(path: Path) -> tuple[dict[str, Any], str]:
+    """The policy file's sections, and its text (where a problem's line is found); anything
+    else in it is refused, naming the key."""
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = load_yaml(text)
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidInput(f"Can't read the policy file {path}", [str(exc)]) from exc
     if not isinstance(raw, dict) or not raw:
@@ -77,17 +79,20 @@ def read_policy(path: Path) -> dict[str, Any]:
     wrong = [f"{key}: a policy file holds only {', '.join(POLICY_SECTIONS)}" for key in raw if key not in POLICY_SECTIONS]
     if wrong:
         raise InvalidInput(f"Invalid policy file {path}", wrong)
-    return raw
+    return raw, text
 
 
-def under_policy(workflow: CompiledWorkflow, policy: Mapping[str, Any], source: str) -> CompiledWorkflow:
-    """``workflow`` with ``policy`` merged over its sections, checked as a workflow file is."""
+def under_policy(workflow: CompiledWorkflow, policy: Mapping[str, Any], source: str, text: str = "") -> CompiledWorkflow:
+    """``workflow`` with ``policy`` merged over its sections, checked as a workflow file is.
+
+    A problem is told at its line of ``text``, the policy file, which is what its reader can
+    mend (the merged document is nobody's file); without it, by its path alone."""
     doc = workflow.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
     for section, value in policy.items():
         doc[section] = _merged(doc.get(section), value)
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    merged = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     try:
-        return parse_workflow(text, f"{source} over '{workflow.name}' v{workflow.version}")
+        return parse_workflow(merged, f"{source} over '{workflow.name}' v{workflow.version}", lines_in=text)
     except InvalidWorkflow as exc:
         raise InvalidInput(f"The policy {source} does not fit '{workflow.name}' v{workflow.version}",
                            exc.problems) from exc
@@ -109,14 +114,14 @@ def _merged(base: Any, over: Any) -> Any:
 class WhatIf:
     """Replays the period's cases under a policy, beside what their clocks recorded."""
 
-    def __init__(self, engine: WorkflowEngine, policy: Mapping[str, Any], source: str):
-        self.engine, self.policy, self.source = engine, dict(policy), source
+    def __init__(self, engine: WorkflowEngine, policy: Mapping[str, Any], source: str, text: str = ""):
+        self.engine, self.policy, self.source, self.text = engine, dict(policy), source, text
         self._replayed: dict[tuple[str, int], tuple[CompiledWorkflow, SlaPolicy, SlaClocks]] = {}
 
     def _under(self, name: str, version: int) -> tuple[CompiledWorkflow, SlaPolicy, SlaClocks]:
         found = self._replayed.get((name, version))
         if found is None:
-            workflow = under_policy(self.engine.registry.get(name, version), self.policy, self.source)
+            workflow = under_policy(self.engine.registry.get(name, version), self.policy, self.source, self.text)
             policy = policy_for(workflow)
             found = self._replayed[(name, version)] = (workflow, policy, SlaClocks(policy, explain=False))
         return found

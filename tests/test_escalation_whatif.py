@@ -171,3 +171,26 @@ def test_the_cli_shows_recorded_beside_what_if_and_writes_nothing(app: App, tmp_
     assert code != 0 and "--from" in err
     with UnitOfWork(app.db) as uow:
         assert len(uow.cases.events(uow.cases.get(a).id)) == events  # type: ignore[arg-type]
+
+
+def test_a_policy_file_that_does_not_fit_is_refused_at_its_own_lines_not_the_merged_workflows(
+        app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    small_history(app)
+    path = tmp_path / "review.yaml"
+    path.write_text("# a review\nsla:\n  clocks:\n    first_response: {stop: [nowhere]}\n", encoding="utf-8")
+    run = terminal(monkeypatch, capsys, "--db", app.db.engine.url.render_as_string(False), "--now", END.isoformat(),
+                   colour=False)
+
+    code, _, err = run("sla", "whatif", str(path))
+
+    assert code != 0 and "review.yaml" in err
+    assert "line 4, sla.clocks.first_response.stop" in err
+
+
+def test_a_problem_the_policy_makes_in_a_section_it_does_not_hold_is_told_by_its_path_alone(app: App) -> None:
+    small_history(app)
+    text = "sla:\n  clocks:\n    first_response: null\n"
+    with pytest.raises(InvalidInput) as caught:
+        WhatIf(app.engine, yaml.safe_load(text), "review.yaml", text).run(end=END)
+    assert any(p.startswith("escalation.on_breach: unknown SLA clock 'first_response'")
+               for p in caught.value.problems)

@@ -37,28 +37,35 @@ def locate(index: dict[Path_, int], path: Path_) -> str:
     return dotted if line is None else f"line {line}, {dotted}"
 
 
-def _at_lines(text: str, problems: Iterable[tuple[Path_, str]]) -> list[str]:
+def _at_lines(text: str, problems: Iterable[tuple[Path_, str]], whole: bool = True) -> list[str]:
     """Each problem at its line of ``text``; the lines are found only once a file has
-    problems: a valid one (every command loads the workflows) reads its YAML once."""
+    problems: a valid one (every command loads the workflows) reads its YAML once. Unless
+    ``text`` is the ``whole`` document, a path outside all of its keys has no line (not line 1)."""
     index = line_index(text)
+    if not whole:
+        index.pop((), None)
     return [f"{locate(index, path)}: {message}" for path, message in problems]
 
 
-def parse_workflow(text: str, source: str = "<string>") -> CompiledWorkflow:
-    """Validate and compile a workflow from YAML text; raise InvalidWorkflow listing every problem."""
+def parse_workflow(text: str, source: str = "<string>", lines_in: str | None = None) -> CompiledWorkflow:
+    """Validate and compile a workflow from YAML text; raise InvalidWorkflow listing every problem.
+
+    ``lines_in``: the YAML text the problems' lines are counted in, when that is not ``text``
+    (a policy file merged over a workflow is mended in the policy file); "" for none."""
     try:
         raw: Any = load_yaml(text)
     except yaml.YAMLError as exc:
         raise InvalidWorkflow(source, [yaml_error_text(exc)]) from exc
     if not isinstance(raw, dict):
         raise InvalidWorkflow(source, ["the file must hold a mapping with name, version, states, ..."])
+    where, whole = (text, True) if lines_in is None else (lines_in, False)
     try:
         spec = WorkflowSpec.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidWorkflow(source, _at_lines(text, validation_problems(exc, WorkflowSpec, raw))) from exc
+        raise InvalidWorkflow(source, _at_lines(where, validation_problems(exc, WorkflowSpec, raw), whole)) from exc
     problems = list(check_workflow(spec))
     if problems:
-        raise InvalidWorkflow(source, _at_lines(text, problems))
+        raise InvalidWorkflow(source, _at_lines(where, problems, whole))
     return CompiledWorkflow(spec, source=source)
 
 

@@ -187,7 +187,8 @@ def whatif(
     """Replay every case received in the period under another SLA, regulatory and escalation
     policy, and show it beside what was recorded, by queue, tier and product. Writes nothing."""
     cli = ctx_of(ctx)
-    report = WhatIf(cli.app().engine, read_policy(policy), policy.name).run(
+    sections, text = read_policy(policy)
+    report = WhatIf(cli.app().engine, sections, policy.name, text).run(
         _instant(from_, "--from"), _instant(to, "--to", end=True))
     if cli.json:
         cli.emit_json(report.as_dict())
