@@ -53,6 +53,13 @@ def test_intake_takes_in_and_acknowledges_and_a_known_external_id_stores_nothing
     assert made.json()["events"][0]["actor"] == "hana"
 
 
+def test_a_role_not_shown_personal_data_may_not_take_complaints_in(api: Api) -> None:
+    quality = api.as_new_user("quinn", "quality")
+    refused = quality.post("/complaints", json=_complaint(external_id="Q-1"))
+    assert refused.status_code == 403 and "may not take complaints in" in refused.text
+    assert quality.post("/complaints/batch", json={"complaints": [_complaint()]}).status_code == 403
+
+
 def test_batch_intake_takes_in_every_complaint_and_a_bad_row_is_named_with_nothing_stored(api: Api) -> None:
     client = api.as_new_user("hana", "handler")
     bad = client.post("/complaints/batch", json={"complaints": [_complaint(), _complaint(product="")]})

@@ -19,7 +19,7 @@ from conftest import CFPB_SAMPLE, T0
 from sqlalchemy import event, func, select
 
 from complaintflow.bootstrap import App
-from complaints.errors import ImportRowError, InvalidInput
+from complaints.errors import ImportRowError, InvalidInput, NotPermitted
 from complaints.importers import count_records, parse_cfpb_date, read_file
 from complaints.repository import complaint_t, counter_t, customer_t, event_t, note_t, timer_t
 from complaints.schemas import ComplaintIn
@@ -507,3 +507,14 @@ def test_cfpb_placeholders_for_nothing_are_empty_and_long_text_is_kept_as_writte
         rows = conn.execute(select(complaint_t).order_by(complaint_t.c.external_id)).all()
     assert [(r.sub_product, r.sub_category) for r in rows] == [(None, None), (None, None)]
     assert [r.description for r in rows] == [narrative.strip(), "Fees"]
+
+
+def test_only_a_role_shown_personal_data_or_the_system_takes_complaints_in(app: App) -> None:
+    with pytest.raises(NotPermitted, match="Role 'quality' may not take complaints in.*act as one of: handler"):
+        app.intake.take_in_one(complaint(external_id="Q-1"), Actor("quinn", "quality"))
+    with pytest.raises(NotPermitted):
+        app.intake.take_in([(1, complaint(external_id="Q-2"))], Actor("quinn", "quality"))
+    with app.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(complaint_t)).scalar() == 0, "nothing stored"
+    assert app.intake.take_in_one(complaint(external_id="S-1"), Actor.system("inbox"))[1]
+    assert app.intake.take_in_one(complaint(external_id="H-1"), Actor("sam", "supervisor"))[1]

@@ -23,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from complaints.clock import as_utc
 from complaints.collector import collector_paused
 from complaints.db import Database
-from complaints.errors import ComplaintflowError, ConfigurationError, ImportRowError, InvalidInput
+from complaints.errors import ComplaintflowError, ConfigurationError, ImportRowError, InvalidInput, NotPermitted
 from complaints.retry import is_contention
 from complaints.schemas import ComplaintIn, CustomerIn
-from complaints.steps import Actor, Case, Step
+from complaints.steps import SYSTEM_ROLE, Actor, Case, Step
 from complaints.uow import UnitOfWork
 from workflows import machine
 from workflows.compiled import CompiledWorkflow
@@ -108,8 +108,18 @@ class IntakeService:
             raise ConfigurationError(self.missing_key)
         return hmac.new(self.pseudonym_key, identity.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def check_may_take_in(self, actor: Actor) -> None:
+        """Intake records who the customer is: a person takes complaints in only in a role the
+        workflow shows personal data to (the system's own intake, the inbox and replies, too)."""
+        workflow = self.engine.registry.get(self.workflow_name)
+        if actor.role != SYSTEM_ROLE and not workflow.shows_personal_data_to(actor.role):
+            raise NotPermitted(f"Role '{actor.role}' may not take complaints in: intake records the customer's name "
+                               f"and contacts, which workflow '{workflow.name}' does not show to it; act as one of: "
+                               f"{', '.join(workflow.spec.personal_data_roles or ())}", [actor.role])
+
     def take_in_one(self, record: ComplaintIn, actor: Actor) -> tuple[str, bool]:
         """(reference, created). A known external id returns the existing reference."""
+        self.check_may_take_in(actor)
         problem = receipt_problem(record, self.engine.clock.now())
         if problem:
             raise InvalidInput("Invalid complaint", [problem])
@@ -136,6 +146,7 @@ class IntakeService:
         ``on_batch`` hears of a batch once it is committed. The last batch, and so a single
         complaint, commits in the caller's thread: nothing is left to read beside it.
         """
+        self.check_may_take_in(actor)
         report = IntakeReport()
         iterator = iter(records)
         with _Committer(self.engine.db, report) as committer:
