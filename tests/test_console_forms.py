@@ -4,6 +4,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,15 @@ def test_signing_in_from_the_form_as_loaded_works_and_ends_the_forms_token(sqlit
         assert signed.status_code == 303 and SESSION_COOKIE in signed.cookies
         assert SIGN_IN_COOKIE not in browser.cookies
         assert browser.get("/console/queue").status_code == 200
+
+
+def test_a_refused_bulk_action_says_why_beside_its_fields_and_keeps_the_selection(
+        browser: TestClient, sqlite_app: App) -> None:
+    reference = take_in(sqlite_app)
+    refused = browser.post("/console/queue/bulk", data={"refs": [reference], "bulk_action": "assign", "assignee": ""})
+    page = refused.text
+    assert refused.status_code == 422
+    assert '<a href="#bulk-actions">' in page, "the top of the page points to the reasons"
+    reasons = page.index("assignee: say who works the selected complaints")
+    assert page.index('id="bulk-actions"') < reasons < page.index('id="bulk-action"'), "beside the bulk fields"
+    assert re.search(f'value="{reference}"[^>]*checked', page), "the selection is kept"
