@@ -5,7 +5,8 @@ in the document to the line it starts on, and ``validation_problems`` turns pyda
 into ``(path, message)`` pairs: an unknown key names the key it most likely meant and the keys
 allowed where it stands, and a key YAML read as a boolean is named as such. For any input
 (imports, moves, CAPA, payloads): ``did_you_mean`` names the key a misspelt one most likely meant. The keys
-allowed at a path are found by walking the model's field types.
+allowed at a path are found by walking the model's field types, and a value failing its
+field's pattern is told what it should look like (``PATTERN_HINTS``), not the pattern.
 
 Every YAML file is read by ``load_yaml`` (or ``yaml.load`` with ``Loader``), within the bounds
 of ``complaints.limits``: a file of nested aliases (the "billion laughs": nine lines whose
@@ -16,6 +17,7 @@ deep or too big, or holding a value that can't be built (``2026-02-30``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from difflib import get_close_matches
 from pathlib import Path
 from types import NoneType, UnionType
@@ -219,6 +221,24 @@ def line_of(index: dict[Path_, int], path: Path_) -> int | None:
     return None
 
 
+#: What a value that fails a field's pattern should look like, said to a person (pydantic
+#: would quote the regular expression), by the field's name.
+PATTERN_HINTS = {
+    "email": "not an email address (name@example.com)",
+    "phone": "not a phone number (5 to 30 digits, spaces and + ( ) . / -)",
+    "language": "not a language code (ISO 639: en, lv, el)",
+    "code": "not a root-cause code (UPPER_CASE words joined by dots, like BILLING.DUPLICATE)",
+}
+
+
+def pattern_hint(error: Mapping[str, Any]) -> str | None:
+    """``not an email address (name@example.com), got 'x'`` for one of pydantic's errors that
+    is a value failing its field's pattern, where the field has a hint; None for any other."""
+    loc = error.get("loc") or ()
+    hint = PATTERN_HINTS.get(str(loc[-1])) if loc and error.get("type") == "string_pattern_mismatch" else None
+    return f"{hint}, got {error.get('input')!r}" if hint else None
+
+
 def validation_problems(exc: ValidationError, model: type[BaseModel], raw: Any = None) -> list[tuple[Path_, str]]:
     """``(path in the file, message)`` for each of pydantic's errors validating ``model``
     (from ``raw``, the document read: a key of the file that looks like one of pydantic's
@@ -226,7 +246,7 @@ def validation_problems(exc: ValidationError, model: type[BaseModel], raw: Any =
     problems = []
     for err in exc.errors():
         path = _file_path(err["loc"], raw)
-        message = err["msg"]
+        message = pattern_hint(err) or err["msg"]
         if err["type"] == "extra_forbidden" and path:
             message = unknown_key(str(path[-1]), keys_allowed(model, path[:-1]))
         elif err["type"] == "invalid_key":  # pydantic shows a key True as 1: name the mapping instead

@@ -26,7 +26,7 @@ from complaints.limits import (
     BoundedDatetime,
     check_text,
 )
-from complaints.problems import did_you_mean
+from complaints.problems import did_you_mean, pattern_hint
 
 Channel = Literal["email", "phone", "web", "letter", "in_person", "social", "chat", "regulator", "api"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -103,29 +103,20 @@ class ComplaintIn(_In):
         return value.strip().lower() if isinstance(value, str) else value
 
 
-#: What a value that fails a field's pattern should look like, said to a person (pydantic
-#: would quote the regular expression).
-PATTERN_HINTS = {
-    "email": "not an email address (name@example.com)",
-    "phone": "not a phone number (5 to 30 digits, spaces and + ( ) . / -)",
-    "language": "not a language code (ISO 639: en, lv, el)",
-}
-
-
 def field_problems(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     """One line per field of the ``model`` validated: ``customer.email: not an email address
     (name@example.com), got 'x'``; an unknown field names the field it most likely meant."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
-        hint = PATTERN_HINTS.get(str(err["loc"][-1])) if err["loc"] else None
+        hint = pattern_hint(err)
         if not err["loc"] and err["type"] == "value_error":  # a check across fields names the field itself
             lines.append(err["msg"].removeprefix("Value error, "))
         elif err["type"] == "extra_forbidden":
             guess = did_you_mean(model, err["loc"])
             lines.append(f"{loc}: unknown field" + (f"; {guess}" if guess else ""))
-        elif err["type"] == "string_pattern_mismatch" and hint:
-            lines.append(f"{loc}: {hint}, got {err['input']!r}")
+        elif hint:
+            lines.append(f"{loc}: {hint}")
         elif err["type"] == "literal_error":
             lines.append(f"{loc}: {err['msg'].replace('Input should be', 'must be')}, got {err['input']!r}")
         else:

@@ -38,6 +38,15 @@ def test_a_broken_taxonomy_is_refused_with_every_problem_and_its_line() -> None:
     ]
 
 
+@pytest.mark.parametrize("code", ["billing.duplicate", "BILLING-DUPLICATE", "1BILLING", "BILLING..DUPLICATE"])
+def test_a_code_in_the_wrong_form_is_refused_saying_what_a_code_looks_like(code: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        parse_taxonomy(f"codes:\n  - {{code: A, name: a}}\n  - {{code: '{code}', name: b}}\n", "mine.yaml")
+    assert str(err.value).splitlines()[1:] == [
+        "  - line 3, codes[1].code: not a root-cause code (UPPER_CASE words joined by dots, like "
+        f"BILLING.DUPLICATE), got {code!r}"]
+
+
 def test_a_taxonomy_that_is_not_yaml_names_the_line_where_reading_stopped() -> None:
     with pytest.raises(ConfigurationError, match=r"^mine\.yaml: line 3: not valid YAML: .*expected ',' or '\}'"):
         parse_taxonomy("codes:\n  - {code: A, name: a\n", "mine.yaml")  # the mapping is still open at the end

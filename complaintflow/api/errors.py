@@ -28,7 +28,7 @@ from complaints.errors import (
     NotFound,
     NotPermitted,
 )
-from complaints.schemas import PATTERN_HINTS
+from complaints.problems import pattern_hint
 
 #: Statuses documented on every endpoint, with the shape of their body.
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -129,9 +129,7 @@ def install(app: FastAPI, refused: Refused) -> None:
 def _said(error: dict[str, Any]) -> str:
     """pydantic's message, but what a value should look like instead of the regular expression
     it failed (as the CLI says it: ``not an email address (name@example.com), got 'x'``)."""
-    loc = error.get("loc") or ("",)
-    hint = PATTERN_HINTS.get(str(loc[-1])) if error.get("type") == "string_pattern_mismatch" else None
-    return f"{hint}, got {error.get('input')!r}" if hint else str(error.get("msg", ""))
+    return pattern_hint(error) or str(error.get("msg", ""))
 
 
 class BodyLimit:
