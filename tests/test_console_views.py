@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from complaintflow.bootstrap import App
 from complaintflow.web import problem_map, quality, views
+from complaintflow.web.deps import counted
 from complaintflow.web.quality import MAX_CAPAS, MAX_CAUSES, MAX_CLUSTERS, Subject
 from complaintflow.web.timing import calendar_of, relative
 from complaints.errors import InvalidInput
@@ -203,7 +204,7 @@ def test_a_customers_page_shows_their_complaints_a_page_at_a_time_and_counts_the
     assert pages[3] and pages[3]["open"] == 12 - closed
     with signed_in(app, tmp_path, "hana", ["handler"]) as browser:
         second = browser.get(f"/console/customers/{pseudonym}?page=2").text
-        assert "12 complaint(s)" in second and "Showing 6–10, newest first." in second
+        assert "12 complaints, " in second and "Showing 6–10, newest first." in second
         assert '<a href="?page=1">Newer complaints</a>' in second and '<a href="?page=3">Older complaints</a>' in second
         assert references[6] in second and references[7] not in second
         assert "Showing 1–5" in browser.get(f"/console/customers/{pseudonym}?page=nonsense").text
@@ -294,3 +295,8 @@ def test_a_console_address_that_is_wrong_gets_a_page_and_the_apis_keep_their_jso
     assert missing.status_code == 404 and "There is no such page in the console." in missing.text
     assert api_missing.status_code == 404 and api_missing.json()["error"]["type"] == "NotFound"
     assert api_invalid.status_code == 422 and api_invalid.json()["detail"][0]["loc"] == ["query", "per_page"]
+
+
+@pytest.mark.parametrize(("n", "words"), [(0, "0 complaints"), (1, "1 complaint"), (1204, "1,204 complaints")])
+def test_counts_read_as_words_not_as_complaint_s(n: int, words: str) -> None:
+    assert counted(n, "complaint") == words

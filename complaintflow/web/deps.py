@@ -68,6 +68,11 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def counted(n: int, word: str) -> str:
+    """``n`` of a thing in words: "1 complaint", "1,204 complaints" (the console's nouns take an s)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def _combine_query(chosen: dict[str, Any], **changes: Any) -> str:
     """The queue's query string with some parameters changed (a state picked, the next page)."""
     return urlencode({k: v for k, v in {**chosen, **changes}.items() if v not in (None, "")})
@@ -76,6 +81,7 @@ def _combine_query(chosen: dict[str, Any], **changes: Any) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["shown"] = _shown
 templates.env.filters["combine_query"] = _combine_query
+templates.env.filters["counted"] = counted
 
 
 def app_of(request: Request) -> App:

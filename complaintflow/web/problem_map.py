@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
+from complaintflow.web.deps import counted
 from complaintflow.web.quality import Subject
 
 WIDTH = 1200
@@ -94,8 +95,8 @@ def svg(data: dict[str, Any], base: str) -> Markup:
             parts.append(f'<text class="band-note" x="84" y="{top + ROW / 2 + 12:.0f}">{escape(note)}</text>')
     for p in placed:
         s = p.subject
-        words = {"root_cause": f"root cause {s.label}: {s.size} complaint(s)" + (f", {s.detail}" if s.detail else ""),
-                 "cluster": f"cluster “{s.label}”: {s.size} linked complaints",
+        words = {"root_cause": f"root cause {s.label}: {counted(s.size, 'complaint')}" + (f", {s.detail}" if s.detail else ""),
+                 "cluster": f"cluster “{s.label}”: {counted(s.size, 'linked complaint')}",
                  "capa": f"{s.label}: {s.detail}"}[s.kind]
         parts.append(f'<a href="{escape(href(s, base))}" class="node {s.kind}" aria-label="{escape(words)}">'
                      f'<title>{escape(words)}</title>')

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from complaintflow.api import auth
 from complaintflow.users.services import TooManySignIns, sign_in
 from complaintflow.web import views
-from complaintflow.web.deps import FORM_TOKEN, PREFIX, ROLE_COOKIE, SIGN_IN_COOKIE, Viewer, Who, app_of, page
+from complaintflow.web.deps import FORM_TOKEN, PREFIX, ROLE_COOKIE, SIGN_IN_COOKIE, Viewer, Who, app_of, counted, page
 from complaints import outbox
 from complaints.errors import (
     ActionNotAllowed,
@@ -170,7 +170,7 @@ async def bulk(request: Request, who: Who) -> Response:
     if problems:
         return _queue(request, who, status_code=422, bulk_problems=problems, selected=set(refs))
     verb = "assigned to " + payload.get("assignee", "") if action == "assign" else "escalated"
-    return _see("/queue", done=f"{len(refs)} complaint(s) {verb}")
+    return _see("/queue", done=f"{counted(len(refs), 'complaint')} {verb}")
 
 
 # -- one case ------------------------------------------------------------------------------------------
