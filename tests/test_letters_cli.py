@@ -69,7 +69,18 @@ def test_a_role_not_shown_personal_data_reads_letters_masked_and_may_not_change_
     [ack] = cli.ok("--json", "outbox", "list", role="quality").data
     assert ack["body"].startswith("Dear [name withheld],") and "Ann Lee" not in str(ack)
     refused = cli("outbox", "hold", str(ack["id"]), role="quality")
-    assert refused.code == 1 and "role 'quality' is not shown the customer's personal data the letter holds" in refused.err
+    assert refused.code == 1 and f"Role 'quality' may not hold letter {ack['id']}" in refused.err
+
+
+def test_a_role_not_shown_personal_data_is_told_why_it_may_not_edit_a_letter_not_a_state(cli: Cli) -> None:  # noqa: F811
+    reference = cli.intake(*ANN)
+    [ack] = cli.ok("--json", "outbox", "list").data
+    refused = cli("outbox", "edit", str(ack["id"]), "--body", "Dear customer", role="quality")
+    assert refused.code == 1 and "state 'queued'" not in refused.err
+    assert (f"Role 'quality' may not edit letter {ack['id']} ('acknowledgement' of {reference}): it holds the "
+            "customer's name and contacts, which workflow 'complaint' does not show to it; act as one of: handler, "
+            "supervisor, specialist, executive") in " ".join(refused.err.split())
+    assert cli.ok("--json", "outbox", "list").data == [ack]
 
 
 def test_an_unknown_status_is_refused_naming_the_statuses(cli: Cli) -> None:  # noqa: F811

@@ -19,7 +19,7 @@ from rich.text import Text
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.render import Listing, clip, literal, when
 from complaints import outbox
-from complaints.errors import ActionNotAllowed
+from complaints.errors import NotPermitted
 from complaints.privacy import withheld_text
 from complaints.repository import NOTE_CANCELLED, NOTE_FAILED, NOTE_HELD, NOTE_QUEUED, NOTE_SENDING, NOTE_SENT
 from complaints.steps import Step
@@ -60,10 +60,15 @@ def _letter(cli: CliContext, letter_id: int) -> dict[str, Any]:
 
 
 def _may_change(cli: CliContext, letter_id: int, verb: str) -> None:
+    """Refused for the role, whatever the letter's status: a role that reads the letter masked
+    would write to a customer it does not know."""
     letter = _letter(cli, letter_id)
     if not _may_read(cli, letter):
-        raise ActionNotAllowed(letter["reference"], f"{verb} letter {letter_id}", letter["status"], [],
-                               f"role '{cli.role}' is not shown the customer's personal data the letter holds")
+        shown = cli.app().registry.get(letter["workflow_name"], letter["workflow_version"]).spec.personal_data_roles
+        raise NotPermitted(f"Role '{cli.role}' may not {verb} letter {letter_id} ('{letter['template']}' of "
+                           f"{letter['reference']}): it holds the customer's name and contacts, which workflow "
+                           f"'{letter['workflow_name']}' does not show to it; act as one of: {', '.join(shown or ())}",
+                           [cli.role])
 
 
 def show_preview(cli: CliContext, step: Step, reference: str) -> None:
