@@ -300,3 +300,14 @@ def test_a_console_address_that_is_wrong_gets_a_page_and_the_apis_keep_their_jso
 @pytest.mark.parametrize(("n", "words"), [(0, "0 complaints"), (1, "1 complaint"), (1204, "1,204 complaints")])
 def test_counts_read_as_words_not_as_complaint_s(n: int, words: str) -> None:
     assert counted(n, "complaint") == words
+
+
+def test_times_are_time_elements_that_never_break_at_their_hyphens(sqlite_app: App, tmp_path: Path) -> None:
+    reference = take_in(sqlite_app)
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        case = browser.get(f"/console/cases/{reference}").text
+        queue = browser.get("/console/queue").text
+        css = browser.get("/console/static/console.css").text
+    assert f'<time datetime="{T0.isoformat()}">{T0:%Y-%m-%d %H:%M} UTC</time>' in case
+    assert "time { white-space: nowrap; }" in css
+    assert 'title="<time' not in queue and " UTC\">" in queue, "an attribute holds the time as text"

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from complaintflow.api import auth
@@ -38,18 +39,31 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.auto_reload = False
 
 
-def _when(value: Any) -> str:
-    """A stored time as the pages show it (UTC, to the minute)."""
+def _moment(value: Any) -> datetime | str:
+    """A stored time as a datetime, or what to show instead of one."""
     if value is None or value == "":
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M} UTC"
-    return str(value)
+    return value if isinstance(value, datetime) else str(value)
+
+
+def _when_text(value: Any) -> str:
+    """A stored time as the pages show it (UTC, to the minute), as plain text (for attributes)."""
+    moment = _moment(value)
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if isinstance(moment, datetime) else moment
+
+
+def _when(value: Any) -> Markup | str:
+    """A stored time in a ``<time>`` element, which the page never breaks at its hyphens (a
+    phone's narrow column wrapped "2026-12-" from "05")."""
+    moment = _moment(value)
+    if not isinstance(moment, datetime):
+        return moment
+    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), _when_text(moment))
 
 
 def _shown(value: Any) -> str:
@@ -64,7 +78,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{str(k).replace('_', ' ')}: {_shown(v)}" for k, v in value.items())
     if isinstance(value, str) and len(value) > 10 and value[10] == "T":
-        return _when(value)
+        return _when_text(value)
     return str(value)
 
 
@@ -79,6 +93,7 @@ def _combine_query(chosen: dict[str, Any], **changes: Any) -> str:
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["when_text"] = _when_text
 templates.env.filters["shown"] = _shown
 templates.env.filters["combine_query"] = _combine_query
 templates.env.filters["counted"] = counted
