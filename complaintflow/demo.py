@@ -217,5 +217,7 @@ def _print(console: Console, summary: dict[str, Any]) -> None:
         console.print(related)
     db = f"complaints --db sqlite:///{summary['database']}"
     ref, untouched = summary["scenarios"][1]["reference"], summary["scenarios"][-1]["reference"]
+    # soft_wrap: a command is one line, whatever the terminal's width, so that it copies whole
     console.print(f"\nLook closer:\n  {db} show {ref}\n  {db} sla explain {untouched}"
-                  f"\n  {db} rootcause report\n  {db} rootcause graph --format html -o graph.html", highlight=False)
+                  f"\n  {db} rootcause report\n  {db} rootcause graph --format html -o graph.html", highlight=False,
+                  soft_wrap=True)

@@ -44,3 +44,15 @@ def test_the_demo_runs_again_from_scratch_and_speaks_json(tmp_path: Path) -> Non
     second = runner.invoke(cli, ["--json", "demo", "--database", str(database)])
     assert first.exit_code == 0 and second.exit_code == 0, second.output
     assert json.loads(first.output)["states"] == json.loads(second.output)["states"]
+
+
+def test_the_commands_the_demo_suggests_are_whole_lines_on_a_narrow_terminal(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    out = StringIO()
+    run_demo(tmp_path / "demo.db", console=Console(file=out, width=60))
+    suggested = [line.strip() for line in out.getvalue().split("Look closer:")[1].splitlines() if line.strip()]
+    assert len(suggested) == 4 and all(line.startswith("complaints --db sqlite:///") for line in suggested)
+    assert suggested[-1].endswith("rootcause graph --format html -o graph.html")
