@@ -6,7 +6,7 @@ into ``(path, message)`` pairs: an unknown key names the key it most likely mean
 allowed where it stands, and a key YAML read as a boolean is named as such. For any input
 (imports, moves, CAPA, payloads): ``did_you_mean`` names the key a misspelt one most likely meant. The keys
 allowed at a path are found by walking the model's field types, and a value failing its
-field's pattern is told what it should look like (``PATTERN_HINTS``), not the pattern.
+field's pattern or a date is told what it should look like (``value_hint``), not the pattern.
 
 Every YAML file is read by ``load_yaml`` (or ``yaml.load`` with ``Loader``), within the bounds
 of ``complaints.limits``: a file of nested aliases (the "billion laughs": nine lines whose
@@ -17,6 +17,7 @@ deep or too big, or holding a value that can't be built (``2026-02-30``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from difflib import get_close_matches
 from pathlib import Path
@@ -231,12 +232,24 @@ PATTERN_HINTS = {
 }
 
 
-def pattern_hint(error: Mapping[str, Any]) -> str | None:
-    """``not an email address (name@example.com), got 'x'`` for one of pydantic's errors that
-    is a value failing its field's pattern, where the field has a hint; None for any other."""
-    loc = error.get("loc") or ()
-    hint = PATTERN_HINTS.get(str(loc[-1])) if loc and error.get("type") == "string_pattern_mismatch" else None
-    return f"{hint}, got {error.get('input')!r}" if hint else None
+_DATE_ERRORS = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+_TIME_ERRORS = {"datetime_type", "datetime_parsing", "datetime_from_date_parsing"}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def value_hint(error: Mapping[str, Any]) -> str | None:
+    """What the value should look like where pydantic would quote a regular expression or its
+    date parser, with the value given: ``not an email address (name@example.com), got 'x'``,
+    ``not a date written YYYY-MM-DD, got '14/12/2026'``; None for any other error."""
+    loc, kind, given = error.get("loc") or (), error.get("type"), error.get("input")
+    if kind == "string_pattern_mismatch" and loc and (hint := PATTERN_HINTS.get(str(loc[-1]))):
+        return f"{hint}, got {given!r}"
+    if kind not in _DATE_ERRORS | _TIME_ERRORS:
+        return None
+    form = "YYYY-MM-DD" if kind in _DATE_ERRORS else "YYYY-MM-DD or as an ISO 8601 time (2026-12-14T09:30:00Z)"
+    why = (error.get("ctx") or {}).get("error")  # only worth saying of a value written in the right form
+    detail = f" ({why})" if why and isinstance(given, str) and _ISO_DAY.match(given) else ""
+    return f"not a date written {form}, got {given!r}{detail}"
 
 
 def validation_problems(exc: ValidationError, model: type[BaseModel], raw: Any = None) -> list[tuple[Path_, str]]:
@@ -246,7 +259,7 @@ def validation_problems(exc: ValidationError, model: type[BaseModel], raw: Any =
     problems = []
     for err in exc.errors():
         path = _file_path(err["loc"], raw)
-        message = pattern_hint(err) or err["msg"]
+        message = value_hint(err) or err["msg"]
         if err["type"] == "extra_forbidden" and path:
             message = unknown_key(str(path[-1]), keys_allowed(model, path[:-1]))
         elif err["type"] == "invalid_key":  # pydantic shows a key True as 1: name the mapping instead

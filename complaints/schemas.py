@@ -26,7 +26,7 @@ from complaints.limits import (
     BoundedDatetime,
     check_text,
 )
-from complaints.problems import did_you_mean, pattern_hint
+from complaints.problems import did_you_mean, value_hint
 
 Channel = Literal["email", "phone", "web", "letter", "in_person", "social", "chat", "regulator", "api"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -109,7 +109,7 @@ def field_problems(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "input"
-        hint = pattern_hint(err)
+        hint = value_hint(err)
         if not err["loc"] and err["type"] == "value_error":  # a check across fields names the field itself
             lines.append(err["msg"].removeprefix("Value error, "))
         elif err["type"] == "extra_forbidden":

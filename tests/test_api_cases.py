@@ -34,6 +34,15 @@ def test_a_malformed_email_or_language_is_refused_saying_what_it_should_look_lik
     assert client.get("/complaints").json() == []
 
 
+def test_a_date_written_otherwise_is_refused_saying_the_form_expected(sqlite_api: Api) -> None:
+    client = sqlite_api.as_new_user("hana", "handler")
+    bad = client.post("/complaints", json=_complaint(received_at="14/12/2026"))
+    assert bad.status_code == 422
+    assert [(e["loc"], e["msg"]) for e in bad.json()["detail"]] == [
+        (["body", "received_at"], "not a date written YYYY-MM-DD or as an ISO 8601 time (2026-12-14T09:30:00Z), "
+                                  "got '14/12/2026'")]
+
+
 def test_a_search_whose_dates_are_the_wrong_way_round_names_the_later_parameter(sqlite_api: Api) -> None:
     client = sqlite_api.as_new_user("hana", "handler")
     backwards = client.get("/complaints", params={"received_from": "2026-02-01", "received_to": "2026-01-01"})

@@ -162,11 +162,12 @@ def test_a_bad_payload_is_refused_with_one_problem_per_field_and_nothing_written
     assert stored(app, reference) == before
 
 
-def test_a_date_field_must_hold_a_date(app: App, handler: Actor) -> None:
+def test_a_date_field_must_hold_a_date_and_is_told_the_form_expected(app: App, handler: Actor) -> None:
     reference = take_in(app)
     walk(app, reference, TO_INVESTIGATING)
-    with pytest.raises(InvalidInput, match=r"resume_on: Input should be a valid date"):
-        app.engine.advance(reference, "pause", handler, {"reason": "waiting", "resume_on": "next week"})
+    with pytest.raises(InvalidInput) as caught:
+        app.engine.advance(reference, "pause", handler, {"reason": "waiting", "resume_on": "14/12/2026"})
+    assert caught.value.problems == ["resume_on: not a date written YYYY-MM-DD, got '14/12/2026'"]
 
 
 @pytest.mark.parametrize("days", [-1, -365])

@@ -129,6 +129,18 @@ def test_a_date_that_is_no_date_refuses_its_row_only(tmp_path: Path) -> None:
                                  "18 March 2020; --date-format reads others)")]
 
 
+@pytest.mark.parametrize(("written", "said"), [
+    ("14/12/2026", "got '14/12/2026'"),
+    ("2026-13-01", "got '2026-13-01' (month value is outside expected range of 1-12)"),
+])
+def test_a_closing_date_written_otherwise_refuses_its_row_saying_the_form_expected(
+        tmp_path: Path, written: str, said: str) -> None:
+    path = write(tmp_path / "a.json", '[{"product": "Card", "description": "Fine", "received_at": "2026-11-02", '
+                                      f'"closed_at": "{written}", "outcome": "upheld"}}]')
+    assert refused(read(path)) == [(1, "row 1: closed_at: not a date written YYYY-MM-DD or as an ISO 8601 time "
+                                       f"(2026-12-14T09:30:00Z), {said}")]
+
+
 @pytest.mark.parametrize("kept_bytes", [64 * 1024 * 1024, 0], ids=["parsed once", "parsed twice"])
 def test_a_file_whose_dates_need_a_first_pass_is_read_alike_kept_in_memory_or_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept_bytes: int

@@ -78,6 +78,11 @@ class IntakeReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def refusals(self) -> list[dict[str, Any]]:
+        """Each refused row as a script reads it: its number, and the reason without it (an
+        error read by a person says ``row 3: product: Field required``)."""
+        return [{"row": row, "reason": why.removeprefix(f"row {row}: ")} for row, why in self.errors]
+
     def merge(self, other: IntakeReport) -> None:
         self.created += other.created
         self.duplicates += other.duplicates

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from complaints.errors import ActionNotAllowed, GuardFailed, InvalidInput
-from complaints.problems import did_you_mean
+from complaints.problems import did_you_mean, value_hint
 from complaints.steps import Actor, Case, NotificationPlan, Step, TimerPlan
 from workflows.compiled import CompiledWorkflow
 from workflows.definition import NEXT_TIER
@@ -109,7 +109,7 @@ def validate_payload(workflow: CompiledWorkflow, action: str, payload: Mapping[s
                 guess = did_you_mean(model, err["loc"])
                 problems.append(f"{name}: unknown field; " + (f"{guess} " if guess else "") + f"'{action}' takes {takes}")
             else:
-                problems.append(f"{name}: {err['msg']}")
+                problems.append(f"{name}: {value_hint(err) or err['msg']}")
         raise InvalidInput(f"Invalid input for '{action}' on {reference}", problems) from exc
     return {k: v for k, v in parsed.model_dump(mode="json").items() if v is not None}
 

@@ -75,7 +75,7 @@ def take_in_batch(cf: CF, actor: Acting, gate: Gate, batch: Batch) -> Response:
         report = cf.intake.take_in(list(enumerate(batch.complaints, start=1)), actor)
     return ok({"created": [{"row": r, "reference": ref} for r, ref in report.created],
                "duplicates": [{"row": r, "external_id": e, "reference": ref} for r, e, ref in report.duplicates],
-               "errors": [{"row": r, "reason": why} for r, why in report.errors]})
+               "errors": report.refusals()})
 
 
 @router.get("/complaints")

@@ -28,7 +28,7 @@ from complaints.errors import (
     NotFound,
     NotPermitted,
 )
-from complaints.problems import pattern_hint
+from complaints.problems import value_hint
 
 #: Statuses documented on every endpoint, with the shape of their body.
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -129,7 +129,7 @@ def install(app: FastAPI, refused: Refused) -> None:
 def _said(error: dict[str, Any]) -> str:
     """pydantic's message, but what a value should look like instead of the regular expression
     it failed (as the CLI says it: ``not an email address (name@example.com), got 'x'``)."""
-    return pattern_hint(error) or str(error.get("msg", ""))
+    return value_hint(error) or str(error.get("msg", ""))
 
 
 class BodyLimit:

@@ -195,7 +195,7 @@ def import_(
                                           historical=historical or rows.historical)
     summary = {"file": str(file), "read": rows.summary(), "historical": historical or rows.historical,
                "created": len(report.created),
-               "duplicates": len(report.duplicates), "errors": [{"row": r, "reason": why} for r, why in report.errors]}
+               "duplicates": len(report.duplicates), "errors": report.refusals()}
     if cli.json:
         cli.emit_json(summary | {"references": [ref for _, ref in report.created]})
     else:
