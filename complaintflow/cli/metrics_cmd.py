@@ -182,7 +182,7 @@ def fca(
 def fca_table(result: dict[str, Any]) -> Group:
     names = ("Product group", "Opened", "Closed", "≤ 3 days", "3 days–8 weeks", "> 8 weeks", "Upheld",
              "% ≤ 3 days", "% 3 days–8 weeks", "% upheld", "Outstanding at start")
-    # the shares go first (the counts give them), so the groups' names keep their column at 80
+    # the shares go first: the counts give them
     spare = ("% 3 days–8 weeks", "% ≤ 3 days", "% upheld", "> 8 weeks", "3 days–8 weeks", "≤ 3 days")
     table = Listing(names, wrap={"Product group": None}, spare=spare,
                     title=title(f"FCA complaints return {result['half']}", result["period"]), title_justify="left")

@@ -108,7 +108,8 @@ def list_(
         cli.emit_json(letters)
         return
     table = Listing(("#", "Reference", "Template", "Lang", "Channel", "Status", "Tries", "Due / sent", "Error"),
-                    wrap=("Error",), spare=("Channel", "Tries"), title="Letters", empty="No letters.")
+                    wrap={"Error": None, "Due / sent": len("2026-12-01")}, spare=("Channel", "Tries", "Lang"),
+                    title="Letters", empty="No letters.")
     for r in letters:
         due = r["sent_at"] if r["status"] == NOTE_SENT else r["next_attempt_at"] if r["status"] == NOTE_QUEUED else None
         table.add_row(str(r["id"]), r["reference"], r["template"], r["language"], r["channel"],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, ConsoleRenderable, Group, RenderHook, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
@@ -30,29 +31,32 @@ LONG_WORD = 20
 
 
 class Listing(Table):
-    """A table that fits a narrow terminal without cutting identifiers mid-word.
+    """A table that fits a narrow terminal without cutting identifiers or headers mid-word.
 
     Columns hold whole values (references, states, times, names) unless named in ``wrap``:
     free text, wrapped between words, and as narrow as its longest word (at most
-    ``LONG_WORD``), or as a width given in a ``wrap`` mapping. When the console is too
-    narrow for every whole value and the narrowest of each wrapping column, the columns
-    named in ``spare`` are left out, in that order, until the table fits, and a line under
-    it says which: ``--json`` and a wider terminal show them. A table that still does not
-    fit is left to rich, which ends the cells it cuts in '…'. A table without rows shows its
-    title and ``empty`` (why there is nothing to list) rather than a grid of headers alone.
+    ``LONG_WORD``) or a width given in a ``wrap`` mapping, whichever is wider. Headers wrap
+    between their words, in two lines at most. A narrow console costs the headers lines
+    first, then the free text; when even the narrowest of each column does not fit, the
+    columns named in ``spare`` are left out, in that order, then the last ones (never the
+    first, the row's key), and a line under the table says which: ``--json`` and a wider
+    terminal show them. A table without rows shows its title and ``empty`` (why there is
+    nothing to list) rather than a grid of headers alone.
     """
 
     def __init__(self, names: Iterable[str], wrap: Iterable[str] | Mapping[str, int | None] = (),
                  spare: Iterable[str] = (), empty: str | None = None, **options: Any):
         super().__init__(**{"header_style": "bold", **options})
         self.empty = empty
-        names = tuple(names)
+        self.names = tuple(names)
         self.least: dict[str, int | None] = dict(wrap) if isinstance(wrap, Mapping) else dict.fromkeys(wrap)
         self.spare = tuple(spare)
-        assert set(self.least) | set(self.spare) <= set(names), "wrap or spare name a column the table lacks"
-        for name in names:
+        assert set(self.least) | set(self.spare) <= set(self.names), "wrap or spare name a column the table lacks"
+        for name in self.names:
             wraps = name in self.least
-            self.add_column(name, overflow="fold" if wraps else "ellipsis", no_wrap=not wraps)
+            # the header wraps between its words even over a column of whole values
+            self.add_column(Text(name, no_wrap=False, overflow="ellipsis"), overflow="fold" if wraps else "ellipsis",
+                            no_wrap=not wraps)
 
     def add_row(self, *cells: Any, **options: Any) -> None:
         """A row whose text cells are shown as written: a customer's "[sic]" or "[/]" is not
@@ -65,47 +69,89 @@ class Listing(Table):
                 yield Text(str(self.title), style="table.title")
             yield Text(self.empty, style="dim")
             return
-        ranges = {str(c.header): self._range(console, options, c) for c in self.columns}
-        kept, hidden = list(self.columns), []
-        for name in self.spare:
-            if self._room(kept, options) >= sum(ranges[str(c.header)][0] for c in kept):
-                break
-            kept = [c for c in kept if c.header != name]
-            hidden.append(name)
-        widths = _fit([ranges[str(c.header)] for c in kept], self._room(kept, options))
+        ranges = [self._range(console, options, c) for c in self.columns]
+        kept, hidden = self._kept(ranges, options)
+        widths: Sequence[int | None] = _widths([ranges[k] for k in kept], self._room(len(kept), options)) \
+            or [None] * len(kept)  # not even the first column fits: rich cuts it, ending in '…'
         shown = copy(self)
-        shown.columns = [replace(c, _index=i, width=w) for i, (c, w) in enumerate(zip(kept, widths, strict=True))]
+        shown.columns = [replace(self.columns[k], _index=i, width=w) for i, (k, w) in enumerate(zip(kept, widths,
+                                                                                                     strict=True))]
         yield from Table.__rich_console__(shown, console, options)
-        if hidden:
+        if hidden := [name for name in hidden if name]:  # a column without a name (a bar) goes unmentioned
             yield Text(f"{', '.join(hidden)} left out at this width: widen the terminal, or use --json", style="dim")
 
-    def _room(self, columns: list[Column], options: ConsoleOptions) -> int:
-        """The width left for ``columns``' values: the console's, less each column's padding
-        (rich's default, one space each side) and the borders between and around them."""
-        borders = len(columns) - 1 + (2 if self.show_edge else 0) if self.box else 0
-        return options.max_width - 2 * len(columns) - borders
+    def _kept(self, ranges: list[_Range], options: ConsoleOptions) -> tuple[list[int], list[str]]:
+        """The columns shown, and the names of those left out in the order they went: while
+        the narrowest of each does not fit, the spare ones go, then the last ones."""
+        kept, hidden = list(range(len(self.names))), []
+        for i in [self.names.index(n) for n in self.spare] + [i for i in reversed(kept[1:])
+                                                              if self.names[i] not in self.spare]:
+            if self._room(len(kept), options) >= sum(ranges[k].least for k in kept):
+                break
+            kept.remove(i)
+            hidden.append(self.names[i])
+        return kept, hidden
 
-    def _range(self, console: Console, options: ConsoleOptions, column: Column) -> tuple[int, int]:
-        """(narrowest, widest) ``column`` may be: a whole value's column is as wide as its widest."""
-        measured = [Measurement.get(console, options, cell) for cell in (column.header, *column.cells)]
-        widest = max(m.maximum for m in measured)
-        if (name := str(column.header)) not in self.least:
-            return widest, widest
-        least = self.least[name]
-        return min(widest, least if least is not None else min(LONG_WORD, max(m.minimum for m in measured))), widest
+    def _room(self, count: int, options: ConsoleOptions) -> int:
+        """The width left for ``count`` columns' values: the console's, less their padding and
+        the borders between and around them."""
+        _, right, _, left = self.padding
+        padding = count * (left + right) - (0 if self.pad_edge or not count else left + right)
+        borders = count - 1 + (2 if self.show_edge else 0) if self.box else 0
+        return options.max_width - padding - borders
+
+    def _range(self, console: Console, options: ConsoleOptions, column: Column) -> _Range:
+        name = self.names[column._index]
+        header = _header_width(console, name)
+        cells = [Measurement.get(console, options, cell) for cell in column.cells]
+        whole = max([header, *(m.maximum for m in cells)])
+        widest = max(cell_len(name), whole)
+        if name not in self.least:
+            return _Range(whole, whole, widest)
+        words = max([0, *(m.minimum for m in cells)])
+        least = min(whole, max(header, self.least[name] or 0, min(LONG_WORD, words)))
+        return _Range(least, whole, widest)
 
 
-def _fit(ranges: list[tuple[int, int]], room: int) -> list[int | None]:
-    """Each column's width: its widest if all fit, else the wrapping ones narrowed in
-    proportion to how much each can give; ``None`` (rich decides) if even that is too wide."""
-    excess = sum(widest for _, widest in ranges) - room
-    slack = [widest - least for least, widest in ranges]
-    if excess <= 0 or excess > sum(slack):
-        return [None] * len(ranges)
-    cuts = [excess * s // sum(slack) for s in slack]
-    for i in sorted(range(len(ranges)), key=lambda i: -slack[i])[: excess - sum(cuts)]:
-        cuts[i] += 1  # what rounding down left, from the columns with most to give
-    return [widest - cut for (_, widest), cut in zip(ranges, cuts, strict=True)]
+class _Range(NamedTuple):
+    """How wide a column may be, in characters of its values (without padding)."""
+
+    least: int  #: narrowest: identifiers whole, the header in two lines, text wrapped to its longest word
+    whole: int  #: every value on one line; the header may still wrap
+    widest: int  #: the header on one line too
+
+
+def _header_width(console: Console, name: str) -> int:
+    """The narrowest a header reads in: two lines at most, split between words only."""
+    header = Text(name)
+    width = Measurement.get(console, console.options, header).minimum
+    while len(header.wrap(console, width)) > 2:
+        width += 1
+    return width
+
+
+def _widths(ranges: list[_Range], room: int) -> list[int] | None:
+    """Each column's width within ``room``: narrowing the headers first (a line more at the
+    top), then the wrapping values (a line more in each row they wrap in); ``None`` if even
+    the narrowest do not fit."""
+    return _fit([(r.whole, r.widest) for r in ranges], room) or _fit([(r.least, r.whole) for r in ranges], room)
+
+
+def _fit(ranges: list[tuple[int, int]], room: int) -> list[int] | None:
+    """Each column's width: its widest if all fit, else the widest ones narrowed first, down
+    to a common width (a short product name stays on its line, a long reason wraps);
+    ``None`` if even the narrowest are too wide."""
+    if sum(least for least, _ in ranges) > room:
+        return None
+    cap = max((widest for _, widest in ranges), default=0)
+    while sum(max(least, min(widest, cap)) for least, widest in ranges) > room:
+        cap -= 1
+    widths = [max(least, min(widest, cap)) for least, widest in ranges]
+    left = room - sum(widths)
+    for i, (_, widest) in enumerate(ranges):
+        if left and widths[i] == cap < widest:
+            widths[i], left = cap + 1, left - 1  # what the common width left over
+    return widths
 
 
 class _Visible:

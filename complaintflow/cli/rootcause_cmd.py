@@ -302,7 +302,7 @@ def report(ctx: typer.Context) -> None:
         cli.emit_json(data)
         return
     pareto = Listing(("Code", "Name", "Complaints", "Share", "Cumulative", ""), wrap=("Name",),
-                     spare=("Cumulative",), title="Root causes (Pareto)", title_justify="left",
+                     spare=("", "Cumulative"), title="Root causes (Pareto)", title_justify="left",
                      empty="None recorded yet.")
     for p in data["pareto"]:
         bar = "█" * max(1, round(p["share"] * 30))

@@ -194,8 +194,8 @@ def whatif(
         cli.emit_json(report.as_dict())
         return
     names = ("met", "breaches", "escalations", "letters")
-    table = Listing(("Queue", "Tier", "Product", *(f"{n.title()} (rec → what-if)" for n in names)),
-                    wrap=("Product",), title=f"What if: {policy.name}", title_justify="left",
+    table = Listing(("Queue", "Tier", "Product", *(n.title() for n in names)), wrap=("Product",), spare=("Tier",),
+                    title=f"What if: {policy.name} (each count recorded → what-if)", title_justify="left",
                     empty="No case was received in the period.")
 
     def cell(recorded: int, what_if: int) -> Text:

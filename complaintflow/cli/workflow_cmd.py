@@ -176,13 +176,16 @@ def migrate(
         cli.emit_json(plan.as_dict())
         return
     verb = "Would move" if dry_run else "Moved"
-    table = Listing(("Case", "From", "To", "Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
-                    wrap=("Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
-                    title=f"{verb} to '{name}' v{to}", title_justify="left",
+    # one column for the state (an arrow only where it changes) leaves an 80-column terminal
+    # room for the timers, clocks and letters; the old version's timers go first
+    table = Listing(("Case", "From → to", "Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
+                    wrap=("From → to", "Timers cancelled", "Timers scheduled", "Clocks", "Letters"),
+                    spare=("Timers cancelled",), title=f"{verb} to '{name}' v{to}", title_justify="left",
                     empty=f"No open case of '{name}' is on an older version than {to}.")
     for c in plan.cases:
+        move = f"v{c.from_version} {c.from_state}" + (f" → {c.to_state}" if c.to_state != c.from_state else "")
         table.add_row(
-            c.reference, f"v{c.from_version} {c.from_state}", c.to_state, ", ".join(c.timers_cancelled),
+            c.reference, move, ", ".join(c.timers_cancelled),
             ", ".join(f"{n} {when(d)}" for n, d in c.timers_scheduled),
             ", ".join(f"{clock} {kind}" + (f" → {when(after)}" if after else "") for clock, kind, _, after in c.clocks),
             ", ".join(f"{t} {when(at)}" for t, at in c.letters))
