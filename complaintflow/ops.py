@@ -6,6 +6,8 @@ from the environment at import time, and these defaults keep it offline and quie
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -33,6 +35,33 @@ def quiet_prefect_env(environ: MutableMapping[str, str] | None = None) -> None:
     target = os.environ if environ is None else environ
     for key, value in QUIET_PREFECT_DEFAULTS.items():
         target.setdefault(key, value)
+
+
+#: How asyncio reports a connection's task cancelled under Python 3.11's stream server: its
+#: callback asks the cancelled task for its exception, which raises CancelledError.
+_CANCELLED_CONNECTION = "Exception in callback StreamReaderProtocol.connection_made.<locals>.callback"
+
+
+class _CancelledConnection(logging.Filter):
+    """Drops that one report, and only with a CancelledError: a connection handler that fails
+    is still logged (asyncio reports it as an unhandled exception, not as this)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, asyncio.CancelledError) and record.getMessage().startswith(_CANCELLED_CONNECTION))
+
+
+@contextmanager
+def quiet_shutdown() -> Iterator[None]:
+    """While serving: when the runner stops (Ctrl-C, ``--stop-after``), ``asyncio.run`` cancels
+    the connections of Prefect's control channel, and Python 3.11 prints a traceback for each
+    one although the shutdown is orderly; this leaves that out and every other error in."""
+    logger, quiet = logging.getLogger("asyncio"), _CancelledConnection()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from typer.testing import CliRunner
 
 from complaintflow.cli.app import app as cli
 from complaintflow.cli.ops_cmd import absolute_sqlite_url
-from complaintflow.ops import flow_app
+from complaintflow.ops import flow_app, quiet_shutdown
 from complaintflow.schedules import FLOWS, parse_schedule
 from complaintflow.settings import Settings
 from complaints.errors import ConfigurationError
@@ -110,3 +112,40 @@ def test_a_flow_run_on_a_database_without_the_schema_fails_saying_what_to_run(tm
     with pytest.raises(ConfigurationError, match=r"has no complaintflow schema yet: run `complaints init \(with the "
                                                  r"same COMPLAINTS_DATABASE_URL\)` to create it"), flow_app():
         pass
+
+
+def _served_until_stopped(fail: bool = False) -> None:
+    """What Prefect's runner does over its control channel, in small: a stream server whose
+    connection handler is still waiting (or has failed) when ``asyncio.run`` ends."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if fail:
+                raise ValueError("the handler broke")
+            await asyncio.Event().wait()
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        _, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        await asyncio.sleep(0.05)
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+
+    asyncio.run(main())
+
+
+def test_serving_stops_without_a_traceback_for_a_connection_cancelled_on_the_way_out(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, "asyncio"), quiet_shutdown():
+        _served_until_stopped()
+    assert caplog.records == []
+
+
+def test_a_connection_that_fails_is_still_reported_while_serving(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, "asyncio"), quiet_shutdown():
+        _served_until_stopped(fail=True)
+    [record] = caplog.records
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)

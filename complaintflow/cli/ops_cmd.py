@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.render import Listing, literal
-from complaintflow.ops import quiet_prefect_env
+from complaintflow.ops import quiet_prefect_env, quiet_shutdown
 from complaintflow.schedules import FLOWS, FlowSpec, Schedule, flow_spec, load_flow
 from complaintflow.settings import Settings, load_settings
 from complaints.errors import InvalidInput
@@ -182,7 +182,8 @@ def _serve_or_register(cli: CliContext, plan: dict[FlowSpec, Schedule], work_poo
         cli.console.print(f"[green]✓[/] {len(deployments)} deployments registered on work pool '{work_pool}'; "
                           f"start workers with: prefect worker start --pool {work_pool}")
         return
-    serve(*deployments, print_starting_message=False)
+    with quiet_shutdown():
+        serve(*deployments, print_starting_message=False)
 
 
 def _export_environment(settings: Settings) -> None:
