@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from complaints.db import Database
-from complaints.errors import InvalidInput, LetterNotChangeable
+from complaints.errors import InvalidInput, LetterNotChangeable, NotPermitted
 from complaints.limits import PAYLOAD_TEXT_MAX, check_text
 from complaints.repository import NOTE_CANCELLED, NOTE_FAILED, NOTE_HELD, NOTE_QUEUED, NOTE_SENT
 from complaints.steps import Actor, Step
@@ -38,7 +38,22 @@ def hold(db: Database, now: datetime, letter_id: int, actor: Actor, note: str = 
 def release(db: Database, now: datetime, letter_id: int, actor: Actor, note: str = "") -> dict[str, Any]:
     """Let a held letter go: it is due at once."""
     return _change(db, now, letter_id, actor, RELEASE, "release", (NOTE_HELD,), _noted(note),
-                   {"status": NOTE_QUEUED, "next_attempt_at": now})
+                   {"status": NOTE_QUEUED, "next_attempt_at": now}, releases=True)
+
+
+def second_reader_refusal(letter: Mapping[str, Any], events: Sequence[Mapping[str, Any]], actor: Actor) -> str | None:
+    """Why ``actor`` may not release ``letter`` (a row of its case's ``events``), or None. A
+    letter held for review when it was written is read by a second person: whoever's step
+    wrote it may not release it. One held by hand later is anyone's to release."""
+    if letter["status"] != NOTE_HELD:
+        return None
+    if any(e["action"] == HOLD and (e["payload"] or {}).get("letter") == letter["id"] for e in events):
+        return None
+    author = next((e["actor"] for e in events if e["seq"] == letter["event_seq"]), None)
+    if author != actor.name:
+        return None
+    return (f"Letter {letter['id']} ('{letter['template']}') waits for a second reader: {author} wrote it, "
+            "so another person reads it and releases it.")
 
 
 def cancel(db: Database, now: datetime, letter_id: int, actor: Actor, reason: str) -> dict[str, Any]:
@@ -80,7 +95,7 @@ def edit(db: Database, now: datetime, letter_id: int, actor: Actor, body: str | 
             audit["released"] = True
         return audit, change
 
-    return _change(db, now, letter_id, actor, EDIT, "edit", UNSENT, values, None)
+    return _change(db, now, letter_id, actor, EDIT, "edit", UNSENT, values, None, releases=release_it)
 
 
 def resend(db: Database, now: datetime, letter_id: int, actor: Actor, note: str = "") -> dict[str, Any]:
@@ -113,14 +128,19 @@ Change = Callable[[Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
 
 def _change(db: Database, now: datetime, letter_id: int, actor: Actor, event: str, verb: str,
-            allowed: Sequence[str], audit: Mapping[str, Any] | Change, values: Mapping[str, Any] | None) -> dict[str, Any]:
+            allowed: Sequence[str], audit: Mapping[str, Any] | Change, values: Mapping[str, Any] | None,
+            releases: bool = False) -> dict[str, Any]:
     """Check the letter's status, write the event on its case, change the letter: together.
-    ``audit`` and ``values`` may be one function of the letter giving both."""
+    ``audit`` and ``values`` may be one function of the letter giving both; a change that
+    ``releases`` a held letter needs a second reader (``second_reader_refusal``)."""
     with UnitOfWork(db) as uow:
         letter = uow.outbox.letter(letter_id)
         case = uow.cases.get(letter["reference"], for_update=True)
         if letter["status"] not in allowed:
             raise LetterNotChangeable(letter_id, letter["reference"], letter["template"], verb, letter["status"], allowed)
+        refusal = second_reader_refusal(letter, uow.cases.events(letter["complaint_id"]), actor) if releases else None
+        if refusal:
+            raise NotPermitted(refusal)
         extra, change = audit(letter) if callable(audit) else (dict(audit), dict(values or {}))
         step = Step.in_place(case, event, actor, now, _payload(letter, extra))
         uow.cases.write_step(case, step, expected_version=case.version)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casework import stored, take_in
+from casework import stored, take_in, walk
 from consolework import PASSWORD, TestClient, browsing, form_token, sign_in_form, signed_in
 
 from complaintflow.api.auth import SESSION_COOKIE
@@ -17,6 +17,7 @@ from complaintflow.bootstrap import App
 from complaintflow.users import services
 from complaintflow.users.repository import UserRepository
 from complaintflow.web.deps import FORM_TOKEN_HEADER, SIGN_IN_COOKIE
+from complaints.steps import Actor
 
 
 @pytest.fixture
@@ -101,3 +102,20 @@ def test_a_refused_bulk_action_says_why_beside_its_fields_and_keeps_the_selectio
     reasons = page.index("assignee: say who works the selected complaints")
     assert page.index('id="bulk-actions"') < reasons < page.index('id="bulk-action"'), "beside the bulk fields"
     assert re.search(f'value="{reference}"[^>]*checked', page), "the selection is kept"
+
+
+def test_a_held_final_response_is_not_offered_for_release_to_its_author_but_to_a_second_reader(
+        browser: TestClient, sqlite_app: App, tmp_path: Path) -> None:
+    reference = take_in(sqlite_app)
+    walk(sqlite_app, reference, ["assess", "invalid"], Actor("hana", "handler"))
+    [held] = [n for n in stored(sqlite_app, reference)["notifications"] if n["status"] == "held"]
+    page = browser.get(f"/console/cases/{reference}").text
+    assert f"Release letter {held['id']}" not in page
+    assert "waits for a second reader: hana wrote it, so another person reads it and releases it" in page
+    refused = browser.post(f"/console/cases/{reference}/letters/{held['id']}", data={"do": "release"})
+    assert refused.status_code == 422 and "waits for a second reader" in refused.text
+    with signed_in(sqlite_app, tmp_path, "hugo", ["handler"]) as second:
+        assert f"Release letter {held['id']}" in second.get(f"/console/cases/{reference}").text
+        released = second.post(f"/console/cases/{reference}/letters/{held['id']}", data={"do": "release"})
+    assert released.status_code == 303
+    assert [n["status"] for n in stored(sqlite_app, reference)["notifications"] if n["id"] == held["id"]] == ["queued"]

@@ -9,7 +9,7 @@ from letterwork import letter_rows
 
 from complaintflow.bootstrap import App
 from complaints import outbox
-from complaints.errors import InvalidInput, LetterNotChangeable
+from complaints.errors import InvalidInput, LetterNotChangeable, NotPermitted
 from complaints.repository import note_t
 from complaints.steps import Actor
 from workflows.integrity import check_integrity
@@ -70,6 +70,29 @@ def test_an_edit_keeps_the_text_before_and_after_in_the_audit_trail_and_may_rele
     assert (event["payload"]["body_before"], event["payload"]["body"]) == (held["body"], new)
     assert event["payload"]["subject_before"] == f"Your complaint {reference}"
     assert check_integrity(app.db, app.registry).problems == []  # the chain verifies, the case replays
+
+
+@pytest.mark.parametrize("release", [
+    lambda app, letter, actor: outbox.release(app.db, app.clock.now(), letter, actor),
+    lambda app, letter, actor: outbox.edit(app.db, app.clock.now(), letter, actor, body="Our final word.", release_it=True),
+], ids=["release", "edit and release"])
+def test_a_letter_held_for_review_is_released_by_a_second_reader_not_by_its_author(app: App, release) -> None:
+    reference = take_in(app, customer=ANN)
+    walk(app, reference, ["assess", "invalid"], HANA)
+    held = letter_of(app, "assessment_invalid")
+    with pytest.raises(NotPermitted, match=rf"^Letter {held['id']} \('assessment_invalid'\) waits for a second "
+                                           "reader: hana wrote it, so another person reads it and releases it"):
+        release(app, held["id"], HANA)
+    assert letter_of(app, "assessment_invalid")["status"] == "held" and events(app, reference) == []
+    release(app, held["id"], SAM)
+    assert letter_of(app, "assessment_invalid")["status"] == "queued"
+
+
+def test_a_letter_held_by_hand_is_released_by_whoever_held_it(app: App) -> None:
+    take_in(app, HANA, customer=ANN)
+    ack = letter_of(app, "acknowledgement")
+    outbox.hold(app.db, app.clock.now(), ack["id"], HANA)
+    assert outbox.release(app.db, app.clock.now(), ack["id"], HANA)["status"] == "queued"
 
 
 def test_hold_then_cancel_with_a_reason_and_a_cancelled_letter_can_be_sent_again(app: App) -> None:

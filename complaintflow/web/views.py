@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from complaintflow.bootstrap import App
 from complaintflow.web.timing import calendar_of, relative
+from complaints import outbox
 from complaints.errors import GuardFailed, InvalidInput
 from complaints.notes import COMMENT, NOTE
 from complaints.privacy import withheld_text
@@ -249,7 +250,9 @@ def case_page(app: App, reference: str, actor: Actor) -> dict[str, Any]:
             else ("", False)
     return {"view": view, "workflow": workflow, "forms": action_forms(workflow, view["actions"]),
             "clocks": clocks["clocks"], "held": [n for n in view["notifications"] if n["status"] == "held"],
-            "sees_personal_data": workflow.shows_personal_data_to(actor.role)}
+            "sees_personal_data": workflow.shows_personal_data_to(actor.role),
+            "not_releasable": {n["id"]: why for n in view["notifications"]
+                               if (why := outbox.second_reader_refusal(n, view["events"], actor))}}
 
 
 # -- a customer ---------------------------------------------------------------------------------
