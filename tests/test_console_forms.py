@@ -104,6 +104,19 @@ def test_a_refused_bulk_action_says_why_beside_its_fields_and_keeps_the_selectio
     assert re.search(f'value="{reference}"[^>]*checked', page), "the selection is kept"
 
 
+
+def test_a_bulk_action_keeps_the_queues_filters_refused_or_done(browser: TestClient, sqlite_app: App) -> None:
+    wanted = take_in(sqlite_app, product="Overdraft")
+    take_in(sqlite_app, product="Mortgage")
+    page = browser.get("/console/queue", params={"product": "Overdraft"}).text
+    bulk = re.search(r'<form method="post" action="(/console/queue/bulk[^"]*)"', page)
+    assert bulk and bulk.group(1) == "/console/queue/bulk?product=Overdraft"
+    refused = browser.post(bulk.group(1), data={"refs": [wanted], "bulk_action": "assign", "assignee": ""})
+    assert refused.status_code == 422 and 'id="f-product" name="product" value="Overdraft"' in refused.text
+    assert "Mortgage" not in refused.text.split('<div id="results">')[1], "the rows the selection was made on"
+    done = browser.post(bulk.group(1), data={"refs": [wanted], "bulk_action": "assign", "assignee": "hugo"})
+    assert done.status_code == 303 and "product=Overdraft" in done.headers["location"]
+
 def test_a_held_final_response_is_not_offered_for_release_to_its_author_but_to_a_second_reader(
         browser: TestClient, sqlite_app: App, tmp_path: Path) -> None:
     reference = take_in(sqlite_app)

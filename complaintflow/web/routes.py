@@ -170,7 +170,8 @@ async def bulk(request: Request, who: Who) -> Response:
     if problems:
         return _queue(request, who, status_code=422, bulk_problems=problems, selected=set(refs))
     verb = "assigned to " + payload.get("assignee", "") if action == "assign" else "escalated"
-    return _see("/queue", done=f"{counted(len(refs), 'complaint')} {verb}")
+    return _see("/queue", done=f"{counted(len(refs), 'complaint')} {verb}",
+                **views.QueueFilters.of(dict(request.query_params)).chosen())
 
 
 # -- one case ------------------------------------------------------------------------------------------
