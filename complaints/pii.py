@@ -227,15 +227,18 @@ def _phones(text: str) -> Iterator[Finding]:
 
 
 def _reads_as_other_number(text: str, start: int, end: int, spans: set[tuple[int, int]]) -> bool:
-    """Whether a number the phone matcher took is a date, an amount, or the tail or head of a
-    longer identifier (``C-2026-000123``): a valid phone number can be written in any of them.
-    A neighbouring phone number (``07911 123456/020 7946 0958``) makes no identifier."""
+    """Whether a number the phone matcher took is a date, an amount, part of a time
+    (``2026-12-05 20:31:27.512626``), or the tail or head of a longer identifier
+    (``C-2026-000123``): a valid phone number can be written in any of them. A neighbouring
+    phone number (``07911 123456/020 7946 0958``) makes no identifier."""
     def joins(i: int) -> bool:
         return 0 <= i < len(text) and text[i].isalnum() and not any(
             s <= i < e and (e <= start or s >= end) for s, e in spans)
 
-    glued_before = joins(start - 1) or (text[start - 1 : start] in ("-", "/", "_") and joins(start - 2))
-    glued_after = joins(end) or (text[end : end + 1] in ("-", "/", "_") and joins(end + 1))
+    glued_before = joins(start - 1) or (text[start - 1 : start] in ("-", "/", "_") and joins(start - 2)) \
+        or (text[start - 1 : start] == ":" and text[start - 2 : start - 1].isdigit())
+    glued_after = joins(end) or (text[end : end + 1] in ("-", "/", "_") and joins(end + 1)) \
+        or (text[end : end + 1] == ":" and text[end + 1 : end + 2].isdigit())
     return bool(_DATE.fullmatch(text[start:end]) or glued_before or glued_after
                 or _MONEY_BEFORE.search(text[max(0, start - 6) : start]) or _MONEY_AFTER.match(text, end))
 

@@ -98,13 +98,15 @@ def test_each_kind_of_personal_data_is_found_where_it_stands(text: str, kind: st
     "I paid $1,250.00 on 03/14/2023 and {$100.00} on XX/XX/XXXX; my loan is XXXX XXXX XXXX.",
     "Summa 1 250,00 EUR tika noņemta 12.03.2026 plkst. 10:30; ποσό 1.250,00 € στις 12/03/2026.",
     "Complaints C-2026-000123 and C-2026-001045 were closed on 2026-03-15T10:30:00+00:00.",
+    "Received at 2026-12-05T20:31:27.512626+00:00 and 2026-12-05 20:31:29.804417+00:00.",
     "The interest rate was 265.55500 % and 1234567 points.",
     "IBAN LV80 BANK 0000 4351 9500 2 fails its checksum, and so does GB82 WEST 1234 5698 7654 33.",
     "Card 4111 1111 1111 1112 fails the Luhn check.",
     "Order 094259216 and parcel 01013099997 carry no label.",
     "QQ 12 34 56 C and GB 12 34 56 A are never issued; D1 12 34 56 is no number at all.",
     "Receipt 2023-0123-4567, policy PL-1234-567-890 and invoice 2026/000123/45 are references.",
-], ids=["cfpb-masks", "european-amounts-and-dates", "references-and-timestamps", "percentages",
+], ids=["cfpb-masks", "european-amounts-and-dates", "references-and-timestamps",
+        "timestamps-with-microseconds", "percentages",
         "ibans-failing-checksums", "card-failing-luhn", "unlabelled-numbers", "unissued-ni-prefixes",
         "identifier-fragments"])
 def test_numbers_that_are_not_personal_data_are_left_as_written(text: str) -> None:
