@@ -227,6 +227,17 @@ def test_run_command_runs_a_flow_now_and_prints_its_result_as_json(sqlite_flow_e
     assert json.loads(out.stdout)["result"]["fired"] == [f"{refs[0]} workflow auto_close"]
 
 
+def test_registering_on_a_work_pool_that_does_not_exist_says_how_to_create_it(sqlite_flow_env, monkeypatch):
+    from prefect.settings import PREFECT_API_URL
+
+    from complaintflow.cli.app import app as cli
+
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    out = CliRunner().invoke(cli, ["schedule", "--work-pool", "no-such-pool", "--flow", "metrics-snapshot"])
+    assert out.exit_code == 1
+    assert str(out.exception).endswith("create it with `prefect work-pool create no-such-pool --type process`")
+
+
 def test_the_letters_flows_send_what_is_due_and_read_the_reply_onto_its_case(sqlite_flow_env, tmp_path, monkeypatch,
                                                                              clock):
     from letterwork import Mailbox, smtp_server, write_eml

@@ -164,6 +164,8 @@ def _serve_or_register(cli: CliContext, plan: dict[FlowSpec, Schedule], work_poo
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron, Interval
 
+    if work_pool:
+        _check_work_pool(work_pool)
     deployments = []
     for spec, when in plan.items():
         rule = Interval(when.interval) if when.interval else Cron(when.cron, timezone=when.timezone)  # type: ignore[arg-type]
@@ -184,6 +186,19 @@ def _serve_or_register(cli: CliContext, plan: dict[FlowSpec, Schedule], work_poo
         return
     with quiet_shutdown():
         serve(*deployments, print_starting_message=False)
+
+
+def _check_work_pool(name: str) -> None:
+    """Prefect's server answers a deployment on a missing pool with a bare 500: say what to run."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+        except ObjectNotFound as exc:
+            raise InvalidInput("--work-pool", [f"no work pool {name!r} on {os.environ['PREFECT_API_URL']}: create it "
+                                               f"with `prefect work-pool create {name} --type process`"]) from exc
 
 
 def _export_environment(settings: Settings) -> None:
