@@ -308,6 +308,6 @@ def test_times_are_time_elements_that_never_break_at_their_hyphens(sqlite_app: A
         case = browser.get(f"/console/cases/{reference}").text
         queue = browser.get("/console/queue").text
         css = browser.get("/console/static/console.css").text
-    assert f'<time datetime="{T0.isoformat()}">{T0:%Y-%m-%d %H:%M} UTC</time>' in case
+    assert f'<time datetime="{T0:%Y-%m-%dT%H:%M:%S}Z">{T0:%Y-%m-%d %H:%M} UTC</time>' in case
     assert "time { white-space: nowrap; }" in css
     assert 'title="<time' not in queue and " UTC\">" in queue, "an attribute holds the time as text"

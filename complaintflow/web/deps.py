@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -63,7 +63,8 @@ def _when(value: Any) -> Markup | str:
     moment = _moment(value)
     if not isinstance(moment, datetime):
         return moment
-    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), _when_text(moment))
+    stamp = moment.astimezone(UTC) if moment.tzinfo else moment  # stored times are UTC
+    return Markup('<time datetime="{}Z">{}</time>').format(f"{stamp:%Y-%m-%dT%H:%M:%S}", _when_text(moment))
 
 
 def _shown(value: Any) -> str:
