@@ -157,6 +157,15 @@ def test_references_stay_whole_on_a_narrow_terminal(cli: Cli, monkeypatch: pytes
     assert max(map(len, out.splitlines())) <= 60
 
 
+def test_the_work_list_says_each_deadline_in_business_time_and_marks_the_passed_ones(cli: Cli) -> None:
+    reference = cli.intake()
+    assert "(due in " in cli.ok("list").out
+    cli.later(days=30)
+    row = cli.ok("--json", "list").data[0]
+    assert row["reference"] == reference and row["overdue"] and row["due_words"].startswith("overdue by ")
+    assert f"({row['due_words']})" in cli.ok("list").out
+
+
 def test_a_role_no_workflow_names_or_the_engines_own_is_refused(cli: Cli) -> None:
     reference = cli.intake()
     before = cli.show(reference)

@@ -16,9 +16,9 @@ from complaintflow.bootstrap import App
 from complaintflow.web import problem_map, quality, views
 from complaintflow.web.deps import counted
 from complaintflow.web.quality import MAX_CAPAS, MAX_CAUSES, MAX_CLUSTERS, Subject
-from complaintflow.web.timing import calendar_of, relative
 from complaints.errors import InvalidInput
 from complaints.steps import Actor
+from escalation.due_words import calendar_of, relative
 from root_cause.capa_service import create_capa
 from root_cause.schemas import CapaIn
 

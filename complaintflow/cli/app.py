@@ -43,6 +43,7 @@ from complaints.errors import ComplaintflowError, InvalidInput
 from complaints.importers import ImportOptions, read_file
 from complaints.safe_text import json_text
 from complaints.schemas import CHANNELS, SEVERITIES, parse_complaint
+from escalation.due_words import with_due_words
 from workflows.engine import WorkflowEngine
 from workflows.queries import case_view, list_cases
 
@@ -219,9 +220,12 @@ def list_(
     assignee: Annotated[str | None, typer.Option(help="only cases assigned to this handler")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
-    """Complaints sorted by their nearest deadline."""
+    """Complaints sorted by their nearest deadline, said in business time ("overdue by 2
+    business days", in red)."""
     cli = ctx_of(ctx)
-    rows = list_cases(cli.app().engine, state=state, tier=tier, queue=queue, assignee=assignee, limit=limit)
+    engine = cli.app().engine
+    rows = with_due_words(list_cases(engine, state=state, tier=tier, queue=queue, assignee=assignee, limit=limit),
+                          engine.registry, engine.clock.now())
     if cli.json:
         cli.emit_json(rows)
     else:

@@ -235,10 +235,14 @@ def _value(value: Any) -> str:
 
 
 def _deadline(row: dict[str, Any]) -> Text:
-    """The next deadline, or (in red) the refused timer that left the case waiting for a person."""
+    """The next deadline (in words too, where the row has them: ``escalation.due_words``; in red
+    once passed), or (in red) the refused timer that left the case waiting for a person."""
     if row.get("attention"):
         return Text(f"needs attention since {when(row.get('next_due'))}: {row['attention']}", style="bold red")
-    return Text(when(row.get("next_due")) or "-")
+    due = when(row.get("next_due")) or "-"
+    if not row.get("next_due") or not row.get("due_words"):
+        return Text(due)
+    return Text(f"{due} ({row['due_words']})", style="red" if row.get("overdue") else "")
 
 
 def case_panel(view: dict[str, Any]) -> Group:

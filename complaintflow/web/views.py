@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from complaintflow.bootstrap import App
-from complaintflow.web.timing import calendar_of, relative
 from complaints import outbox
 from complaints.errors import GuardFailed, InvalidInput
 from complaints.notes import COMMENT, NOTE
@@ -22,6 +21,7 @@ from complaints.privacy import withheld_text
 from complaints.repository import CUSTOMER_MESSAGE, complaint_t, customer_t
 from complaints.search import SearchQuery, search_complaints
 from complaints.steps import Actor
+from escalation.due_words import calendar_of, relative, with_due_words
 from escalation.explain import clocks_view
 from workflows.access import personal_data_rule
 from workflows.compiled import CompiledWorkflow
@@ -102,14 +102,7 @@ def queue_view(app: App, filters: QueueFilters, actor: Actor) -> dict[str, Any]:
     rows = work_queue(engine, **wanted, references=references, limit=PAGE_SIZE + 1,
                       offset=(filters.page - 1) * PAGE_SIZE)
     counts = count_by_state(engine, **{k: v for k, v in wanted.items() if k != "state"}, references=references)
-    calendars: dict[tuple[str, int, str], Any] = {}
-    shown = []
-    for r in rows[:PAGE_SIZE]:
-        key = (r["workflow_name"], r["workflow_version"], r["queue"])
-        if key not in calendars:
-            calendars[key] = calendar_of(app.registry.get(key[0], key[1]), key[2])
-        words, overdue = relative(r["next_due"], now, calendars[key])
-        shown.append(r | {"due_words": words, "overdue": overdue, "hit": (hits or {}).get(r["reference"])})
+    shown = [r | {"hit": (hits or {}).get(r["reference"])} for r in with_due_words(rows[:PAGE_SIZE], app.registry, now)]
     return {"rows": shown, "counts": counts, "total": sum(counts.values()),
             "in_state": counts.get(filters.state, 0) if filters.state else sum(counts.values()),
             "overdue": sum(1 for r in shown if r["overdue"]), "more": len(rows) > PAGE_SIZE, "now": now}
