@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from logging.handlers import BufferingHandler
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,18 @@ def prefect_server() -> Iterator[None]:
         updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
     ):
         yield
+
+
+@contextmanager
+def run_log() -> Iterator[list[logging.LogRecord]]:
+    """What the flow runs log, as a worker shows it. Not caplog: Prefect's logging setup, run
+    when the harness first imports it, takes pytest's handler off the root logger."""
+    handler, logger = BufferingHandler(capacity=10_000), logging.getLogger("prefect.flow_runs")
+    logger.addHandler(handler)
+    try:
+        yield handler.buffer
+    finally:
+        logger.removeHandler(handler)
 
 
 def _point_flows_at(app, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
@@ -85,7 +100,9 @@ def test_auto_close_flow_closes_overdue_complaints_once_and_a_second_run_fires_n
     app = sqlite_flow_env
     refs = _awaiting_customer(app, 3)
     clock.advance(days=15)
-    first = auto_close(now=clock.now())
+    with run_log() as log:
+        first = auto_close(now=clock.now())
+    assert "3 timer(s) fired, 0 skipped, 0 failed" in [r.getMessage() for r in log]
     second = auto_close(now=clock.now())
     assert sorted(first["fired"]) == sorted(f"{r} workflow auto_close" for r in refs)
     assert second["fired"] == [] and second["batches"] == 1
@@ -209,8 +226,11 @@ def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(s
     inbox.mkdir(parents=True)
     (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
     (inbox / "broken.json").write_text("{not json")
-    result = import_folder()
+    with run_log() as log:
+        result = import_folder()
     assert result["created"] == 2 and result["failed"] == ["broken.json"]
+    [summary] = [r for r in log if "file(s) imported" in r.getMessage()]
+    assert summary.levelno == logging.WARNING and "2 complaint(s) created, 1 failed" in summary.getMessage()
     assert (inbox / "processed" / "batch1.csv").exists() and (inbox / "failed" / "broken.json.report.json").exists()
     (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
     assert import_folder()["created"] == 0

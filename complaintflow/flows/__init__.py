@@ -12,6 +12,7 @@ module imports Prefect, which reads its settings at import time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,14 @@ quiet_prefect_env()
 #: finishes the work without doing any of it twice.
 TASK_RETRIES, TASK_RETRY_DELAYS = 2, [1.0, 10.0]
 FLOW_RETRIES, FLOW_RETRY_DELAY = 1, 30
+
+
+def log_outcome(message: str, *args: object, failed: int = 0) -> None:
+    """One line per run in the worker's log; a warning when something failed, since a run that
+    completes with refused files, letters or timers is still 'Completed' to Prefect."""
+    from prefect import get_run_logger
+
+    get_run_logger().log(logging.WARNING if failed else logging.INFO, message, *args)
 
 
 class Attempts:

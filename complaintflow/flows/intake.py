@@ -7,10 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
 from complaintflow import inbox
-from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS
+from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, log_outcome
 from complaintflow.ops import flow_app, summarise
 from complaintflow.settings import load_settings
 
@@ -30,7 +30,7 @@ def import_folder(folder: str | None = None, max_files: int = 20, now: datetime 
     where = Path(folder) if folder else settings.inbox
     waiting = inbox.leftover_files(where) + inbox.pending_files(where, settings.import_settle_seconds)
     files = [import_one_file(path, now) for path in waiting[:max_files]]
-    created = sum(f["created"] for f in files)
-    get_run_logger().info("%s file(s) imported from %s, %s complaint(s) created", len(files), where, created)
-    return {"folder": str(where), "files": files, "created": created,
-            "failed": [f["file"] for f in files if f["errors"]]}
+    created, failed = sum(f["created"] for f in files), [f["file"] for f in files if f["errors"]]
+    log_outcome("%s file(s) imported from %s, %s complaint(s) created, %s failed (failed/<file>.report.json says "
+                "why)", len(files), where.resolve(), created, len(failed), failed=len(failed))
+    return {"folder": str(where), "files": files, "created": created, "failed": failed}

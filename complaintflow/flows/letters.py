@@ -10,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
 from complaintflow import replies
 from complaintflow.delivery import send_due
-from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS
+from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, log_outcome
 from complaintflow.ops import flow_app
 
 
@@ -30,11 +30,11 @@ def deliver_outbox(batch_size: int | None = None, max_batches: int | None = 50,
     """Send the letters due: e-mail over SMTP, others to the webhook (COMPLAINTS_LETTER_ROUTES);
     then the root-cause notices due (COMPLAINTS_RC_NOTICE_CHANNEL)."""
     report = send_letters(batch_size, max_batches, now)
-    get_run_logger().info("%s letter(s) sent, %s to retry, %s failed", len(report["sent"]), len(report["retried"]),
-                          len(report["failed"]))
+    log_outcome("%s letter(s) sent, %s to retry, %s failed", len(report["sent"]), len(report["retried"]),
+                len(report["failed"]), failed=len(report["failed"]))
     notices = report.get("notices") or {"sent": [], "retried": [], "failed": []}
-    get_run_logger().info("%s root-cause notice(s) sent, %s to retry, %s failed", len(notices["sent"]),
-                          len(notices["retried"]), len(notices["failed"]))
+    log_outcome("%s root-cause notice(s) sent, %s to retry, %s failed", len(notices["sent"]),
+                len(notices["retried"]), len(notices["failed"]), failed=len(notices["failed"]))
     return report
 
 
@@ -49,5 +49,6 @@ def read_replies(folder: str | None = None, now: datetime | None = None) -> dict
     """Take in the customers' replies waiting as .eml files (default COMPLAINTS_REPLY_DIR)."""
     report = read_reply_folder(folder, now)
     failed = [f["file"] for f in report["files"] if f["outcome"] == "failed"]
-    get_run_logger().info("%s repl(ies) read from %s, %s failed", len(report["files"]), report["folder"], len(failed))
+    log_outcome("%s repl(ies) read from %s, %s failed", len(report["files"]), Path(report["folder"]).resolve(),
+                len(failed), failed=len(failed))
     return report | {"failed": failed}

@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, Attempts
+from complaintflow.flows import FLOW_RETRIES, FLOW_RETRY_DELAY, TASK_RETRIES, TASK_RETRY_DELAYS, Attempts, log_outcome
 from complaintflow.ops import flow_app, merge
 from complaintflow.settings import load_settings
 from complaints.repository import WORKFLOW_TIMER
@@ -29,6 +29,12 @@ def _batch_size(given: int | None) -> int:
     return given or load_settings().sweep_batch_size
 
 
+def _logged(report: dict[str, Any]) -> dict[str, Any]:
+    fired, skipped, failed = (len(report[key]) for key in ("fired", "skipped", "failed"))
+    log_outcome("%s timer(s) fired, %s skipped, %s failed", fired, skipped, failed, failed=failed)
+    return report
+
+
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
 def sweep_due_timers(batch_size: int, now: datetime | None = None) -> dict[str, Any]:
     attempts = Attempts()
@@ -41,7 +47,7 @@ def sweep_due_timers(batch_size: int, now: datetime | None = None) -> dict[str, 
 def sla_sweep(batch_size: int | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Fire every due timer: SLA warnings and breaches, escalations, regulatory letters,
     commitments and workflow deadlines. One task; the service works through the batches."""
-    return sweep_due_timers(_batch_size(batch_size), now)
+    return _logged(sweep_due_timers(_batch_size(batch_size), now))
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
@@ -59,7 +65,7 @@ def sweep_follow_ups_and_commitments(batch_size: int, now: datetime | None = Non
 def follow_ups_due(batch_size: int | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Start the follow-ups that are due, count unanswered ones as declined, and act on
     overdue commitments. The minute sweep fires these too; this flow is the narrower one."""
-    return sweep_follow_ups_and_commitments(_batch_size(batch_size), now)
+    return _logged(sweep_follow_ups_and_commitments(_batch_size(batch_size), now))
 
 
 @task(retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAYS)
@@ -75,4 +81,4 @@ def fire_auto_close_timers(batch_size: int, max_batches: int, now: datetime | No
 def auto_close(batch_size: int | None = None, max_batches: int = 10, now: datetime | None = None) -> dict[str, Any]:
     """Close the complaints left awaiting the customer past their deadline: one task, at most
     ``max_batches`` transactions of ``batch_size`` timers (what is left waits for the next run)."""
-    return fire_auto_close_timers(_batch_size(batch_size), max_batches, now)
+    return _logged(fire_auto_close_timers(_batch_size(batch_size), max_batches, now))
