@@ -230,7 +230,7 @@ def test_import_folder_flow_imports_moves_and_reports_and_a_rerun_adds_nothing(s
         result = import_folder()
     assert result["created"] == 2 and result["failed"] == ["broken.json"]
     [summary] = [r for r in log if "file(s) imported" in r.getMessage()]
-    assert summary.levelno == logging.WARNING and "2 complaint(s) created, 1 failed" in summary.getMessage()
+    assert summary.levelno == logging.WARNING and "2 complaint(s) created, 1 failed: broken.json" in summary.getMessage()
     assert (inbox / "processed" / "batch1.csv").exists() and (inbox / "failed" / "broken.json.report.json").exists()
     (inbox / "batch1.csv").write_text("product,description,external_id\nLoan,Charged twice,E-1\nCard,Lost,E-2\n")
     assert import_folder()["created"] == 0

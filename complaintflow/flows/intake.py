@@ -31,6 +31,7 @@ def import_folder(folder: str | None = None, max_files: int = 20, now: datetime 
     waiting = inbox.leftover_files(where) + inbox.pending_files(where, settings.import_settle_seconds)
     files = [import_one_file(path, now) for path in waiting[:max_files]]
     created, failed = sum(f["created"] for f in files), [f["file"] for f in files if f["errors"]]
-    log_outcome("%s file(s) imported from %s, %s complaint(s) created, %s failed (failed/<file>.report.json says "
-                "why)", len(files), where.resolve(), created, len(failed), failed=len(failed))
+    why = f": {', '.join(failed)} (failed/<file>.report.json says why)" if failed else ""
+    log_outcome("%s file(s) imported from %s, %s complaint(s) created, %s failed%s", len(files), where.resolve(),
+                created, len(failed), why, failed=len(failed))
     return {"folder": str(where), "files": files, "created": created, "failed": failed}
