@@ -311,3 +311,16 @@ def test_times_are_time_elements_that_never_break_at_their_hyphens(sqlite_app: A
     assert f'<time datetime="{T0:%Y-%m-%dT%H:%M:%S}Z">{T0:%Y-%m-%d %H:%M} UTC</time>' in case
     assert "time { white-space: nowrap; }" in css
     assert 'title="<time' not in queue and " UTC\">" in queue, "an attribute holds the time as text"
+
+
+def test_a_product_filter_that_finds_nothing_offers_the_products_named_like_it(
+        sqlite_app: App, tmp_path: Path) -> None:
+    payday = "Payday loan, title loan, or personal loan"
+    reference = take_in(sqlite_app, product=payday)
+    take_in(sqlite_app, product="Current account")
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        page = browser.get("/console/queue", params={"product": "payday"}).text
+        assert "No complaints match these filters." in page and reference not in page
+        assert "did you mean" in page and f">{payday}</a>" in page and "Current account</a>" not in page
+        assert reference in browser.get("/console/queue", params={"product": payday}).text
+    assert views.products_like(sqlite_app, "%") == [] and views.products_like(sqlite_app, "_") == []

@@ -105,7 +105,24 @@ def queue_view(app: App, filters: QueueFilters, actor: Actor) -> dict[str, Any]:
     shown = [r | {"hit": (hits or {}).get(r["reference"])} for r in with_due_words(rows[:PAGE_SIZE], app.registry, now)]
     return {"rows": shown, "counts": counts, "total": sum(counts.values()),
             "in_state": counts.get(filters.state, 0) if filters.state else sum(counts.values()),
-            "overdue": sum(1 for r in shown if r["overdue"]), "more": len(rows) > PAGE_SIZE, "now": now}
+            "overdue": sum(1 for r in shown if r["overdue"]), "more": len(rows) > PAGE_SIZE, "now": now,
+            "products_like": products_like(app, filters.product) if filters.product and not rows else []}
+
+
+#: Products offered when a product filter found nothing.
+PRODUCTS_OFFERED = 5
+
+
+def products_like(app: App, typed: str) -> list[str]:
+    """The products whose names hold what was typed, whatever its case: the filter wants a
+    name as stored ("Payday loan, title loan, or personal loan"), and a person types "payday".
+    Asked only when the filter found nothing."""
+    pattern = "%" + typed.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with app.db.read() as conn:
+        found = conn.execute(select(complaint_t.c.product).distinct()
+                             .where(func.lower(complaint_t.c.product).like(pattern, escape="\\"))
+                             .order_by(complaint_t.c.product).limit(PRODUCTS_OFFERED)).scalars()
+        return [p for p in found if p and p != typed]
 
 
 # -- one case -----------------------------------------------------------------------------------
