@@ -212,8 +212,11 @@ def test_nightly_root_cause_flow_links_what_the_service_links_and_a_rerun_create
     app = sqlite_flow_env
     for i in range(3):
         take_in(app, external_id=f"L-{i}", description=f"The overdraft fee was charged twice on my account ({i})")
-    first = nightly_root_cause(now=clock.now())
+    with run_log() as log:
+        first = nightly_root_cause(now=clock.now())
     again = nightly(app.db, app.taxonomy, clock.now())
+    [summary] = [r.getMessage() for r in log if "complaint(s) linked" in r.getMessage()]
+    assert summary.startswith(f"3 complaint(s) linked: {first['linking']['created']} link(s) created")
     assert first["linking"]["complaints"] == 3 and first["linking"]["created"] > 0
     assert again["linking"]["created"] == 0 and again["linking"]["proposed"] == first["linking"]["proposed"]
 
