@@ -103,7 +103,8 @@ def candidates(db: Database, reference: str, k: int = 5) -> list[dict[str, Any]]
         found = {pair_key(p.source, p.target): p for p in candidates_for(record, block, policy)}
         others = {key: (lk["target_id"] if lk["source_id"] == cid else lk["source_id"]) for key, lk in stored.items()}
         others.update({key: (p.target if p.source == cid else p.source) for key, p in found.items()})
-        summaries = repo.summaries(others.values())
+        summaries = repo.summaries([*others.values(), cid])
+    own = summaries[cid]
     rows = []
     for key, other in others.items():
         link, proposal = stored.get(key), found.get(key)
@@ -118,6 +119,8 @@ def candidates(db: Database, reference: str, k: int = 5) -> list[dict[str, Any]]
             "score": link["score"] if link else proposal.score,  # type: ignore[union-attr]
             "evidence": link["evidence"] if link else proposal.evidence,  # type: ignore[union-attr]
             "link_id": link["id"] if link else None, "status": link["status"] if link else "candidate",
+            # a pair's link has no direction: which came first says which is the original
+            "received_earlier": (info["received_at"], other) < (own["received_at"], cid),
         })
     rows.sort(key=lambda r: (r["status"] != CONFIRMED, -r["score"], r["reference"]))
     return rows[: max(k, sum(1 for r in rows if r["status"] == CONFIRMED))]

@@ -324,3 +324,14 @@ def test_a_product_filter_that_finds_nothing_offers_the_products_named_like_it(
         assert "did you mean" in page and f">{payday}</a>" in page and "Current account</a>" not in page
         assert reference in browser.get("/console/queue", params={"product": payday}).text
     assert views.products_like(sqlite_app, "%") == [] and views.products_like(sqlite_app, "_") == []
+
+
+def test_a_likely_duplicate_says_which_of_the_two_came_first(sqlite_app: App, tmp_path: Path) -> None:
+    words = "The overdraft fee was charged twice on my current account this month"
+    first = take_in(sqlite_app, description=words, external_id="D-1")
+    second = take_in(sqlite_app, description=words + ".", external_id="D-2")
+    with signed_in(sqlite_app, tmp_path, "hana", ["handler"]) as browser:
+        seen_from_later = browser.get(f"/console/cases/{second}/related", headers={"HX-Request": "true"}).text
+        seen_from_first = browser.get(f"/console/cases/{first}/related", headers={"HX-Request": "true"}).text
+    assert first in seen_from_later and "duplicate of (received earlier: the original)" in seen_from_later
+    assert second in seen_from_first and "duplicate of (received later)" in seen_from_first

@@ -18,7 +18,7 @@ def _intake(cli: Cli, text: str, *extra: str) -> str:  # noqa: F811
 def test_intake_and_show_list_the_likely_duplicate_with_its_score(cli: Cli) -> None:  # noqa: F811
     first = _intake(cli, LV[0])
     out = cli.ok("intake", "--product", "Card", "--company", "Citadele", "--language", "lv", "--description", LV[1]).out
-    assert "Likely duplicates and related complaints" in out and first in out and "duplicate_of" in out
+    assert "Likely duplicates and related complaints" in out and first in out and "duplicate_of (earlier)" in out
     second = out.strip().splitlines()[-1]
     [related] = cli.show(second)["related"]
     assert related["reference"] == first and related["score"] >= 0.8 and related["evidence"]["shared_fields"]

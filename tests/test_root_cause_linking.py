@@ -104,6 +104,9 @@ def test_a_new_complaint_sees_its_likely_duplicate_at_intake(app: App) -> None:
     [candidate] = services.candidates(app.db, second)
     assert candidate["reference"] == first and candidate["kind"] == "duplicate_of" and candidate["status"] == "candidate"
     assert candidate["score"] >= 0.8 and "product" in candidate["evidence"]["shared_fields"]
+    assert candidate["received_earlier"], "the one taken in first is the original"
+    [seen_from_the_original] = services.candidates(app.db, first)
+    assert seen_from_the_original["reference"] == second and not seen_from_the_original["received_earlier"]
 
 
 def test_linking_stores_explained_links_and_a_rerun_changes_nothing(app: App) -> None:

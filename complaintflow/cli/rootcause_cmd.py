@@ -62,7 +62,9 @@ def related_table(rows: list[dict[str, Any]]) -> Table:
             "terms: " + ", ".join(ev.get("shared_terms", [])[:5]) if ev.get("shared_terms") else "",
             f"root cause {ev['root_cause']}" if ev.get("root_cause") else "",
         ) if p)
-        table.add_row(r["reference"], r["state"], Text(r["kind"], style="red" if r["kind"] == "duplicate_of" else "yellow"),
+        duplicate = r["kind"] == "duplicate_of"
+        kind = f"{r['kind']} ({'earlier' if r.get('received_earlier') else 'later'})" if duplicate else r["kind"]
+        table.add_row(r["reference"], r["state"], Text(kind, style="red" if duplicate else "yellow"),
                       f"{r['score']:.2f}", r["status"], str(r["link_id"] or "-"), why)
     return table
 
