@@ -77,9 +77,9 @@ def test_a_role_not_shown_personal_data_is_told_why_it_may_not_edit_a_letter_not
     [ack] = cli.ok("--json", "outbox", "list").data
     refused = cli("outbox", "edit", str(ack["id"]), "--body", "Dear customer", role="quality")
     assert refused.code == 1 and "state 'queued'" not in refused.err
-    assert (f"Role 'quality' may not edit letter {ack['id']} ('acknowledgement' of {reference}): it holds the "
-            "customer's name and contacts, which workflow 'complaint' does not show to it; act as one of: handler, "
-            "supervisor, specialist, executive") in " ".join(refused.err.split())
+    assert (f"Role 'quality' may not edit letter {ack['id']} ('acknowledgement' of {reference}): workflow "
+            "'complaint' does not show it the customer's name and contacts; act as one of: handler, supervisor, "
+            "specialist, executive") in " ".join(refused.err.split())
     assert cli.ok("--json", "outbox", "list").data == [ack]
 
 

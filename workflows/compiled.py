@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from complaints.errors import NotPermitted
 from complaints.limits import (
     PAYLOAD_LIST_MAX,
     PAYLOAD_STR_MAX,
@@ -102,6 +103,14 @@ class CompiledWorkflow:
         named: every role)."""
         shown = self.spec.personal_data_roles
         return shown is None or role in shown
+
+    def check_shows_personal_data_to(self, role: str, to: str, instead: str = "") -> None:
+        """Refuse (``NotPermitted``) a role not shown the customer's name and contacts what only
+        one shown them may do (``to``: take complaints in, write to the customer, change a letter)."""
+        if not self.shows_personal_data_to(role):
+            raise NotPermitted(f"Role '{role}' may not {to}: workflow '{self.name}' does not show it the customer's "
+                               f"name and contacts; act as one of: {', '.join(self.spec.personal_data_roles or ())}"
+                               + (f", or {instead}" if instead else ""), [role])
 
     def actions_from(self, state: str) -> list[str]:
         return list(self._by_state.get(state, ()))

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from complaints.clock import Clock, FixedClock, SystemClock
 from complaints.db import Database
-from complaints.errors import ComplaintflowError, ConflictError, NotFound, NotPermitted
+from complaints.errors import ComplaintflowError, ConflictError, NotFound
 from complaints.retry import retrying
 from complaints.steps import Actor, Case, Move, NotificationPlan, Step
 from complaints.uow import UnitOfWork
@@ -88,11 +88,8 @@ class WorkflowEngine:
         shown the customer's personal data writes to them: one that reads a pseudonym does not
         know whom it is writing to, nor what the case's texts said of them."""
         workflow = self.workflow_of(case)
-        if not workflow.shows_personal_data_to(step.actor.role):
-            raise NotPermitted(f"Role '{step.actor.role}' is not shown the customer's personal data in workflow "
-                               f"'{workflow.name}', so it may not write to them; write an internal note instead, or "
-                               f"act as one of: {', '.join(workflow.spec.personal_data_roles or ())}",
-                               [step.actor.role])
+        workflow.check_shows_personal_data_to(step.actor.role, "write to the customer",
+                                              instead="write an internal note instead")
         return machine.comment_letter(workflow, case, step, self.deadline)
 
     def available_actions(self, complaint: Case | str, actor: Actor) -> list[ActionOption]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from complaints.clock import as_utc
 from complaints.collector import collector_paused
 from complaints.db import Database
-from complaints.errors import ComplaintflowError, ConfigurationError, ImportRowError, InvalidInput, NotPermitted
+from complaints.errors import ComplaintflowError, ConfigurationError, ImportRowError, InvalidInput
 from complaints.retry import is_contention
 from complaints.schemas import ComplaintIn, CustomerIn
 from complaints.steps import SYSTEM_ROLE, Actor, Case, Step
@@ -116,11 +116,8 @@ class IntakeService:
     def check_may_take_in(self, actor: Actor) -> None:
         """Intake records who the customer is: a person takes complaints in only in a role the
         workflow shows personal data to (the system's own intake, the inbox and replies, too)."""
-        workflow = self.engine.registry.get(self.workflow_name)
-        if actor.role != SYSTEM_ROLE and not workflow.shows_personal_data_to(actor.role):
-            raise NotPermitted(f"Role '{actor.role}' may not take complaints in: intake records the customer's name "
-                               f"and contacts, which workflow '{workflow.name}' does not show to it; act as one of: "
-                               f"{', '.join(workflow.spec.personal_data_roles or ())}", [actor.role])
+        if actor.role != SYSTEM_ROLE:
+            self.engine.registry.get(self.workflow_name).check_shows_personal_data_to(actor.role, "take complaints in")
 
     def take_in_one(self, record: ComplaintIn, actor: Actor) -> tuple[str, bool]:
         """(reference, created). A known external id returns the existing reference."""

@@ -19,11 +19,11 @@ from rich.text import Text
 from complaintflow.cli.context import CliContext, ctx_of
 from complaintflow.cli.render import Listing, clip, literal, when
 from complaints import outbox
-from complaints.errors import NotPermitted
 from complaints.privacy import withheld_text
 from complaints.repository import NOTE_CANCELLED, NOTE_FAILED, NOTE_HELD, NOTE_QUEUED, NOTE_SENDING, NOTE_SENT
 from complaints.steps import Step
 from complaints.uow import UnitOfWork
+from workflows.compiled import CompiledWorkflow
 
 STATUSES = (NOTE_QUEUED, NOTE_HELD, NOTE_SENDING, NOTE_SENT, NOTE_FAILED, NOTE_CANCELLED)
 SHOWN = ("id", "reference", "template", "language", "channel", "status", "attempts", "next_attempt_at", "sent_at",
@@ -48,10 +48,12 @@ def _shown(cli: CliContext, letter: dict[str, Any]) -> dict[str, Any]:
             "recipient": "[withheld]" if letter.get("recipient") else None}
 
 
+def _workflow(cli: CliContext, letter: dict[str, Any]) -> CompiledWorkflow:
+    return cli.app().registry.get(letter["workflow_name"], letter["workflow_version"])
+
+
 def _may_read(cli: CliContext, letter: dict[str, Any]) -> bool:
-    workflow = cli.app().registry.get(letter["workflow_name"], letter["workflow_version"])
-    roles = workflow.spec.personal_data_roles
-    return roles is None or cli.role in roles
+    return _workflow(cli, letter).shows_personal_data_to(cli.role)
 
 
 def _letter(cli: CliContext, letter_id: int) -> dict[str, Any]:
@@ -63,12 +65,8 @@ def _may_change(cli: CliContext, letter_id: int, verb: str) -> None:
     """Refused for the role, whatever the letter's status: a role that reads the letter masked
     would write to a customer it does not know."""
     letter = _letter(cli, letter_id)
-    if not _may_read(cli, letter):
-        shown = cli.app().registry.get(letter["workflow_name"], letter["workflow_version"]).spec.personal_data_roles
-        raise NotPermitted(f"Role '{cli.role}' may not {verb} letter {letter_id} ('{letter['template']}' of "
-                           f"{letter['reference']}): it holds the customer's name and contacts, which workflow "
-                           f"'{letter['workflow_name']}' does not show to it; act as one of: {', '.join(shown or ())}",
-                           [cli.role])
+    _workflow(cli, letter).check_shows_personal_data_to(
+        cli.role, f"{verb} letter {letter_id} ('{letter['template']}' of {letter['reference']})")
 
 
 def show_preview(cli: CliContext, step: Step, reference: str) -> None:
